@@ -1,0 +1,116 @@
+/**
+ * The model API as Quire uses it: embeddings, rerank and chat. Both the HTTP client
+ * (`ModelClient`) and the built-in offline models (`BuiltinModels`) implement `ModelApi`,
+ * so callers never know which one they hold.
+ */
+
+/** Options every call accepts; each overrides the client's own setting for this call only. */
+export interface RequestOptions {
+  /** Abort the call (and its retries). */
+  signal?: AbortSignal;
+  /** Per-attempt timeout in milliseconds. */
+  timeout?: number;
+  /** Retries after the first attempt for retryable failures. */
+  maxRetries?: number;
+  /** Extra HTTP headers for this call. */
+  headers?: Record<string, string>;
+}
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+// ---------------------------------------------------------------- embeddings
+
+export interface EmbeddingsParams {
+  model: string;
+  input: string[];
+  /** Wire format asked of the server; vectors come back as numbers either way. Default `float`. */
+  encodingFormat?: 'float' | 'base64';
+  /** Output dimension for models that support shortening. */
+  dimensions?: number;
+}
+
+export interface EmbeddingsResult {
+  model: string;
+  /** One vector per input, in input order. */
+  vectors: number[][];
+  dimension: number;
+  usage: { promptTokens: number; totalTokens: number };
+  /** HTTP requests made (after batching; retries not counted). */
+  requests: number;
+}
+
+// ---------------------------------------------------------------- rerank
+
+export interface RerankParams {
+  model: string;
+  query: string;
+  documents: string[];
+  /** Keep the best n results; applied client-side as well since some servers ignore it. */
+  topN?: number;
+  returnDocuments?: boolean;
+}
+
+export interface RerankItem {
+  /** Index into the `documents` given. */
+  index: number;
+  relevanceScore: number;
+  /** Present when `returnDocuments` was asked and the server sent it. */
+  document?: string;
+}
+
+export interface RerankResult {
+  model: string;
+  /** Sorted by `relevanceScore`, best first; at most `topN`. */
+  results: RerankItem[];
+  usage: { totalTokens: number; searchUnits?: number };
+  requests: number;
+}
+
+// ---------------------------------------------------------------- chat
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface ChatParams {
+  model: string;
+  messages: ChatMessage[];
+  temperature?: number;
+  maxTokens?: number;
+  stop?: string[];
+}
+
+export interface ChatResult {
+  model: string;
+  content: string;
+  finishReason: string | null;
+  usage: TokenUsage;
+}
+
+export interface ChatStreamChunk {
+  /** Text added by this chunk (may be empty). */
+  delta: string;
+  finishReason: string | null;
+  /** Present on the final chunk when the server reports usage. */
+  usage?: TokenUsage;
+}
+
+export interface ModelApi {
+  embeddings(params: EmbeddingsParams, options?: RequestOptions): Promise<EmbeddingsResult>;
+  rerank(params: RerankParams, options?: RequestOptions): Promise<RerankResult>;
+  chat(params: ChatParams, options?: RequestOptions): Promise<ChatResult>;
+  chatStream(params: ChatParams, options?: RequestOptions): AsyncIterable<ChatStreamChunk>;
+}
+
+/** The minimal logger libraries accept (pino's shape); libraries stay quiet unless given one. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}

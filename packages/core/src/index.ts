@@ -1,0 +1,4 @@
+export * from './chunker/index.js';
+export * from './errors.js';
+export * from './loaders/index.js';
+export * from './vector-store/index.js';

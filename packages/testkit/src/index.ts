@@ -1,0 +1,3 @@
+export * from './helpers/index.js';
+export * from './model-server/index.js';
+export * from './qdrant-double/index.js';
