@@ -1,4 +1,6 @@
 export * from './chunker/index.js';
+export * from './config.js';
 export * from './errors.js';
 export * from './loaders/index.js';
+export * from './sources/index.js';
 export * from './vector-store/index.js';

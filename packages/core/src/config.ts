@@ -1,0 +1,206 @@
+/**
+ * Quire's configuration, read from the environment once at start-up by each app's `env.ts`.
+ * With nothing set but Redis, everything runs embedded: an SQLite store under `.quire/` and the
+ * built-in offline models. A model API base URL switches to a real provider; a Qdrant URL
+ * switches the store.
+ */
+import { isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+
+/** `z.coerce.boolean()` turns "false" into true; this one does not. */
+export const envBoolean = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', ''])
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+const list = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  );
+
+export const BUILTIN_MODEL_NAMES = {
+  embedding: 'quire-hash-embed',
+  rerank: 'quire-lexical-rerank',
+  chat: 'quire-extractive',
+} as const;
+
+export const QuireEnvSchema = z.object({
+  // --- Redis and queues
+  /** Redis for the queues. */
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** Key prefix of every queue; braces make it a Redis Cluster hash tag. */
+  QUIRE_QUEUE_PREFIX: z.string().min(1).default('{quire}'),
+
+  // --- Storage
+  /** Directory for embedded data (the SQLite store). */
+  QUIRE_DATA_DIR: z.string().default('.quire'),
+  /** SQLite file of the embedded store. Default `<QUIRE_DATA_DIR>/vectors.db`. */
+  QUIRE_SQLITE_PATH: optionalString,
+  /** Set to use Qdrant instead of the embedded store. */
+  QDRANT_URL: optionalString.pipe(z.string().url().optional()),
+  QDRANT_API_KEY: optionalString,
+  QDRANT_TIMEOUT_MS: int(100, 600_000).default(30_000),
+
+  // --- Model API
+  /** OpenAI-compatible base URL ending in /v1; unset = built-in offline models. */
+  QUIRE_MODEL_BASE_URL: optionalString.pipe(z.string().url().optional()),
+  QUIRE_MODEL_API_KEY: optionalString,
+  QUIRE_MODEL_TIMEOUT_MS: int(100, 600_000).default(60_000),
+  /** Retries inside the API client; queued jobs retry through BullMQ, so keep this low. */
+  QUIRE_MODEL_MAX_RETRIES: int(0, 10).default(1),
+  QUIRE_EMBEDDING_MODEL: optionalString,
+  /** Embedding dimension; required with a real API (it names the collection). */
+  QUIRE_EMBEDDING_DIMENSION: z.coerce.number().int().min(2).max(8192).optional(),
+  QUIRE_EMBED_BATCH_SIZE: int(1, 2048).default(64),
+  QUIRE_EMBED_CONCURRENCY: int(1, 64).default(4),
+  QUIRE_RERANK_MODEL: optionalString,
+  QUIRE_RERANK_MAX_DOCUMENTS: int(1, 10_000).default(1000),
+  QUIRE_CHAT_MODEL: optionalString,
+  /** Provider limits shared by all workers; 0 = unlimited. */
+  QUIRE_PROVIDER_RPM: int(0, 10_000_000).default(0),
+  QUIRE_PROVIDER_TPM: int(0, 1_000_000_000).default(0),
+
+  // --- Ingestion
+  QUIRE_CHUNK_SIZE: int(32, 8192).optional(),
+  QUIRE_CHUNK_OVERLAP: int(0, 4096).optional(),
+  /** Directories a `path` source may read from (comma-separated); empty = path sources refused. */
+  QUIRE_FILE_ROOTS: list,
+  QUIRE_MAX_FILE_BYTES: int(1, 2 ** 40).default(50 * 1024 * 1024),
+  QUIRE_MAX_PDF_PAGES: int(1, 1_000_000).default(2000),
+  QUIRE_MAX_CHARS: int(1, 2 ** 31).default(5_000_000),
+  QUIRE_PDF_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
+  QUIRE_PDF_MAX_MEMORY_MB: int(32, 65_536).default(512),
+  QUIRE_URL_TIMEOUT_MS: int(100, 600_000).default(30_000),
+  QUIRE_ALLOW_PRIVATE_URLS: envBoolean.default(false),
+
+  // --- Retrieval
+  QUIRE_CANDIDATES: int(1, 100).default(30),
+  QUIRE_TOP_N: int(1, 20).default(4),
+  QUIRE_MIN_RERANK_SCORE: z.coerce.number().min(0).max(1).optional(),
+  QUIRE_CONTEXT_TOKENS: int(256, 1_000_000).default(3000),
+
+  // --- Logs
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty', 'auto']).default('auto'),
+});
+
+export type QuireEnv = z.infer<typeof QuireEnvSchema>;
+
+export interface QuireConfig {
+  redisUrl: string;
+  queuePrefix: string;
+  store:
+    | { kind: 'sqlite'; path: string }
+    | { kind: 'qdrant'; url: string; apiKey: string | undefined; timeoutMs: number };
+  models: {
+    kind: 'builtin' | 'api';
+    baseURL: string | undefined;
+    apiKey: string | undefined;
+    timeoutMs: number;
+    maxRetries: number;
+    embeddingModel: string;
+    dimension: number;
+    embedBatchSize: number;
+    embedConcurrency: number;
+    rerankModel: string;
+    rerankMaxDocuments: number;
+    chatModel: string;
+    limits: { requestsPerMinute: number; tokensPerMinute: number };
+  };
+  ingest: {
+    chunkSize: number | undefined;
+    chunkOverlap: number | undefined;
+    fileRoots: string[];
+    maxFileBytes: number;
+    maxPdfPages: number;
+    maxChars: number;
+    pdfTimeoutMs: number;
+    pdfMaxMemoryMb: number;
+    urlTimeoutMs: number;
+    allowPrivateUrls: boolean;
+  };
+  retrieval: { candidates: number; topN: number; minRerankScore: number | undefined; contextTokens: number };
+  log: { level: string; format: 'json' | 'pretty' | 'auto' };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Formats zod issues as `NAME: problem` lines, naming each wrong variable. */
+export function formatEnvIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`).join('\n');
+}
+
+/** Parses the environment into a config; throws ConfigError naming every wrong variable. */
+export function parseQuireEnv(env: Record<string, string | undefined>, cwd = process.cwd()): QuireConfig {
+  const parsed = QuireEnvSchema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(`invalid configuration:\n${formatEnvIssues(parsed.error)}`);
+  return toConfig(parsed.data, cwd);
+}
+
+export function toConfig(e: QuireEnv, cwd: string): QuireConfig {
+  const api = e.QUIRE_MODEL_BASE_URL !== undefined;
+  if (api && e.QUIRE_EMBEDDING_DIMENSION === undefined) {
+    throw new ConfigError(
+      'invalid configuration:\nQUIRE_EMBEDDING_DIMENSION: required when QUIRE_MODEL_BASE_URL is set (it names the vector collection)',
+    );
+  }
+  if (api && (!e.QUIRE_EMBEDDING_MODEL || !e.QUIRE_RERANK_MODEL || !e.QUIRE_CHAT_MODEL)) {
+    const missing = ['QUIRE_EMBEDDING_MODEL', 'QUIRE_RERANK_MODEL', 'QUIRE_CHAT_MODEL'].filter(
+      (k) => !e[k as keyof QuireEnv],
+    );
+    throw new ConfigError(`invalid configuration:\n${missing.map((k) => `${k}: required when QUIRE_MODEL_BASE_URL is set`).join('\n')}`);
+  }
+  const dataDir = isAbsolute(e.QUIRE_DATA_DIR) ? e.QUIRE_DATA_DIR : resolve(cwd, e.QUIRE_DATA_DIR);
+  return {
+    redisUrl: e.REDIS_URL,
+    queuePrefix: e.QUIRE_QUEUE_PREFIX,
+    store: e.QDRANT_URL
+      ? { kind: 'qdrant', url: e.QDRANT_URL, apiKey: e.QDRANT_API_KEY, timeoutMs: e.QDRANT_TIMEOUT_MS }
+      : { kind: 'sqlite', path: e.QUIRE_SQLITE_PATH ? resolve(cwd, e.QUIRE_SQLITE_PATH) : join(dataDir, 'vectors.db') },
+    models: {
+      kind: api ? 'api' : 'builtin',
+      baseURL: e.QUIRE_MODEL_BASE_URL,
+      apiKey: e.QUIRE_MODEL_API_KEY,
+      timeoutMs: e.QUIRE_MODEL_TIMEOUT_MS,
+      maxRetries: e.QUIRE_MODEL_MAX_RETRIES,
+      embeddingModel: e.QUIRE_EMBEDDING_MODEL ?? BUILTIN_MODEL_NAMES.embedding,
+      dimension: e.QUIRE_EMBEDDING_DIMENSION ?? 384,
+      embedBatchSize: e.QUIRE_EMBED_BATCH_SIZE,
+      embedConcurrency: e.QUIRE_EMBED_CONCURRENCY,
+      rerankModel: e.QUIRE_RERANK_MODEL ?? BUILTIN_MODEL_NAMES.rerank,
+      rerankMaxDocuments: e.QUIRE_RERANK_MAX_DOCUMENTS,
+      chatModel: e.QUIRE_CHAT_MODEL ?? BUILTIN_MODEL_NAMES.chat,
+      limits: { requestsPerMinute: e.QUIRE_PROVIDER_RPM, tokensPerMinute: e.QUIRE_PROVIDER_TPM },
+    },
+    ingest: {
+      chunkSize: e.QUIRE_CHUNK_SIZE,
+      chunkOverlap: e.QUIRE_CHUNK_OVERLAP,
+      fileRoots: e.QUIRE_FILE_ROOTS.map((r) => resolve(cwd, r)),
+      maxFileBytes: e.QUIRE_MAX_FILE_BYTES,
+      maxPdfPages: e.QUIRE_MAX_PDF_PAGES,
+      maxChars: e.QUIRE_MAX_CHARS,
+      pdfTimeoutMs: e.QUIRE_PDF_TIMEOUT_MS,
+      pdfMaxMemoryMb: e.QUIRE_PDF_MAX_MEMORY_MB,
+      urlTimeoutMs: e.QUIRE_URL_TIMEOUT_MS,
+      allowPrivateUrls: e.QUIRE_ALLOW_PRIVATE_URLS,
+    },
+    retrieval: {
+      candidates: e.QUIRE_CANDIDATES,
+      topN: e.QUIRE_TOP_N,
+      minRerankScore: e.QUIRE_MIN_RERANK_SCORE,
+      contextTokens: e.QUIRE_CONTEXT_TOKENS,
+    },
+    log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
+  };
+}

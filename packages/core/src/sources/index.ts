@@ -1,0 +1,20 @@
+export { type AddressClass, classifyAddress } from './address-policy.js';
+export { redactUrl, safeFileName, sourceOrigin } from './origin.js';
+export { checkSourceShape, resolveSource, sourceSettings } from './resolve-source.js';
+export {
+  type Base64Source,
+  Base64SourceSchema,
+  DEFAULT_SOURCE_OPTIONS,
+  type HostLookup,
+  type IngestSource,
+  IngestSourceSchema,
+  type PathSource,
+  PathSourceSchema,
+  type ResolvedSource,
+  type ResolveSourceOptions,
+  type SourceOptions,
+  type TextSource,
+  TextSourceSchema,
+  type UrlSource,
+  UrlSourceSchema,
+} from './types.js';

@@ -1,0 +1,199 @@
+import { cleanupPrefix, getTestRedis, type TestRedis, uniquePrefix } from '@quire/testkit';
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  DocumentLease,
+  documentOrderKeys,
+  JobFailedError,
+  JobInputError,
+  JobTimeoutError,
+  Producer,
+  QUEUES,
+} from '../src/index.js';
+
+let redis: TestRedis;
+let client: Redis;
+let prefix: string;
+let producer: Producer;
+const workers: Worker[] = [];
+
+beforeAll(async () => {
+  redis = await getTestRedis();
+  client = new Redis(redis.url, { maxRetriesPerRequest: null });
+});
+afterAll(async () => {
+  client.disconnect();
+  await redis.stop();
+});
+beforeEach(() => {
+  prefix = uniquePrefix('jobs');
+  producer = new Producer({ connection: redis.url, prefix });
+});
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.close()));
+  await producer.close();
+  await cleanupPrefix(redis.url, prefix);
+});
+
+describe('Producer', () => {
+  it('enqueues a valid ingest job with a per-document sequence number', async () => {
+    const a = await producer.enqueueIngest({
+      tenant: 't1',
+      documentId: 'doc',
+      source: { kind: 'text', text: 'hello' },
+    });
+    const b = await producer.enqueueIngest({
+      tenant: 't1',
+      documentId: 'doc',
+      source: { kind: 'text', text: 'again' },
+    });
+    const other = await producer.enqueueIngest({
+      tenant: 't1',
+      documentId: 'x',
+      source: { kind: 'text', text: 'x' },
+    });
+    const jobs = await Promise.all([a, b, other].map((j) => producer.queue(QUEUES.ingest).getJob(j.jobId)));
+    expect(jobs.map((j) => j?.data.seq)).toEqual([1, 2, 1]);
+    const status = await producer.getJob(QUEUES.ingest, a.jobId);
+    expect(status).toMatchObject({ state: 'waiting', tenant: 't1', name: 'ingest', failedReason: null });
+  });
+
+  it('refuses bad payloads with a message naming the field, and enqueues nothing', async () => {
+    await expect(
+      producer.enqueueIngest({ tenant: 'bad tenant!', documentId: 'd', source: { kind: 'text', text: 'x' } }),
+    ).rejects.toThrow(/tenant/);
+    await expect(
+      // @ts-expect-error: an unknown source kind, as a caller without types could send
+      producer.enqueueIngest({ tenant: 't', documentId: 'd', source: { kind: 'ftp', url: 'ftp://x' } }),
+    ).rejects.toBeInstanceOf(JobInputError);
+    await expect(
+      producer.enqueueIngest({ tenant: 't', documentId: '', source: { kind: 'text', text: 'x' } }),
+    ).rejects.toThrow(/documentId/);
+    await expect(
+      producer.enqueueIngest({
+        tenant: 't',
+        documentId: 'd',
+        source: { kind: 'base64', data: '@@not base64@@', name: 'a.bin' },
+      }),
+    ).rejects.toThrow(/base64/i);
+    expect(await producer.queue(QUEUES.ingest).count()).toBe(0);
+  });
+
+  it('waits for a job result, and reports timeouts and unknown jobs', async () => {
+    const worker = new Worker(
+      QUEUES.ingest,
+      async (job) => {
+        if (job.data.documentId === 'fail') throw new Error('boom');
+        if (job.data.documentId === 'slow') await new Promise((r) => setTimeout(r, 1_500));
+        return { ok: job.data.documentId };
+      },
+      { connection: client, prefix },
+    );
+    workers.push(worker);
+    const ok = await producer.enqueueIngest({
+      tenant: 't',
+      documentId: 'ok',
+      source: { kind: 'text', text: 'x' },
+    });
+    await expect(producer.waitForJob(QUEUES.ingest, ok.jobId, { timeoutMs: 10_000 })).resolves.toEqual({
+      ok: 'ok',
+    });
+
+    const bad = await producer.enqueueIngest({
+      tenant: 't',
+      documentId: 'fail',
+      source: { kind: 'text', text: 'x' },
+    });
+    // Default options: several attempts with exponential backoff.
+    expect((await producer.queue(QUEUES.ingest).getJob(bad.jobId))?.opts).toMatchObject({
+      attempts: 5,
+      backoff: { type: 'exponential' },
+    });
+
+    const slow = await producer.enqueueIngest({
+      tenant: 't',
+      documentId: 'slow',
+      source: { kind: 'text', text: 'x' },
+    });
+    await expect(producer.waitForJob(QUEUES.ingest, slow.jobId, { timeoutMs: 300 })).rejects.toBeInstanceOf(
+      JobTimeoutError,
+    );
+    await expect(
+      producer.waitForJob(QUEUES.ingest, 'no-such-job', { timeoutMs: 300 }),
+    ).rejects.toBeInstanceOf(JobFailedError);
+  });
+
+  it('reports a job that fails for good with its reason', async () => {
+    const p = new Producer({ connection: redis.url, prefix, jobOptions: { attempts: 1 } });
+    try {
+      workers.push(
+        new Worker(
+          QUEUES.ingest,
+          async () => {
+            throw new Error('the document is unreadable');
+          },
+          { connection: client, prefix },
+        ),
+      );
+      const { jobId } = await p.enqueueIngest({
+        tenant: 't',
+        documentId: 'd',
+        source: { kind: 'text', text: 'x' },
+      });
+      await expect(p.waitForJob(QUEUES.ingest, jobId, { timeoutMs: 10_000 })).rejects.toThrow(
+        /the document is unreadable/,
+      );
+      expect(await p.getJob(QUEUES.ingest, jobId)).toMatchObject({
+        state: 'failed',
+        failedReason: 'the document is unreadable',
+      });
+    } finally {
+      await p.close();
+    }
+  });
+});
+
+describe('DocumentLease', () => {
+  it('lets one holder in at a time, lets the same holder back in, and releases', async () => {
+    const keys = documentOrderKeys(prefix, 't', 'doc/ü');
+    const a = new DocumentLease(client, keys, 'job:1', { ttlMs: 5_000 });
+    const b = new DocumentLease(client, keys, 'job:2', { ttlMs: 5_000 });
+    expect(await a.acquire()).toBe(true);
+    expect(await b.acquire()).toBe(false);
+    // A retried job (same holder) takes its lease back after a crash.
+    const again = new DocumentLease(client, keys, 'job:1', { ttlMs: 5_000 });
+    expect(await again.acquire()).toBe(true);
+    await again.release();
+    await a.release();
+    expect(await b.acquire()).toBe(true);
+    await b.release();
+    expect(await client.exists(keys.lease)).toBe(0);
+  });
+
+  it('expires a lease whose holder died, and keeps a renewed one', async () => {
+    const keys = documentOrderKeys(prefix, 't', 'doc');
+    const dead = new DocumentLease(client, keys, 'job:dead', { ttlMs: 300 });
+    expect(await dead.acquire()).toBe(true);
+    // The holder dies: its renewals stop but the key stays until it expires.
+    await dead.release();
+    await client.set(keys.lease, 'job:dead', 'PX', 300);
+    const next = new DocumentLease(client, keys, 'job:next', { ttlMs: 300 });
+    expect(await next.acquire()).toBe(false);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await next.acquire()).toBe(true);
+    // Renewed while held: still ours well after one ttl.
+    await new Promise((r) => setTimeout(r, 700));
+    expect(await client.get(keys.lease)).toBe('job:next');
+    await next.release();
+  });
+
+  it('records the highest applied sequence number', async () => {
+    const keys = documentOrderKeys(prefix, 't', 'doc');
+    const lease = new DocumentLease(client, keys, 'job:1');
+    expect(await lease.lastApplied()).toBe(-1);
+    await lease.markApplied(3);
+    await lease.markApplied(2);
+    expect(await lease.lastApplied()).toBe(3);
+  });
+});
