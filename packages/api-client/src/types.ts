@@ -6,13 +6,13 @@
 
 /** Options every call accepts; each overrides the client's own setting for this call only. */
 export interface RequestOptions {
-  /** Abort the call (and its retries). */
+  /** Abort the call (and its retries, also while waiting between them). Default: none. */
   signal?: AbortSignal;
-  /** Per-attempt timeout in milliseconds. */
+  /** Per-attempt timeout in milliseconds. Default: the client's `timeout` (60 000 ms). */
   timeout?: number;
-  /** Retries after the first attempt for retryable failures. */
+  /** Retries after the first attempt for retryable failures. Default: the client's `maxRetries` (2). */
   maxRetries?: number;
-  /** Extra HTTP headers for this call. */
+  /** Extra HTTP headers for this call; they win over the client's default headers. Default: none. */
   headers?: Record<string, string>;
 }
 
@@ -39,7 +39,7 @@ export interface EmbeddingsResult {
   vectors: number[][];
   dimension: number;
   usage: { promptTokens: number; totalTokens: number };
-  /** HTTP requests made (after batching; retries not counted). */
+  /** HTTP requests made (after batching; retries not counted; 0 for the built-in models). */
   requests: number;
 }
 
@@ -58,7 +58,7 @@ export interface RerankItem {
   /** Index into the `documents` given. */
   index: number;
   relevanceScore: number;
-  /** Present when `returnDocuments` was asked and the server sent it. */
+  /** Present when `returnDocuments` was asked: the server's copy, or else the document as given. */
   document?: string;
 }
 
