@@ -22,6 +22,9 @@ export type QuireErrorCode =
   // the vector store
   | 'store_unavailable'
   | 'store_rejected'
+  // the question-answering pipeline
+  | 'rerank_failed'
+  | 'answer_failed'
   // anything given by a caller
   | 'invalid_input';
 

@@ -2,7 +2,8 @@
  * The producer SDK: what other services import to enqueue document jobs and follow them.
  */
 import { checkSourceShape, type SourceOptions } from '@quire/core';
-import { type Job, type JobsOptions, Queue, QueueEvents } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { FlowProducer, type Job, type JobsOptions, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { openRedis, type RedisConnection } from './connection.js';
 import { nextDocumentSeq } from './document-order.js';
@@ -17,6 +18,17 @@ import {
   IngestJobDataSchema,
   type IngestJobInput,
 } from './schemas.js';
+import {
+  type BatchInput,
+  BatchInputSchema,
+  type BatchJobData,
+  type BatchReport,
+  batchChildId,
+  type QueryJobData,
+  QueryJobDataSchema,
+  type QueryJobInput,
+  type QueryResult,
+} from './query-schemas.js';
 
 export class JobInputError extends Error {
   override name = 'JobInputError';
@@ -67,6 +79,20 @@ export interface JobStatus {
   finishedAt: number | null;
 }
 
+export interface BatchStatus {
+  batchId: string;
+  tenant: string;
+  name: string | null;
+  state: JobState;
+  total: number;
+  answered: number;
+  failed: number;
+  pending: number;
+  failedReason: string | null;
+  /** Present once the batch is complete. */
+  report: BatchReport | null;
+}
+
 export interface ProducerOptions {
   connection: RedisConnection;
   /** Key prefix of every queue. Default `{quire}`. */
@@ -91,6 +117,7 @@ export class Producer {
   readonly #events = new Map<QueueName, QueueEvents>();
   readonly #jobOptions: JobsOptions;
   readonly #sources: Partial<SourceOptions>;
+  #flowProducer: FlowProducer | undefined;
 
   constructor(options: ProducerOptions) {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
@@ -131,6 +158,98 @@ export class Producer {
     const seq = await nextDocumentSeq(this.#redis, this.prefix, parsed.data.tenant, parsed.data.documentId);
     const data: DeleteJobData = { ...parsed.data, seq };
     return this.#add(QUEUES.ingest, JOB_NAMES.delete, data, options);
+  }
+
+  /** Enqueues one question. */
+  async enqueueQuery(input: QueryJobInput, options: EnqueueOptions = {}): Promise<{ jobId: string }> {
+    const parsed = QueryJobDataSchema.safeParse({ ...input, v: 1 });
+    if (!parsed.success) throw new JobInputError(`invalid query job: ${describeZodError(parsed.error)}`);
+    return this.#add(QUEUES.query, JOB_NAMES.query, parsed.data, options);
+  }
+
+  /** Enqueues one question and waits for its answer. */
+  async ask(input: QueryJobInput, options: EnqueueOptions & { timeoutMs?: number } = {}): Promise<QueryResult> {
+    const { jobId } = await this.enqueueQuery(input, options);
+    return (await this.waitForJob(QUEUES.query, jobId, { timeoutMs: options.timeoutMs ?? 60_000 })) as QueryResult;
+  }
+
+  /**
+   * Enqueues a batch: one parent job in `batch` and one `query` child per question (a BullMQ flow).
+   * A failing question does not fail the batch; the report lists it with its reason.
+   */
+  async enqueueBatch(input: BatchInput, options: { batchId?: string } = {}): Promise<{ batchId: string }> {
+    const parsed = BatchInputSchema.safeParse(input);
+    if (!parsed.success) throw new JobInputError(`invalid batch: ${describeZodError(parsed.error)}`);
+    const batchId = options.batchId ?? randomUUID();
+    if (!/^[A-Za-z0-9_-]{1,100}$/.test(batchId)) {
+      throw new JobInputError('invalid batch: batchId must be 1-100 letters, digits, "_" or "-"');
+    }
+    const { tenant, filter, options: queryOptions, questions, name } = parsed.data;
+    const data: BatchJobData = {
+      v: 1,
+      batchId,
+      tenant,
+      ...(name ? { name } : {}),
+      questions: questions.map((q) => ({ id: q.id ?? null, question: q.question })),
+    };
+    const childOptions = { ...this.#jobOptions, ignoreDependencyOnFailure: true };
+    await this.#flows().add({
+      name: JOB_NAMES.batch,
+      queueName: QUEUES.batch,
+      data,
+      opts: { ...this.#jobOptions, jobId: batchId },
+      children: questions.map((q, index) => {
+        const child: QueryJobData = {
+          v: 1,
+          tenant,
+          question: q.question,
+          ...(filter ? { filter } : {}),
+          ...(queryOptions ? { options: queryOptions } : {}),
+          batch: { id: batchId, index },
+        };
+        return {
+          name: JOB_NAMES.query,
+          queueName: QUEUES.query,
+          data: child,
+          opts: { ...childOptions, jobId: batchChildId(batchId, index) },
+        };
+      }),
+    });
+    return { batchId };
+  }
+
+  /** A batch's state and counts; the report once it is complete. */
+  async getBatch(batchId: string): Promise<BatchStatus | null> {
+    const job = await this.queue(QUEUES.batch).getJob(batchId);
+    if (!job) return null;
+    const state = (await job.getState()) as JobState;
+    const data = job.data as BatchJobData;
+    const total = data.questions?.length ?? 0;
+    const counts = await job.getDependenciesCount({ processed: true, unprocessed: true, ignored: true, failed: true });
+    const failed = (counts.ignored ?? 0) + (counts.failed ?? 0);
+    const report = state === 'completed' ? (job.returnvalue as BatchReport) : null;
+    return {
+      batchId,
+      tenant: data.tenant,
+      name: data.name ?? null,
+      state,
+      total,
+      answered: report ? report.answered : (counts.processed ?? 0),
+      failed: report ? report.failed : failed,
+      pending: report ? 0 : (counts.unprocessed ?? 0),
+      failedReason: job.failedReason ?? null,
+      report,
+    };
+  }
+
+  /** Waits until the batch report is ready. */
+  async waitForBatch(batchId: string, options: { timeoutMs?: number } = {}): Promise<BatchReport> {
+    return (await this.waitForJob(QUEUES.batch, batchId, { timeoutMs: options.timeoutMs ?? 600_000 })) as BatchReport;
+  }
+
+  #flows(): FlowProducer {
+    this.#flowProducer ??= new FlowProducer({ connection: this.#redis, prefix: this.prefix });
+    return this.#flowProducer;
   }
 
   async #add(queue: QueueName, name: string, data: object, options: EnqueueOptions) {
@@ -195,6 +314,7 @@ export class Producer {
       }),
     );
     await Promise.all([...this.#queues.values()].map((q) => q.close()));
+    await this.#flowProducer?.close();
     if (this.#ownsRedis) await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
 }

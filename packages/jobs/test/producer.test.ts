@@ -130,7 +130,7 @@ describe('Producer', () => {
       workers.push(
         new Worker(
           QUEUES.ingest,
-          async () => {
+          async (): Promise<unknown> => {
             throw new Error('the document is unreadable');
           },
           { connection: client, prefix },

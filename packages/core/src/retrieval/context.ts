@@ -1,0 +1,126 @@
+import { formatPassages, type Passage } from '@quire/api-client';
+import { QuireError } from '../errors.js';
+import type { ChunkRecord } from '../vector-store/types.js';
+import { boundedInteger, countTokens, oneLine } from './internal.js';
+import type { RankedPassage } from './rerank.js';
+
+/** Tokens of passages a question gets when the caller names no budget. */
+export const DEFAULT_CONTEXT_TOKENS = 3000;
+
+export interface BuildContextOptions {
+  /**
+   * Most tokens of the passage block (the chunker's `countTokens`), numbering and sources included; the system
+   * prompt and the question come on top.
+   * @default 3000; a positive integer
+   */
+  tokenBudget?: number;
+}
+
+/** A passage as it is shown to the model. */
+export interface ContextPassage {
+  /** 1-based number the model cites it by, as `[number]`. */
+  number: number;
+  passage: RankedPassage;
+  /** The text shown: whitespace collapsed, and shortened when `truncated`. */
+  text: string;
+  /** Document name and page range shown with it. */
+  source: string;
+  /** Whether `text` was cut to fit the budget (only ever the first passage). */
+  truncated: boolean;
+}
+
+export interface AnswerContext {
+  /** The numbered block, as `formatPassages` writes it: one `[n] (source: …) text` line per passage. */
+  text: string;
+  /** In rank order; `passages[n - 1]` is cited as `[n]`. */
+  passages: ContextPassage[];
+  /** Tokens of `text`. */
+  tokens: number;
+  /** Passages given that did not fit in the budget. */
+  dropped: number;
+}
+
+const sentences = new Intl.Segmenter('und', { granularity: 'sentence' });
+
+/**
+ * The source shown with a passage: its document name, then `p. 3` or `pp. 3–5` when the format has
+ * pages.
+ */
+export function passageSourceLabel(
+  record: Pick<ChunkRecord, 'sourceName' | 'documentId' | 'pageStart' | 'pageEnd'>,
+): string {
+  const name = record.sourceName.trim() === '' ? record.documentId : record.sourceName;
+  if (record.pageStart === null) return name;
+  const end = record.pageEnd ?? record.pageStart;
+  return end === record.pageStart
+    ? `${name} p. ${record.pageStart}`
+    : `${name} pp. ${record.pageStart}–${end}`;
+}
+
+/**
+ * Numbers the passages [1]..[n] in rank order, with their sources, inside a token budget. Passages
+ * are taken whole while they fit; the first one that does not fit ends the list. Only when the best
+ * passage alone exceeds the budget is it cut — at a sentence boundary, or at a word boundary when
+ * even its first sentence is too long — so that an answer always has something to read.
+ */
+export function buildContext(
+  passages: readonly RankedPassage[],
+  options: BuildContextOptions = {},
+): AnswerContext {
+  const budget = boundedInteger(
+    'tokenBudget',
+    options.tokenBudget,
+    DEFAULT_CONTEXT_TOKENS,
+    1,
+    Number.MAX_SAFE_INTEGER,
+  );
+  const kept: ContextPassage[] = [];
+  const shown: Passage[] = [];
+  const fits = (next: Passage): boolean => countTokens(formatPassages([...shown, next])) <= budget;
+
+  for (const passage of passages) {
+    const number = kept.length + 1;
+    const source = passageSourceLabel(passage.record);
+    const text = oneLine(passage.record.text);
+    if (fits({ text, source })) {
+      kept.push({ number, passage, text, source, truncated: false });
+      shown.push({ text, source });
+      continue;
+    }
+    if (kept.length > 0) break;
+    const cut = longestFittingPrefix(text, (prefix) => fits({ text: prefix, source }));
+    if (cut === null) {
+      throw new QuireError(
+        'invalid_input',
+        `tokenBudget ${budget} cannot hold even the first words of the best passage (from ${JSON.stringify(source)})`,
+      );
+    }
+    kept.push({ number, passage, text: cut, source, truncated: true });
+    shown.push({ text: cut, source });
+    break;
+  }
+
+  const text = formatPassages(shown);
+  return { text, passages: kept, tokens: countTokens(text), dropped: passages.length - kept.length };
+}
+
+/** The longest run of whole sentences (else whole words of the first, marked with "…") that fits. */
+function longestFittingPrefix(text: string, fits: (prefix: string) => boolean): string | null {
+  let best: string | null = null;
+  let prefix = '';
+  for (const { segment } of sentences.segment(text)) {
+    const next = `${prefix}${segment}`;
+    if (!fits(next.trim())) break;
+    prefix = next;
+    best = next.trim();
+  }
+  if (best !== null && best !== '') return best;
+
+  let words = '';
+  for (const word of text.split(' ')) {
+    const next = words === '' ? word : `${words} ${word}`;
+    if (!fits(`${next}…`)) break;
+    words = next;
+  }
+  return words === '' ? null : `${words}…`;
+}

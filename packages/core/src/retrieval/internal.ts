@@ -1,0 +1,42 @@
+/** Helpers shared by the retrieval stages; not exported from the package. */
+import { QuireError } from '../errors.js';
+
+/**
+ * Tokens of `text` for budgeting the context: the chunker's count (see `CHUNKER_ENCODING`), so that
+ * a budget and a chunk size mean the same unit. Special-token strings count as plain text.
+ */
+export { countTokens } from '../chunker/index.js';
+
+/** Milliseconds since `start` (a `performance.now()` reading), to a hundredth of a millisecond. */
+export function elapsedMs(start: number): number {
+  return Math.round((performance.now() - start) * 100) / 100;
+}
+
+/** `value` if it is an integer in `[min, max]`, `fallback` if undefined; else an `invalid_input` error. */
+export function boundedInteger(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new QuireError('invalid_input', `${name} must be an integer in ${min}..${max}, got ${value}`);
+  }
+  return value;
+}
+
+/** Rejects at once when the caller has already given up, with the signal's reason as the stores do. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  signal?.throwIfAborted();
+}
+
+/** Collapses whitespace, the way `formatPassages` shows a passage to the model. */
+export function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
