@@ -1,1 +1,6 @@
+export type { DetectedType, DetectTypeInput } from './detect-type.js';
+export { detectDocumentType } from './detect-type.js';
+export { DEFAULT_LOAD_LIMITS } from './limits.js';
+export type { LoadDocumentOptions } from './load-document.js';
+export { loadDocument } from './load-document.js';
 export type * from './types.js';

@@ -27,18 +27,33 @@ export interface LoadedDocument {
   pageCount: number | null;
   /** Title when the format carries one. */
   title: string | null;
+  /**
+   * PDF pages left out of `sections`: pages without any text (blank or image-only) and pages whose
+   * text was unreadable (garbled by a font without a Unicode map, or a page the parser could not
+   * read). Absent for other formats.
+   */
+  skippedPages?: SkippedPage[];
+}
+
+/** Why a PDF page contributed no section. */
+export type SkippedPageReason = 'no_text' | 'garbled' | 'unreadable';
+
+export interface SkippedPage {
+  /** 1-based page number. */
+  page: number;
+  reason: SkippedPageReason;
 }
 
 export interface LoadLimits {
-  /** Largest file accepted, in bytes. */
+  /** Largest file accepted, in bytes. Default 50 MiB (52,428,800). */
   maxBytes: number;
-  /** Most pages read from a PDF. */
+  /** Most pages a PDF may have; a longer PDF fails with `too_many_pages` (never truncated). Default 2,000. */
   maxPages: number;
-  /** Most characters of extracted text. */
+  /** Most characters of extracted text; more fails with `too_many_chars`. Default 5,000,000. */
   maxChars: number;
-  /** Wall-clock limit for parsing one PDF, in milliseconds. */
+  /** Wall-clock limit for parsing one PDF, in milliseconds. Default 120,000 (2 minutes). */
   pdfTimeoutMs: number;
-  /** Heap cap for the PDF parser's worker, in megabytes. */
+  /** Heap cap (V8 old generation) for the PDF parser's worker thread, in megabytes. Default 512. */
   pdfMaxMemoryMb: number;
 }
 

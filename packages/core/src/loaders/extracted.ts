@@ -1,0 +1,4 @@
+import type { LoadedDocument } from './types.js';
+
+/** What a format's loader returns; `loadDocument` adds the kind and media type. */
+export type ExtractedDocument = Omit<LoadedDocument, 'kind' | 'mediaType'>;

@@ -1,0 +1,118 @@
+import { DocumentError, QuireError } from '../errors.js';
+import { extractCsv } from './csv-loader.js';
+import { decodeText } from './decode-text.js';
+import { detectDocumentType } from './detect-type.js';
+import { extractDocx } from './docx-loader.js';
+import type { ExtractedDocument } from './extracted.js';
+import { extractHtml } from './html-loader.js';
+import { extractJson } from './json-loader.js';
+import { resolveLoadLimits } from './limits.js';
+import { extractMarkdown } from './markdown-loader.js';
+import { extractPdf } from './pdf-loader.js';
+import { extractPlainText } from './text-loader.js';
+import type { LoadedDocument, LoadInput, LoadLimits } from './types.js';
+
+export interface LoadDocumentOptions {
+  /** Limits for this load, merged over `DEFAULT_LOAD_LIMITS`; see `LoadLimits` for units and defaults. */
+  limits?: Partial<LoadLimits>;
+}
+
+/**
+ * Loads one document: detects its type from its bytes and name, extracts its text with the
+ * structure it carries (pages, headings) and checks it against the limits.
+ *
+ * Every failure caused by the document is a `DocumentError` whose message names the document
+ * and the cause (`unsupported_type`, `encrypted`, `wrong_password`, `no_text`, `corrupt`,
+ * `too_large`, `too_many_pages`, `too_many_chars`, `parse_timeout`, `parse_out_of_memory`);
+ * wrong options are a `QuireError` `invalid_input`; an aborted `input.signal` rejects with the
+ * signal's reason.
+ *
+ * PDFs are parsed in a worker thread (see `parsePdfInWorker`); the other formats are parsed on
+ * the calling thread, bounded by `maxBytes`.
+ */
+export async function loadDocument(
+  input: LoadInput,
+  options: LoadDocumentOptions = {},
+): Promise<LoadedDocument> {
+  validateInput(input);
+  const limits = resolveLoadLimits(options.limits);
+  const { bytes, name, signal } = input;
+  signal?.throwIfAborted();
+
+  if (bytes.byteLength > limits.maxBytes) {
+    throw new DocumentError(
+      name,
+      'too_large',
+      `is ${bytes.byteLength} bytes, more than the limit of ${limits.maxBytes} bytes (maxBytes)`,
+      { details: { bytes: bytes.byteLength, limit: limits.maxBytes } },
+    );
+  }
+  if (bytes.byteLength === 0) throw new DocumentError(name, 'no_text', 'is empty (0 bytes)');
+
+  const detected = await detectDocumentType(input);
+  signal?.throwIfAborted();
+  const text = (): string => detected.decoded?.text ?? decodeText(bytes, name).text;
+
+  let extracted: ExtractedDocument;
+  try {
+    switch (detected.kind) {
+      case 'pdf':
+        extracted = await extractPdf(bytes, name, {
+          limits,
+          ...(input.password === undefined ? {} : { password: input.password }),
+          ...(signal === undefined ? {} : { signal }),
+        });
+        break;
+      case 'docx':
+        extracted = await extractDocx(bytes, name, limits.maxBytes);
+        break;
+      case 'text':
+        extracted = extractPlainText(text());
+        break;
+      case 'markdown':
+        extracted = extractMarkdown(text());
+        break;
+      case 'html':
+        extracted = extractHtml(text());
+        break;
+      case 'csv':
+        extracted = extractCsv(text(), name, detected.mediaType);
+        break;
+      case 'json':
+        extracted = extractJson(text(), name, detected.mediaType);
+        break;
+    }
+  } catch (error) {
+    if (error instanceof QuireError || signal?.aborted) throw error;
+    // A parser bug or an input it chokes on: still the document's failure, named as such.
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new DocumentError(name, 'corrupt', `could not be read as ${detected.kind}: ${reason}`, {
+      cause: error,
+    });
+  }
+  signal?.throwIfAborted();
+
+  if (extracted.text.length > limits.maxChars) {
+    throw new DocumentError(
+      name,
+      'too_many_chars',
+      `has ${extracted.text.length} characters of text, more than the limit of ${limits.maxChars} (maxChars)`,
+      { details: { chars: extracted.text.length, limit: limits.maxChars } },
+    );
+  }
+  if (extracted.sections.length === 0) throw new DocumentError(name, 'no_text', 'contains no text');
+
+  return { kind: detected.kind, mediaType: detected.mediaType, ...extracted };
+}
+
+function validateInput(input: LoadInput): void {
+  if (typeof input !== 'object' || input === null) {
+    throw new QuireError('invalid_input', 'loadDocument needs an input object');
+  }
+  if (!(input.bytes instanceof Uint8Array)) {
+    throw new QuireError('invalid_input', 'loadDocument input.bytes must be a Uint8Array (or Buffer)');
+  }
+  if (typeof input.name !== 'string' || input.name.trim() === '') {
+    throw new QuireError('invalid_input', 'loadDocument input.name must be a non-empty file name');
+  }
+}

@@ -1,0 +1,144 @@
+import type { SkippedPage } from './types.js';
+
+/**
+ * The text-quality gate for PDFs. A scanned page, or a page set in a font without a Unicode map,
+ * "succeeds" with no text or with garbage; indexing that silently would make the document
+ * unfindable. Pages are judged on their visible (non-space) characters:
+ *
+ * - meaningful: letters and digits of any script (`\p{L}`, `\p{N}`);
+ * - unreadable: U+FFFD, control characters, private-use, unassigned and lone surrogate code points,
+ *   which is what unmapped glyphs come out as.
+ *
+ * Dot leaders and rules (`.....`, `_____`) are not counted, so tables of contents and forms are
+ * judged on their words. Real documents measured 71–100% meaningful characters per page and
+ * under 1% unreadable ones, so the thresholds below leave a wide margin.
+ */
+export const PDF_TEXT_QUALITY = {
+  /** A page with fewer visible characters is too short to judge by ratios. */
+  minVisibleToJudge: 16,
+  /** A page is garbled above this share of unreadable characters... */
+  maxUnreadableShare: 0.25,
+  /** ...or below this share of meaningful ones. */
+  minMeaningfulShare: 0.35,
+  /** A page counts as a text page from this many meaningful characters (a page number or stamp does not). */
+  minTextPageChars: 8,
+  /** A document whose text pages are fewer than half its pages must average this many meaningful characters per page. */
+  minAverageCharsWhenMostlyImages: 200,
+} as const;
+
+export type PageVerdict = 'text' | 'sparse' | 'no_text' | 'garbled';
+
+export interface PageAssessment {
+  verdict: PageVerdict;
+  visible: number;
+  meaningful: number;
+  unreadable: number;
+}
+
+const LEADERS = /([.·…_\-–—=*~])(?:\s?\1){3,}/gu;
+const MEANINGFUL = /[\p{L}\p{N}]/u;
+const UNREADABLE = /[\uFFFD\p{Cc}\p{Co}\p{Cn}\p{Cs}]/u;
+
+export function assessPageText(text: string): PageAssessment {
+  let visible = 0;
+  let meaningful = 0;
+  let unreadable = 0;
+  for (const char of text.replace(LEADERS, '')) {
+    if (/\s/u.test(char)) continue;
+    visible++;
+    if (MEANINGFUL.test(char)) meaningful++;
+    else if (UNREADABLE.test(char)) unreadable++;
+  }
+  const q = PDF_TEXT_QUALITY;
+  let verdict: PageVerdict;
+  if (visible >= q.minVisibleToJudge) {
+    const garbled =
+      unreadable / visible > q.maxUnreadableShare || meaningful / visible < q.minMeaningfulShare;
+    verdict = garbled ? 'garbled' : 'text';
+  } else if (meaningful === 0) {
+    verdict = unreadable > 0 ? 'garbled' : 'no_text';
+  } else {
+    verdict = unreadable > meaningful ? 'garbled' : meaningful >= q.minTextPageChars ? 'text' : 'sparse';
+  }
+  return { verdict, visible, meaningful, unreadable };
+}
+
+export interface PdfPageText {
+  page: number;
+  /** null when the parser could not read the page. */
+  text: string | null;
+}
+
+export type DocumentVerdict =
+  | { ok: true; keep: Array<{ page: number; text: string }>; skipped: SkippedPage[] }
+  | { ok: false; problem: 'scanned' | 'garbled' | 'unreadable'; reason: string; skipped: SkippedPage[] };
+
+/**
+ * Keeps the pages worth indexing and decides whether the document as a whole has text:
+ * - pages without text (blank or image-only) and garbled pages are skipped and listed;
+ * - garbled pages on more than half of the pages that have any text fail the document;
+ * - so does having no text page, or text on fewer than half the pages while averaging under
+ *   `minAverageCharsWhenMostlyImages` meaningful characters per page (a scan with a typed cover
+ *   sheet or page stamps): it needs OCR;
+ * - a document none of whose pages the parser could read is unreadable.
+ */
+export function assessPdfPages(pages: readonly PdfPageText[]): DocumentVerdict {
+  const keep: Array<{ page: number; text: string }> = [];
+  const skipped: SkippedPage[] = [];
+  let textPages = 0;
+  let garbledPages = 0;
+  let pagesWithText = 0;
+  let meaningful = 0;
+  for (const { page, text } of pages) {
+    if (text === null) {
+      skipped.push({ page, reason: 'unreadable' });
+      continue;
+    }
+    const assessment = assessPageText(text);
+    if (assessment.verdict === 'no_text') {
+      skipped.push({ page, reason: 'no_text' });
+      continue;
+    }
+    pagesWithText++;
+    if (assessment.verdict === 'garbled') {
+      garbledPages++;
+      skipped.push({ page, reason: 'garbled' });
+      continue;
+    }
+    if (assessment.verdict === 'text') textPages++;
+    meaningful += assessment.meaningful;
+    keep.push({ page, text });
+  }
+
+  const pageCount = pages.length;
+  const unreadablePages = skipped.filter((entry) => entry.reason === 'unreadable').length;
+  if (pageCount > 0 && unreadablePages === pageCount) {
+    return {
+      ok: false,
+      problem: 'unreadable',
+      reason: `none of its ${pageCount} pages could be read`,
+      skipped,
+    };
+  }
+  if (garbledPages > 0 && garbledPages * 2 > pagesWithText) {
+    return {
+      ok: false,
+      problem: 'garbled',
+      reason:
+        `its text is unreadable on ${garbledPages} of ${pageCount} pages (fonts without a Unicode map or a ` +
+        'damaged text layer); run OCR first',
+      skipped,
+    };
+  }
+  const mostlyImages =
+    textPages * 2 < pageCount && meaningful < PDF_TEXT_QUALITY.minAverageCharsWhenMostlyImages * pageCount;
+  if (textPages === 0 || mostlyImages) {
+    return {
+      ok: false,
+      problem: 'scanned',
+      reason: `no extractable text — it looks scanned (image-only); run OCR first (text on ${textPages} of ${pageCount} pages)`,
+      skipped,
+    };
+  }
+  return { ok: true, keep, skipped };
+}
