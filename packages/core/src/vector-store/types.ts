@@ -1,6 +1,16 @@
 /**
  * One interface for every vector store Quire writes to. Every read and write takes a tenant:
  * there is no call that crosses tenants.
+ *
+ * Shared rules of every implementation (checked by the contract suite in `test/vector-store-contract.ts`):
+ * - Failures are `StoreError`s: `store_unavailable` (retryable) when the store is unreachable, busy or
+ *   overloaded; `store_rejected` (not retryable) for a request the store will never accept: an empty
+ *   tenant, a vector of the wrong dimension, all zeros or not finite, a point of another tenant or whose id
+ *   is not `pointId(tenant, documentId, version, chunkIndex)`, a limit that is not a positive integer or is
+ *   above the store's cap (4096 on SQLite). `validation.ts` holds these checks for every adapter.
+ * - A batch is validated as a whole before anything is written.
+ * - A `signal` that is already aborted rejects the call (with the signal's reason) before any work.
+ * - Ids and strings compare by code point (binary), so orders are the same on every store.
  */
 
 /** Scalar user metadata; kept flat so that every store can filter on it by equality. */
@@ -33,16 +43,24 @@ export interface ChunkPoint extends ChunkRecord {
   vector: number[];
 }
 
+/**
+ * Conditions a hit must meet, all of them (AND), applied inside the tenant before the limit: a
+ * selective filter still returns up to `limit` hits when that many chunks match.
+ */
 export interface SearchFilter {
-  /** Only these documents. */
+  /** Only these documents. An empty list matches nothing. */
   documentIds?: string[];
-  /** Every key must equal its value. */
+  /**
+   * Every key must equal its value, type included: `true` does not match `1`, `1` does not match `"1"`.
+   * An empty object constrains nothing.
+   */
   metadata?: Metadata;
-  /** Only chunks whose source name is one of these. */
+  /** Only chunks whose source name is one of these. An empty list matches nothing. */
   sourceNames?: string[];
 }
 
 export interface SearchOptions {
+  /** Most hits returned; a positive integer. */
   limit: number;
   filter?: SearchFilter;
   signal?: AbortSignal;
@@ -50,15 +68,23 @@ export interface SearchOptions {
 
 export interface SearchHit {
   record: ChunkRecord;
-  /** Higher is better; dense: cosine similarity, lexical: the store's own relevance score. */
+  /**
+   * Higher is better. Dense: cosine similarity (-1…1). Lexical: the store's own relevance score,
+   * positive, comparable only within one result list.
+   */
   score: number;
 }
 
 export interface DocumentSummary {
   documentId: string;
+  /** Source name of the most recently ingested version. */
   sourceName: string;
-  /** Versions present with their chunk counts (more than one only while a re-ingest is in flight). */
+  /**
+   * Versions present, oldest `ingestedAt` first (then by version): `chunks` stored, `chunkCount`
+   * expected. More than one only while a re-ingest is in flight.
+   */
   versions: { version: string; chunks: number; chunkCount: number; ingestedAt: string }[];
+  /** Stored chunks over all versions. */
   chunks: number;
 }
 
@@ -71,14 +97,22 @@ export interface VectorStore {
   readonly dimension: number;
   /** Creates collections, tables and indexes when missing. Idempotent. */
   init(options?: WriteOptions): Promise<void>;
-  /** Inserts or replaces points by id. All points must belong to `tenant`. */
+  /**
+   * Inserts or replaces points by id (payload, vector and lexical index alike), all or nothing where
+   * the store allows. All points must belong to `tenant`. An empty list is a no-op.
+   */
   upsert(tenant: string, points: ChunkPoint[], options?: WriteOptions): Promise<void>;
+  /** Nearest chunks by cosine similarity, best first. */
   searchDense(tenant: string, vector: number[], options: SearchOptions): Promise<SearchHit[]>;
-  /** Lexical (keyword) search over chunk text: FTS5 on SQLite, sparse IDF vectors on Qdrant. */
+  /**
+   * Lexical (keyword) search over chunk text, best first: FTS5 on SQLite, sparse IDF vectors on Qdrant,
+   * both over `lexicalTokens`. A chunk matches when it holds any query token; a query without tokens
+   * (empty, only stopwords) returns no hits.
+   */
   searchLexical(tenant: string, query: string, options: SearchOptions): Promise<SearchHit[]>;
   /** Number of stored chunks of one version of a document. */
   countChunks(tenant: string, documentId: string, version: string, options?: WriteOptions): Promise<number>;
-  /** Removes every chunk of the document; returns how many were removed when the store can tell. */
+  /** Removes every chunk of the document, all versions. A missing document is a no-op. */
   deleteDocument(tenant: string, documentId: string, options?: WriteOptions): Promise<void>;
   /** Removes the document's chunks of every version except `keepVersion`. */
   deleteOtherVersions(
@@ -87,8 +121,13 @@ export interface VectorStore {
     keepVersion: string,
     options?: WriteOptions,
   ): Promise<void>;
+  /** The tenant's documents, ordered by document id. */
   listDocuments(tenant: string, options?: WriteOptions): Promise<DocumentSummary[]>;
-  /** Every chunk of a tenant (ids and payloads), ordered by document id then chunk index; for checks and exports. */
+  /**
+   * Every chunk of a tenant (ids and payloads), or of one document, ordered by document id, then chunk
+   * index, then version; for checks and exports.
+   */
   listChunks(tenant: string, options?: { documentId?: string; signal?: AbortSignal }): Promise<ChunkRecord[]>;
+  /** Releases connections and handles. Idempotent; the store is unusable afterwards. */
   close(): Promise<void>;
 }

@@ -1,0 +1,42 @@
+/**
+ * Builds the services a configuration asks for: the model API (built-in or HTTP) and the vector
+ * store (embedded SQLite or Qdrant). The only place where configuration picks implementations.
+ */
+import { BuiltinModels, type Logger, type ModelApi, ModelClient } from '@quire/api-client';
+import type { QuireConfig } from './config.js';
+import { QdrantVectorStore, qdrantCollectionName } from './vector-store/qdrant.js';
+import { SqliteVectorStore, sqliteCollectionName } from './vector-store/sqlite.js';
+import type { VectorStore } from './vector-store/types.js';
+
+export function createModels(config: QuireConfig, options: { logger?: Logger; maxRetries?: number } = {}): ModelApi {
+  const m = config.models;
+  if (m.kind === 'builtin') return new BuiltinModels({ dimension: m.dimension });
+  return new ModelClient({
+    baseURL: m.baseURL!,
+    ...(m.apiKey ? { apiKey: m.apiKey } : {}),
+    timeout: m.timeoutMs,
+    maxRetries: options.maxRetries ?? m.maxRetries,
+    maxRerankDocuments: m.rerankMaxDocuments,
+    maxEmbeddingInputs: m.embedBatchSize,
+    expectedDimension: m.dimension,
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+}
+
+export function createStore(config: QuireConfig): VectorStore {
+  const { embeddingModel: model, dimension } = config.models;
+  if (config.store.kind === 'qdrant') {
+    return new QdrantVectorStore({
+      url: config.store.url,
+      ...(config.store.apiKey ? { apiKey: config.store.apiKey } : {}),
+      collection: qdrantCollectionName(model, dimension),
+      dimension: config.models.dimension,
+      timeoutMs: config.store.timeoutMs,
+    });
+  }
+  return new SqliteVectorStore({
+    path: config.store.path,
+    dimension,
+    collection: sqliteCollectionName(model, dimension),
+  });
+}

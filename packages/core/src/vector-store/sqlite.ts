@@ -1,0 +1,724 @@
+/**
+ * The embedded vector store: one SQLite file (WAL, so several worker processes share it), dense
+ * vectors in a sqlite-vec `vec0` table partitioned by tenant, lexical search in FTS5.
+ *
+ * Tables of a collection `c` (one per embedding model and dimension):
+ * - `c__chunks`: the payload, one row per point; its integer rowid keys every other table.
+ * - `c__meta`: one row per metadata entry (tenant, key, kind, value), indexed, so that metadata filters
+ *   find their chunks without parsing JSON.
+ * - `c__vec`: `vec0(tenant partition key, embedding float[D])` holding unit vectors, so that the L2
+ *   distance d gives the cosine similarity as 1 − d²/2 (sqlite-vec's L2 loop is faster than its cosine).
+ * - `c__fts`: contentless FTS5 over `lexicalTokens(text)` joined by spaces, so that SQLite and Qdrant
+ *   tokenise alike (CJK bigrams included, which FTS5's own tokenizer would not split), beside a hashed
+ *   tenant token that confines each match to its tenant.
+ *
+ * Searches are exact. Dense search is a brute-force KNN inside the tenant's partition (sqlite-vec has no
+ * approximate index): its cost grows with the tenant's chunk count, not the file's. Filters become a
+ * `rowid IN (…)` constraint that sqlite-vec applies while scanning, before `k` is counted, so a selective
+ * filter still fills the limit; the candidate rowids come from indexes (`c__chunks`, `c__meta`), never
+ * from parsing JSON.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import * as sqliteVec from 'sqlite-vec';
+import { QuireError, StoreError } from '../errors.js';
+import { lexicalTokens } from './lexical.js';
+import type {
+  ChunkPoint,
+  ChunkRecord,
+  DocumentSummary,
+  Metadata,
+  SearchFilter,
+  SearchHit,
+  SearchOptions,
+  VectorStore,
+  WriteOptions,
+} from './types.js';
+import { assertFilter, assertLimit, assertPoints, assertTenant, assertVector } from './validation.js';
+
+export interface SqliteVectorStoreOptions {
+  /** Database file; missing parent directories are created. `:memory:` gives a private, unshared store. */
+  path: string;
+  /** Dimension of the dense vectors, fixed for the collection. */
+  dimension: number;
+  /**
+   * Name of the table set (see `sqliteCollectionName(model, dimension)`): lower-case letters and digits in
+   * `_`-separated runs, starting with a letter, at most 64 characters. A collection keeps the dimension it
+   * was created with; opening it with another fails.
+   * @default `vectors_<dimension>`
+   */
+  collection?: string;
+  /** How long a statement waits for another connection's lock before failing with a retryable error, in ms. @default 5000 */
+  busyTimeoutMs?: number;
+  /**
+   * Bytes of the file SQLite reads through a memory map; dense search scans every vector of a tenant, and
+   * mapped reads make that scan markedly faster than reads through the page cache. Address space, not
+   * resident memory. 0 turns it off.
+   * @default 1073741824 (1 GiB)
+   */
+  mmapSizeBytes?: number;
+  /**
+   * Vectors per sqlite-vec storage chunk (a multiple of 8). Each tenant occupies at least one chunk of
+   * `vectorChunkSize × dimension × 4` bytes, so smaller chunks waste less space on small tenants and
+   * larger ones scan big tenants faster. Fixed when the collection is created.
+   * @default about 1.5 MiB of vectors: 1024 at dimension 384, 256 at 1536 (between 64 and 2048)
+   */
+  vectorChunkSize?: number;
+}
+
+/**
+ * The collection of an embedding model and dimension: the model name in lower-case letters and digits,
+ * `_`-separated, then the dimension, then (when the name had to be cleaned) 8 hex digits of its SHA-256,
+ * so that two models never share tables. `("text-embedding-3-small", 1536)` →
+ * `text_embedding_3_small_1536_<hash>`; `("minilm", 384)` → `minilm_384`.
+ */
+export function sqliteCollectionName(model: string, dimension: number): string {
+  if (!Number.isSafeInteger(dimension) || dimension < 1) {
+    throw new QuireError('invalid_input', `dimension must be a positive integer, got ${dimension}`);
+  }
+  const slug = model
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 40)
+    .replace(/_+$/, '');
+  if (slug === '') {
+    throw new QuireError('invalid_input', `model name ${JSON.stringify(model)} has no letters or digits`);
+  }
+  const hash = slug === model ? '' : `_${createHash('sha256').update(model).digest('hex').slice(0, 8)}`;
+  // A table name may not start with a digit.
+  return `${/^[0-9]/.test(slug) ? 'm_' : ''}${slug}_${dimension}${hash}`;
+}
+
+/** sqlite-vec's cap on `k` in a KNN query; applied to lexical search too, for one limit per store. */
+const MAX_LIMIT = 4096;
+
+const COLLECTION_NAME = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
+
+/** Payload columns of `c__chunks`, in the order of `ChunkRecord`. */
+interface ChunkRow {
+  rowid: number;
+  id: string;
+  tenant: string;
+  document_id: string;
+  version: string;
+  chunk_index: number;
+  chunk_count: number;
+  text: string;
+  page_start: number | null;
+  page_end: number | null;
+  heading_path: string;
+  source_name: string;
+  metadata: string;
+  ingested_at: string;
+}
+
+const CHUNK_COLUMNS =
+  'c.rowid AS rowid, c.id, c.tenant, c.document_id, c.version, c.chunk_index, c.chunk_count, c.text, ' +
+  'c.page_start, c.page_end, c.heading_path, c.source_name, c.metadata, c.ingested_at';
+
+type MetaKind = 's' | 'n' | 'b';
+
+function metaEntry(value: Metadata[string]): { kind: MetaKind; value: string | number } {
+  if (typeof value === 'string') return { kind: 's', value };
+  if (typeof value === 'number') return { kind: 'n', value };
+  return { kind: 'b', value: value ? 1 : 0 };
+}
+
+function toRecord(row: ChunkRow): ChunkRecord {
+  return {
+    id: row.id,
+    tenant: row.tenant,
+    documentId: row.document_id,
+    version: row.version,
+    chunkIndex: row.chunk_index,
+    chunkCount: row.chunk_count,
+    text: row.text,
+    pageStart: row.page_start,
+    pageEnd: row.page_end,
+    headingPath: JSON.parse(row.heading_path) as string[],
+    sourceName: row.source_name,
+    metadata: JSON.parse(row.metadata) as Metadata,
+    ingestedAt: row.ingested_at,
+  };
+}
+
+/** The vector scaled to length 1, as float32 bytes (callers have rejected zero vectors). */
+function unitVectorBlob(vector: readonly number[]): Buffer {
+  let norm = 0;
+  for (const value of vector) norm += value * value;
+  norm = Math.sqrt(norm);
+  const floats = Float32Array.from(vector, (value) => value / norm);
+  return Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength);
+}
+
+/**
+ * About 1.5 MiB of vectors per sqlite-vec chunk: 1024 vectors at dimension 384, 256 at 1536. Fewer,
+ * larger chunks scan faster; each tenant holds at least one, so they should not grow without bound.
+ */
+function defaultVectorChunkSize(dimension: number): number {
+  const size = Math.floor((1.5 * 1024 * 1024) / (4 * dimension) / 8) * 8;
+  return Math.min(2048, Math.max(64, size));
+}
+
+/**
+ * The tenant as one FTS5 token, so that a lexical search is confined to the tenant inside the full-text
+ * index (the cost then follows the tenant's size, not the file's). Hashed because a tenant id may hold
+ * characters the tokenizer splits on; the exact `tenant` column of `c__chunks` stays the authority.
+ */
+function tenantToken(tenant: string): string {
+  return `t${createHash('sha256').update(tenant).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * FTS5 query for "this tenant, and any of these tokens": each token quoted, so that none is read as
+ * query syntax.
+ */
+function ftsQuery(tenant: string, tokens: readonly string[]): string {
+  const any = [...new Set(tokens)].map((token) => `"${token.replaceAll('"', '""')}"`).join(' OR ');
+  return `tenant : "${tenantToken(tenant)}" AND terms : (${any})`;
+}
+
+/** Busy, locked, out of disk or I/O trouble may pass; anything else is the request's fault. */
+const TRANSIENT_CODES = /^SQLITE_(BUSY|LOCKED|FULL|IOERR)/;
+
+function storeError(error: unknown, action: string): unknown {
+  if (error instanceof QuireError) return error;
+  if (error instanceof Database.SqliteError) {
+    const transient = TRANSIENT_CODES.test(error.code);
+    return new StoreError(
+      transient ? 'store_unavailable' : 'store_rejected',
+      `SQLite store could not ${action}: ${error.message}`,
+      { retryable: transient, cause: error, details: { sqliteCode: error.code } },
+    );
+  }
+  return error;
+}
+
+interface Statements {
+  rowidById: Database.Statement<[string], { rowid: number }>;
+  insertChunk: Database.Statement<[ChunkParams]>;
+  updateChunk: Database.Statement<[ChunkParams & { rowid: number }]>;
+  deleteChunk: Database.Statement<[number]>;
+  insertVector: Database.Statement<[bigint, string, Buffer]>;
+  deleteVector: Database.Statement<[bigint]>;
+  insertTerms: Database.Statement<[number, string, string]>;
+  deleteTerms: Database.Statement<[number]>;
+  insertMeta: Database.Statement<[string, string, MetaKind, string | number, number]>;
+  deleteMeta: Database.Statement<[number]>;
+  countChunks: Database.Statement<[string, string, string], { n: number }>;
+  rowidsOfDocument: Database.Statement<[string, string], number>;
+  rowidsOfOtherVersions: Database.Statement<[string, string, string], number>;
+  listChunks: Database.Statement<[string], ChunkRow>;
+  listDocumentChunks: Database.Statement<[string, string], ChunkRow>;
+  listVersions: Database.Statement<[string], VersionRow>;
+}
+
+interface ChunkParams {
+  id: string;
+  tenant: string;
+  document_id: string;
+  version: string;
+  chunk_index: number;
+  chunk_count: number;
+  text: string;
+  page_start: number | null;
+  page_end: number | null;
+  heading_path: string;
+  source_name: string;
+  metadata: string;
+  ingested_at: string;
+}
+
+interface VersionRow {
+  document_id: string;
+  version: string;
+  chunks: number;
+  chunk_count: number;
+  ingested_at: string;
+  source_name: string;
+}
+
+/** A point ready to write: everything computed before the write lock is taken. */
+interface PreparedPoint {
+  params: ChunkParams;
+  vector: Buffer;
+  terms: string;
+  meta: { key: string; kind: MetaKind; value: string | number }[];
+}
+
+export class SqliteVectorStore implements VectorStore {
+  readonly dimension: number;
+  readonly collection: string;
+  private readonly path: string;
+  private readonly busyTimeoutMs: number;
+  private readonly mmapSizeBytes: number;
+  private readonly vectorChunkSize: number;
+  private db: Database.Database | undefined;
+  private statements: Statements | undefined;
+  private closed = false;
+  /** Search statements by the shape of their filter; a handful of shapes exist in practice. */
+  private readonly searchStatements = new Map<
+    string,
+    Database.Statement<unknown[], ChunkRow & { score: number }>
+  >();
+
+  constructor(options: SqliteVectorStoreOptions) {
+    const invalid = (message: string) => new QuireError('invalid_input', `SqliteVectorStore: ${message}`);
+    if (typeof options.path !== 'string' || options.path === '')
+      throw invalid('path must be a non-empty string');
+    if (!Number.isSafeInteger(options.dimension) || options.dimension < 1) {
+      throw invalid(`dimension must be a positive integer, got ${options.dimension}`);
+    }
+    const collection = options.collection ?? `vectors_${options.dimension}`;
+    if (!COLLECTION_NAME.test(collection) || collection.length > 64) {
+      throw invalid(
+        `collection ${JSON.stringify(collection)} must be lower-case letters and digits in _-separated runs, starting with a letter, at most 64 characters`,
+      );
+    }
+    const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
+      throw invalid(`busyTimeoutMs must be a non-negative integer, got ${busyTimeoutMs}`);
+    }
+    const mmapSizeBytes = options.mmapSizeBytes ?? 1024 ** 3;
+    if (!Number.isSafeInteger(mmapSizeBytes) || mmapSizeBytes < 0) {
+      throw invalid(`mmapSizeBytes must be a non-negative integer, got ${mmapSizeBytes}`);
+    }
+    const vectorChunkSize = options.vectorChunkSize ?? defaultVectorChunkSize(options.dimension);
+    if (!Number.isSafeInteger(vectorChunkSize) || vectorChunkSize < 8 || vectorChunkSize % 8 !== 0) {
+      throw invalid(`vectorChunkSize must be a positive multiple of 8, got ${vectorChunkSize}`);
+    }
+    this.path = options.path;
+    this.dimension = options.dimension;
+    this.collection = collection;
+    this.busyTimeoutMs = busyTimeoutMs;
+    this.mmapSizeBytes = mmapSizeBytes;
+    this.vectorChunkSize = vectorChunkSize;
+  }
+
+  private table(name: 'chunks' | 'meta' | 'vec' | 'fts'): string {
+    return `"${this.collection}__${name}"`;
+  }
+
+  async init(options: WriteOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted();
+    if (this.closed) throw new StoreError('store_rejected', 'SQLite store is closed');
+    try {
+      const db = this.db ?? this.open();
+      this.createTables(db);
+      this.statements ??= this.prepare(db);
+    } catch (error) {
+      throw storeError(error, 'initialise');
+    }
+  }
+
+  private open(): Database.Database {
+    if (this.path !== ':memory:') {
+      try {
+        mkdirSync(dirname(this.path), { recursive: true });
+      } catch (error) {
+        throw new StoreError('store_rejected', `cannot create the directory of ${this.path}`, {
+          cause: error,
+        });
+      }
+    }
+    const db = new Database(this.path, { timeout: this.busyTimeoutMs });
+    try {
+      sqliteVec.load(db);
+      // WAL lets readers run beside one writer and other processes; NORMAL sync is safe under WAL
+      // (a power cut may lose the last commits, never corrupt the file).
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma(`mmap_size = ${this.mmapSizeBytes}`);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    this.db = db;
+    return db;
+  }
+
+  private createTables(db: Database.Database): void {
+    const c = this.collection;
+    // IMMEDIATE: concurrent first starts of several workers serialise instead of failing mid-way.
+    db.transaction(() => {
+      db.exec(`CREATE TABLE IF NOT EXISTS quire_collections (
+        name TEXT PRIMARY KEY,
+        dimension INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+      )`);
+      db.prepare(
+        'INSERT OR IGNORE INTO quire_collections (name, dimension, created_at) VALUES (?, ?, ?)',
+      ).run(c, this.dimension, new Date().toISOString());
+      const { dimension } = db.prepare('SELECT dimension FROM quire_collections WHERE name = ?').get(c) as {
+        dimension: number;
+      };
+      if (dimension !== this.dimension) {
+        throw new StoreError(
+          'store_rejected',
+          `collection ${c} holds vectors of dimension ${dimension}, not ${this.dimension}`,
+        );
+      }
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS ${this.table('chunks')} (
+          rowid INTEGER PRIMARY KEY,
+          id TEXT NOT NULL UNIQUE,
+          tenant TEXT NOT NULL,
+          document_id TEXT NOT NULL,
+          version TEXT NOT NULL,
+          chunk_index INTEGER NOT NULL,
+          chunk_count INTEGER NOT NULL,
+          text TEXT NOT NULL,
+          page_start INTEGER,
+          page_end INTEGER,
+          heading_path TEXT NOT NULL,
+          source_name TEXT NOT NULL,
+          metadata TEXT NOT NULL,
+          ingested_at TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS "${c}__chunks_document"
+          ON ${this.table('chunks')} (tenant, document_id, version, chunk_index);
+        CREATE INDEX IF NOT EXISTS "${c}__chunks_source" ON ${this.table('chunks')} (tenant, source_name);
+        CREATE TABLE IF NOT EXISTS ${this.table('meta')} (
+          tenant TEXT NOT NULL,
+          key TEXT NOT NULL,
+          kind TEXT NOT NULL,
+          -- no declared type, so no affinity: '2024' stays text and 2024 a number
+          value NOT NULL,
+          chunk INTEGER NOT NULL,
+          PRIMARY KEY (tenant, key, kind, value, chunk)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS "${c}__meta_chunk" ON ${this.table('meta')} (chunk);
+        CREATE VIRTUAL TABLE IF NOT EXISTS ${this.table('vec')} USING vec0(
+          tenant TEXT PARTITION KEY,
+          embedding FLOAT[${this.dimension}],
+          chunk_size=${this.vectorChunkSize}
+        );
+        CREATE VIRTUAL TABLE IF NOT EXISTS ${this.table('fts')} USING fts5(
+          tenant,
+          terms,
+          content = '',
+          contentless_delete = 1,
+          tokenize = 'unicode61 remove_diacritics 0'
+        );
+      `);
+    }).immediate();
+  }
+
+  private prepare(db: Database.Database): Statements {
+    const chunks = this.table('chunks');
+    const meta = this.table('meta');
+    const vec = this.table('vec');
+    const fts = this.table('fts');
+    const chunkValues =
+      '@id, @tenant, @document_id, @version, @chunk_index, @chunk_count, @text, @page_start, @page_end, ' +
+      '@heading_path, @source_name, @metadata, @ingested_at';
+    return {
+      rowidById: db.prepare(`SELECT rowid FROM ${chunks} WHERE id = ?`),
+      insertChunk: db.prepare(
+        `INSERT INTO ${chunks} (id, tenant, document_id, version, chunk_index, chunk_count, text, page_start, ` +
+          `page_end, heading_path, source_name, metadata, ingested_at) VALUES (${chunkValues})`,
+      ),
+      updateChunk: db.prepare(
+        `UPDATE ${chunks} SET (id, tenant, document_id, version, chunk_index, chunk_count, text, page_start, ` +
+          `page_end, heading_path, source_name, metadata, ingested_at) = (${chunkValues}) WHERE rowid = @rowid`,
+      ),
+      deleteChunk: db.prepare(`DELETE FROM ${chunks} WHERE rowid = ?`),
+      insertVector: db.prepare(`INSERT INTO ${vec} (rowid, tenant, embedding) VALUES (?, ?, ?)`),
+      deleteVector: db.prepare(`DELETE FROM ${vec} WHERE rowid = ?`),
+      insertTerms: db.prepare(`INSERT INTO ${fts} (rowid, tenant, terms) VALUES (?, ?, ?)`),
+      deleteTerms: db.prepare(`DELETE FROM ${fts} WHERE rowid = ?`),
+      insertMeta: db.prepare(`INSERT INTO ${meta} (tenant, key, kind, value, chunk) VALUES (?, ?, ?, ?, ?)`),
+      deleteMeta: db.prepare(`DELETE FROM ${meta} WHERE chunk = ?`),
+      countChunks: db.prepare(
+        `SELECT COUNT(*) AS n FROM ${chunks} WHERE tenant = ? AND document_id = ? AND version = ?`,
+      ),
+      rowidsOfDocument: db
+        .prepare<[string, string], number>(`SELECT rowid FROM ${chunks} WHERE tenant = ? AND document_id = ?`)
+        .pluck(),
+      rowidsOfOtherVersions: db
+        .prepare<[string, string, string], number>(
+          `SELECT rowid FROM ${chunks} WHERE tenant = ? AND document_id = ? AND version <> ?`,
+        )
+        .pluck(),
+      listChunks: db.prepare(
+        `SELECT ${CHUNK_COLUMNS} FROM ${chunks} c WHERE c.tenant = ? ORDER BY c.document_id, c.chunk_index, c.version`,
+      ),
+      listDocumentChunks: db.prepare(
+        `SELECT ${CHUNK_COLUMNS} FROM ${chunks} c WHERE c.tenant = ? AND c.document_id = ? ` +
+          'ORDER BY c.chunk_index, c.version',
+      ),
+      // The source name of a version is that of its latest chunk, looked up through the document index.
+      listVersions: db.prepare(
+        `SELECT document_id, version, COUNT(*) AS chunks, MAX(chunk_count) AS chunk_count, ` +
+          'MAX(ingested_at) AS ingested_at, ' +
+          `(SELECT s.source_name FROM ${chunks} s WHERE s.tenant = v.tenant AND s.document_id = v.document_id ` +
+          'AND s.version = v.version ORDER BY s.ingested_at DESC, s.chunk_index LIMIT 1) AS source_name ' +
+          `FROM ${chunks} v WHERE v.tenant = ? GROUP BY v.document_id, v.version ` +
+          'ORDER BY v.document_id, ingested_at, v.version',
+      ),
+    };
+  }
+
+  /** Runs a synchronous piece of work with the checks and error mapping every call shares. */
+  private run<T>(signal: AbortSignal | undefined, action: string, work: (statements: Statements) => T): T {
+    signal?.throwIfAborted();
+    if (this.closed) throw new StoreError('store_rejected', 'SQLite store is closed');
+    if (this.statements === undefined) {
+      throw new StoreError('store_rejected', 'SQLite store is not initialised: call init() first');
+    }
+    try {
+      return work(this.statements);
+    } catch (error) {
+      throw storeError(error, action);
+    }
+  }
+
+  async upsert(tenant: string, points: ChunkPoint[], options: WriteOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted();
+    assertPoints(tenant, points, this.dimension);
+    if (points.length === 0) return;
+    // Tokenising and encoding happen before the write lock, which other processes wait on.
+    const prepared = points.map(prepare);
+    this.run(options.signal, 'upsert points', (s) => {
+      this.db!.transaction(() => {
+        for (const point of prepared) {
+          const existing = s.rowidById.get(point.params.id);
+          let rowid: number;
+          if (existing === undefined) {
+            rowid = Number(s.insertChunk.run(point.params).lastInsertRowid);
+          } else {
+            rowid = existing.rowid;
+            s.deleteVector.run(BigInt(rowid));
+            s.deleteTerms.run(rowid);
+            s.deleteMeta.run(rowid);
+            s.updateChunk.run({ ...point.params, rowid });
+          }
+          // vec0 accepts only integer rowids, which better-sqlite3 binds from bigint.
+          s.insertVector.run(BigInt(rowid), tenant, point.vector);
+          s.insertTerms.run(rowid, tenantToken(tenant), point.terms);
+          for (const entry of point.meta) s.insertMeta.run(tenant, entry.key, entry.kind, entry.value, rowid);
+        }
+      }).immediate();
+    });
+  }
+
+  async searchDense(tenant: string, vector: number[], options: SearchOptions): Promise<SearchHit[]> {
+    options.signal?.throwIfAborted();
+    assertTenant(tenant);
+    assertVector(vector, this.dimension, 'query vector');
+    assertLimit(options.limit, MAX_LIMIT);
+    assertFilter(options.filter);
+    const candidates = this.candidatesSql(options.filter);
+    if (candidates === undefined) return [];
+    const key = `dense:${candidates.sql}`;
+    return this.run(options.signal, 'search', () => {
+      const statement = this.searchStatement(key, () => {
+        const filter = candidates.sql === '' ? '' : `AND rowid IN (${candidates.sql})`;
+        // The KNN runs in a CTE so that `k` and the filter reach sqlite-vec, not the outer join.
+        return (
+          `WITH knn AS (SELECT rowid, distance FROM ${this.table('vec')} ` +
+          `WHERE embedding MATCH @vector AND k = @limit AND tenant = @tenant ${filter}) ` +
+          `SELECT ${CHUNK_COLUMNS}, 1.0 - knn.distance * knn.distance / 2.0 AS score FROM knn ` +
+          `JOIN ${this.table('chunks')} c ON c.rowid = knn.rowid ORDER BY knn.distance, c.id`
+        );
+      });
+      return statement
+        .all({ ...candidates.params, tenant, vector: unitVectorBlob(vector), limit: options.limit })
+        .map((row) => ({ record: toRecord(row), score: row.score }));
+    });
+  }
+
+  async searchLexical(tenant: string, query: string, options: SearchOptions): Promise<SearchHit[]> {
+    options.signal?.throwIfAborted();
+    assertTenant(tenant);
+    assertLimit(options.limit, MAX_LIMIT);
+    assertFilter(options.filter);
+    const tokens = lexicalTokens(query);
+    if (tokens.length === 0) return [];
+    const candidates = this.candidatesSql(options.filter);
+    if (candidates === undefined) return [];
+    const key = `lexical:${candidates.sql}`;
+    const fts = this.table('fts');
+    return this.run(options.signal, 'search', () => {
+      const statement = this.searchStatement(
+        key,
+        () =>
+          // bm25() is negative, lower is better: negated so that higher is better, as for every score.
+          // Weight 0 for the tenant column: only the text's terms count.
+          // FTS5's auxiliary functions take the table's name, not an alias.
+          `SELECT ${CHUNK_COLUMNS}, -bm25(${fts}, 0.0, 1.0) AS score FROM ${fts} ` +
+          `JOIN ${this.table('chunks')} c ON c.rowid = ${fts}.rowid ` +
+          `WHERE ${fts} MATCH @match AND c.tenant = @tenant ` +
+          `${candidates.sql === '' ? '' : `AND c.rowid IN (${candidates.sql}) `}` +
+          'ORDER BY score DESC, c.id LIMIT @limit',
+      );
+      return statement
+        .all({ ...candidates.params, tenant, match: ftsQuery(tenant, tokens), limit: options.limit })
+        .map((row) => ({ record: toRecord(row), score: row.score }));
+    });
+  }
+
+  private searchStatement(
+    key: string,
+    sql: () => string,
+  ): Database.Statement<unknown[], ChunkRow & { score: number }> {
+    let statement = this.searchStatements.get(key);
+    if (statement === undefined) {
+      statement = this.db!.prepare<unknown[], ChunkRow & { score: number }>(sql());
+      this.searchStatements.set(key, statement);
+    }
+    return statement;
+  }
+
+  /**
+   * The rowids a filter admits, as one SELECT whose parts are each served by an index and joined by
+   * INTERSECT, with its named parameters: `''` without a filter, undefined when the filter admits
+   * nothing (an empty list).
+   */
+  private candidatesSql(
+    filter: SearchFilter | undefined,
+  ): { sql: string; params: Record<string, string | number> } | undefined {
+    const parts: string[] = [];
+    const params: Record<string, string | number> = {};
+    const conditions: string[] = [];
+    if (filter?.documentIds !== undefined) {
+      if (filter.documentIds.length === 0) return undefined;
+      conditions.push('document_id IN (SELECT value FROM json_each(@documentIds))');
+      params.documentIds = JSON.stringify(filter.documentIds);
+    }
+    if (filter?.sourceNames !== undefined) {
+      if (filter.sourceNames.length === 0) return undefined;
+      conditions.push('source_name IN (SELECT value FROM json_each(@sourceNames))');
+      params.sourceNames = JSON.stringify(filter.sourceNames);
+    }
+    if (conditions.length > 0) {
+      parts.push(
+        `SELECT rowid FROM ${this.table('chunks')} WHERE tenant = @tenant AND ${conditions.join(' AND ')}`,
+      );
+    }
+    Object.entries(filter?.metadata ?? {}).forEach(([key, value], i) => {
+      const entry = metaEntry(value);
+      parts.push(
+        `SELECT chunk FROM ${this.table('meta')} ` +
+          `WHERE tenant = @tenant AND key = @mk${i} AND kind = @mt${i} AND value = @mv${i}`,
+      );
+      params[`mk${i}`] = key;
+      params[`mt${i}`] = entry.kind;
+      params[`mv${i}`] = entry.value;
+    });
+    return { sql: parts.join(' INTERSECT '), params };
+  }
+
+  async countChunks(tenant: string, documentId: string, version: string, options: WriteOptions = {}) {
+    options.signal?.throwIfAborted();
+    assertTenant(tenant);
+    return this.run(options.signal, 'count chunks', (s) => s.countChunks.get(tenant, documentId, version)!.n);
+  }
+
+  async deleteDocument(tenant: string, documentId: string, options: WriteOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted();
+    assertTenant(tenant);
+    this.run(options.signal, 'delete a document', (s) => {
+      this.db!.transaction(() => {
+        this.deleteRows(s, s.rowidsOfDocument.all(tenant, documentId));
+      }).immediate();
+    });
+  }
+
+  async deleteOtherVersions(
+    tenant: string,
+    documentId: string,
+    keepVersion: string,
+    options: WriteOptions = {},
+  ): Promise<void> {
+    options.signal?.throwIfAborted();
+    assertTenant(tenant);
+    this.run(options.signal, 'delete old versions', (s) => {
+      this.db!.transaction(() => {
+        this.deleteRows(s, s.rowidsOfOtherVersions.all(tenant, documentId, keepVersion));
+      }).immediate();
+    });
+  }
+
+  /** Deletes by rowid, one row at a time, so that every delete in vec0 and FTS5 is a point lookup. */
+  private deleteRows(s: Statements, rowids: number[]): void {
+    for (const rowid of rowids) {
+      s.deleteVector.run(BigInt(rowid));
+      s.deleteTerms.run(rowid);
+      s.deleteMeta.run(rowid);
+      s.deleteChunk.run(rowid);
+    }
+  }
+
+  async listDocuments(tenant: string, options: WriteOptions = {}): Promise<DocumentSummary[]> {
+    options.signal?.throwIfAborted();
+    assertTenant(tenant);
+    return this.run(options.signal, 'list documents', (s) => {
+      const documents: DocumentSummary[] = [];
+      let current: DocumentSummary | undefined;
+      for (const row of s.listVersions.all(tenant)) {
+        if (current?.documentId !== row.document_id) {
+          current = { documentId: row.document_id, sourceName: row.source_name, versions: [], chunks: 0 };
+          documents.push(current);
+        }
+        current.versions.push({
+          version: row.version,
+          chunks: row.chunks,
+          chunkCount: row.chunk_count,
+          ingestedAt: row.ingested_at,
+        });
+        current.chunks += row.chunks;
+        // Rows come oldest first, so the last one seen names the document.
+        current.sourceName = row.source_name;
+      }
+      return documents;
+    });
+  }
+
+  async listChunks(tenant: string, options: { documentId?: string; signal?: AbortSignal } = {}) {
+    options.signal?.throwIfAborted();
+    assertTenant(tenant);
+    return this.run(options.signal, 'list chunks', (s) => {
+      const rows =
+        options.documentId === undefined
+          ? s.listChunks.all(tenant)
+          : s.listDocumentChunks.all(tenant, options.documentId);
+      return rows.map(toRecord);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.statements = undefined;
+    this.searchStatements.clear();
+    this.db?.close();
+    this.db = undefined;
+  }
+}
+
+function prepare(point: ChunkPoint): PreparedPoint {
+  return {
+    params: {
+      id: point.id,
+      tenant: point.tenant,
+      document_id: point.documentId,
+      version: point.version,
+      chunk_index: point.chunkIndex,
+      chunk_count: point.chunkCount,
+      text: point.text,
+      page_start: point.pageStart,
+      page_end: point.pageEnd,
+      heading_path: JSON.stringify(point.headingPath),
+      source_name: point.sourceName,
+      metadata: JSON.stringify(point.metadata),
+      ingested_at: point.ingestedAt,
+    },
+    vector: unitVectorBlob(point.vector),
+    terms: lexicalTokens(point.text).join(' '),
+    meta: Object.entries(point.metadata).map(([key, value]) => ({ key, ...metaEntry(value) })),
+  };
+}

@@ -1,0 +1,284 @@
+import { writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeTempDir, spawnProcess, type TempDir } from '@quire/testkit';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { QuireError, StoreError } from '../src/errors.js';
+import { pointId } from '../src/vector-store/ids.js';
+import {
+  SqliteVectorStore,
+  type SqliteVectorStoreOptions,
+  sqliteCollectionName,
+} from '../src/vector-store/sqlite.js';
+import type { ChunkPoint } from '../src/vector-store/types.js';
+import { describeVectorStoreContract } from './vector-store-contract.js';
+
+function contractFactory(options: Omit<SqliteVectorStoreOptions, 'path'>) {
+  return async () => {
+    const dir = await makeTempDir('sqlite-store');
+    const store = new SqliteVectorStore({ ...options, path: join(dir.path, 'nested', 'store.db') });
+    return {
+      store,
+      async cleanup() {
+        await store.close();
+        await dir.cleanup();
+      },
+    };
+  };
+}
+
+describeVectorStoreContract('SqliteVectorStore', contractFactory({ dimension: 8 }));
+
+describeVectorStoreContract(
+  'SqliteVectorStore (dimension 24, named collection, small vector chunks)',
+  contractFactory({ dimension: 24, collection: 'bge_small_24', vectorChunkSize: 8 }),
+  { dimension: 24 },
+);
+
+function points(tenant: string, documentId: string, count: number, dimension = 8): ChunkPoint[] {
+  return Array.from({ length: count }, (_, i) => {
+    const vector = new Array<number>(dimension).fill(0);
+    vector[0] = 1;
+    vector[1] = i;
+    return {
+      id: pointId(tenant, documentId, 'v1', i),
+      tenant,
+      documentId,
+      version: 'v1',
+      chunkIndex: i,
+      chunkCount: count,
+      text: `text of ${documentId} number ${i}`,
+      pageStart: null,
+      pageEnd: null,
+      headingPath: [],
+      sourceName: `${documentId}.txt`,
+      metadata: {},
+      ingestedAt: '2024-01-01T00:00:00.000Z',
+      vector,
+    };
+  });
+}
+
+async function storeError(promise: Promise<unknown>): Promise<StoreError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(StoreError);
+  return error as StoreError;
+}
+
+describe('SqliteVectorStore on a shared file', () => {
+  let dir: TempDir;
+  let path: string;
+  const opened: SqliteVectorStore[] = [];
+
+  async function open(options: Partial<SqliteVectorStoreOptions> = {}): Promise<SqliteVectorStore> {
+    const store = new SqliteVectorStore({ path, dimension: 8, ...options });
+    opened.push(store);
+    await store.init();
+    return store;
+  }
+
+  beforeEach(async () => {
+    dir = await makeTempDir('sqlite-store');
+    path = join(dir.path, 'shared.db');
+  });
+
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((store) => store.close()));
+    await dir.cleanup();
+  });
+
+  it('uses WAL journaling so that readers and writers of several connections coexist', async () => {
+    await open();
+    const raw = new Database(path, { readonly: true });
+    try {
+      expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('two instances on one file see each other’s writes and deletes', async () => {
+    const a = await open();
+    const b = await open();
+    await a.upsert('t1', points('t1', 'from-a', 3));
+    await b.upsert('t1', points('t1', 'from-b', 2));
+    expect(await b.countChunks('t1', 'from-a', 'v1')).toBe(3);
+    expect(await a.countChunks('t1', 'from-b', 'v1')).toBe(2);
+    const hits = await b.searchLexical('t1', 'from', { limit: 10 });
+    expect(hits).toHaveLength(5);
+    await b.deleteDocument('t1', 'from-a');
+    expect((await a.listDocuments('t1')).map((d) => d.documentId)).toEqual(['from-b']);
+    expect(await a.searchDense('t1', points('t1', 'x', 1)[0]!.vector, { limit: 10 })).toHaveLength(2);
+  });
+
+  it('keeps its data across close and reopen', async () => {
+    const first = await open();
+    const written = points('t1', 'doc', 4);
+    await first.upsert('t1', written);
+    await first.close();
+    const second = await open();
+    expect(await second.countChunks('t1', 'doc', 'v1')).toBe(4);
+    const [best] = await second.searchDense('t1', written[2]!.vector, { limit: 1 });
+    expect(best?.record.id).toBe(written[2]!.id);
+    expect(await second.searchLexical('t1', 'number', { limit: 10 })).toHaveLength(4);
+  });
+
+  it('keeps collections of different dimensions apart in one file', async () => {
+    const small = await open({ dimension: 8 });
+    const large = await open({ dimension: 16 });
+    const named = await open({ dimension: 16, collection: 'other_model_16' });
+    expect(small.collection).toBe('vectors_8');
+    expect(large.collection).toBe('vectors_16');
+    await small.upsert('t1', points('t1', 'doc', 2, 8));
+    await large.upsert('t1', points('t1', 'doc', 5, 16));
+    await named.upsert('t1', points('t1', 'doc', 1, 16));
+    expect(await small.countChunks('t1', 'doc', 'v1')).toBe(2);
+    expect(await large.countChunks('t1', 'doc', 'v1')).toBe(5);
+    expect(await named.countChunks('t1', 'doc', 'v1')).toBe(1);
+    expect(await small.searchLexical('t1', 'number', { limit: 10 })).toHaveLength(2);
+  });
+
+  it('refuses to open a collection with another dimension than it was created with', async () => {
+    await open({ dimension: 8, collection: 'model_a' });
+    const wrong = new SqliteVectorStore({ path, dimension: 16, collection: 'model_a' });
+    opened.push(wrong);
+    const error = await storeError(wrong.init());
+    expect(error.code).toBe('store_rejected');
+    expect(error.message).toContain('dimension 8');
+  });
+
+  it('fails a write with a retryable store_unavailable while another connection holds the write lock', async () => {
+    const store = await open({ busyTimeoutMs: 20 });
+    await store.upsert('t1', points('t1', 'before', 1));
+    const locker = new Database(path);
+    try {
+      locker.exec('BEGIN IMMEDIATE');
+      const error = await storeError(store.upsert('t1', points('t1', 'blocked', 1)));
+      expect(error.code).toBe('store_unavailable');
+      expect(error.retryable).toBe(true);
+      // WAL: reads go on while the lock is held.
+      expect(await store.countChunks('t1', 'before', 'v1')).toBe(1);
+      locker.exec('ROLLBACK');
+    } finally {
+      locker.close();
+    }
+    await store.upsert('t1', points('t1', 'blocked', 1));
+    expect(await store.countChunks('t1', 'blocked', 'v1')).toBe(1);
+  });
+
+  it('processes opening and writing the same file at once lose nothing and duplicate nothing', async () => {
+    const require = createRequire(import.meta.url);
+    const tsx = require.resolve('tsx/cli');
+    const writer = fileURLToPath(new URL('./vector-store-sqlite-writer.ts', import.meta.url));
+    // Four processes start while this one creates the file: two write their own documents, two write
+    // the same ids ("same-*"); this process writes documents of its own meanwhile.
+    const children = ['one', 'two', 'same', 'same'].map(async (prefix) => {
+      const child = await spawnProcess(process.execPath, [tsx, writer, path, 't1', prefix, '20', '10']);
+      return { child, exit: await child.exited };
+    });
+    const store = await open({ busyTimeoutMs: 20_000 });
+    for (let d = 0; d < 20; d++) await store.upsert('t1', points('t1', `parent-${d}`, 10));
+    for (const { child, exit } of await Promise.all(children)) {
+      expect(exit, child.output()).toEqual({ code: 0, signal: null });
+      expect(child.output()).toContain('done 200');
+    }
+    const documents = await store.listDocuments('t1');
+    expect(documents).toHaveLength(80);
+    expect(documents.every((d) => d.chunks === 10)).toBe(true);
+    expect(await store.listChunks('t1')).toHaveLength(800);
+    expect(await store.searchDense('t1', points('t1', 'x', 1)[0]!.vector, { limit: 4096 })).toHaveLength(800);
+    expect(await store.searchLexical('t1', 'same', { limit: 4096 })).toHaveLength(200);
+  });
+});
+
+describe('SqliteVectorStore lifecycle and options', () => {
+  let dir: TempDir;
+
+  beforeEach(async () => {
+    dir = await makeTempDir('sqlite-store');
+  });
+
+  afterEach(async () => {
+    await dir.cleanup();
+  });
+
+  it('rejects calls before init and after close; close is idempotent', async () => {
+    const store = new SqliteVectorStore({ path: join(dir.path, 'a.db'), dimension: 8 });
+    expect((await storeError(store.listChunks('t1'))).code).toBe('store_rejected');
+    await store.init();
+    await store.upsert('t1', points('t1', 'doc', 1));
+    await store.close();
+    await store.close();
+    expect((await storeError(store.countChunks('t1', 'doc', 'v1'))).code).toBe('store_rejected');
+    expect((await storeError(store.init())).code).toBe('store_rejected');
+  });
+
+  it('fails init with store_rejected when the file cannot be created', async () => {
+    const blocker = join(dir.path, 'a-file');
+    await writeFile(blocker, 'not a directory');
+    const store = new SqliteVectorStore({ path: join(blocker, 'sub', 'store.db'), dimension: 8 });
+    const error = await storeError(store.init());
+    expect(error.code).toBe('store_rejected');
+    expect(error.retryable).toBe(false);
+  });
+
+  it('rejects a limit above sqlite-vec’s cap of 4096', async () => {
+    const store = new SqliteVectorStore({ path: ':memory:', dimension: 8 });
+    await store.init();
+    try {
+      const vector = points('t1', 'doc', 1)[0]!.vector;
+      expect((await storeError(store.searchDense('t1', vector, { limit: 4097 }))).code).toBe(
+        'store_rejected',
+      );
+      expect(await store.searchDense('t1', vector, { limit: 4096 })).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it.each([
+    [{ dimension: 0 }, 'dimension'],
+    [{ dimension: 8.5 }, 'dimension'],
+    [{ collection: 'Upper' }, 'collection'],
+    [{ collection: 'a__b' }, 'collection'],
+    [{ collection: 'trailing_' }, 'collection'],
+    [{ collection: '1abc' }, 'collection'],
+    [{ collection: `a${'b'.repeat(64)}` }, 'collection'],
+    [{ busyTimeoutMs: -1 }, 'busyTimeoutMs'],
+    [{ mmapSizeBytes: 1.5 }, 'mmapSizeBytes'],
+    [{ vectorChunkSize: 12 }, 'vectorChunkSize'],
+    [{ path: '' }, 'path'],
+  ] as const)('rejects invalid options %o', (overrides, named) => {
+    const create = () => new SqliteVectorStore({ path: join(dir.path, 'a.db'), dimension: 8, ...overrides });
+    expect(create).toThrow(QuireError);
+    expect(create).toThrow(named);
+  });
+});
+
+describe('sqliteCollectionName', () => {
+  it('makes a valid collection name per model and dimension', () => {
+    expect(sqliteCollectionName('minilm', 384)).toBe('minilm_384');
+    expect(sqliteCollectionName('BAAI/bge-small-en-v1.5', 384)).toMatch(
+      /^baai_bge_small_en_v1_5_384_[0-9a-f]{8}$/,
+    );
+    expect(sqliteCollectionName('3-large', 3072)).toMatch(/^m_3_large_3072_[0-9a-f]{8}$/);
+    const long = sqliteCollectionName(`model-${'x'.repeat(200)}`, 1_000_000);
+    expect(long.length).toBeLessThanOrEqual(64);
+    expect(() => new SqliteVectorStore({ path: ':memory:', dimension: 8, collection: long })).not.toThrow();
+  });
+
+  it('keeps models apart that differ only in punctuation or case', () => {
+    expect(sqliteCollectionName('BAAI/bge-small', 384)).not.toBe(sqliteCollectionName('baai_bge_small', 384));
+    expect(sqliteCollectionName('m', 384)).not.toBe(sqliteCollectionName('m', 768));
+  });
+
+  it('rejects a model name without letters or digits, or a bad dimension', () => {
+    expect(() => sqliteCollectionName('--', 8)).toThrow(QuireError);
+    expect(() => sqliteCollectionName('m', 0)).toThrow(QuireError);
+  });
+});
