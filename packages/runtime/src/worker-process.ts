@@ -1,0 +1,152 @@
+/**
+ * What every worker process shares: one wiring of env → logger → connections → services →
+ * shutdown, and the same job logs and metrics for every queue. `main.ts` files stay short.
+ */
+import type { ModelApi } from '@quire/api-client';
+import { createModels, createStore, type QuireConfig, type VectorStore } from '@quire/core';
+import type { Job, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { createLogger } from './logger.js';
+import { createMetrics, type PromMetrics, serveMetrics } from './metrics.js';
+import { guardModels, SharedRateLimiter } from './provider-limits.js';
+import { ShutdownManager } from './shutdown.js';
+
+export interface WorkerProcessOptions {
+  service: string;
+  version: string;
+  config: QuireConfig;
+  shutdownGraceMs: number;
+  /** Port for `/metrics` and `/healthz`; 0 = none. */
+  metricsPort: number;
+}
+
+export interface WorkerProcess {
+  config: QuireConfig;
+  logger: Logger;
+  metrics: PromMetrics;
+  shutdown: ShutdownManager;
+  /** For BullMQ and the shared rate limit (BullMQ needs `maxRetriesPerRequest: null`). */
+  redis: Redis;
+  store: VectorStore;
+  /** The model API behind the shared provider rate limit, with metrics. */
+  models: ModelApi;
+  /** Registers a worker: logs and metrics for its jobs, closed first on shutdown, counted as ready. */
+  addWorker(worker: Worker): void;
+  /** Starts the workers and the metrics server; logs `<service> ready`. */
+  start(details?: Record<string, unknown>): Promise<void>;
+}
+
+export async function startWorkerProcess(options: WorkerProcessOptions): Promise<WorkerProcess> {
+  const { config, service } = options;
+  const logger = createLogger({
+    service,
+    version: options.version,
+    level: config.log.level,
+    format: config.log.format,
+  });
+  const metrics = createMetrics({ service });
+  const shutdown = new ShutdownManager({ logger, graceMs: options.shutdownGraceMs });
+  shutdown.listen();
+
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  shutdown.register(
+    'redis',
+    async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+    1,
+  );
+
+  const store = createStore(config);
+  await store.init();
+  shutdown.register('store', () => store.close(), 1);
+
+  const { limits } = config.models;
+  const limiter =
+    limits.requestsPerMinute > 0 || limits.tokensPerMinute > 0
+      ? new SharedRateLimiter(redis, limits, { keyPrefix: config.queuePrefix })
+      : undefined;
+  const models = guardModels(createModels(config, { logger }), {
+    metrics,
+    providerKey: config.models.baseURL ?? 'builtin',
+    ...(limiter ? { limiter } : {}),
+  });
+
+  const workers: Worker[] = [];
+  return {
+    config,
+    logger,
+    metrics,
+    shutdown,
+    redis,
+    store,
+    models,
+    addWorker(worker) {
+      workers.push(worker);
+      observeWorker(worker, logger, metrics);
+      shutdown.register(`worker:${worker.name}`, async () => {
+        logger.info({ queue: worker.name }, 'closing worker: no new jobs; waiting for in-flight jobs');
+        await worker.close();
+      });
+    },
+    async start(details = {}) {
+      if (options.metricsPort > 0) {
+        const server = await serveMetrics(metrics.registry, {
+          port: options.metricsPort,
+          ready: () => !shutdown.shuttingDown && workers.every((w) => w.isRunning()),
+        });
+        shutdown.register('metrics', () => new Promise<void>((resolve) => server.close(() => resolve())));
+      }
+      for (const worker of workers) void worker.run();
+      await Promise.all(workers.map((w) => w.waitUntilReady()));
+      logger.info(
+        {
+          queues: workers.map((w) => w.name),
+          store: config.store.kind,
+          models: config.models.kind,
+          prefix: config.queuePrefix,
+          ...details,
+        },
+        `${service} ready`,
+      );
+    },
+  };
+}
+
+function jobFields(job: Job) {
+  const data = job.data as { tenant?: unknown; documentId?: unknown; batchId?: unknown } | undefined;
+  return { jobId: job.id, queue: job.queueName, tenant: data?.tenant, documentId: data?.documentId };
+}
+
+function observeWorker(worker: Worker, logger: Logger, metrics: PromMetrics): void {
+  const seconds = (job: Job) => ((job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now())) / 1000;
+  worker.on('completed', (job, result: { outcome?: string } | undefined) => {
+    metrics.jobFinished(worker.name, 'completed', seconds(job));
+    logger.info({ ...jobFields(job), outcome: result?.outcome, seconds: seconds(job) }, 'job completed');
+  });
+  worker.on('failed', (job, error) => {
+    if (!job) return;
+    const final = error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+    metrics.jobFinished(worker.name, final ? 'failed' : 'retried', seconds(job));
+    logger[final ? 'error' : 'warn'](
+      { ...jobFields(job), attempts: job.attemptsMade, err: error.message },
+      final ? 'job failed' : 'job attempt failed; will retry',
+    );
+  });
+  worker.on('stalled', (jobId) =>
+    logger.warn({ jobId, queue: worker.name }, 'job stalled; it will run again'),
+  );
+  worker.on('error', (err) => logger.error({ err, queue: worker.name }, 'worker error'));
+}
+
+/** Runs `main`, printing a start-up failure (bad env, unreachable store) on stderr and exiting non-zero. */
+export function runMain(service: string, main: () => Promise<void>): void {
+  main().catch((error: unknown) => {
+    const message =
+      error instanceof Error ? (error.name === 'ConfigError' ? error.message : error.stack) : String(error);
+    process.stderr.write(`${service}: failed to start: ${message}\n`);
+    process.exit(error instanceof Error && error.name === 'ConfigError' ? 2 : 1);
+  });
+}
