@@ -1,0 +1,96 @@
+import { BuiltinModels } from '@quire/api-client';
+import { cleanupPrefix, getTestRedis, type TestRedis, uniquePrefix } from '@quire/testkit';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMetrics } from './metrics.js';
+import { guardModels, SharedRateLimiter } from './provider-limits.js';
+
+let redis: TestRedis;
+let a: Redis;
+let b: Redis;
+
+beforeAll(async () => {
+  redis = await getTestRedis();
+  a = new Redis(redis.url);
+  b = new Redis(redis.url);
+});
+afterAll(async () => {
+  a.disconnect();
+  b.disconnect();
+  await redis.stop();
+});
+
+describe('SharedRateLimiter', () => {
+  it('shares one budget between processes and makes the excess wait, not fail', async () => {
+    const prefix = uniquePrefix('rl');
+    // Two limiters on two connections stand for two worker processes.
+    const first = new SharedRateLimiter(
+      a,
+      { requestsPerMinute: 3, tokensPerMinute: 0 },
+      { keyPrefix: prefix },
+    );
+    const second = new SharedRateLimiter(
+      b,
+      { requestsPerMinute: 3, tokensPerMinute: 0 },
+      { keyPrefix: prefix },
+    );
+    await first.acquire('provider', 1);
+    await second.acquire('provider', 1);
+    await first.acquire('provider', 1);
+    // The budget is spent: the next caller waits (here: until we give up on it).
+    const controller = new AbortController();
+    const waiting = second.acquire('provider', 1, controller.signal);
+    const outcome = await Promise.race([
+      waiting.then(() => 'passed'),
+      new Promise((r) => setTimeout(r, 300, 'waiting')),
+    ]);
+    expect(outcome).toBe('waiting');
+    controller.abort(new Error('gave up'));
+    await expect(waiting).rejects.toThrow('gave up');
+    await cleanupPrefix(redis.url, prefix);
+  });
+
+  it('counts tokens, and lets a request larger than the whole budget through alone', async () => {
+    const prefix = uniquePrefix('rl');
+    const limiter = new SharedRateLimiter(
+      a,
+      { requestsPerMinute: 0, tokensPerMinute: 100 },
+      { keyPrefix: prefix },
+    );
+    await limiter.acquire('p', 60);
+    const controller = new AbortController();
+    const blocked = limiter.acquire('p', 60, controller.signal);
+    const outcome = await Promise.race([
+      blocked.then(() => 'passed'),
+      new Promise((r) => setTimeout(r, 300, 'waiting')),
+    ]);
+    expect(outcome).toBe('waiting');
+    controller.abort(new Error('stop'));
+    await expect(blocked).rejects.toThrow('stop');
+    await cleanupPrefix(redis.url, prefix);
+    const fresh = new SharedRateLimiter(
+      a,
+      { requestsPerMinute: 0, tokensPerMinute: 100 },
+      { keyPrefix: uniquePrefix('rl') },
+    );
+    await expect(fresh.acquire('p', 5_000)).resolves.toBeUndefined();
+  });
+});
+
+describe('guardModels', () => {
+  it('records calls, tokens and errors per endpoint', async () => {
+    const metrics = createMetrics({ service: 'test', defaultMetrics: false });
+    const models = guardModels(new BuiltinModels({ dimension: 32 }), { metrics, providerKey: 'builtin' });
+    await models.embeddings({ model: 'm', input: ['one text', 'another text'] });
+    await models.rerank({ model: 'r', query: 'text', documents: ['a text', 'b'] });
+    await expect(models.rerank({ model: 'r', query: 'q', documents: ['a'], topN: 0 })).rejects.toThrow();
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(
+      /quire_model_calls_total\{endpoint="embeddings",outcome="ok",code="",service="test"\} 1/,
+    );
+    expect(text).toMatch(
+      /quire_model_calls_total\{endpoint="rerank",outcome="error",code="400",service="test"\} 1/,
+    );
+    expect(text).toMatch(/quire_model_tokens_total\{endpoint="embeddings",service="test"\} [1-9]/);
+  });
+});
