@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { int, pick, prng } from './__tests__/fixtures.js';
+import { CHUNKER_ENCODING, countTokens, countTokensWithin, fitPrefix, fitSuffix } from './tokens.js';
+
+function splitsPair(text: string, pos: number): boolean {
+  const code = text.charCodeAt(pos);
+  return pos > 0 && pos < text.length && code >= 0xdc00 && code <= 0xdfff;
+}
+
+describe('countTokens', () => {
+  it('counts with cl100k_base', () => {
+    expect(CHUNKER_ENCODING).toBe('cl100k_base');
+    expect(countTokens('')).toBe(0);
+    expect(countTokens('hello world')).toBe(2);
+    expect(countTokens('<|endoftext|>')).toBeGreaterThan(1);
+  });
+
+  it('stops at a limit', () => {
+    expect(countTokensWithin('hello world', 2)).toBe(2);
+    expect(countTokensWithin('hello world', 1)).toBe(false);
+    expect(countTokensWithin('', 0)).toBe(0);
+  });
+});
+
+describe('fitPrefix and fitSuffix', () => {
+  const pieces = ['a', 'Größe', '東京', '😀', 'e\u0301', ' ', 'xyz', '1', '=', '/'];
+  const random = prng(41);
+  const texts = Array.from({ length: 40 }, () =>
+    Array.from({ length: int(random, 50, 3000) }, () => pick(random, pieces)).join(''),
+  );
+
+  it('keep a prefix within the budget, close to it, between whole characters', () => {
+    for (const text of texts) {
+      const budget = int(random, 16, 300);
+      const { cut, tokens } = fitPrefix(text, 0, text.length, budget);
+      expect(tokens).toBe(countTokens(text.slice(0, cut)));
+      expect(tokens).toBeLessThanOrEqual(budget);
+      expect(splitsPair(text, cut)).toBe(false);
+      if (cut < text.length) expect(tokens).toBeGreaterThanOrEqual(budget - 8);
+      else expect(tokens).toBe(countTokens(text));
+    }
+  });
+
+  it('keep a suffix within the budget, close to it, between whole characters', () => {
+    for (const text of texts) {
+      const budget = int(random, 16, 300);
+      const { cut, tokens } = fitSuffix(text, 0, text.length, budget);
+      expect(tokens).toBe(countTokens(text.slice(cut)));
+      expect(tokens).toBeLessThanOrEqual(budget);
+      expect(splitsPair(text, cut)).toBe(false);
+      if (cut > 0) expect(tokens).toBeGreaterThanOrEqual(budget - 8);
+    }
+  });
+
+  it('keep one character when even that is over the budget (prefix) or nothing (suffix)', () => {
+    const text = '😀😀';
+    expect(countTokens('😀')).toBeGreaterThan(1);
+    expect(fitPrefix(text, 0, text.length, 1).cut).toBe(2);
+    expect(fitSuffix(text, 0, text.length, 1).cut).toBe(text.length);
+  });
+
+  it('use a guess without changing what fits', () => {
+    const text = 'abc '.repeat(500);
+    const guessed = fitPrefix(text, 0, text.length, 64, 250);
+    expect(guessed.tokens).toBeLessThanOrEqual(64);
+    expect(guessed.tokens).toBe(countTokens(text.slice(0, guessed.cut)));
+  });
+});

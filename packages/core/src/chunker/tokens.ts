@@ -1,0 +1,129 @@
+import {
+  countTokens as countEncoded,
+  isWithinTokenLimit as isWithinEncoded,
+} from 'gpt-tokenizer/encoding/cl100k_base';
+import { cutAtOrAfter, cutAtOrBefore } from './text.js';
+
+/**
+ * The encoding chunk sizes are counted in. Part of what makes two chunkings of a document equal:
+ * record it next to the chunker options wherever they are compared.
+ *
+ * cl100k_base is the encoding of OpenAI's embedding models (text-embedding-3-*, ada-002), whose
+ * per-input and per-request token limits are the hard ones a chunk meets. For other models it is
+ * an estimate that errs towards smaller chunks in non-Latin scripts (1.31 tokens per Chinese
+ * character, against 0.93 with o200k_base). It also loads faster and in half the memory.
+ */
+export const CHUNKER_ENCODING = 'cl100k_base';
+
+// Documents may contain strings such as "<|endoftext|>": they are text like any other, counted as
+// such, and must never make counting throw.
+const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
+
+/** Tokens in `text` under {@link CHUNKER_ENCODING}, the count `Chunk.tokenCount` and `chunkSize` use. */
+export function countTokens(text: string): number {
+  return text.length === 0 ? 0 : countEncoded(text, PLAIN_TEXT);
+}
+
+/** Tokens in `text` when at most `limit`, else `false`; stops counting once past the limit. */
+export function countTokensWithin(text: string, limit: number): number | false {
+  return text.length === 0 ? 0 : isWithinEncoded(text, limit, PLAIN_TEXT);
+}
+
+/** No token of the encoding is longer than this many characters (a run of spaces). */
+export const MAX_CHARS_PER_TOKEN = 128;
+
+/** A guess of characters per token to start searching from; the search corrects it. */
+const CHARS_PER_TOKEN_GUESS = 4;
+
+export interface Fit {
+  /** Where the kept text ends (prefix) or starts (suffix). */
+  cut: number;
+  tokens: number;
+}
+
+/**
+ * Longest kept length in [0, maxLength] whose count (by `measure`) is within `budget`, searched
+ * by guessing, growing, then interpolating between a fitting and a non-fitting length. Counts
+ * are not monotonic in length under BPE, so the answer is a fitting length close to the longest,
+ * not necessarily the longest. `clean` moves a length to a nearby cut that keeps characters whole.
+ */
+function longestWithin(
+  maxLength: number,
+  budget: number,
+  measure: (length: number) => number,
+  clean: (length: number, min: number) => number,
+  firstGuess: number,
+): { length: number; tokens: number } {
+  // Stopping a little short of the budget saves several counts for a chunk that is full anyway.
+  const tolerance = Math.floor(budget / 64);
+  let lo = 0;
+  let loTokens = 0;
+  let hi = Number.POSITIVE_INFINITY;
+  let hiTokens = Number.POSITIVE_INFINITY;
+  let guess = Math.min(maxLength, firstGuess);
+  for (let step = 0; step < 64; step++) {
+    const upper = Math.min(maxLength, hi - 1);
+    const length = clean(Math.max(lo + 1, Math.min(guess, upper)), lo);
+    if (length <= lo || length > upper) break;
+    const tokens = measure(length);
+    if (tokens <= budget) {
+      lo = length;
+      loTokens = tokens;
+      if (length === maxLength || tokens >= budget - tolerance) break;
+    } else {
+      hi = length;
+      hiTokens = tokens;
+    }
+    if (hi === Number.POSITIVE_INFINITY) {
+      // Only fitting lengths seen so far: grow in proportion to the tokens still free.
+      guess = Math.ceil(lo * Math.min(4, Math.max(1.1, budget / Math.max(1, loTokens))));
+    } else if (step % 2 === 0) {
+      const ratio = (budget - loTokens) / Math.max(1, hiTokens - loTokens);
+      guess = lo + Math.max(1, Math.floor((hi - lo) * ratio));
+    } else {
+      // Every other step bisects, so a poor interpolation cannot stall the search.
+      guess = lo + Math.floor((hi - lo) / 2);
+    }
+  }
+  return { length: lo, tokens: loTokens };
+}
+
+/**
+ * The longest-ish prefix of `text[start, end)` within `budget` tokens, cut between whole
+ * characters. Never empty: when even one character is over the budget it is kept anyway (budgets
+ * here are at least 16 tokens and a character is at most 4). `guessLength`, when known (the
+ * length of the previous part of the same text), saves most of the search.
+ */
+export function fitPrefix(
+  text: string,
+  start: number,
+  end: number,
+  budget: number,
+  guessLength = budget * CHARS_PER_TOKEN_GUESS,
+): Fit {
+  const { length, tokens } = longestWithin(
+    end - start,
+    budget,
+    (n) => countTokens(text.slice(start, start + n)),
+    (n, min) => cutAtOrBefore(text, start + n, start + min) - start,
+    guessLength,
+  );
+  if (length > 0) return { cut: start + length, tokens };
+  const cut = cutAtOrAfter(text, start + 1, end);
+  return { cut, tokens: countTokens(text.slice(start, cut)) };
+}
+
+/**
+ * The longest-ish suffix of `text[start, end)` within `budget` tokens, cut between whole
+ * characters; `cut === end` when not even one character fits.
+ */
+export function fitSuffix(text: string, start: number, end: number, budget: number): Fit {
+  const { length, tokens } = longestWithin(
+    end - start,
+    budget,
+    (n) => countTokens(text.slice(end - n, end)),
+    (n, min) => end - cutAtOrAfter(text, end - n, end - min),
+    budget * CHARS_PER_TOKEN_GUESS,
+  );
+  return { cut: end - length, tokens };
+}
