@@ -9,6 +9,8 @@
 import { createHash } from 'node:crypto';
 import type { ModelApi } from '@quire/api-client';
 import {
+  CHUNKER_ENCODING,
+  CHUNKER_VERSION,
   type Chunk,
   type ChunkPoint,
   chunkDocument,
@@ -39,7 +41,7 @@ import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
-/** Bump when loading or chunking changes in a way that should produce new chunks for old files. */
+/** Bump when loading changes in a way that should produce new chunks for old files (the chunker has its own). */
 export const PIPELINE_VERSION = 1;
 
 export interface IngestDeps {
@@ -207,6 +209,7 @@ async function ingest(deps: IngestDeps, job: DocumentJob, data: IngestJobData, s
   const metadata = data.metadata ?? {};
   const version = documentVersion(source.bytes, {
     chunking,
+    chunker: [CHUNKER_VERSION, CHUNKER_ENCODING],
     model: deps.embeddingModel,
     dimension: deps.dimension,
     sourceName,
