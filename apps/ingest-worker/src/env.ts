@@ -6,7 +6,8 @@ import { parseQuireEnv, type QuireConfig } from '@quire/core';
 import { parseEnvWith, WorkerProcessEnvSchema } from '@quire/runtime';
 import { z } from 'zod';
 
-const IngestWorkerEnvSchema = WorkerProcessEnvSchema.extend({
+/** The ingest worker's own settings, besides Quire's shared ones (`QuireEnvSchema`). */
+export const IngestWorkerEnvSchema = WorkerProcessEnvSchema.extend({
   /** Jobs processed at once by this process. */
   INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(2),
 });

@@ -159,7 +159,9 @@ export function toConfig(e: QuireEnv, cwd: string): QuireConfig {
     const missing = ['QUIRE_EMBEDDING_MODEL', 'QUIRE_RERANK_MODEL', 'QUIRE_CHAT_MODEL'].filter(
       (k) => !e[k as keyof QuireEnv],
     );
-    throw new ConfigError(`invalid configuration:\n${missing.map((k) => `${k}: required when QUIRE_MODEL_BASE_URL is set`).join('\n')}`);
+    throw new ConfigError(
+      `invalid configuration:\n${missing.map((k) => `${k}: required when QUIRE_MODEL_BASE_URL is set`).join('\n')}`,
+    );
   }
   const dataDir = isAbsolute(e.QUIRE_DATA_DIR) ? e.QUIRE_DATA_DIR : resolve(cwd, e.QUIRE_DATA_DIR);
   return {
@@ -167,7 +169,10 @@ export function toConfig(e: QuireEnv, cwd: string): QuireConfig {
     queuePrefix: e.QUIRE_QUEUE_PREFIX,
     store: e.QDRANT_URL
       ? { kind: 'qdrant', url: e.QDRANT_URL, apiKey: e.QDRANT_API_KEY, timeoutMs: e.QDRANT_TIMEOUT_MS }
-      : { kind: 'sqlite', path: e.QUIRE_SQLITE_PATH ? resolve(cwd, e.QUIRE_SQLITE_PATH) : join(dataDir, 'vectors.db') },
+      : {
+          kind: 'sqlite',
+          path: e.QUIRE_SQLITE_PATH ? resolve(cwd, e.QUIRE_SQLITE_PATH) : join(dataDir, 'vectors.db'),
+        },
     models: {
       kind: api ? 'api' : 'builtin',
       baseURL: e.QUIRE_MODEL_BASE_URL,

@@ -8,7 +8,10 @@ import { QdrantVectorStore, qdrantCollectionName } from './vector-store/qdrant.j
 import { SqliteVectorStore, sqliteCollectionName } from './vector-store/sqlite.js';
 import type { VectorStore } from './vector-store/types.js';
 
-export function createModels(config: QuireConfig, options: { logger?: Logger; maxRetries?: number } = {}): ModelApi {
+export function createModels(
+  config: QuireConfig,
+  options: { logger?: Logger; maxRetries?: number } = {},
+): ModelApi {
   const m = config.models;
   if (m.kind === 'builtin') return new BuiltinModels({ dimension: m.dimension });
   return new ModelClient({
