@@ -11,7 +11,12 @@ describe('ShutdownManager', () => {
   it('runs phases in order, handlers of a phase together, and exits 0', async () => {
     const order: string[] = [];
     let code: number | undefined;
-    const manager = new ShutdownManager({ logger: quietLogger(), exit: (c) => (code = c) });
+    const manager = new ShutdownManager({
+      logger: quietLogger(),
+      exit: (c) => {
+        code = c;
+      },
+    });
     manager.register('connection', () => void order.push('connection'), 1);
     manager.register('worker-a', async () => {
       await new Promise((r) => setTimeout(r, 30));
