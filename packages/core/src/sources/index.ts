@@ -1,4 +1,10 @@
-export { type AddressClass, classifyAddress } from './address-policy.js';
+export {
+  type AddressClass,
+  type AddressPolicy,
+  classifyAddress,
+  invalidAddressEntry,
+  refusalReason,
+} from './address-policy.js';
 export { redactUrl, safeFileName, sourceOrigin } from './origin.js';
 export { checkSourceShape, resolveSource, sourceSettings } from './resolve-source.js';
 export {

@@ -1,0 +1,140 @@
+/**
+ * The gateway's errors: a closed list of codes, each with one HTTP status, and one function that
+ * turns anything thrown while serving a request into one of them. Every error response has the
+ * body `{ error: { code, message, requestId } }`.
+ */
+import { isQuireError } from '@quire/core';
+import { JobInputError } from '@quire/jobs';
+import { z } from 'zod';
+
+/** Every error code the API answers with, and its HTTP status. */
+export const ERROR_STATUS = {
+  /** The request is malformed: a field is missing or wrong, a parameter is out of range. */
+  invalid_request: 400,
+  /** No API key, or an unknown one. */
+  unauthorized: 401,
+  /** No such route, job, document or batch for this tenant (another tenant's are not found either). */
+  not_found: 404,
+  /** The batch has no results yet. */
+  not_ready: 409,
+  /** The body or the uploaded file is larger than allowed. */
+  payload_too_large: 413,
+  /** The body's media type is not one the route takes. */
+  unsupported_media_type: 415,
+  /** The Idempotency-Key was used before with a different request. */
+  idempotency_key_mismatch: 422,
+  /** The webhook URL is refused (off, bad scheme, non-public address). */
+  webhook_refused: 422,
+  /** The job failed for good; the message carries its reason. */
+  job_failed: 502,
+  /** Redis or the vector store cannot be reached now; try again later. */
+  unavailable: 503,
+  /** A fault of the gateway itself. */
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+/** Redis could not be reached (or did not answer in time). */
+export class UnavailableError extends ApiError {
+  constructor(what: string, options: { cause?: unknown } = {}) {
+    super('unavailable', `${what} is unavailable; try again later`, options);
+  }
+}
+
+export const ErrorBodySchema = z
+  .object({
+    error: z.object({
+      code: z.enum(ERROR_CODES),
+      message: z.string(),
+      requestId: z.string(),
+    }),
+  })
+  .meta({ id: 'Error' });
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+export function errorBody(error: ApiError, requestId: string): ErrorBody {
+  return { error: { code: error.code, message: error.message, requestId } };
+}
+
+interface FastifyLikeError {
+  code?: unknown;
+  statusCode?: unknown;
+  message?: unknown;
+  validation?: unknown;
+  validationContext?: unknown;
+}
+
+interface ValidationIssue {
+  instancePath?: unknown;
+  message?: unknown;
+}
+
+/** Maps whatever a handler, hook or parser threw to an ApiError. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof JobInputError) return new ApiError('invalid_request', error.message);
+  if (isQuireError(error)) {
+    if (error.code === 'store_unavailable') return new UnavailableError('the vector store', { cause: error });
+    if (error.code === 'too_large') return new ApiError('payload_too_large', error.message);
+    return new ApiError('invalid_request', error.message);
+  }
+  if (isRedisUnavailable(error)) return new UnavailableError('the queue (Redis)', { cause: error });
+  const e = (typeof error === 'object' && error !== null ? error : {}) as FastifyLikeError;
+  if (Array.isArray(e.validation)) {
+    const where = typeof e.validationContext === 'string' ? e.validationContext : 'request';
+    return new ApiError('invalid_request', describeValidation(where, e.validation as ValidationIssue[]));
+  }
+  const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
+  const message = typeof e.message === 'string' ? e.message : 'internal error';
+  if (status === 413) return new ApiError('payload_too_large', message);
+  if (status === 415 || e.code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') {
+    return new ApiError('unsupported_media_type', message);
+  }
+  if (status === 404) return new ApiError('not_found', message);
+  if (status >= 400 && status < 500) return new ApiError('invalid_request', message);
+  return new ApiError('internal', 'internal error', { cause: error });
+}
+
+function describeValidation(where: string, issues: ValidationIssue[]): string {
+  const parts = issues.slice(0, 10).map((issue) => {
+    const path =
+      typeof issue.instancePath === 'string'
+        ? issue.instancePath.replace(/^\//, '').replaceAll('/', '.')
+        : '';
+    const message = typeof issue.message === 'string' ? issue.message : 'invalid';
+    return `${where}${path === '' ? '' : `.${path}`}: ${message}`;
+  });
+  const more = issues.length > 10 ? `; and ${issues.length - 10} more` : '';
+  return `invalid request: ${parts.join('; ')}${more}`;
+}
+
+const REDIS_DOWN_MESSAGES = [
+  /enableOfflineQueue/i,
+  /Connection is closed/i,
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND/,
+  /Reached the max retries per request limit/i,
+];
+
+/** Whether an error means Redis could not be reached (as opposed to a bad command). */
+export function isRedisUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'MaxRetriesPerRequestError') return true;
+  return REDIS_DOWN_MESSAGES.some((pattern) => pattern.test(error.message));
+}

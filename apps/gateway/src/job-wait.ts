@@ -1,0 +1,60 @@
+/** Waiting, within a deadline, for a job to finish: events first, with a slow poll as a safety net. */
+import type { QueueName } from '@quire/jobs';
+import type { Queue } from 'bullmq';
+import type { JobEvents } from './job-events.js';
+
+export type WaitOutcome =
+  | { state: 'completed'; result: unknown }
+  | { state: 'failed'; failedReason: string }
+  | { state: 'pending' };
+
+export interface WaitOptions {
+  timeoutMs: number;
+  /** How often the job's state is read besides listening to events, in ms. Default 1,000. */
+  pollMs?: number;
+  /** Stops waiting early (the client went away). */
+  signal?: AbortSignal;
+}
+
+export function waitForJob(
+  events: JobEvents,
+  queue: Queue,
+  queueName: QueueName,
+  jobId: string,
+  options: WaitOptions,
+): Promise<WaitOutcome> {
+  return new Promise<WaitOutcome>((resolve, reject) => {
+    let settled = false;
+    const finish = (outcome: WaitOutcome | Error) => {
+      if (settled) return;
+      settled = true;
+      stop();
+      clearTimeout(deadline);
+      clearInterval(poll);
+      options.signal?.removeEventListener('abort', onAbort);
+      if (outcome instanceof Error) reject(outcome);
+      else resolve(outcome);
+    };
+    // Listen before reading the state, so that a job finishing in between is not missed.
+    const stop = events.follow(queueName, jobId, (event) => {
+      if (event.type === 'completed') finish({ state: 'completed', result: event.result });
+      else if (event.type === 'failed') finish({ state: 'failed', failedReason: event.failedReason });
+    });
+    const check = async () => {
+      try {
+        const job = await queue.getJob(jobId);
+        if (!job) return;
+        const state = await job.getState();
+        if (state === 'completed') finish({ state: 'completed', result: job.returnvalue });
+        else if (state === 'failed') finish({ state: 'failed', failedReason: job.failedReason ?? 'failed' });
+      } catch (error) {
+        finish(error instanceof Error ? error : new Error(String(error)));
+      }
+    };
+    const onAbort = () => finish({ state: 'pending' });
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const deadline = setTimeout(() => finish({ state: 'pending' }), options.timeoutMs);
+    const poll = setInterval(() => void check(), options.pollMs ?? 1_000);
+    void check();
+  });
+}

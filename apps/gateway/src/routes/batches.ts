@@ -1,0 +1,182 @@
+/** Batches: many questions as one job, their status, report and exports. */
+import {
+  type BatchReport,
+  type BatchStatus,
+  batchReportToCsv,
+  batchReportToJsonl,
+  QUEUES,
+} from '@quire/jobs';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ApiError } from '../errors.js';
+import { fingerprint } from '../idempotency.js';
+import {
+  BatchParamsSchema,
+  BatchReportBodySchema,
+  BatchStatusSchema,
+  ExportQuerySchema,
+  JobAcceptedSchema,
+  SubmitBatchBodySchema,
+} from '../schemas.js';
+import {
+  accepted,
+  errorResponses,
+  IdempotencyHeadersSchema,
+  type RouteContext,
+  type RouteOptions,
+  requireRedis,
+  SECURITY,
+  submitJob,
+} from './context.js';
+
+const TAGS = ['batches'];
+
+export const batchRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ctx }) => {
+  const { producer } = ctx.services;
+
+  app.post(
+    '/batches',
+    {
+      schema: {
+        summary: 'Submit many questions as one batch',
+        description: 'A failing question does not fail the batch: the report lists it with its reason.',
+        tags: TAGS,
+        security: SECURITY,
+        headers: IdempotencyHeadersSchema,
+        body: SubmitBatchBodySchema,
+        response: {
+          202: JobAcceptedSchema,
+          ...errorResponses(
+            'invalid_request',
+            'unauthorized',
+            'payload_too_large',
+            'idempotency_key_mismatch',
+            'webhook_refused',
+            'unavailable',
+          ),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { webhookUrl, ...fields } = request.body;
+      const submitted = await submitJob(ctx, request, {
+        queue: QUEUES.batch,
+        fingerprint: fingerprint({ route: 'batches', fields, webhookUrl }),
+        webhookUrl,
+        enqueue: async (batchId) => {
+          await producer.enqueueBatch({ tenant: request.tenant, ...fields }, { batchId });
+        },
+      });
+      return accepted(reply, QUEUES.batch, submitted, { batchId: submitted.jobId });
+    },
+  );
+
+  app.get(
+    '/batches/:batchId',
+    {
+      schema: {
+        summary: "A batch's state and counts",
+        tags: TAGS,
+        security: SECURITY,
+        params: BatchParamsSchema,
+        response: { 200: BatchStatusSchema, ...errorResponses('unauthorized', 'not_found', 'unavailable') },
+      },
+    },
+    async (request) => {
+      const batch = await ownBatch(ctx, request.tenant, request.params.batchId);
+      const id = encodeURIComponent(batch.batchId);
+      return {
+        batchId: batch.batchId,
+        name: batch.name,
+        state: batch.state,
+        total: batch.total,
+        answered: batch.answered,
+        failed: batch.failed,
+        pending: batch.pending,
+        failedReason: batch.failedReason,
+        resultsUrl: `/v1/batches/${id}/results`,
+        exportUrls: {
+          jsonl: `/v1/batches/${id}/export?format=jsonl`,
+          csv: `/v1/batches/${id}/export?format=csv`,
+        },
+      };
+    },
+  );
+
+  app.get(
+    '/batches/:batchId/results',
+    {
+      schema: {
+        summary: "A complete batch's report: one item per question, in question order",
+        tags: TAGS,
+        security: SECURITY,
+        params: BatchParamsSchema,
+        response: {
+          200: BatchReportBodySchema,
+          ...errorResponses('unauthorized', 'not_found', 'not_ready', 'job_failed', 'unavailable'),
+        },
+      },
+    },
+    async (request) => reportOf(await ownBatch(ctx, request.tenant, request.params.batchId)),
+  );
+
+  app.get(
+    '/batches/:batchId/export',
+    {
+      schema: {
+        summary: "A complete batch's report as JSON Lines or CSV",
+        description:
+          'JSON Lines: one item per line. CSV: columns index, id, question, ok, answer, not_found, reranked, citations (a JSON array), error.',
+        tags: TAGS,
+        security: SECURITY,
+        params: BatchParamsSchema,
+        querystring: ExportQuerySchema,
+        response: {
+          200: {
+            description: 'The report file',
+            content: {
+              'application/x-ndjson': { schema: z.string() },
+              'text/csv': { schema: z.string() },
+            },
+          },
+          ...errorResponses('unauthorized', 'not_found', 'not_ready', 'job_failed', 'unavailable'),
+        },
+      },
+    },
+    async (request, reply) => {
+      const report = reportOf(await ownBatch(ctx, request.tenant, request.params.batchId));
+      const { format } = request.query;
+      const name = `batch-${report.batchId}.${format}`;
+      reply
+        .header(
+          'content-type',
+          format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+        )
+        .header('content-disposition', `attachment; filename="${name}"`);
+      return format === 'csv' ? batchReportToCsv(report) : batchReportToJsonl(report);
+    },
+  );
+};
+
+async function ownBatch(ctx: RouteContext, tenant: string, batchId: string): Promise<BatchStatus> {
+  requireRedis(ctx);
+  const batch = await ctx.services.producer.getBatch(batchId);
+  if (batch === null || batch.tenant !== tenant) throw new ApiError('not_found', `no batch ${batchId}`);
+  return batch;
+}
+
+function reportOf(batch: BatchStatus): BatchReport {
+  if (batch.state === 'failed') {
+    throw new ApiError(
+      'job_failed',
+      `batch ${batch.batchId} failed: ${batch.failedReason ?? 'unknown reason'}`,
+    );
+  }
+  if (batch.report === null) {
+    throw new ApiError(
+      'not_ready',
+      `batch ${batch.batchId} is not complete yet (${batch.answered + batch.failed} of ${batch.total} questions done)`,
+    );
+  }
+  return batch.report;
+}

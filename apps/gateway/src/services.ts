@@ -1,0 +1,165 @@
+/**
+ * The gateway's connections and services, opened from its configuration: what `createServer`
+ * needs, shared by the process entry point and the tests.
+ */
+import { createStore, type VectorStore } from '@quire/core';
+import { Producer, QUEUES } from '@quire/jobs';
+import type { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { GatewayEnv } from './env.js';
+import { IdempotencyStore } from './idempotency.js';
+import { JobEvents } from './job-events.js';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
+import { UploadSpool } from './uploads.js';
+import { type HostLookup, WebhookService } from './webhooks/index.js';
+
+export interface GatewayServices {
+  /**
+   * The fail-fast Redis client of every request path: while Redis is unreachable, commands fail
+   * at once (and time out when Redis stops answering) instead of waiting for it to come back.
+   */
+  redis: Redis;
+  producer: Producer;
+  store: StoreHandle;
+  events: JobEvents;
+  idempotency: IdempotencyStore;
+  webhooks: WebhookService;
+  uploads: UploadSpool;
+  metrics: GatewayMetrics;
+  /** Every queue shown on the dashboard and measured for `/metrics`. */
+  queues(): Queue[];
+  close(): Promise<void>;
+}
+
+/** The vector store, initialised on first use (so a store down at start-up only fails readiness). */
+export class StoreHandle {
+  readonly #store: VectorStore;
+  #ready: Promise<VectorStore> | undefined;
+
+  constructor(store: VectorStore) {
+    this.#store = store;
+  }
+
+  get(): Promise<VectorStore> {
+    this.#ready ??= this.#store.init().then(
+      () => this.#store,
+      (error: unknown) => {
+        this.#ready = undefined;
+        throw error;
+      },
+    );
+    return this.#ready;
+  }
+
+  close(): Promise<void> {
+    return this.#store.close();
+  }
+}
+
+export interface OpenServicesOptions {
+  env: GatewayEnv;
+  logger: Logger;
+  /** Collect the process's default metrics (CPU, memory, event loop). Default true. */
+  defaultMetrics?: boolean;
+  /** Replaces the system resolver for webhook hosts (tests). */
+  webhookLookup?: HostLookup;
+  /** How often webhook registrations are swept, in ms. Default 60,000. */
+  webhookSweepMs?: number;
+}
+
+export async function openServices(options: OpenServicesOptions): Promise<GatewayServices> {
+  const { env, logger } = options;
+  const { config } = env;
+  const prefix = config.queuePrefix;
+  const redis = new Redis(config.redisUrl, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 2_000,
+    commandTimeout: 5_000,
+  });
+  redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
+  await untilReady(redis, 5_000);
+
+  const producer = new Producer({
+    connection: redis,
+    prefix,
+    sources: {
+      roots: env.uploads.dir === null ? [] : [env.uploads.dir],
+      maxBytes: config.ingest.maxFileBytes,
+      allowPrivateNetworks: config.ingest.allowPrivateUrls,
+    },
+  });
+  const store = new StoreHandle(createStore(config));
+  await store
+    .get()
+    .catch((error: unknown) =>
+      logger.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'vector store not reachable yet',
+      ),
+    );
+  const events = await JobEvents.start({ redis, prefix, logger });
+  const webhooks = new WebhookService({
+    redis,
+    prefix,
+    settings: env.webhooks,
+    producer,
+    events,
+    logger,
+    ...(options.webhookLookup ? { lookup: options.webhookLookup } : {}),
+    ...(options.webhookSweepMs ? { sweepIntervalMs: options.webhookSweepMs } : {}),
+  });
+  webhooks.start();
+  const uploads = new UploadSpool({
+    redis,
+    prefix,
+    producer,
+    logger,
+    maxBytes: env.uploads.maxBytes,
+    inlineMaxBytes: env.uploads.inlineMaxBytes,
+    dir: env.uploads.dir,
+  });
+  uploads.start(events);
+  const metrics = createGatewayMetrics(
+    options.defaultMetrics === undefined ? {} : { defaultMetrics: options.defaultMetrics },
+  );
+
+  return {
+    redis,
+    producer,
+    store,
+    events,
+    idempotency: new IdempotencyStore({ redis, prefix, ttlSeconds: env.idempotencyTtlSeconds }),
+    webhooks,
+    uploads,
+    metrics,
+    queues() {
+      const queues = [QUEUES.ingest, QUEUES.query, QUEUES.batch].map((name) => producer.queue(name));
+      const webhookQueue = webhooks.queue;
+      return webhookQueue === null ? queues : [...queues, webhookQueue];
+    },
+    async close() {
+      uploads.close();
+      await webhooks.close();
+      await events.close();
+      await producer.close();
+      await redis.quit().catch(() => redis.disconnect());
+      await store.close();
+    },
+  };
+}
+
+/** Waits up to `ms` for the first connection; a gateway started while Redis is down still starts. */
+function untilReady(redis: Redis, ms: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    redis.once('ready', done);
+  });
+}
