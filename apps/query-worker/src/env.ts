@@ -6,7 +6,8 @@ import { parseQuireEnv, type QuireConfig } from '@quire/core';
 import { parseEnvWith, WorkerProcessEnvSchema } from '@quire/runtime';
 import { z } from 'zod';
 
-const QueryWorkerEnvSchema = WorkerProcessEnvSchema.extend({
+/** The query worker's own settings, besides Quire's shared ones (`QuireEnvSchema`). */
+export const QueryWorkerEnvSchema = WorkerProcessEnvSchema.extend({
   /** Questions answered at once by this process. */
   QUERY_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   /** Batch reports assembled at once by this process. */

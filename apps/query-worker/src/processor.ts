@@ -18,6 +18,7 @@ import {
   JOB_NAMES,
   QueryJobDataSchema,
   type QueryResult,
+  QueryResultSchema,
 } from '@quire/jobs';
 import type { Metrics } from '@quire/runtime';
 import { type Job, UnrecoverableError } from 'bullmq';
@@ -71,9 +72,20 @@ export function createQueryProcessor(deps: QueryDeps) {
   };
 }
 
+/** What the batch processor reads of its job (a BullMQ `Job`): the parent of a flow. */
+export interface BatchParentJob {
+  id?: string | undefined;
+  name: string;
+  data: unknown;
+  /** Results of the children that completed, by child job key. */
+  getChildrenValues(): Promise<Record<string, unknown>>;
+  /** Reasons of the children that failed for good, by child job key. */
+  getIgnoredChildrenFailures(): Promise<Record<string, string>>;
+}
+
 /** Gathers a finished batch's children into its report. */
 export function createBatchProcessor(deps: { logger: Logger }) {
-  return async function processBatchJob(job: Job): Promise<BatchReport> {
+  return async function processBatchJob(job: BatchParentJob): Promise<BatchReport> {
     if (job.name !== JOB_NAMES.batch) {
       throw new UnrecoverableError(`unknown job name ${JSON.stringify(job.name)} on the batch queue`);
     }
@@ -88,7 +100,19 @@ export function createBatchProcessor(deps: { logger: Logger }) {
       const index = indexOf(key);
       const question = index === null ? undefined : data.questions[index];
       if (index === null || !question) continue;
-      const result = value as QueryResult;
+      // Written by whatever answered the child: checked like any other input.
+      const parsedResult = QueryResultSchema.safeParse(value);
+      if (!parsedResult.success) {
+        items[index] = {
+          ok: false,
+          index,
+          id: question.id,
+          question: question.question,
+          error: `the answer recorded for this question is invalid: ${describeZodError(parsedResult.error)}`,
+        };
+        continue;
+      }
+      const result = parsedResult.data;
       items[index] = {
         ok: true,
         index,
@@ -97,6 +121,7 @@ export function createBatchProcessor(deps: { logger: Logger }) {
         answer: result.answer,
         notFound: result.notFound,
         reranked: result.reranked,
+        ...(result.rerankError === undefined ? {} : { rerankError: result.rerankError }),
         citations: result.citations,
         timingsMs: result.timingsMs,
       };

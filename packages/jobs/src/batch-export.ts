@@ -2,9 +2,9 @@
 import { stringify } from 'csv-stringify/sync';
 import type { BatchItem, BatchReport } from './query-schemas.js';
 
-/** One JSON object per line, one line per question, in question order. */
+/** One JSON object per line (a `BatchItem`), one line per question, in question order. */
 export function batchReportToJsonl(report: BatchReport): string {
-  return report.items.map((item) => JSON.stringify(item)).join('\n') + (report.items.length > 0 ? '\n' : '');
+  return report.items.map((item) => `${JSON.stringify(item)}\n`).join('');
 }
 
 export const BATCH_CSV_COLUMNS = [
@@ -15,13 +15,23 @@ export const BATCH_CSV_COLUMNS = [
   'answer',
   'not_found',
   'reranked',
+  'rerank_error',
   'citations',
+  'embed_ms',
+  'search_ms',
+  'rerank_ms',
+  'generate_ms',
+  'total_ms',
   'error',
 ] as const;
 
 /**
- * One row per question. `citations` holds a JSON array (n, document id, source name, pages) so that
- * the CSV parses back without loss.
+ * One row per question, in question order, with a header row (see {@link BATCH_CSV_COLUMNS}).
+ * Every field of a `BatchItem` has a column, so the CSV reads back without loss: `id` is empty
+ * when the question had none (ids are never empty), `ok`, `not_found` and `reranked` are `true`
+ * or `false`, `citations` holds the citations as a JSON array, the `*_ms` columns the stage
+ * timings; a failed question has only `index`, `id`, `question`, `ok` and `error`. Text fields are
+ * quoted, so answers with commas, quotes or line breaks stay in one field.
  */
 export function batchReportToCsv(report: BatchReport): string {
   const rows = report.items.map((item: BatchItem) =>
@@ -34,10 +44,32 @@ export function batchReportToCsv(report: BatchReport): string {
           item.answer,
           String(item.notFound),
           String(item.reranked),
+          item.rerankError ?? '',
           JSON.stringify(item.citations),
+          item.timingsMs.embed,
+          item.timingsMs.search,
+          item.timingsMs.rerank,
+          item.timingsMs.generate,
+          item.timingsMs.total,
           '',
         ]
-      : [item.index, item.id ?? '', item.question, 'false', '', '', '', '', item.error],
+      : [
+          item.index,
+          item.id ?? '',
+          item.question,
+          'false',
+          '',
+          '',
+          '',
+          '',
+          '',
+          '',
+          '',
+          '',
+          '',
+          '',
+          item.error,
+        ],
   );
   return stringify(rows, { header: true, columns: [...BATCH_CSV_COLUMNS], quoted_string: true });
 }

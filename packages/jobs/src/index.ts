@@ -1,4 +1,10 @@
 export * from './batch-export.js';
+export {
+  BATCH_GATE_QUEUE,
+  batchGateId,
+  DEFAULT_BATCH_CHUNK_SIZE,
+  type EnqueueBatchOptions,
+} from './batch-flow.js';
 export * from './connection.js';
 export * from './document-order.js';
 export * from './job-options.js';

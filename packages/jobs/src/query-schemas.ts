@@ -43,7 +43,10 @@ export const QueryJobDataSchema = z
     filter: QueryFilterSchema.optional(),
     options: QueryOptionsSchema.optional(),
     /** Set on the children of a batch. */
-    batch: z.object({ id: z.string().min(1).max(128), index: z.number().int().nonnegative() }).strict().optional(),
+    batch: z
+      .object({ id: z.string().min(1).max(128), index: z.number().int().nonnegative() })
+      .strict()
+      .optional(),
   })
   .strict();
 export type QueryJobData = z.infer<typeof QueryJobDataSchema>;
@@ -87,6 +90,9 @@ export const BatchJobDataSchema = z
     batchId: z.string().min(1).max(128),
     tenant: TenantSchema,
     name: z.string().max(256).optional(),
+    /** What every question of the batch was asked with, so that the batch describes itself. */
+    filter: QueryFilterSchema.optional(),
+    options: QueryOptionsSchema.optional(),
     /** The questions in order, with the caller's ids (null where none was given). */
     questions: z.array(z.object({ id: z.string().nullable(), question: z.string() }).strict()).min(1),
   })
@@ -102,6 +108,8 @@ export const BatchItemSchema = z.discriminatedUnion('ok', [
     answer: z.string(),
     notFound: z.boolean(),
     reranked: z.boolean(),
+    /** Why reranking failed, when the question fell back to the fused order. */
+    rerankError: z.string().optional(),
     citations: AnswerResultSchema.shape.citations,
     timingsMs: AnswerResultSchema.shape.timingsMs,
   }),
