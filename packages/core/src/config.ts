@@ -33,6 +33,9 @@ export const BUILTIN_MODEL_NAMES = {
   chat: 'quire-extractive',
 } as const;
 
+/** Default minimum rerank score with the built-in models: below it a passage is not relevant. */
+export const BUILTIN_MIN_RERANK_SCORE = 0.05;
+
 export const QuireEnvSchema = z.object({
   // --- Redis and queues
   /** Redis for the queues. */
@@ -85,6 +88,7 @@ export const QuireEnvSchema = z.object({
   // --- Retrieval
   QUIRE_CANDIDATES: int(1, 100).default(30),
   QUIRE_TOP_N: int(1, 20).default(4),
+  /** Passages below this rerank score are dropped; none left → "not found" without a chat call. */
   QUIRE_MIN_RERANK_SCORE: z.coerce.number().min(0).max(1).optional(),
   QUIRE_CONTEXT_TOKENS: int(256, 1_000_000).default(3000),
 
@@ -203,7 +207,9 @@ export function toConfig(e: QuireEnv, cwd: string): QuireConfig {
     retrieval: {
       candidates: e.QUIRE_CANDIDATES,
       topN: e.QUIRE_TOP_N,
-      minRerankScore: e.QUIRE_MIN_RERANK_SCORE,
+      // The built-in reranker scores passages sharing no term with the question at 0; with a real
+      // reranker calibrations differ, so no threshold unless one is configured.
+      minRerankScore: e.QUIRE_MIN_RERANK_SCORE ?? (api ? undefined : BUILTIN_MIN_RERANK_SCORE),
       contextTokens: e.QUIRE_CONTEXT_TOKENS,
     },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
