@@ -36,7 +36,13 @@ describe('ShutdownManager', () => {
       runs += 1;
       throw new Error('cannot close');
     });
-    manager.register('still-runs', () => void (runs += 1), 1);
+    manager.register(
+      'still-runs',
+      () => {
+        runs += 1;
+      },
+      1,
+    );
     await Promise.all([manager.shutdown(), manager.shutdown()]);
     expect(runs).toBe(2);
     expect(codes).toEqual([1]);
