@@ -1,0 +1,45 @@
+/**
+ * The sizes of the suite's two forms, shared by the command (`pnpm chaos`, `pnpm chaos --short`) and
+ * the vitest tests (the short form, in CI).
+ */
+import type { ProviderFaultsOptions } from './scenarios/provider-faults.js';
+import type { RedisRestartOptions } from './scenarios/redis-restart.js';
+import type { ScaleOutOptions } from './scenarios/scale-out.js';
+import type { WorkerKillsOptions } from './scenarios/worker-kills.js';
+
+type Sized<T> = Omit<T, 'redisUrl' | 'log'>;
+
+export interface SuiteProfile {
+  name: 'short' | 'long';
+  kills: Sized<WorkerKillsOptions>;
+  redisRestart: Omit<RedisRestartOptions, 'log'>;
+  faults: Sized<ProviderFaultsOptions>;
+  scale: Sized<ScaleOutOptions>;
+}
+
+/** Seconds on two shared cores; the CI form. */
+export const SHORT_PROFILE: SuiteProfile = {
+  name: 'short',
+  // Sparing already-stalled jobs keeps the short run deterministic while BullMQ's maxStalledCount is 1.
+  kills: { documents: 40, kills: 4, workers: 3, spareStalledJobs: true },
+  redisRestart: { documents: 40, restarts: 1, downMs: 2_000, workers: 2 },
+  faults: { documentsPerPhase: 6, faultRate: 0.2 },
+  // No rate bound within reach: the short run checks exactly-once with several workers, not throughput.
+  scale: {
+    documentsPerWorker: 8,
+    requestsPerMinute: 100_000,
+    configs: [
+      { workers: 1, sharedLimit: true },
+      { workers: 3, sharedLimit: true },
+    ],
+  },
+};
+
+/** Minutes; the figures of the README. */
+export const LONG_PROFILE: SuiteProfile = {
+  name: 'long',
+  kills: { documents: 200, kills: 20, workers: 3, spareStalledJobs: false },
+  redisRestart: { documents: 200, restarts: 3, downMs: 5_000, workers: 3 },
+  faults: { documentsPerPhase: 20, faultRate: 0.2 },
+  scale: { documentsPerWorker: 100, requestsPerMinute: 1_000, latencyMs: 200 },
+};
