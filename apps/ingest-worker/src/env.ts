@@ -19,6 +19,7 @@ export interface IngestWorkerEnv {
   metricsPort: number;
   lockMs: number;
   stalledIntervalMs: number;
+  maxStalledCount: number;
 }
 
 export function loadEnv(env: Record<string, string | undefined> = process.env): IngestWorkerEnv {
@@ -30,5 +31,6 @@ export function loadEnv(env: Record<string, string | undefined> = process.env): 
     metricsPort: own.METRICS_PORT,
     lockMs: own.WORKER_LOCK_MS,
     stalledIntervalMs: own.WORKER_STALLED_INTERVAL_MS,
+    maxStalledCount: own.WORKER_MAX_STALLED_COUNT,
   };
 }

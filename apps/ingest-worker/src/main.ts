@@ -65,6 +65,7 @@ runMain(SERVICE, async () => {
       concurrency: env.concurrency,
       lockDuration: env.lockMs,
       stalledInterval: env.stalledIntervalMs,
+      maxStalledCount: env.maxStalledCount,
       autorun: false,
     },
   );

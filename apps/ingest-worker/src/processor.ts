@@ -34,6 +34,8 @@ import {
   IngestJobDataSchema,
   type IngestProgress,
   type IngestResult,
+  isPermanent,
+  isRateLimited,
   JOB_NAMES,
 } from '@quire/jobs';
 import type { Metrics } from '@quire/runtime';
@@ -88,7 +90,9 @@ export function createIngestProcessor(rootDeps: IngestDeps) {
       const parsed = IngestJobDataSchema.safeParse(job.data);
       if (!parsed.success)
         throw new UnrecoverableError(`invalid ingest job: ${describeZodError(parsed.error)}`);
-      return withDocumentLease(deps, job, token, parsed.data, () => ingest(deps, job, parsed.data, signal));
+      return withDocumentLease(deps, job, token, parsed.data, (lease) =>
+        ingest(deps, job, parsed.data, lease, signal),
+      );
     }
     if (job.name === JOB_NAMES.delete) {
       const parsed = DeleteJobDataSchema.safeParse(job.data);
@@ -112,7 +116,7 @@ async function withDocumentLease<R extends IngestResult | DeleteResult>(
   job: DocumentJob,
   token: string | undefined,
   data: IngestJobData | DeleteJobData,
-  work: () => Promise<R>,
+  work: (lease: DocumentLease) => Promise<R>,
 ): Promise<R | IngestResult | DeleteResult> {
   const keys = documentOrderKeys(deps.prefix, data.tenant, data.documentId);
   const lease = new DocumentLease(deps.redis, keys, `job:${job.id}`, {
@@ -129,13 +133,32 @@ async function withDocumentLease<R extends IngestResult | DeleteResult>(
       deps.logger.info({ seq: data.seq }, 'a later job for this document already won; nothing to do');
       return superseded(job.name, data);
     }
-    const result = await work();
+    const result = await work(lease);
     if (data.seq !== undefined) await lease.markApplied(data.seq);
     return result;
+  } catch (error) {
+    throw nameDocument(error, data.tenant, data.documentId);
   } finally {
     await lease
       .release()
       .catch((error: unknown) => deps.logger.warn({ err: error }, 'could not release document lease'));
+  }
+}
+
+/** Failure reasons name the document they are about (unless they already do). */
+function nameDocument(error: unknown, tenant: string, documentId: string): unknown {
+  if (!(error instanceof Error) || error instanceof DelayedError || error.message.includes(documentId))
+    return error;
+  error.message = `document ${JSON.stringify(documentId)} of tenant ${tenant}: ${error.message}`;
+  return error;
+}
+
+/** Stops a job that lost its document's lease (it expired, or a later job took over) before it writes. */
+async function assertLease(lease: DocumentLease, seq: number | undefined): Promise<void> {
+  if (!(await lease.stillHeld(seq))) {
+    throw new QuireError('lease_lost', 'lost the lease on the document to another job; will try again', {
+      retryable: true,
+    });
   }
 }
 
@@ -159,6 +182,29 @@ function superseded(name: string, data: IngestJobData | DeleteJobData): IngestRe
   };
 }
 
+/**
+ * When this attempt is the job's last (a permanent error, or no attempts left), removes the chunks it
+ * stored of a version it could not finish, so that a failed job leaves nothing half-written behind.
+ * Earlier attempts keep them: the retry resumes from there.
+ */
+async function removeUnfinishedVersion(
+  deps: IngestDeps,
+  job: DocumentJob,
+  data: IngestJobData,
+  lease: DocumentLease,
+  version: string,
+  cause: unknown,
+): Promise<void> {
+  const last = isPermanent(cause) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+  if (!last || isRateLimited(cause) || !(await lease.stillHeld(data.seq).catch(() => false))) return;
+  try {
+    await deps.store.deleteVersion(data.tenant, data.documentId, version);
+    deps.logger.warn({ version }, 'job failed for good; removed the chunks of its unfinished version');
+  } catch (error) {
+    deps.logger.error({ err: error, version }, 'could not remove the chunks of an unfinished version');
+  }
+}
+
 /** The error that stopped the batches, rather than the abort it caused in the others. */
 function firstCause(reason: unknown, stopped: AbortSignal): unknown {
   return stopped.aborted && stopped.reason !== undefined ? stopped.reason : reason;
@@ -173,7 +219,13 @@ export function documentVersion(bytes: Uint8Array, parts: Record<string, unknown
   return hash.digest('hex').slice(0, 32);
 }
 
-async function ingest(deps: IngestDeps, job: DocumentJob, data: IngestJobData, signal?: AbortSignal) {
+async function ingest(
+  deps: IngestDeps,
+  job: DocumentJob,
+  data: IngestJobData,
+  lease: DocumentLease,
+  signal?: AbortSignal,
+) {
   const { store, logger } = deps;
   const timings: Record<string, number> = {};
   const started = performance.now();
@@ -237,6 +289,7 @@ async function ingest(deps: IngestDeps, job: DocumentJob, data: IngestJobData, s
   const stored = await store.countChunks(data.tenant, data.documentId, version, { signal });
   if (stored === chunks.length) {
     await progress({ stage: 'cleanup', chunks: chunks.length });
+    await assertLease(lease, data.seq);
     await store.deleteOtherVersions(data.tenant, data.documentId, version, { signal });
     lap('cleanup');
     timings.total = Math.round(performance.now() - started);
@@ -311,6 +364,7 @@ async function ingest(deps: IngestDeps, job: DocumentJob, data: IngestJobData, s
           { retryable: true },
         );
       }
+      await assertLease(lease, data.seq);
       await store.upsert(
         data.tenant,
         batch.map((c, i) => toPoint(c, result.vectors[i]!)),
@@ -337,10 +391,15 @@ async function ingest(deps: IngestDeps, job: DocumentJob, data: IngestJobData, s
   // Wait for every runner to settle so nothing keeps writing after the job has failed.
   const settled = await Promise.allSettled(runners);
   const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failure) throw firstCause(failure.reason, stop.signal);
+  if (failure) {
+    const cause = firstCause(failure.reason, stop.signal);
+    await removeUnfinishedVersion(deps, job, data, lease, version, cause);
+    throw cause;
+  }
   lap('embed_store');
 
   await progress({ stage: 'cleanup', chunks: chunks.length, chunksEmbedded });
+  await assertLease(lease, data.seq);
   await store.deleteOtherVersions(data.tenant, data.documentId, version, { signal });
   lap('cleanup');
   timings.total = Math.round(performance.now() - started);

@@ -151,6 +151,38 @@ describe('ingest worker under faults', () => {
     expect(crashed.map(shape)).toEqual(reference.map(shape));
   }, 120_000);
 
+  it('removes what a job stored before it failed for good, and names the document in the reason', async () => {
+    server.setOptions({ latencyMs: 100 });
+    await start();
+    const { jobId } = await producer.enqueueIngest({
+      tenant: 'broken',
+      documentId: 'half-written',
+      source: { kind: 'text', text: bookText('failing'), name: 'half.txt' },
+    });
+    await waitFor(
+      async () => {
+        const p = (await producer.getJob(QUEUES.ingest, jobId))?.progress as IngestProgress | null;
+        return (p?.batchesDone ?? 0) >= 2 ? p : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 20, message: 'some batches stored' },
+    );
+    // The provider now refuses the request for good (a 400 is not retried).
+    server.setOptions({
+      failNext: [{ status: 400, body: { error: { message: 'input rejected', type: 'invalid_request' } } }],
+    });
+    const failure = await producer
+      .waitForJob(QUEUES.ingest, jobId, { timeoutMs: 30_000 })
+      .catch((e: unknown) => e);
+    expect(String(failure)).toMatch(/input rejected/);
+    const status = await producer.getJob(QUEUES.ingest, jobId);
+    expect(status).toMatchObject({ state: 'failed', attemptsMade: 1 });
+    expect(status?.failedReason).toContain('half-written');
+    await waitFor(async () => ((await store.listChunks('broken')).length === 0 ? true : undefined), {
+      timeoutMs: 5_000,
+      message: 'the unfinished version removed',
+    });
+  }, 60_000);
+
   it('rides out provider 429s without losing an attempt', async () => {
     await start();
     server.setOptions({

@@ -47,6 +47,7 @@ runMain(SERVICE, async () => {
     prefix: config.queuePrefix,
     lockDuration: env.lockMs,
     stalledInterval: env.stalledIntervalMs,
+    maxStalledCount: env.maxStalledCount,
     autorun: false,
   };
 

@@ -21,25 +21,33 @@ afterAll(async () => {
 });
 
 describe('SharedRateLimiter', () => {
-  it('shares one budget between processes and makes the excess wait, not fail', async () => {
+  it('shares one budget between processes and spaces requests evenly instead of failing them', async () => {
     const prefix = uniquePrefix('rl');
-    // Two limiters on two connections stand for two worker processes.
+    // Two limiters on two connections stand for two worker processes; 600/min = one per ~100 ms.
     const first = new SharedRateLimiter(
       a,
-      { requestsPerMinute: 3, tokensPerMinute: 0 },
+      { requestsPerMinute: 600, tokensPerMinute: 0 },
       { keyPrefix: prefix },
     );
     const second = new SharedRateLimiter(
       b,
+      { requestsPerMinute: 600, tokensPerMinute: 0 },
+      { keyPrefix: prefix },
+    );
+    const started = performance.now();
+    await Promise.all([first, second, first, second, first].map((l) => l.acquire('provider', 1)));
+    // Five requests need at least four intervals between them, whoever sends them.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(4 * 100);
+
+    // A slow limit: the next caller waits (here: until it gives up).
+    const slow = new SharedRateLimiter(
+      a,
       { requestsPerMinute: 3, tokensPerMinute: 0 },
       { keyPrefix: prefix },
     );
-    await first.acquire('provider', 1);
-    await second.acquire('provider', 1);
-    await first.acquire('provider', 1);
-    // The budget is spent: the next caller waits (here: until we give up on it).
+    await slow.acquire('other', 1);
     const controller = new AbortController();
-    const waiting = second.acquire('provider', 1, controller.signal);
+    const waiting = slow.acquire('other', 1, controller.signal);
     const outcome = await Promise.race([
       waiting.then(() => 'passed'),
       new Promise((r) => setTimeout(r, 300, 'waiting')),

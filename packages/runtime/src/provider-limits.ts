@@ -10,7 +10,6 @@ import type {
   RerankResult,
 } from '@quire/api-client';
 import type { Redis } from 'ioredis';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Metrics } from './metrics.js';
 
 export interface ProviderLimits {
@@ -21,54 +20,59 @@ export interface ProviderLimits {
 }
 
 /**
- * A provider rate limit shared by all workers through Redis (fixed one-minute windows), so that
- * scaling out never turns into a storm of 429s. Callers wait for their turn; nothing fails here.
+ * Generic cell rate algorithm in one atomic script: each admitted request moves the key's
+ * "theoretical arrival time" forward by its cost; a request is admitted once that time has come.
+ * Requests are thus spaced evenly, with no burst at window edges, and any sliding minute holds at
+ * most one request's worth above the limit. Redis's clock is the only clock, so it holds across hosts.
+ * Returns 0 when admitted, else the microseconds to wait.
+ */
+const GCRA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat > now then return tat - now end
+redis.call('SET', KEYS[1], string.format('%d', math.floor(now + tonumber(ARGV[1]))), 'PX', ARGV[2])
+return 0`;
+
+/** Share of the provider's limit used, leaving room for clock differences and the last request. */
+const HEADROOM = 0.98;
+
+/**
+ * A provider rate limit shared by all workers through Redis, so that scaling out never turns into
+ * a storm of 429s. Callers wait for their turn; nothing fails here.
  */
 export class SharedRateLimiter {
-  readonly #requests: RateLimiterRedis | undefined;
-  readonly #tokens: RateLimiterRedis | undefined;
-  readonly #tokensPerMinute: number;
+  readonly #redis: Redis;
+  readonly #keyPrefix: string;
+  /** Microseconds per request and per token; 0 = unlimited. */
+  readonly #perRequestUs: number;
+  readonly #perTokenUs: number;
 
   constructor(redis: Redis, limits: ProviderLimits, options: { keyPrefix: string }) {
-    this.#tokensPerMinute = limits.tokensPerMinute;
-    if (limits.requestsPerMinute > 0) {
-      this.#requests = new RateLimiterRedis({
-        storeClient: redis,
-        keyPrefix: `${options.keyPrefix}:rl:req`,
-        points: limits.requestsPerMinute,
-        duration: 60,
-      });
-    }
-    if (limits.tokensPerMinute > 0) {
-      this.#tokens = new RateLimiterRedis({
-        storeClient: redis,
-        keyPrefix: `${options.keyPrefix}:rl:tok`,
-        points: limits.tokensPerMinute,
-        duration: 60,
-      });
-    }
+    this.#redis = redis;
+    this.#keyPrefix = options.keyPrefix;
+    this.#perRequestUs = limits.requestsPerMinute > 0 ? 60e6 / (limits.requestsPerMinute * HEADROOM) : 0;
+    this.#perTokenUs = limits.tokensPerMinute > 0 ? 60e6 / (limits.tokensPerMinute * HEADROOM) : 0;
   }
 
   /** Waits until one request of `tokens` tokens may be sent under both limits. */
   async acquire(key: string, tokens: number, signal?: AbortSignal): Promise<void> {
-    if (this.#requests) await take(this.#requests, key, 1, signal);
-    // A single request larger than the whole budget could never pass; let it through alone.
-    if (this.#tokens)
-      await take(this.#tokens, key, Math.min(Math.max(1, tokens), this.#tokensPerMinute), signal);
+    if (this.#perRequestUs > 0)
+      await this.#take(`${this.#keyPrefix}:rl:req:${key}`, this.#perRequestUs, signal);
+    if (this.#perTokenUs > 0) {
+      await this.#take(`${this.#keyPrefix}:rl:tok:${key}`, this.#perTokenUs * Math.max(1, tokens), signal);
+    }
   }
-}
 
-async function take(limiter: RateLimiterRedis, key: string, points: number, signal?: AbortSignal) {
-  for (;;) {
-    signal?.throwIfAborted();
-    try {
-      await limiter.consume(key, points);
-      return;
-    } catch (error) {
-      if (!(error instanceof RateLimiterRes)) throw error;
-      // Spread the waiters a little so they don't all retry on the same millisecond.
-      const wait = error.msBeforeNext + Math.floor(Math.random() * 50);
-      await sleep(wait, signal);
+  async #take(key: string, costUs: number, signal?: AbortSignal): Promise<void> {
+    // The key outlives the furthest arrival time it can hold.
+    const ttlMs = Math.ceil(costUs / 1000) + 60_000;
+    for (;;) {
+      signal?.throwIfAborted();
+      const waitUs = Number(await this.#redis.eval(GCRA, 1, key, costUs, ttlMs));
+      if (waitUs <= 0) return;
+      // A little spread so that waiters don't all ask again on the same millisecond.
+      await sleep(Math.ceil(waitUs / 1000) + Math.floor(Math.random() * 10), signal);
     }
   }
 }

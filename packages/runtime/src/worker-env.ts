@@ -11,6 +11,12 @@ export const WorkerProcessEnvSchema = z.object({
   WORKER_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
   /** How often workers look for jobs whose lock expired (their worker died), in ms. */
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+  /**
+   * Times a job may be found stalled (its worker died or lost Redis) before it fails for good.
+   * BullMQ's default of 1 would fail a job hit by two crashes; Quire's processors are idempotent
+   * and resume, so a higher bound only costs repeated work.
+   */
+  WORKER_MAX_STALLED_COUNT: z.coerce.number().int().min(0).max(1000).default(10),
 });
 
 /** Parses `env` with `schema`; a wrong value throws ConfigError naming the variable. */

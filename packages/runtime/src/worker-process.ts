@@ -2,8 +2,8 @@
  * What every worker process shares: one wiring of env → logger → connections → services →
  * shutdown, and the same job logs and metrics for every queue. `main.ts` files stay short.
  */
-import type { ModelApi } from '@quire/api-client';
-import { createModels, createStore, type QuireConfig, type VectorStore } from '@quire/core';
+import { DimensionMismatchError, type ModelApi } from '@quire/api-client';
+import { ConfigError, createModels, createStore, type QuireConfig, type VectorStore } from '@quire/core';
 import type { Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -74,6 +74,8 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     ...(limiter ? { limiter } : {}),
   });
 
+  await probeEmbeddingDimension(config, models, logger);
+
   const workers: Worker[] = [];
   return {
     config,
@@ -113,6 +115,46 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
       );
     },
   };
+}
+
+/**
+ * With a real model API, embeds one short text at start-up so that a wrong
+ * QUIRE_EMBEDDING_DIMENSION stops the process with a clear message instead of failing every job.
+ * A provider that is unreachable right now is only a warning: jobs retry on their own.
+ */
+async function probeEmbeddingDimension(config: QuireConfig, models: ModelApi, logger: Logger): Promise<void> {
+  if (config.models.kind !== 'api') return;
+  const { embeddingModel, dimension } = config.models;
+  // Three probes: a provider that garbles one answer now and then must not stop a worker.
+  let mismatches = 0;
+  let got = dimension;
+  for (let probe = 0; probe < 3; probe++) {
+    try {
+      const result = await models.embeddings(
+        { model: embeddingModel, input: ['dimension probe'] },
+        { maxRetries: 0, timeout: Math.min(config.models.timeoutMs, 15_000) },
+      );
+      if (result.dimension === dimension) return;
+      mismatches += 1;
+      got = result.dimension;
+    } catch (error) {
+      if (error instanceof DimensionMismatchError) {
+        mismatches += 1;
+        got = error.got;
+        continue;
+      }
+      logger.warn(
+        { err: (error as Error).message },
+        'could not probe the embedding model at start-up; continuing',
+      );
+      return;
+    }
+  }
+  if (mismatches === 3) {
+    throw new ConfigError(
+      `invalid configuration:\nQUIRE_EMBEDDING_DIMENSION: ${embeddingModel} returns vectors of dimension ${got}, not ${dimension}`,
+    );
+  }
 }
 
 function jobFields(job: Job) {
