@@ -91,7 +91,7 @@ describe('ModelClient.embeddings', () => {
     const client = new ModelClient({ baseURL: BASE_URL, fetch, expectedDimension: 4 });
     const error = await client.embeddings({ model: 'm', input: ['x'] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DimensionMismatchError);
-    expect(error).toMatchObject({ expected: 4, got: 3, retryable: false });
+    expect(error).toMatchObject({ expected: 4, got: 3, retryable: true });
     expect((error as Error).message).toBe(
       '/embeddings: embedding for input 0 has dimension 3, expected 4 (from expectedDimension)',
     );

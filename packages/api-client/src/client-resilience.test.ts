@@ -129,13 +129,17 @@ describe('retries', () => {
     expect(calls).toHaveLength(3);
   });
 
-  it('does not retry a malformed JSON body and says what was wrong', async () => {
-    const { fetch, calls } = fakeFetch(() => new Response('{"data": [', { status: 200 }));
-    const client = new ModelClient({ baseURL: BASE_URL, fetch });
+  it('retries a malformed JSON body as a transport fault, and says what was wrong when it persists', async () => {
+    const { fetch, calls } = fakeFetch(
+      () => new Response('{"data": [', { status: 200 }),
+      () => new Response('{"data": [', { status: 200 }),
+    );
+    const client = new ModelClient({ baseURL: BASE_URL, fetch, maxRetries: 1, initialRetryDelay: 1 });
     const error = await client.embeddings(params).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidResponseError);
+    expect(error).toMatchObject({ retryable: true });
     expect((error as Error).message).toBe('/embeddings: response is not valid JSON (status 200)');
-    expect(calls).toHaveLength(1);
+    expect(calls).toHaveLength(2);
   });
 
   it('reads a non-JSON error body as the provider message', async () => {
@@ -269,7 +273,7 @@ describe('the API key', () => {
     };
     await attempt(() => client.embeddings(params)); // 500, 429, connection error, 401
     await attempt(() => client.embeddings(params)); // 400
-    await attempt(() => client.embeddings(params)); // not JSON
+    await attempt(() => client.embeddings(params, { maxRetries: 0 })); // not JSON
     await attempt(() => client.embeddings(params, { timeout: 20, maxRetries: 0 })); // timeout
     await attempt(() => client.embeddings(params)); // wrong dimension
 

@@ -128,13 +128,17 @@ export class InvalidResponseError extends ApiError {
   }
 }
 
-/** Embedding vectors whose length is not the one expected (or not all the same). */
+/**
+ * Embedding vectors whose length is not the one expected (or not all the same). Retryable: a
+ * sporadic one is a provider fault that another attempt may cure; a persistent one is a
+ * configuration error, which workers detect at start-up by probing the model once.
+ */
 export class DimensionMismatchError extends InvalidResponseError {
   override readonly name: string = 'DimensionMismatchError';
   readonly expected: number;
   readonly got: number;
   constructor(message: string, expected: number, got: number, options: ApiErrorOptions = {}) {
-    super(message, options);
+    super(message, { retryable: true, ...options });
     this.expected = expected;
     this.got = got;
   }

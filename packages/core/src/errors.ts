@@ -25,6 +25,8 @@ export type QuireErrorCode =
   // the question-answering pipeline
   | 'rerank_failed'
   | 'answer_failed'
+  // coordination between workers
+  | 'lease_lost'
   // anything given by a caller
   | 'invalid_input';
 

@@ -658,6 +658,17 @@ export function describeVectorStoreContract(
         await store.deleteOtherVersions('t1', 'alpha', 'v2');
         expect(await store.countChunks('t1', 'alpha', 'v2')).toBe(2);
       });
+
+      it('deleteVersion removes one version only, inside the tenant', async () => {
+        await store.deleteVersion('t1', 'alpha', 'v1');
+        expect(await store.countChunks('t1', 'alpha', 'v1')).toBe(0);
+        expect(await store.countChunks('t1', 'alpha', 'v2')).toBe(2);
+        expect(await store.countChunks('t1', 'beta', 'v1')).toBe(4);
+        await store.deleteVersion('t2', 'beta', 'v1');
+        expect(await store.countChunks('t1', 'beta', 'v1')).toBe(4);
+        await store.deleteVersion('t1', 'alpha', 'never-existed');
+        expect(await store.countChunks('t1', 'alpha', 'v2')).toBe(2);
+      });
     });
 
     describe('abort signals', () => {

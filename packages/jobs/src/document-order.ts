@@ -78,6 +78,7 @@ export class DocumentLease {
   readonly #holder: string;
   readonly #ttlMs: number;
   #timer: NodeJS.Timeout | undefined;
+  #lost = false;
 
   constructor(redis: Redis, keys: DocumentOrderKeys, holder: string, options: DocumentLeaseOptions = {}) {
     this.#redis = redis;
@@ -101,6 +102,20 @@ export class DocumentLease {
       this.#timer.unref();
     }
     return ok;
+  }
+
+  /**
+   * True while this holder still owns the lease and no later job for the document has been applied.
+   * Checked before every write, so that a job that lost its lease stops writing.
+   */
+  async stillHeld(seq?: number): Promise<boolean> {
+    if (this.#lost) return false;
+    const [holder, applied] = await this.#redis.mget(this.#keys.lease, this.#keys.applied);
+    if (holder !== this.#holder) {
+      this.#lost = true;
+      return false;
+    }
+    return seq === undefined || applied === null || Number(applied) <= seq;
   }
 
   /** The last applied sequence number, or -1. */

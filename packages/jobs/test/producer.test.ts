@@ -188,6 +188,21 @@ describe('DocumentLease', () => {
     await next.release();
   });
 
+  it('tells a holder when it lost its lease or a later job was applied', async () => {
+    const keys = documentOrderKeys(prefix, 't', 'doc');
+    const lease = new DocumentLease(client, keys, 'job:1', { ttlMs: 5_000 });
+    expect(await lease.acquire()).toBe(true);
+    expect(await lease.stillHeld(4)).toBe(true);
+    await lease.markApplied(5);
+    expect(await lease.stillHeld(4)).toBe(false);
+    expect(await lease.stillHeld(5)).toBe(true);
+    // The lease expires (Redis was away longer than it) and another job takes it.
+    await client.set(keys.lease, 'job:2');
+    expect(await lease.stillHeld(5)).toBe(false);
+    await lease.release();
+    expect(await client.get(keys.lease)).toBe('job:2');
+  });
+
   it('records the highest applied sequence number', async () => {
     const keys = documentOrderKeys(prefix, 't', 'doc');
     const lease = new DocumentLease(client, keys, 'job:1');

@@ -206,6 +206,8 @@ export class Transport {
             throw new InvalidResponseError(
               `${path}: response is not valid JSON (status ${response.status})`,
               {
+                // A body cut short or garbled on its way is a transport fault: asking again may cure it.
+                retryable: true,
                 status: response.status,
                 requestId,
                 endpoint: path,

@@ -461,6 +461,27 @@ export class QdrantVectorStore implements VectorStore {
     );
   }
 
+  async deleteVersion(
+    tenant: string,
+    documentId: string,
+    version: string,
+    options: WriteOptions = {},
+  ): Promise<void> {
+    this.begin(options.signal);
+    assertTenant(tenant);
+    await this.deleteWhere(
+      'delete a version',
+      {
+        must: [
+          this.tenantCondition(tenant),
+          { key: 'document_id', match: { value: documentId } },
+          { key: 'version', match: { value: version } },
+        ],
+      },
+      options.signal,
+    );
+  }
+
   async deleteOtherVersions(
     tenant: string,
     documentId: string,

@@ -211,6 +211,7 @@ interface Statements {
   countChunks: Database.Statement<[string, string, string], { n: number }>;
   rowidsOfDocument: Database.Statement<[string, string], number>;
   rowidsOfOtherVersions: Database.Statement<[string, string, string], number>;
+  rowidsOfVersion: Database.Statement<[string, string, string], number>;
   listChunks: Database.Statement<[string], ChunkRow>;
   listDocumentChunks: Database.Statement<[string, string], ChunkRow>;
   listVersions: Database.Statement<[string], VersionRow>;
@@ -443,6 +444,11 @@ export class SqliteVectorStore implements VectorStore {
           `SELECT rowid FROM ${chunks} WHERE tenant = ? AND document_id = ? AND version <> ?`,
         )
         .pluck(),
+      rowidsOfVersion: db
+        .prepare<[string, string, string], number>(
+          `SELECT rowid FROM ${chunks} WHERE tenant = ? AND document_id = ? AND version = ?`,
+        )
+        .pluck(),
       listChunks: db.prepare(
         `SELECT ${CHUNK_COLUMNS} FROM ${chunks} c WHERE c.tenant = ? ORDER BY c.document_id, c.chunk_index, c.version`,
       ),
@@ -624,6 +630,21 @@ export class SqliteVectorStore implements VectorStore {
     this.run(options.signal, 'delete a document', (s) => {
       this.db!.transaction(() => {
         this.deleteRows(s, s.rowidsOfDocument.all(tenant, documentId));
+      }).immediate();
+    });
+  }
+
+  async deleteVersion(
+    tenant: string,
+    documentId: string,
+    version: string,
+    options: WriteOptions = {},
+  ): Promise<void> {
+    options.signal?.throwIfAborted();
+    assertTenant(tenant);
+    this.run(options.signal, 'delete a version', (s) => {
+      this.db!.transaction(() => {
+        this.deleteRows(s, s.rowidsOfVersion.all(tenant, documentId, version));
       }).immediate();
     });
   }

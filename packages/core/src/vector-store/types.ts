@@ -114,6 +114,8 @@ export interface VectorStore {
   countChunks(tenant: string, documentId: string, version: string, options?: WriteOptions): Promise<number>;
   /** Removes every chunk of the document, all versions. A missing document is a no-op. */
   deleteDocument(tenant: string, documentId: string, options?: WriteOptions): Promise<void>;
+  /** Removes the document's chunks of one version (e.g. what a failed ingestion left behind). */
+  deleteVersion(tenant: string, documentId: string, version: string, options?: WriteOptions): Promise<void>;
   /** Removes the document's chunks of every version except `keepVersion`. */
   deleteOtherVersions(
     tenant: string,
