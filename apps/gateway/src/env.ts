@@ -3,25 +3,22 @@
  * environment once at start-up. The only module that reads `process.env`.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { envBoolean, invalidAddressEntry, parseQuireEnv, type QuireConfig } from '@quire/core';
+import {
+  envBoolean,
+  envInt,
+  envList,
+  envOptionalString,
+  invalidAddressEntry,
+  parseQuireEnv,
+  type QuireConfig,
+} from '@quire/core';
 import { parseEnvWith } from '@quire/runtime';
 import { z } from 'zod';
 import { type ApiKeyEntry, parseApiKeys } from './auth.js';
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const optionalString = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
-const list = z
-  .string()
-  .optional()
-  .transform((v) =>
-    (v ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0),
-  );
+const int = envInt;
+const optionalString = envOptionalString;
+const list = envList;
 
 const GatewayEnvSchema = z.object({
   // --- HTTP server

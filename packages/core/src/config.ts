@@ -12,12 +12,15 @@ export const envBoolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', ''])
   .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const optionalString = z
+/** An integer variable within bounds. */
+export const envInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** A string variable where empty means unset. */
+export const envOptionalString = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
-const list = z
+/** A comma-separated list; empty items dropped. */
+export const envList = z
   .string()
   .optional()
   .transform((v) =>
@@ -26,6 +29,9 @@ const list = z
       .map((s) => s.trim())
       .filter((s) => s.length > 0),
   );
+const int = envInt;
+const optionalString = envOptionalString;
+const list = envList;
 
 export const BUILTIN_MODEL_NAMES = {
   embedding: 'quire-hash-embed',
