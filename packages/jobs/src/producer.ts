@@ -273,14 +273,15 @@ export class Producer {
 
   /** A batch's state and counts; the report once it is complete. */
   async getBatch(batchId: string): Promise<BatchStatus | null> {
+    // State first, then the job: a batch that finishes in between is read with its report.
+    const state = (await this.queue(QUEUES.batch).getJobState(batchId)) as JobState;
     const job = await this.queue(QUEUES.batch).getJob(batchId);
     if (!job) return null;
     const stored = BatchJobDataSchema.safeParse(job.data);
     if (!stored.success)
       throw new Error(`batch ${batchId} has invalid data: ${describeZodError(stored.error)}`);
     const data = stored.data;
-    const [state, counts, gateClosed] = await Promise.all([
-      job.getState() as Promise<JobState>,
+    const [counts, gateClosed] = await Promise.all([
       job.getDependenciesCount({ processed: true, ignored: true, failed: true }),
       isGateClosed(this.#gates(), batchId),
     ]);
@@ -335,9 +336,11 @@ export class Producer {
   }
 
   async getJob(queue: QueueName, jobId: string): Promise<JobStatus | null> {
+    // State first, then the job: a job that finishes in between is read with its result.
+    const state = await this.queue(queue).getJobState(jobId);
     const job = await this.queue(queue).getJob(jobId);
     if (!job) return null;
-    return toStatus(queue, job, await job.getState());
+    return toStatus(queue, job, state);
   }
 
   /**
@@ -349,12 +352,33 @@ export class Producer {
     const job = await this.queue(queue).getJob(jobId);
     if (!job) throw new JobFailedError(jobId, 'no such job (it may have been removed by retention)');
     const events = await this.#queueEvents(queue);
+    // Events are fast but not airtight (a job finishing while the event reader starts can be
+    // missed), so a slow poll of the job's state backs them up.
+    const stop = new AbortController();
     try {
-      return await job.waitUntilFinished(events, timeoutMs);
+      return await Promise.race([
+        job.waitUntilFinished(events, timeoutMs),
+        this.#pollUntilFinished(queue, jobId, stop.signal),
+      ]);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (/timed out before finishing/i.test(message)) throw new JobTimeoutError(jobId, timeoutMs);
       throw new JobFailedError(jobId, message);
+    } finally {
+      stop.abort();
+    }
+  }
+
+  async #pollUntilFinished(queue: QueueName, jobId: string, signal: AbortSignal): Promise<unknown> {
+    for (;;) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1_000);
+        signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+      });
+      if (signal.aborted) return new Promise<never>(() => {});
+      const status = await this.getJob(queue, jobId).catch(() => undefined);
+      if (status?.state === 'completed') return status.result;
+      if (status?.state === 'failed') throw new Error(status.failedReason ?? 'failed');
     }
   }
 

@@ -1,0 +1,432 @@
+/**
+ * The gateway backend (`--url`): Quire's HTTP API under `/v1`, for machines that cannot reach Redis.
+ * The tenant is the API key's (the gateway never takes it from a request), files are uploaded
+ * (the gateway refuses `path` sources: its workers cannot see this machine's files), and every
+ * response is validated before use.
+ *
+ * `status` reads the queue counts from the gateway's Prometheus metrics; failed jobs and
+ * `--retry-failed` need direct Redis access, which the HTTP API does not give tenants.
+ */
+import { randomUUID } from 'node:crypto';
+import { openAsBlob } from 'node:fs';
+import { basename } from 'node:path';
+import type { DocumentSummary } from '@quire/core';
+import {
+  type BatchInput,
+  BatchReportSchema,
+  JobFailedError,
+  type JobStatus,
+  JobTimeoutError,
+  type QueryJobInput,
+  type QueryResult,
+  QueryResultSchema,
+  type QueueName,
+} from '@quire/jobs';
+import { z } from 'zod';
+import { CliError, errorMessage } from '../errors.js';
+import { pause } from '../poll.js';
+import { redactUrl } from '../redact.js';
+import {
+  type AskOptions,
+  type Backend,
+  type BatchView,
+  COUNTED_STATES,
+  type CountedState,
+  type DocumentSubmission,
+  type QueueCounts,
+  type SentAs,
+  type StatusOptions,
+  type StatusReport,
+} from './types.js';
+
+export interface GatewayBackendOptions {
+  /** Base URL of the gateway, without `/v1`. */
+  baseUrl: string;
+  apiKey: string | undefined;
+  /** Time limit of one HTTP request, in ms. Default 30,000 (uploads get ten times as long). */
+  requestTimeoutMs?: number;
+  /** Interval between polls of a job, in ms. Default 250. */
+  pollMs?: number;
+  /** Further tries after a connection error, a 500 or a 503 (POSTs are made safe to repeat by an Idempotency-Key). Default 2. */
+  retries?: number;
+  /** Replaces the global `fetch` (tests). */
+  fetch?: typeof fetch;
+}
+
+// --- Response bodies (the gateway's schemas, as far as the CLI reads them)
+
+const JobStateSchema = z.enum([
+  'waiting',
+  'active',
+  'completed',
+  'failed',
+  'delayed',
+  'prioritized',
+  'waiting-children',
+  'unknown',
+]);
+
+const AcceptedSchema = z.object({ jobId: z.string().min(1) });
+
+const JobStatusBodySchema = z.object({
+  jobId: z.string(),
+  queue: z.enum(['ingest', 'query', 'batch']),
+  name: z.string(),
+  state: JobStateSchema,
+  progress: z.unknown(),
+  result: z.unknown(),
+  failedReason: z.string().nullable(),
+  attemptsMade: z.number().int().nonnegative(),
+  createdAt: z.string(),
+  processedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+});
+
+const AnswerBodySchema = z.object({
+  jobId: z.string(),
+  state: z.literal('completed'),
+  result: QueryResultSchema,
+});
+
+const BatchStatusBodySchema = z.object({
+  batchId: z.string(),
+  state: JobStateSchema,
+  total: z.number().int().nonnegative(),
+  answered: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  failedReason: z.string().nullable(),
+});
+
+const DocumentListBodySchema = z.object({
+  documents: z.array(
+    z.object({
+      documentId: z.string(),
+      sourceName: z.string(),
+      chunks: z.number().int().nonnegative(),
+      versions: z.array(
+        z.object({
+          version: z.string(),
+          chunks: z.number().int().nonnegative(),
+          chunkCount: z.number().int().nonnegative(),
+          ingestedAt: z.string(),
+        }),
+      ),
+    }),
+  ),
+});
+
+const ErrorBodySchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), requestId: z.string().optional() }),
+});
+
+/** Opens the backend after checking that the gateway answers, so a wrong URL fails at once. */
+export async function openGatewayBackend(options: GatewayBackendOptions): Promise<GatewayBackend> {
+  if (options.apiKey === undefined || options.apiKey === '') {
+    throw new CliError('the gateway needs an API key: set QUIRE_API_KEY (or pass --api-key)', 2);
+  }
+  const backend = new GatewayBackend(options);
+  await backend.checkHealth();
+  return backend;
+}
+
+/** An HTTP answer the CLI did not expect, with the gateway's own code and message. */
+export class GatewayError extends CliError {
+  override name = 'GatewayError';
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string | null,
+  ) {
+    super(message);
+  }
+}
+
+export class GatewayBackend implements Backend {
+  readonly target: string;
+  readonly tenantFromKey = true;
+  readonly #base: URL;
+  readonly #apiKey: string;
+  readonly #timeoutMs: number;
+  readonly #pollMs: number;
+  readonly #retries: number;
+  readonly #fetch: typeof fetch;
+
+  constructor(options: GatewayBackendOptions) {
+    this.#base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
+    this.#apiKey = options.apiKey ?? '';
+    this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.#pollMs = options.pollMs ?? 250;
+    this.#retries = options.retries ?? 2;
+    this.#fetch = options.fetch ?? fetch;
+    this.target = `gateway ${redactUrl(this.#base.toString())}`;
+  }
+
+  async checkHealth(): Promise<void> {
+    await this.#request('GET', 'healthz', { schema: z.object({ ok: z.boolean() }), auth: false });
+  }
+
+  async submitDocument(document: DocumentSubmission): Promise<{ jobId: string; sentAs: SentAs }> {
+    const { input } = document;
+    if (input.kind === 'url') {
+      const body = {
+        documentId: document.documentId,
+        source: { kind: 'url', url: input.url },
+        ...(document.sourceName !== undefined ? { sourceName: document.sourceName } : {}),
+        ...(document.metadata !== undefined ? { metadata: document.metadata } : {}),
+      };
+      const { jobId } = await this.#request('POST', 'v1/documents', { schema: AcceptedSchema, json: body });
+      return { jobId, sentAs: 'url' };
+    }
+    const form = new FormData();
+    form.append('documentId', document.documentId);
+    if (document.sourceName !== undefined) form.append('sourceName', document.sourceName);
+    if (document.metadata !== undefined) form.append('metadata', JSON.stringify(document.metadata));
+    // Appended last: the gateway reads the fields either way, but a streaming reader prefers them first.
+    form.append('file', await openAsBlob(input.path), basename(input.path));
+    const { jobId } = await this.#request('POST', 'v1/documents/upload', {
+      schema: AcceptedSchema,
+      form,
+      timeoutMs: this.#timeoutMs * 10,
+    });
+    return { jobId, sentAs: 'upload' };
+  }
+
+  async enqueueDelete(input: { tenant: string; documentId: string }): Promise<{ jobId: string }> {
+    const { jobId } = await this.#request('DELETE', `v1/documents/${encodeURIComponent(input.documentId)}`, {
+      schema: AcceptedSchema,
+    });
+    return { jobId };
+  }
+
+  getDocumentJob(jobId: string): Promise<JobStatus | null> {
+    return this.#job('ingest', jobId);
+  }
+
+  async ask(input: QueryJobInput, options: AskOptions): Promise<QueryResult> {
+    const deadline = Date.now() + options.timeoutMs;
+    const body = {
+      question: input.question,
+      ...(input.filter ? { filter: input.filter } : {}),
+      ...(input.options ? { options: input.options } : {}),
+      wait: true,
+      // The server caps its own wait; past it the answer is polled for.
+      waitMs: Math.min(options.timeoutMs, 600_000),
+    };
+    const answered = await this.#request('POST', 'v1/queries', {
+      schema: z.union([AnswerBodySchema, AcceptedSchema]),
+      json: body,
+      timeoutMs: options.timeoutMs + this.#timeoutMs,
+    });
+    if ('result' in answered) return answered.result;
+    const { jobId } = answered;
+    for (;;) {
+      const status = await this.#job('query', jobId);
+      if (status === null) throw new JobFailedError(jobId, 'the job no longer exists');
+      if (status.state === 'completed') {
+        const result = QueryResultSchema.safeParse(status.result);
+        if (!result.success) throw new CliError(`the gateway returned a malformed answer for job ${jobId}`);
+        return result.data;
+      }
+      if (status.state === 'failed') throw new JobFailedError(jobId, status.failedReason ?? 'failed');
+      if (Date.now() >= deadline) throw new JobTimeoutError(jobId, options.timeoutMs);
+      if (!(await pause(this.#pollMs, options.signal))) {
+        throw new CliError(`stopped waiting; question job ${jobId} goes on`, 130);
+      }
+    }
+  }
+
+  async enqueueBatch(input: BatchInput): Promise<{ batchId: string }> {
+    const { tenant: _tenant, ...body } = input;
+    const { jobId } = await this.#request('POST', 'v1/batches', { schema: AcceptedSchema, json: body });
+    return { batchId: jobId };
+  }
+
+  async getBatch(batchId: string): Promise<BatchView | null> {
+    const path = `v1/batches/${encodeURIComponent(batchId)}`;
+    const status = await this.#request('GET', path, { schema: BatchStatusBodySchema, notFound: true });
+    if (status === null) return null;
+    const view: BatchView = { ...status, report: null };
+    if (status.state === 'completed') {
+      view.report = await this.#request('GET', `${path}/results`, { schema: BatchReportSchema });
+    }
+    return view;
+  }
+
+  async listDocuments(): Promise<DocumentSummary[]> {
+    const { documents } = await this.#request('GET', 'v1/documents', { schema: DocumentListBodySchema });
+    return documents;
+  }
+
+  async status(options: StatusOptions): Promise<StatusReport> {
+    const text = await this.#request('GET', 'metrics', { text: true, auth: false });
+    const depths = parseQueueDepths(text);
+    const queues: QueueCounts[] = options.queues.map((queue) => ({
+      queue,
+      counts: Object.fromEntries(COUNTED_STATES.map((s) => [s, depths.get(`${queue}/${s}`) ?? 0])) as Record<
+        CountedState,
+        number
+      >,
+      workers: null,
+    }));
+    return { queues, failed: [], failedListed: false };
+  }
+
+  async retryFailed(): Promise<number> {
+    throw new CliError(
+      '--retry-failed needs direct access to Redis (run it without --url, with REDIS_URL); the gateway does not retry jobs for tenants',
+      2,
+    );
+  }
+
+  async workerCount(): Promise<number | null> {
+    return null;
+  }
+
+  async close(): Promise<void> {}
+
+  async #job(queue: QueueName, jobId: string): Promise<JobStatus | null> {
+    const body = await this.#request('GET', `v1/jobs/${queue}/${encodeURIComponent(jobId)}`, {
+      schema: JobStatusBodySchema,
+      notFound: true,
+    });
+    if (body === null) return null;
+    const ms = (iso: string | null) => (iso === null ? null : Date.parse(iso));
+    return {
+      id: body.jobId,
+      queue: body.queue,
+      name: body.name,
+      state: body.state,
+      tenant: null,
+      progress: body.progress ?? null,
+      result: body.result ?? null,
+      failedReason: body.failedReason,
+      attemptsMade: body.attemptsMade,
+      createdAt: Date.parse(body.createdAt),
+      processedAt: ms(body.processedAt),
+      finishedAt: ms(body.finishedAt),
+    };
+  }
+
+  #request(method: string, path: string, options: { text: true; auth?: boolean }): Promise<string>;
+  #request<S extends z.ZodType>(
+    method: string,
+    path: string,
+    options: RequestOptions<S> & { notFound: true },
+  ): Promise<z.infer<S> | null>;
+  #request<S extends z.ZodType>(
+    method: string,
+    path: string,
+    options: RequestOptions<S>,
+  ): Promise<z.infer<S>>;
+  async #request<S extends z.ZodType>(
+    method: string,
+    path: string,
+    options: RequestOptions<S> | { text: true; auth?: boolean },
+  ): Promise<z.infer<S> | string | null> {
+    const url = new URL(path, this.#base);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (options.auth !== false) headers.authorization = `Bearer ${this.#apiKey}`;
+    let body: string | FormData | undefined;
+    if ('json' in options && options.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(options.json);
+    } else if ('form' in options && options.form !== undefined) {
+      body = options.form;
+    }
+    const timeoutMs = ('timeoutMs' in options ? options.timeoutMs : undefined) ?? this.#timeoutMs;
+    // Requests that create a job carry an Idempotency-Key, so that sending one again after a lost
+    // connection or a 500/503 gives the same job instead of a second one.
+    if (method !== 'GET') headers['idempotency-key'] = `quire-cli-${randomUUID()}`;
+    let response: Response | undefined;
+    let text = '';
+    for (let attempt = 0; ; attempt += 1) {
+      const last = attempt >= this.#retries;
+      try {
+        response = await this.#fetch(url, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+      } catch (error) {
+        const timedOut = error instanceof Error && error.name === 'TimeoutError';
+        if (last || timedOut)
+          throw new CliError(`cannot reach the ${this.target} (${describeFetchError(error)})`);
+        await pause(RETRY_DELAY_MS * 2 ** attempt);
+        continue;
+      }
+      text = await response.text();
+      if (last || !RETRIED_STATUSES.has(response.status)) break;
+      await pause(RETRY_DELAY_MS * 2 ** attempt);
+    }
+    if ('notFound' in options && options.notFound && response.status === 404) return null;
+    if (!response.ok) throw gatewayError(response.status, text, method, url.pathname);
+    if ('text' in options) return text;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new CliError(
+        `the ${this.target} answered ${method} ${url.pathname} with something other than JSON`,
+      );
+    }
+    const parsed = options.schema.safeParse(json);
+    if (!parsed.success) {
+      throw new CliError(
+        `the ${this.target} answered ${method} ${url.pathname} with an unexpected body: ${parsed.error.issues[0]?.path.join('.') || '(root)'}: ${parsed.error.issues[0]?.message}`,
+      );
+    }
+    return parsed.data;
+  }
+}
+
+/** Answers worth one more try: the gateway's own fault, or Redis briefly out of reach. */
+const RETRIED_STATUSES = new Set([500, 503]);
+const RETRY_DELAY_MS = 200;
+
+interface RequestOptions<S extends z.ZodType> {
+  schema: S;
+  json?: unknown;
+  form?: FormData;
+  auth?: boolean;
+  notFound?: boolean;
+  timeoutMs?: number;
+}
+
+function gatewayError(status: number, text: string, method: string, path: string): GatewayError {
+  let code: string | null = null;
+  let message = `${method} ${path} answered HTTP ${status}`;
+  try {
+    const parsed = ErrorBodySchema.safeParse(JSON.parse(text));
+    if (parsed.success) {
+      code = parsed.data.error.code;
+      const id = parsed.data.error.requestId ? `, request ${parsed.data.error.requestId}` : '';
+      message = `${parsed.data.error.message} (${code}${id})`;
+    }
+  } catch {
+    // Not the gateway's error body (a proxy's page, say): the status line says enough.
+  }
+  if (status === 401)
+    message = `the gateway refused the API key (check QUIRE_API_KEY or --api-key): ${message}`;
+  return new GatewayError(message, status, code);
+}
+
+function describeFetchError(error: unknown): string {
+  if (error instanceof Error && error.name === 'TimeoutError') return 'no answer in time';
+  const cause =
+    error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
+  return cause?.code ?? cause?.message ?? errorMessage(error);
+}
+
+/** Reads `quire_queue_jobs{queue="…",state="…"} n` samples from Prometheus text into `queue/state → n`. */
+export function parseQueueDepths(text: string): Map<string, number> {
+  const depths = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const match = /^quire_queue_jobs\{([^}]*)\}\s+(\S+)/.exec(line);
+    if (!match) continue;
+    const labels = new Map(
+      [...(match[1] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]),
+    );
+    const value = Number(match[2]);
+    const queue = labels.get('queue');
+    const state = labels.get('state');
+    if (queue !== undefined && state !== undefined && Number.isFinite(value))
+      depths.set(`${queue}/${state}`, value);
+  }
+  return depths;
+}

@@ -1,0 +1,258 @@
+/**
+ * The default backend: Redis through the producer SDK, like any other service, plus the vector
+ * store itself for `docs list` (there is no job for reading). It must be configured like the
+ * workers (same REDIS_URL, QUIRE_QUEUE_PREFIX, QUIRE_DATA_DIR or QDRANT_URL).
+ */
+import { existsSync } from 'node:fs';
+import { createStore, type DocumentSummary, type QuireConfig } from '@quire/core';
+import {
+  type BatchInput,
+  type BatchStatus,
+  type DeleteJobInput,
+  JobFailedError,
+  type JobStatus,
+  JobTimeoutError,
+  Producer,
+  QUEUES,
+  type QueryJobInput,
+  type QueryResult,
+  QueryResultSchema,
+  type QueueName,
+} from '@quire/jobs';
+import type { Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { CliError, errorMessage } from '../errors.js';
+import { pause } from '../poll.js';
+import { redactUrl } from '../redact.js';
+import { planSource } from '../sources.js';
+import {
+  type AskOptions,
+  type Backend,
+  type BatchView,
+  COUNTED_STATES,
+  type CountedState,
+  type DocumentSubmission,
+  type FailedJob,
+  type QueueCounts,
+  type SentAs,
+  type StatusOptions,
+  type StatusReport,
+} from './types.js';
+
+export interface RedisBackendOptions {
+  config: QuireConfig;
+  /** Directories shared with the workers, symbolic links resolved: files below them go as paths. */
+  roots: readonly string[];
+  /** Largest file sent inline (base64 in the job), in bytes. */
+  inlineMaxBytes: number;
+  /** How long to wait for Redis to answer the first PING, in ms. Default 3,000. */
+  connectTimeoutMs?: number;
+}
+
+/** Opens the backend after checking that Redis answers, so that a wrong URL fails at once. */
+export async function openRedisBackend(options: RedisBackendOptions): Promise<RedisBackend> {
+  const { config } = options;
+  await assertRedisAnswers(config.redisUrl, options.connectTimeoutMs ?? 3_000);
+  return new RedisBackend(options);
+}
+
+/** Resolves when `url` answers PING; throws a CliError saying how to get a Redis otherwise. */
+export async function assertRedisAnswers(url: string, timeoutMs: number): Promise<void> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  // Connection errors also arrive as events; the awaited calls below carry them.
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (error) {
+    throw new CliError(
+      `cannot reach Redis at ${redactUrl(url)} (${errorMessage(error)}). Start Redis, point REDIS_URL or --redis-url at one, or use --url to go through a gateway.`,
+    );
+  } finally {
+    client.disconnect();
+  }
+}
+
+export class RedisBackend implements Backend {
+  readonly target: string;
+  readonly tenantFromKey = false;
+  readonly #config: QuireConfig;
+  readonly #options: RedisBackendOptions;
+  readonly #producer: Producer;
+
+  constructor(options: RedisBackendOptions) {
+    const { config } = options;
+    this.#config = config;
+    this.#options = options;
+    this.#producer = new Producer({ connection: config.redisUrl, prefix: config.queuePrefix });
+    this.target = `${redactUrl(config.redisUrl)} (queue prefix ${config.queuePrefix})`;
+  }
+
+  async submitDocument(document: DocumentSubmission): Promise<{ jobId: string; sentAs: SentAs }> {
+    const plan = await planSource(document.input, this.#options);
+    if (!plan.ok) throw new CliError(plan.error);
+    const { jobId } = await this.#producer.enqueueIngest({
+      tenant: document.tenant,
+      documentId: document.documentId,
+      source: plan.source,
+      ...(document.sourceName !== undefined ? { sourceName: document.sourceName } : {}),
+      ...(document.metadata !== undefined ? { metadata: document.metadata } : {}),
+    });
+    const sentAs: SentAs =
+      plan.source.kind === 'base64' || plan.source.kind === 'text' ? 'inline' : plan.source.kind;
+    return { jobId, sentAs };
+  }
+
+  enqueueDelete(input: DeleteJobInput): Promise<{ jobId: string }> {
+    return this.#producer.enqueueDelete(input);
+  }
+
+  getDocumentJob(jobId: string): Promise<JobStatus | null> {
+    return this.#job(QUEUES.ingest, jobId);
+  }
+
+  /**
+   * Enqueues the question and polls for its answer. Polling, not the SDK's event wait: a job
+   * answered within milliseconds can finish before a fresh QueueEvents reader is listening, and
+   * its event is then never seen; a short poll costs a CLI nothing and cannot miss the end.
+   */
+  async ask(input: QueryJobInput, options: AskOptions): Promise<QueryResult> {
+    const { jobId } = await this.#producer.enqueueQuery(input);
+    const deadline = Date.now() + options.timeoutMs;
+    let delayMs = 20;
+    for (;;) {
+      const status = await this.#job(QUEUES.query, jobId);
+      if (status === null) throw new JobFailedError(jobId, 'the job no longer exists');
+      if (status.state === 'completed') {
+        const result = QueryResultSchema.safeParse(status.result);
+        if (!result.success) throw new CliError(`query job ${jobId} has a malformed result`);
+        return result.data;
+      }
+      if (status.state === 'failed') throw new JobFailedError(jobId, status.failedReason ?? 'failed');
+      if (Date.now() >= deadline) throw new JobTimeoutError(jobId, options.timeoutMs);
+      if (!(await pause(delayMs, options.signal))) {
+        throw new CliError(`stopped waiting; question job ${jobId} goes on`, 130);
+      }
+      delayMs = Math.min(250, delayMs * 2);
+    }
+  }
+
+  async #job(queue: QueueName, jobId: string): Promise<JobStatus | null> {
+    const status = await this.#producer.getJob(queue, jobId);
+    // The job and its state are two reads: a job finishing in between reads as finished without
+    // its result. Read again; by now the result is there.
+    if (
+      status !== null &&
+      (status.state === 'completed' || status.state === 'failed') &&
+      status.finishedAt === null
+    ) {
+      return this.#producer.getJob(queue, jobId);
+    }
+    return status;
+  }
+
+  enqueueBatch(input: BatchInput): Promise<{ batchId: string }> {
+    return this.#producer.enqueueBatch(input);
+  }
+
+  async getBatch(batchId: string): Promise<BatchView | null> {
+    const before = await this.#producer.queue(QUEUES.batch).getJobState(batchId);
+    let status: BatchStatus | null;
+    try {
+      status = await this.#producer.getBatch(batchId);
+    } catch (error) {
+      // A batch finishing between the SDK's own reads (the job, then its state) reads as complete
+      // without its report; once it is settled, a second read is whole.
+      if (before === 'completed' || before === 'failed') throw error;
+      status = await this.#producer.getBatch(batchId);
+    }
+    if (status === null) return null;
+    const { state, total, answered, failed, failedReason, report } = status;
+    return { batchId, state, total, answered, failed, failedReason, report };
+  }
+
+  async listDocuments(tenant: string): Promise<DocumentSummary[]> {
+    const { store: where } = this.#config;
+    if (where.kind === 'sqlite' && !existsSync(where.path)) {
+      throw new CliError(
+        `there is no document store at ${where.path}: nothing was ingested with this configuration yet, or the workers use another QUIRE_DATA_DIR (set it, or pass --data-dir)`,
+      );
+    }
+    const store = createStore(this.#config);
+    try {
+      await store.init();
+      return await store.listDocuments(tenant);
+    } finally {
+      await store.close();
+    }
+  }
+
+  async status(options: StatusOptions): Promise<StatusReport> {
+    const queues: QueueCounts[] = [];
+    const failed: FailedJob[] = [];
+    for (const name of options.queues) {
+      const queue = this.#producer.queue(name);
+      const counts = (await queue.getJobCounts(...COUNTED_STATES)) as Partial<Record<CountedState, number>>;
+      queues.push({
+        queue: name,
+        counts: Object.fromEntries(COUNTED_STATES.map((s) => [s, counts[s] ?? 0])) as Record<
+          CountedState,
+          number
+        >,
+        workers: await this.workerCount(name),
+      });
+      if (options.failedLimit > 0) {
+        const jobs = await queue.getFailed(0, options.failedLimit - 1);
+        for (const job of jobs) failed.push(toFailedJob(name, job));
+      }
+    }
+    failed.sort((a, b) => (b.failedAt ?? 0) - (a.failedAt ?? 0));
+    return { queues, failed: failed.slice(0, options.failedLimit), failedListed: true };
+  }
+
+  async retryFailed(queues: readonly QueueName[]): Promise<number> {
+    let total = 0;
+    for (const name of queues) {
+      const queue = this.#producer.queue(name);
+      const { failed = 0 } = await queue.getJobCounts('failed');
+      if (failed === 0) continue;
+      await queue.retryJobs({ state: 'failed' });
+      total += failed;
+    }
+    return total;
+  }
+
+  async workerCount(queue: QueueName): Promise<number | null> {
+    try {
+      return await this.#producer.queue(queue).getWorkersCount();
+    } catch {
+      // Some managed Redis services refuse CLIENT LIST; not knowing is fine.
+      return null;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#producer.close();
+  }
+}
+
+function toFailedJob(queue: QueueName, job: Job): FailedJob {
+  const data = (job.data ?? {}) as Record<string, unknown>;
+  const text = (key: string) => (typeof data[key] === 'string' ? (data[key] as string) : null);
+  return {
+    queue,
+    id: job.id ?? '',
+    name: job.name,
+    tenant: text('tenant'),
+    subject: text('documentId') ?? text('question') ?? text('batchId'),
+    reason: job.failedReason || 'no reason recorded',
+    attempts: job.attemptsMade,
+    failedAt: job.finishedOn ?? null,
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * `quire batch <questions file> [--out results.jsonl|.csv]`: many questions as one job; follows
+ * its progress and writes the report (JSON Lines or CSV; JSON Lines on stdout without `--out`).
+ */
+import { writeFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { type BatchReport, batchReportToCsv, batchReportToJsonl, QUEUES } from '@quire/jobs';
+import type { BatchView } from '../backend/types.js';
+import { type CommandContext, tenantLabel, withBackend } from '../context.js';
+import { CliError } from '../errors.js';
+import { formatDuration } from '../format.js';
+import { pause } from '../poll.js';
+import { type QuestionFormat, readQuestionsFile } from '../questions.js';
+import { type FilterOptions, toFilter, toQueryOptions } from './ask.js';
+import { warnWithoutWorkers } from './ingest.js';
+
+export type ReportFormat = 'jsonl' | 'csv';
+
+export interface BatchCommandOptions extends FilterOptions {
+  /** Where the report goes; stdout when absent. */
+  out?: string;
+  /** Report format; by default from `out`'s extension, JSON Lines on stdout. */
+  format?: ReportFormat;
+  /** Format of the questions file; by default from its extension. */
+  questionsFormat?: QuestionFormat;
+  name?: string;
+  topN?: number;
+  candidates?: number;
+  /** Longest wait for the report, in ms. */
+  timeoutMs: number;
+  /** Interval between status polls, in ms. Default 500. */
+  pollMs?: number;
+}
+
+export function reportFormatOf(out: string | undefined, format: ReportFormat | undefined): ReportFormat {
+  if (format !== undefined) return format;
+  if (out === undefined) return 'jsonl';
+  const ext = extname(out).toLowerCase();
+  if (ext === '.csv') return 'csv';
+  if (ext === '.jsonl' || ext === '.ndjson' || ext === '.json') return 'jsonl';
+  throw new CliError(
+    `cannot tell the report format from ${out}: name it .jsonl or .csv, or pass --format`,
+    2,
+  );
+}
+
+export async function runBatch(
+  ctx: CommandContext,
+  file: string,
+  options: BatchCommandOptions,
+): Promise<number> {
+  const format = reportFormatOf(options.out, options.format);
+  const questions = await readQuestionsFile(file, options.questionsFormat);
+  const filter = toFilter(options);
+  const queryOptions = toQueryOptions(options);
+  // Progress goes to stderr when the report itself goes to stdout.
+  const progress = options.out === undefined ? ctx.term.stderr : ctx.term.stdout;
+  const live = progress.isTTY === true;
+  return withBackend(ctx, async (backend) => {
+    const { batchId } = await backend.enqueueBatch({
+      tenant: ctx.tenant,
+      name: options.name ?? basename(file),
+      questions,
+      ...(filter ? { filter } : {}),
+      ...(queryOptions ? { options: queryOptions } : {}),
+    });
+    progress.write(
+      `Batch ${batchId}: ${questions.length} questions for ${tenantLabel(ctx, backend)} on ${backend.target}\n`,
+    );
+    await warnWithoutWorkers(ctx, backend, QUEUES.query);
+
+    const started = Date.now();
+    const deadline = started + options.timeoutMs;
+    let last = '';
+    let status: BatchView | null = null;
+    for (;;) {
+      status = await backend.getBatch(batchId);
+      if (status === null)
+        throw new CliError(`batch ${batchId} no longer exists (removed by job retention?)`);
+      const line = `${status.answered + status.failed}/${status.total} done · ${status.failed} failed · ${formatDuration(Date.now() - started)}`;
+      if (live) progress.write(`\r\u001b[2K${line}`);
+      else if (line.split(' · ')[0] !== last.split(' · ')[0]) progress.write(`${line}\n`);
+      last = line;
+      if (status.state === 'completed' || status.state === 'failed') break;
+      if (Date.now() >= deadline) {
+        if (live) progress.write('\n');
+        throw new CliError(
+          `batch ${batchId} is not finished after ${formatDuration(options.timeoutMs)}; it goes on`,
+        );
+      }
+      if (!(await pause(options.pollMs ?? 500, ctx.signal))) {
+        if (live) progress.write('\n');
+        throw new CliError(`stopped waiting; batch ${batchId} goes on`, 130);
+      }
+    }
+    if (live) progress.write('\n');
+    if (status.state === 'failed' || status.report === null) {
+      throw new CliError(`batch ${batchId} failed: ${status.failedReason ?? 'no report was produced'}`);
+    }
+    const report: BatchReport = status.report;
+    const text = format === 'csv' ? batchReportToCsv(report) : batchReportToJsonl(report);
+    if (options.out === undefined) {
+      ctx.term.stdout.write(text);
+    } else {
+      await writeFile(options.out, text, 'utf8');
+    }
+    progress.write(
+      `${report.answered} answered, ${report.failed} failed${options.out === undefined ? '' : ` → ${options.out}`}\n`,
+    );
+    for (const item of report.items) {
+      if (!item.ok)
+        progress.write(`  question ${item.index + 1}${item.id ? ` (${item.id})` : ''}: ${item.error}\n`);
+    }
+    return report.failed > 0 ? 1 : 0;
+  });
+}
