@@ -47,7 +47,12 @@ export class JobEvents {
 
   async #open(queue: QueueName): Promise<void> {
     const { redis, prefix, logger } = this.#options;
-    const connection = redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
+    // A blocking reader: no command timeout (its XREAD blocks longer than any), retries forever.
+    const connection = redis.duplicate({
+      maxRetriesPerRequest: null,
+      enableOfflineQueue: true,
+      commandTimeout: undefined,
+    });
     connection.on('error', (err: Error) =>
       logger.debug({ err: err.message, queue }, 'queue events connection error'),
     );

@@ -389,7 +389,13 @@ export class Producer {
       // producer was given a fail-fast client for its own commands.
       // Options, not a client: QueueEvents duplicates a client it is given and closes only its copy,
       // which would leave ours connected (and reconnecting) after close().
-      const connection = { ...this.#redis.options, maxRetriesPerRequest: null, enableOfflineQueue: true };
+      // No command timeout either: the reader's XREAD blocks longer than any sensible one.
+      const connection = {
+        ...this.#redis.options,
+        maxRetriesPerRequest: null,
+        enableOfflineQueue: true,
+        commandTimeout: undefined,
+      };
       events = new QueueEvents(queue, { connection, prefix: this.prefix });
       this.#events.set(queue, events);
       await events.waitUntilReady();
