@@ -150,6 +150,12 @@ export class MemoryVectorStore implements VectorStore {
     }
   }
 
+  async deleteVersion(tenant: string, documentId: string, version: string): Promise<void> {
+    for (const record of this.chunksOf(tenant)) {
+      if (record.documentId === documentId && record.version === version) this.points.delete(record.id);
+    }
+  }
+
   async deleteOtherVersions(tenant: string, documentId: string, keepVersion: string): Promise<void> {
     for (const record of this.chunksOf(tenant)) {
       if (record.documentId === documentId && record.version !== keepVersion) this.points.delete(record.id);
