@@ -1,0 +1,243 @@
+/**
+ * PDF extraction: pages/s of Quire's loadDocument (pdf.js in a worker thread per PDF) against poppler's
+ * pdftotext on the same PDFs, both one at a time and two at a time (the machine's two cores); the fixed
+ * cost per PDF; and peak RSS on a generated 1,000-page PDF.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makePdf, makeTempDir, spawnProcess } from '@quire/testkit';
+import { z } from 'zod';
+import { parseFlags, positiveInt } from './lib/args.js';
+import { type CorpusFile, pdfFiles } from './lib/corpus.js';
+import { corpusDir } from './lib/env.js';
+import { PeakRssWatcher } from './lib/proc.js';
+import { machineInfo, printLine, printTable, times, writeResults } from './lib/report.js';
+import { median, ratio, summarize } from './lib/stats.js';
+import { pdftotextVersion, pool, runLoadDocument, runPdfParse, runPdftotext } from './pdf/tools.js';
+
+const USAGE = `pnpm bench:pdf [flags]
+  --runs N           timed passes over the corpus PDFs per tool and concurrency (default 5)
+  --large-pages N    pages of the generated PDF for the memory test (default 1000)
+  --large-runs N     runs on the generated PDF (default 3)
+
+Needs poppler's pdftotext for the comparison (Debian/Ubuntu: apt-get install poppler-utils);
+without it only Quire's figures are printed.`;
+
+const flags = parseFlags(
+  z.object({
+    runs: positiveInt.default(5),
+    largePages: positiveInt.default(1000),
+    largeRuns: positiveInt.default(3),
+  }),
+  USAGE,
+);
+
+const RSS_CHILD = fileURLToPath(new URL('./pdf/rss-child.ts', import.meta.url));
+const CONCURRENCIES = [1, 2] as const;
+/** quire: loadDocument; pdftotext: poppler, a process per PDF; pdf-parse: pdf.js on the calling thread. */
+const TOOLS = ['quire', 'pdftotext', 'pdf-parse'] as const;
+type Tool = (typeof TOOLS)[number];
+
+/** Deterministic prose-like lines: a page of a report, 46 lines of about 85 characters. */
+function generatedPages(count: number): string[][] {
+  const words =
+    'the of and to in is that for it as with was on be by this are from at or an which have not were has its but all their'
+      .concat(
+        ' ingestion retrieval passage citation tenant vector embedding document chunk answer question model',
+      )
+      .split(' ');
+  let seed = 42;
+  const next = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed;
+  };
+  return Array.from({ length: count }, (_, page) => [
+    `Section ${page + 1}`,
+    ...Array.from({ length: 45 }, () => {
+      let line = '';
+      while (line.length < 85) line += `${words[next() % words.length]} `;
+      return line.trim();
+    }),
+  ]);
+}
+
+async function main() {
+  const machine = machineInfo();
+  const files = pdfFiles(corpusDir());
+  const poppler = pdftotextVersion();
+  printLine(
+    `PDF extraction benchmark: ${files.length} corpus PDFs, ${flags.runs} run(s) per tool and concurrency`,
+  );
+  printLine(`machine: ${machine.cpus} × ${machine.cpuModel}, load average ${machine.loadAverage.join(' ')}`);
+  if (!poppler) {
+    printLine(
+      'pdftotext not found: the comparison with poppler is skipped. Install it with `apt-get install poppler-utils` (Debian/Ubuntu).',
+    );
+  } else printLine(`poppler: ${poppler}`);
+
+  // Warm-up pass: file cache, module loading; also gives the page counts.
+  const warm = await pool(files, 2, (f) => runLoadDocument(f.path));
+  const pages = warm.results.reduce((sum, r) => sum + r.pages, 0);
+  if (poppler) await pool(files, 2, (f) => runPdftotext(f.path));
+  printLine(`${pages} pages in total`);
+
+  type Pass = {
+    tool: Tool;
+    concurrency: number;
+    run: number;
+    ms: number;
+    pagesPerSecond: number;
+  };
+  const passes: Pass[] = [];
+  for (let run = 1; run <= flags.runs; run++) {
+    for (const concurrency of CONCURRENCIES) {
+      const tools: Tool[] = ['quire'];
+      if (poppler) tools.push('pdftotext');
+      // pdf-parse on one thread cannot use a second core: it runs at concurrency 1 only.
+      if (concurrency === 1) tools.push('pdf-parse');
+      if (run % 2 === 0) tools.reverse();
+      for (const tool of tools) {
+        const task: Record<Tool, (f: CorpusFile) => Promise<{ ms: number }>> = {
+          quire: (f) => runLoadDocument(f.path),
+          pdftotext: (f) => runPdftotext(f.path),
+          'pdf-parse': (f) => runPdfParse(f.path),
+        };
+        const { ms } = await pool(files, concurrency, task[tool]);
+        passes.push({ tool, concurrency, run, ms, pagesPerSecond: pages / (ms / 1000) });
+      }
+    }
+  }
+  const corpusRows = [];
+  for (const concurrency of CONCURRENCIES) {
+    for (const tool of TOOLS) {
+      const mine = passes.filter((p) => p.tool === tool && p.concurrency === concurrency);
+      if (mine.length === 0) continue;
+      const ratios = mine
+        .map((p) => {
+          const other = passes.find(
+            (o) => o.tool === 'pdftotext' && o.concurrency === concurrency && o.run === p.run,
+          );
+          return other ? ratio(p.pagesPerSecond, other.pagesPerSecond) : Number.NaN;
+        })
+        .filter(Number.isFinite);
+      corpusRows.push({
+        tool,
+        concurrency,
+        runs: mine.length,
+        'wall ms p50': median(mine.map((p) => p.ms)),
+        'pages/s p50': median(mine.map((p) => p.pagesPerSecond)),
+        'pages/s min': Math.min(...mine.map((p) => p.pagesPerSecond)),
+        'pages/s max': Math.max(...mine.map((p) => p.pagesPerSecond)),
+        'vs pdftotext p50': tool === 'pdftotext' ? '1×' : ratios.length ? times(median(ratios)) : null,
+      });
+    }
+  }
+  printTable(`corpus PDFs (${pages} pages): throughput`, corpusRows);
+
+  // The fixed cost of one PDF: a one-page document, one at a time.
+  const smallest = files.reduce((a, b) => (a.bytes <= b.bytes ? a : b));
+  const fixed = { quire: [] as number[], pdftotext: [] as number[] };
+  for (let i = 0; i < 10; i++) {
+    fixed.quire.push((await runLoadDocument(smallest.path)).ms);
+    if (poppler) fixed.pdftotext.push((await runPdftotext(smallest.path)).ms);
+  }
+  printTable(`fixed cost per PDF (${smallest.name}, ${smallest.bytes} bytes, one at a time, 10 runs)`, [
+    { tool: 'quire', ...pick(summarize(fixed.quire)) },
+    ...(poppler ? [{ tool: 'pdftotext', ...pick(summarize(fixed.pdftotext)) }] : []),
+  ]);
+
+  // Memory and speed on one large PDF, each tool in a process of its own.
+  const tmp = await makeTempDir('bench-pdf');
+  const large = { quire: [] as LargeRun[], pdftotext: [] as LargeRun[] };
+  try {
+    const started = performance.now();
+    const path = join(tmp.path, `generated-${flags.largePages}-pages.pdf`);
+    const bytes = await makePdf(generatedPages(flags.largePages));
+    await writeFile(path, bytes);
+    printLine(
+      `\ngenerated ${flags.largePages}-page PDF: ${(bytes.length / 2 ** 20).toFixed(1)} MiB in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+    for (let run = 0; run < flags.largeRuns; run++) {
+      large.quire.push(await quireInChild(path, flags.largePages));
+      if (poppler) {
+        const r = await runPdftotext(path, { watchRss: true });
+        large.pdftotext.push({ ms: r.ms, peakRssMb: r.peakRssMb ?? Number.NaN, baselineRssMb: null });
+      }
+    }
+  } finally {
+    await tmp.cleanup();
+  }
+  const largeRows = (['quire', 'pdftotext'] as const)
+    .filter((tool) => large[tool].length > 0)
+    .map((tool) => ({
+      tool,
+      runs: large[tool].length,
+      'ms p50': median(large[tool].map((r) => r.ms)),
+      'pages/s p50': median(large[tool].map((r) => flags.largePages / (r.ms / 1000))),
+      'peak RSS MiB p50': median(large[tool].map((r) => r.peakRssMb)),
+      'idle RSS MiB': tool === 'quire' ? median(large.quire.map((r) => r.baselineRssMb ?? Number.NaN)) : null,
+    }));
+  printTable(`generated ${flags.largePages}-page PDF, one process per run`, largeRows);
+
+  const path = writeResults('pdf', {
+    benchmark: 'pdf',
+    machine,
+    flags,
+    poppler,
+    files: files.map((f, i) => ({ name: f.name, bytes: f.bytes, pages: warm.results[i]!.pages })),
+    pages,
+    corpus: corpusRows,
+    passes,
+    fixedCost: { file: smallest.name, quireMs: fixed.quire, pdftotextMs: fixed.pdftotext },
+    large: { pages: flags.largePages, rows: largeRows, runs: large },
+  });
+  printLine(`\nresults: ${path}`);
+}
+
+interface LargeRun {
+  ms: number;
+  peakRssMb: number;
+  /** RSS of the Quire child before it loads the PDF (Node.js, tsx and Quire's modules). */
+  baselineRssMb: number | null;
+}
+
+/** loadDocument in a child process, its VmHWM polled from here (threads included). */
+async function quireInChild(path: string, pages: number): Promise<LargeRun> {
+  const child = await spawnProcess(
+    process.execPath,
+    ['--import', import.meta.resolve('tsx'), RSS_CHILD, path, String(pages)],
+    {
+      readyLine: /^START$/,
+      readyTimeoutMs: 60_000,
+    },
+  );
+  const watcher = new PeakRssWatcher(child.pid, 20);
+  const exit = await child.exited;
+  const polled = watcher.stop();
+  const line = child.lines.find((l) => l.stream === 'stdout' && l.text.startsWith('RESULT '));
+  if (exit.code !== 0 || line === undefined) {
+    throw new Error(
+      `loading the generated PDF failed (exit ${exit.code ?? exit.signal}):\n${child.output().slice(-3000)}`,
+    );
+  }
+  const result = JSON.parse(line.text.slice('RESULT '.length)) as {
+    ms: number;
+    pages: number;
+    baselineRssMb: number | null;
+    hwmMb: number | null;
+  };
+  if (result.pages !== pages)
+    throw new Error(`the generated PDF loaded with ${result.pages} pages, expected ${pages}`);
+  return {
+    ms: result.ms,
+    peakRssMb: Math.max(polled, result.hwmMb ?? 0),
+    baselineRssMb: result.baselineRssMb,
+  };
+}
+
+function pick(s: ReturnType<typeof summarize>) {
+  return { runs: s.n, 'ms p50': s.p50, 'ms p95': s.p95, 'ms min': s.min };
+}
+
+await main();

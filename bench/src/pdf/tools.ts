@@ -1,0 +1,90 @@
+/** Running poppler's pdftotext and Quire's loadDocument the same way, for the PDF benchmark. */
+import { spawn, spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { loadDocument } from '@quire/core';
+import { PDFParse } from 'pdf-parse';
+import { PeakRssWatcher } from '../lib/proc.js';
+
+/** pdftotext's version line, or null when it is not installed. */
+export function pdftotextVersion(): string | null {
+  const result = spawnSync('pdftotext', ['-v'], { encoding: 'utf8' });
+  if (result.error || result.status !== 0) return null;
+  return `${result.stderr}${result.stdout}`.split('\n')[0]!.trim();
+}
+
+export interface ToolRun {
+  ms: number;
+  /** Peak RSS of the pdftotext process, in MiB (polled). */
+  peakRssMb?: number;
+}
+
+/** Extracts a PDF's text with pdftotext to stdout (read and dropped), as an indexer piping it would. */
+export function runPdftotext(path: string, options: { watchRss?: boolean } = {}): Promise<ToolRun> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn('pdftotext', ['-q', '-enc', 'UTF-8', path, '-'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const watcher = options.watchRss && child.pid !== undefined ? new PeakRssWatcher(child.pid) : undefined;
+    child.stdout.resume();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const peakRssMb = watcher?.stop();
+      if (code !== 0) reject(new Error(`pdftotext ${path} exited with ${code}: ${stderr.trim()}`));
+      else resolve({ ms: performance.now() - started, ...(peakRssMb === undefined ? {} : { peakRssMb }) });
+    });
+  });
+}
+
+export interface QuireLoad {
+  ms: number;
+  pages: number;
+  chars: number;
+}
+
+/** Loads a PDF with Quire's loadDocument (a worker thread per PDF), reading the file as the worker does. */
+export async function runLoadDocument(path: string, maxPages = 2000): Promise<QuireLoad> {
+  const started = performance.now();
+  const bytes = await readFile(path);
+  const doc = await loadDocument({ bytes, name: path }, { limits: { maxPages } });
+  return { ms: performance.now() - started, pages: doc.pageCount ?? 0, chars: doc.text.length };
+}
+
+/**
+ * Extracts a PDF's text with pdf-parse (the same pdf.js) on the calling thread in one `getText()` call,
+ * as the LangChain.js baseline does: what the parser costs without Quire's isolation and page loop.
+ */
+export async function runPdfParse(path: string): Promise<{ ms: number; pages: number }> {
+  const started = performance.now();
+  const parser = new PDFParse({ data: new Uint8Array(await readFile(path)) });
+  try {
+    const result = await parser.getText();
+    return { ms: performance.now() - started, pages: result.total };
+  } finally {
+    await parser.destroy();
+  }
+}
+
+/** Runs `task` over `items`, `concurrency` at a time; returns the wall time and each result in order. */
+export async function pool<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  task: (item: T) => Promise<R>,
+): Promise<{ ms: number; results: R[] }> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await task(items[index]!);
+      }
+    }),
+  );
+  return { ms: performance.now() - started, results };
+}

@@ -1,0 +1,326 @@
+/**
+ * Query latency and overhead: per-stage times of answerQuestion and Quire's own share of them (total
+ * minus time inside model calls), with the built-in models in process, with the testkit model server
+ * (latency on) in process, and end to end through the queue (producer SDK → query worker process);
+ * then a batch of questions through one flow, against the throughput the provider's latency allows at
+ * the workers' concurrency (bound = concurrency ÷ model time per question).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BuiltinModels, type ModelApi, ModelClient } from '@quire/api-client';
+import {
+  type AnswerResult,
+  answerQuestion,
+  type ChunkPoint,
+  chunkDocument,
+  loadDocument,
+  pointId,
+  SqliteVectorStore,
+  sqliteCollectionName,
+} from '@quire/core';
+import { Producer } from '@quire/jobs';
+import { cleanupPrefix, getTestRedis, makeTempDir, startModelServer, uniquePrefix } from '@quire/testkit';
+import { z } from 'zod';
+import { nonNegative, parseFlags, positiveInt } from './lib/args.js';
+import { corpusDir } from './lib/env.js';
+import { machineInfo, percent, printLine, printTable, writeResults } from './lib/report.js';
+import { ServerSampler } from './lib/server-sampler.js';
+import { summarize } from './lib/stats.js';
+import { BUILTIN_MODEL_ENV, startWorkers, stopWorkers, untilWorkerDies } from './lib/workers.js';
+import { ServerTimes, TimedModels } from './query/timed-models.js';
+
+const USAGE = `pnpm bench:query [flags]
+  --questions N            sequential questions with the built-in models in process (default 200)
+  --server-questions N     sequential questions through the model server, in process and end to end (default 50)
+  --batch N                questions in the batch (default 1000)
+  --query-workers N        query worker processes for the end-to-end and batch runs (default 1)
+  --query-concurrency N    QUERY_CONCURRENCY of each worker (default 8, the worker's default)
+  --latency-ms N           model server latency per request (default 100)
+  --latency-per-input-ms N model server latency per embedded input / reranked document (default 1)`;
+
+const flags = parseFlags(
+  z.object({
+    questions: positiveInt.default(200),
+    serverQuestions: positiveInt.default(50),
+    batch: positiveInt.default(1000),
+    queryWorkers: positiveInt.default(1),
+    queryConcurrency: positiveInt.default(8),
+    latencyMs: nonNegative.default(100),
+    latencyPerInputMs: nonNegative.default(1),
+  }),
+  USAGE,
+);
+
+const TENANT = 'bench';
+const API_KEY = 'sk-bench';
+const DIMENSION = Number(BUILTIN_MODEL_ENV.QUIRE_EMBEDDING_DIMENSION);
+const MODEL_NAMES = {
+  embedding: BUILTIN_MODEL_ENV.QUIRE_EMBEDDING_MODEL,
+  rerank: BUILTIN_MODEL_ENV.QUIRE_RERANK_MODEL,
+  chat: BUILTIN_MODEL_ENV.QUIRE_CHAT_MODEL,
+};
+const WARMUP = 10;
+/** English documents of the corpus the questions are asked over (about 1,300 chunks). */
+const DOCUMENTS = [
+  'text/gutenberg_en_alice.txt',
+  'text/squad_wiki_Beyoncé.txt',
+  'text/squad_wiki_Frédéric_Chopin.txt',
+  'md/bullmq_flows.md',
+  'md/bullmq_postgresql.md',
+  'md/bullmq_parallelism-and-concurrency.md',
+  'pdf/pdfjs__freeculture.pdf',
+  'pdf/lits__uber_10q_2022q1.pdf',
+];
+
+function prng(seed: number) {
+  let state = seed;
+  return (n: number) => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state % n;
+  };
+}
+
+/** Fills the store as the ingest worker would (load → chunk → built-in embeddings → upsert). */
+async function fillStore(store: SqliteVectorStore, models: ModelApi): Promise<string[]> {
+  const texts: string[] = [];
+  const ingestedAt = new Date().toISOString();
+  for (const name of DOCUMENTS) {
+    const bytes = await readFile(join(corpusDir(), name));
+    const doc = await loadDocument({ bytes, name });
+    const chunks = chunkDocument(doc, {});
+    for (let i = 0; i < chunks.length; i += 64) {
+      const batch = chunks.slice(i, i + 64);
+      const { vectors } = await models.embeddings({
+        model: MODEL_NAMES.embedding,
+        input: batch.map((c) => c.text),
+      });
+      const points: ChunkPoint[] = batch.map((c, j) => ({
+        id: pointId(TENANT, name, 'v1', c.index),
+        tenant: TENANT,
+        documentId: name,
+        version: 'v1',
+        chunkIndex: c.index,
+        chunkCount: chunks.length,
+        text: c.text,
+        pageStart: c.pageStart,
+        pageEnd: c.pageEnd,
+        headingPath: c.headingPath,
+        sourceName: name,
+        metadata: {},
+        ingestedAt,
+        vector: vectors[j]!,
+      }));
+      await store.upsert(TENANT, points);
+    }
+    texts.push(...chunks.map((c) => c.text));
+  }
+  return texts;
+}
+
+/** Questions made of 5 to 9 consecutive words of stored chunks, so that most find passages. */
+function makeQuestions(texts: readonly string[], count: number, seed: number): string[] {
+  const random = prng(seed);
+  return Array.from({ length: count }, () => {
+    const words = texts[random(texts.length)]!.split(/\s+/).filter((w) => /\p{L}/u.test(w));
+    const length = 5 + random(5);
+    const start = random(Math.max(1, words.length - length));
+    return `What does the text say about ${words.slice(start, start + length).join(' ')}?`;
+  });
+}
+
+interface Sample {
+  stages: AnswerResult['timingsMs'];
+  modelMs: { embeddings: number; rerank: number; chat: number; total: number };
+  overheadMs: number;
+  notFound: boolean;
+}
+
+async function inProcess(
+  store: SqliteVectorStore,
+  models: TimedModels,
+  questions: readonly string[],
+): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  for (let i = 0; i < questions.length; i++) {
+    models.take();
+    const result = await answerQuestion(
+      { store, models, modelNames: MODEL_NAMES },
+      { tenant: TENANT, question: questions[i]! },
+    );
+    const modelMs = models.take();
+    if (i < WARMUP) continue;
+    samples.push({
+      stages: result.timingsMs,
+      modelMs,
+      overheadMs: result.timingsMs.total - modelMs.total,
+      notFound: result.notFound,
+    });
+  }
+  return samples;
+}
+
+function stageRows(label: string, samples: readonly Sample[]) {
+  const columns: [string, (s: Sample) => number][] = [
+    ['embed (with model)', (s) => s.stages.embed],
+    ['search', (s) => s.stages.search],
+    ['rerank (with model)', (s) => s.stages.rerank],
+    ['generate (with model)', (s) => s.stages.generate],
+    ['total', (s) => s.stages.total],
+    ['model calls', (s) => s.modelMs.total],
+    ['overhead = total − model', (s) => s.overheadMs],
+    ['  embed stage − its model call', (s) => s.stages.embed - s.modelMs.embeddings],
+    ['  rerank stage − its model call', (s) => s.stages.rerank - s.modelMs.rerank],
+    ['  generate stage − its model call', (s) => s.stages.generate - s.modelMs.chat],
+  ];
+  return columns.map(([stage, pick]) => {
+    const s = summarize(samples.map(pick));
+    return { run: label, stage, n: s.n, 'p50 ms': s.p50, 'p95 ms': s.p95, 'max ms': s.max };
+  });
+}
+
+async function main() {
+  const machine = machineInfo();
+  printLine(
+    `query benchmark: ${flags.questions} questions with built-in models, ${flags.serverQuestions} through the model server ` +
+      `(latency ${flags.latencyMs} ms + ${flags.latencyPerInputMs} ms/input), batch of ${flags.batch}`,
+  );
+  printLine(`machine: ${machine.cpus} × ${machine.cpuModel}, load average ${machine.loadAverage.join(' ')}`);
+  const tmp = await makeTempDir('bench-query');
+  const redis = await getTestRedis();
+  const store = new SqliteVectorStore({
+    path: join(tmp.path, 'vectors.db'),
+    dimension: DIMENSION,
+    collection: sqliteCollectionName(MODEL_NAMES.embedding, DIMENSION),
+  });
+  const serverTimes = new ServerTimes();
+  const server = await startModelServer({
+    apiKey: API_KEY,
+    latencyMs: flags.latencyMs,
+    latencyPerInputMs: flags.latencyPerInputMs,
+    logger: serverTimes.logger,
+  });
+  const prefix = uniquePrefix('bench-query');
+  const results: Record<string, unknown> = {};
+  try {
+    await store.init();
+    const builtin = new BuiltinModels({ dimension: DIMENSION });
+    const texts = await fillStore(store, builtin);
+    printLine(`store: ${texts.length} chunks from ${DOCUMENTS.length} corpus documents`);
+
+    // 1. In process, built-in models.
+    const local = await inProcess(
+      store,
+      new TimedModels(builtin),
+      makeQuestions(texts, flags.questions + WARMUP, 1),
+    );
+    // 2. In process, the model server over HTTP.
+    const client = new ModelClient({ baseURL: server.url, apiKey: API_KEY, maxRetries: 0 });
+    const remoteQuestions = makeQuestions(texts, flags.serverQuestions + WARMUP, 2);
+    const remote = await inProcess(store, new TimedModels(client), remoteQuestions);
+    const rows = [
+      ...stageRows('built-in, in process', local),
+      ...stageRows('model server, in process', remote),
+    ];
+    printTable('answerQuestion per stage (sequential questions, after warm-up)', rows);
+    printLine(
+      `  not found: ${local.filter((s) => s.notFound).length}/${local.length} (built-in), ` +
+        `${remote.filter((s) => s.notFound).length}/${remote.length} (model server)`,
+    );
+
+    // 3. End to end: producer SDK → Redis → query worker process → model server.
+    const workers = await Promise.all(
+      Array.from({ length: flags.queryWorkers }, () =>
+        startWorkers('query-worker', 1, {
+          REDIS_URL: redis.url,
+          QUIRE_QUEUE_PREFIX: prefix,
+          QUIRE_DATA_DIR: tmp.path,
+          QUIRE_MODEL_BASE_URL: server.url,
+          QUIRE_MODEL_API_KEY: API_KEY,
+          ...BUILTIN_MODEL_ENV,
+          QUERY_CONCURRENCY: String(flags.queryConcurrency),
+        }).then(([w]) => w!),
+      ),
+    );
+    const producer = new Producer({ connection: redis.url, prefix });
+    try {
+      const e2e: { e2eMs: number; workerMs: number; serverMs: number; serverRequests: number }[] = [];
+      const e2eQuestions = makeQuestions(texts, flags.serverQuestions + WARMUP, 3);
+      for (let i = 0; i < e2eQuestions.length; i++) {
+        serverTimes.take();
+        const started = performance.now();
+        const result = await untilWorkerDies(
+          workers,
+          producer.ask({ tenant: TENANT, question: e2eQuestions[i]! }),
+        );
+        const e2eMs = performance.now() - started;
+        const server = serverTimes.take();
+        if (i >= WARMUP) {
+          e2e.push({
+            e2eMs,
+            workerMs: result.timingsMs.total,
+            serverMs: server.ms,
+            serverRequests: server.requests,
+          });
+        }
+      }
+      const e2eRows = (
+        [
+          ['end to end (producer.ask)', (s) => s.e2eMs],
+          ['model server time (its own log)', (s) => s.serverMs],
+          ['overhead = end to end − server time', (s) => s.e2eMs - s.serverMs],
+          ['  of which queue (end to end − worker total)', (s) => s.e2eMs - s.workerMs],
+        ] as [string, (s: (typeof e2e)[number]) => number][]
+      ).map(([what, pick]) => {
+        const s = summarize(e2e.map(pick));
+        return { what, n: s.n, 'p50 ms': s.p50, 'p95 ms': s.p95, 'max ms': s.max };
+      });
+      printTable(
+        `end to end through the queue (${flags.queryWorkers} query worker(s), sequential questions, server requests per question: ${e2e[0]?.serverRequests ?? 0})`,
+        e2eRows,
+      );
+
+      // 4. A batch: throughput against the concurrency bound.
+      const batchQuestions = makeQuestions(texts, flags.batch, 4).map((question) => ({ question }));
+      serverTimes.take();
+      const sampler = new ServerSampler(server);
+      const started = performance.now();
+      const { batchId } = await producer.enqueueBatch({ tenant: TENANT, questions: batchQuestions });
+      const report = await untilWorkerDies(workers, producer.waitForBatch(batchId, { timeoutMs: 3_600_000 }));
+      const seconds = (performance.now() - started) / 1000;
+      const use = sampler.stop({});
+      const served = serverTimes.take();
+      const concurrency = flags.queryWorkers * flags.queryConcurrency;
+      const modelSecondsPerQuestion = served.ms / 1000 / report.total;
+      const bound = concurrency / modelSecondsPerQuestion;
+      const throughput = report.answered / seconds;
+      const batchRow = {
+        questions: report.total,
+        answered: report.answered,
+        'wall s': seconds,
+        'questions/s': throughput,
+        'model s/question': modelSecondsPerQuestion,
+        concurrency,
+        'bound q/s': bound,
+        'share of bound': percent(throughput / bound),
+        'server in-flight (mean)': use.meanInFlight,
+        'server in-flight (peak)': use.peakInFlight,
+      };
+      printTable('batch (one flow: a parent job, one query job per question)', [batchRow]);
+      Object.assign(results, { e2e: { rows: e2eRows, samples: e2e }, batch: batchRow });
+    } finally {
+      await producer.close();
+      await stopWorkers(workers);
+    }
+    Object.assign(results, { stages: rows, chunks: texts.length });
+  } finally {
+    await server.close({ graceMs: 1000 });
+    await store.close();
+    await cleanupPrefix(redis.url, prefix);
+    await redis.stop();
+    await tmp.cleanup();
+  }
+  const path = writeResults('query', { benchmark: 'query', machine, flags, ...results });
+  printLine(`\nresults: ${path}`);
+}
+
+await main();

@@ -1,0 +1,219 @@
+/**
+ * Embedded search: p50/p95 latency of SqliteVectorStore (sqlite-vec + FTS5) at dimension 384 for dense,
+ * lexical and hybrid (both searches fused, as retrieval does) queries, over N chunks in one tenant and
+ * over N chunks spread across many tenants. Chunk texts (what lexical search reads) are windows of real
+ * corpus prose. Vectors are pseudo-random: a brute-force KNN scans every vector of the tenant whatever
+ * their values, and embedding 200k chunks with the built-in embedder would take minutes of the run.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ChunkPoint, fuseRankings, pointId, SqliteVectorStore } from '@quire/core';
+import { makeTempDir } from '@quire/testkit';
+import { z } from 'zod';
+import { intList, parseFlags, positiveInt } from './lib/args.js';
+import { corpusDir } from './lib/env.js';
+import { machineInfo, printLine, printTable, writeResults } from './lib/report.js';
+import { summarize } from './lib/stats.js';
+
+const USAGE = `pnpm bench:search [flags]
+  --sizes 10000,100000   chunks per layout (default 10000,100000)
+  --tenants N            tenants of the spread layout (default 100)
+  --queries N            timed queries per size, layout and mode (default 200)
+  --limit N              hits per search, as retrieval's candidate count (default 30)`;
+
+const flags = parseFlags(
+  z.object({
+    sizes: intList.default([10_000, 100_000]),
+    tenants: positiveInt.default(100),
+    queries: positiveInt.default(200),
+    limit: positiveInt.default(30),
+  }),
+  USAGE,
+);
+
+const DIMENSION = 384;
+const WARMUP_QUERIES = 20;
+const UPSERT_BATCH = 500;
+/** English prose and docs from the corpus, read at run time (never copied into the repository). */
+const SOURCES = [
+  'text/gutenberg_en_alice.txt',
+  'text/squad_wiki_Beyoncé.txt',
+  'text/squad_wiki_Frédéric_Chopin.txt',
+  'md/bullmq_changelog-v5.md',
+  'md/bullmq_flows.md',
+  'md/bullmq_postgresql.md',
+];
+
+/** A small deterministic PRNG (LCG), so every run builds the same chunks and asks the same questions. */
+function prng(seed: number) {
+  let state = seed;
+  return (n: number) => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state % n;
+  };
+}
+
+const words = SOURCES.flatMap((f) =>
+  readFileSync(join(corpusDir(), f), 'utf8')
+    .split(/\s+/)
+    .filter((w) => w.length > 0),
+);
+
+/** A pseudo-random vector with components in [-1, 1) (the store normalises it). */
+function randomVector(random: (n: number) => number): number[] {
+  return Array.from({ length: DIMENSION }, () => random(2_000_000) / 1_000_000 - 1);
+}
+
+/** A chunk-sized window of corpus prose (about 250 words, as a 400-token chunk holds). */
+function chunkText(random: (n: number) => number): string {
+  const start = random(words.length - 260);
+  return words.slice(start, start + 240 + random(20)).join(' ');
+}
+
+/** A question-sized window: 4 to 9 words of the corpus. */
+function questionText(random: (n: number) => number): string {
+  const start = random(words.length - 10);
+  return words.slice(start, start + 4 + random(6)).join(' ');
+}
+
+interface Layout {
+  name: 'one tenant' | 'spread';
+  /** The tenant a query runs in. */
+  tenantFor: (i: number) => string;
+}
+
+async function build(store: SqliteVectorStore, size: number) {
+  const random = prng(size);
+  const ingestedAt = new Date().toISOString();
+  const tenants = [
+    { tenantOf: () => 'solo', prefix: 'solo' },
+    { tenantOf: (i: number) => `t${i % flags.tenants}`, prefix: 'spread' },
+  ];
+  let upsertMs = 0;
+  for (const { tenantOf, prefix } of tenants) {
+    for (let start = 0; start < size; start += UPSERT_BATCH) {
+      const count = Math.min(UPSERT_BATCH, size - start);
+      const texts = Array.from({ length: count }, () => chunkText(random));
+      const vectors = texts.map(() => randomVector(random));
+      // Points of one batch go to one tenant each: group them, as an ingest job writes one tenant.
+      const byTenant = new Map<string, ChunkPoint[]>();
+      texts.forEach((text, j) => {
+        const i = start + j;
+        const tenant = tenantOf(i);
+        const documentId = `${prefix}-doc-${Math.floor(i / 50)}`;
+        const point: ChunkPoint = {
+          id: pointId(tenant, documentId, 'v1', i % 50),
+          tenant,
+          documentId,
+          version: 'v1',
+          chunkIndex: i % 50,
+          chunkCount: 50,
+          text,
+          pageStart: null,
+          pageEnd: null,
+          headingPath: [],
+          sourceName: `${documentId}.txt`,
+          metadata: {},
+          ingestedAt,
+          vector: vectors[j]!,
+        };
+        const list = byTenant.get(tenant) ?? [];
+        list.push(point);
+        byTenant.set(tenant, list);
+      });
+      const t = performance.now();
+      for (const [tenant, points] of byTenant) await store.upsert(tenant, points);
+      upsertMs += performance.now() - t;
+    }
+  }
+  return { upsertMs, chunks: size * 2 };
+}
+
+async function main() {
+  const machine = machineInfo();
+  printLine(
+    `embedded search benchmark: SqliteVectorStore, dimension ${DIMENSION}, sizes ${flags.sizes.join(', ')}, ` +
+      `${flags.queries} queries per cell, limit ${flags.limit}`,
+  );
+  printLine(`machine: ${machine.cpus} × ${machine.cpuModel}, load average ${machine.loadAverage.join(' ')}`);
+  const rows = [];
+  const builds = [];
+  for (const size of flags.sizes) {
+    const tmp = await makeTempDir('bench-search');
+    const store = new SqliteVectorStore({ path: join(tmp.path, 'vectors.db'), dimension: DIMENSION });
+    try {
+      await store.init();
+      const built = await build(store, size);
+      builds.push({ size, ...built, upsertChunksPerSecond: built.chunks / (built.upsertMs / 1000) });
+      printLine(
+        `\n${size} chunks × 2 layouts written in ${(built.upsertMs / 1000).toFixed(1)} s of upserts ` +
+          `(${Math.round(built.chunks / (built.upsertMs / 1000))} chunks/s)`,
+      );
+      const layouts: Layout[] = [
+        { name: 'one tenant', tenantFor: () => 'solo' },
+        { name: 'spread', tenantFor: (i) => `t${i % flags.tenants}` },
+      ];
+      for (const layout of layouts) {
+        const random = prng(7);
+        const questions = Array.from({ length: flags.queries + WARMUP_QUERIES }, () => questionText(random));
+        const vectors = questions.map(() => randomVector(random));
+        const times = { dense: [] as number[], lexical: [] as number[], hybrid: [] as number[] };
+        let lexicalHits = 0;
+        for (let q = 0; q < questions.length; q++) {
+          const tenant = layout.tenantFor(q);
+          const options = { limit: flags.limit };
+          let t = performance.now();
+          const dense = await store.searchDense(tenant, vectors[q]!, options);
+          const denseMs = performance.now() - t;
+          t = performance.now();
+          const lexical = await store.searchLexical(tenant, questions[q]!, options);
+          const lexicalMs = performance.now() - t;
+          t = performance.now();
+          // Hybrid as retrieval runs it: both searches, then reciprocal-rank fusion.
+          const [d2, l2] = await Promise.all([
+            store.searchDense(tenant, vectors[q]!, options),
+            store.searchLexical(tenant, questions[q]!, options),
+          ]);
+          fuseRankings(d2, l2, { limit: flags.limit });
+          const hybridMs = performance.now() - t;
+          if (q < WARMUP_QUERIES) continue;
+          if (dense.length === 0) throw new Error(`dense search in ${tenant} returned nothing`);
+          lexicalHits += lexical.length;
+          times.dense.push(denseMs);
+          times.lexical.push(lexicalMs);
+          times.hybrid.push(hybridMs);
+        }
+        const perTenant = layout.name === 'one tenant' ? size : Math.round(size / flags.tenants);
+        for (const mode of ['dense', 'lexical', 'hybrid'] as const) {
+          const s = summarize(times[mode]);
+          rows.push({
+            chunks: size,
+            layout: layout.name === 'one tenant' ? 'one tenant' : `${flags.tenants} tenants`,
+            'tenant size': perTenant,
+            mode,
+            'p50 ms': s.p50,
+            'p95 ms': s.p95,
+            'p99 ms': s.p99,
+            'max ms': s.max,
+            'mean lexical hits': mode === 'lexical' ? lexicalHits / flags.queries : null,
+          });
+        }
+      }
+    } finally {
+      await store.close();
+      await tmp.cleanup();
+    }
+  }
+  printTable('search latency (after 20 warm-up queries; the file holds both layouts)', rows);
+  const path = writeResults('search', {
+    benchmark: 'search',
+    machine,
+    flags,
+    dimension: DIMENSION,
+    builds,
+    rows,
+  });
+  printLine(`\nresults: ${path}`);
+}
+
+await main();
