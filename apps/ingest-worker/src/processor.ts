@@ -355,7 +355,7 @@ async function ingest(
       batchSignal.throwIfAborted();
       const result = await deps.models.embeddings(
         { model: deps.embeddingModel, input: batch.map((c) => c.text) },
-        { signal: batchSignal },
+        { signal: batchSignal, estimatedTokens: batch.reduce((sum, c) => sum + c.tokenCount, 0) },
       );
       if (result.vectors.length !== batch.length || result.dimension !== deps.dimension) {
         throw new QuireError(

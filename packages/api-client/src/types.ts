@@ -14,6 +14,12 @@ export interface RequestOptions {
   maxRetries?: number;
   /** Extra HTTP headers for this call; they win over the client's default headers. Default: none. */
   headers?: Record<string, string>;
+  /**
+   * Tokens the caller expects this request to use, when it knows better than a guess from the
+   * text length (e.g. chunks counted by the chunker). Never sent; read by wrappers that enforce a
+   * provider's token rate limit.
+   */
+  estimatedTokens?: number;
 }
 
 export interface TokenUsage {

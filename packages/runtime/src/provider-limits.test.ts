@@ -85,6 +85,29 @@ describe('SharedRateLimiter', () => {
   });
 });
 
+describe('SharedRateLimiter.charge', () => {
+  it('makes later requests wait for tokens a request used beyond its estimate', async () => {
+    const prefix = uniquePrefix('rl');
+    const limiter = new SharedRateLimiter(
+      a,
+      { requestsPerMinute: 0, tokensPerMinute: 6_000 },
+      { keyPrefix: prefix },
+    );
+    await limiter.acquire('p', 1);
+    await limiter.charge('p', 200); // about two seconds' worth at 6,000 tokens a minute
+    const controller = new AbortController();
+    const next = limiter.acquire('p', 1, controller.signal);
+    const outcome = await Promise.race([
+      next.then(() => 'passed'),
+      new Promise((r) => setTimeout(r, 500, 'waiting')),
+    ]);
+    expect(outcome).toBe('waiting');
+    controller.abort(new Error('stop'));
+    await expect(next).rejects.toThrow('stop');
+    await cleanupPrefix(redis.url, prefix);
+  });
+});
+
 describe('guardModels', () => {
   it('records calls, tokens and errors per endpoint', async () => {
     const metrics = createMetrics({ service: 'test', defaultMetrics: false });

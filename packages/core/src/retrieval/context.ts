@@ -76,15 +76,28 @@ export function buildContext(
   );
   const kept: ContextPassage[] = [];
   const shown: Passage[] = [];
-  const fits = (next: Passage): boolean => countTokens(formatPassages([...shown, next])) <= budget;
+  // Tokens of the block so far, counted line by line (each line once, not the whole block again
+  // per passage); a newline between lines counts as one more token, which never undercounts.
+  let used = 0;
+  const lineTokens = (next: Passage): number => {
+    const block = formatPassages([...shown, next]);
+    return countTokens(block.slice(block.lastIndexOf('\n') + 1)) + (shown.length > 0 ? 1 : 0);
+  };
+  const fits = (next: Passage): boolean => used + lineTokens(next) <= budget;
 
   for (const passage of passages) {
     const number = kept.length + 1;
     const source = passageSourceLabel(passage.record);
     const text = oneLine(passage.record.text);
-    if (fits({ text, source })) {
+    let cost = lineTokens({ text, source });
+    if (used + cost > budget && used + cost <= budget + 2) {
+      // Near the edge, where merges across the newline matter: count the whole block exactly.
+      cost = countTokens(formatPassages([...shown, { text, source }])) - used;
+    }
+    if (used + cost <= budget) {
       kept.push({ number, passage, text, source, truncated: false });
       shown.push({ text, source });
+      used += cost;
       continue;
     }
     if (kept.length > 0) break;
