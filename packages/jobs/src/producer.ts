@@ -171,6 +171,8 @@ export class Producer {
         prefix: this.prefix,
         defaultJobOptions: this.#jobOptions,
       });
+      // Every concurrent wait listens on the queue: many at once are expected, not a leak.
+      queue.setMaxListeners(0);
       this.#queues.set(name, queue);
     }
     return queue;
@@ -372,8 +374,15 @@ export class Producer {
   async #pollUntilFinished(queue: QueueName, jobId: string, signal: AbortSignal): Promise<unknown> {
     for (;;) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 1_000);
-        signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+        const onAbort = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        }, 1_000);
+        signal.addEventListener('abort', onAbort, { once: true });
       });
       if (signal.aborted) return new Promise<never>(() => {});
       const status = await this.getJob(queue, jobId).catch(() => undefined);
@@ -397,6 +406,7 @@ export class Producer {
         commandTimeout: undefined,
       };
       events = new QueueEvents(queue, { connection, prefix: this.prefix });
+      events.setMaxListeners(0);
       this.#events.set(queue, events);
       await events.waitUntilReady();
     }
