@@ -104,6 +104,9 @@ describe('SharedRateLimiter.charge', () => {
     expect(outcome).toBe('waiting');
     controller.abort(new Error('stop'));
     await expect(next).rejects.toThrow('stop');
+    // Giving the tokens back lets the next request through at once.
+    await limiter.charge('p', -10_000);
+    await expect(limiter.acquire('p', 1)).resolves.toBeUndefined();
     await cleanupPrefix(redis.url, prefix);
   });
 });

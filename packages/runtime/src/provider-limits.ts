@@ -34,12 +34,15 @@ if tat > now then return tat - now end
 redis.call('SET', KEYS[1], string.format('%d', math.floor(now + tonumber(ARGV[1]))), 'PX', ARGV[2])
 return 0`;
 
-/** Moves the arrival time forward by a cost already spent, without asking to be admitted. */
+/**
+ * Moves the arrival time by a cost already known (positive: spent beyond the estimate; negative:
+ * estimated but not spent), never to before now, without asking to be admitted.
+ */
 const CHARGE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
-redis.call('SET', KEYS[1], string.format('%d', math.floor(tat + tonumber(ARGV[1]))), 'PX', ARGV[2])
+redis.call('SET', KEYS[1], string.format('%d', math.floor(math.max(now, tat + tonumber(ARGV[1])))), 'PX', ARGV[2])
 return 0`;
 
 /** Share of the provider's limit used, leaving room for clock differences and the last request. */
@@ -73,19 +76,15 @@ export class SharedRateLimiter {
   }
 
   /**
-   * Records `tokens` more than were acquired (a request turned out larger than estimated), so that
-   * the next requests wait for them. Never waits itself.
+   * Corrects the token budget once the provider has said what a request really cost: `tokens`
+   * more than acquired makes the next requests wait for them, fewer gives the difference back
+   * (never before now). Never waits itself.
    */
   async charge(key: string, tokens: number): Promise<void> {
-    if (this.#perTokenUs <= 0 || tokens <= 0) return;
+    if (this.#perTokenUs <= 0 || tokens === 0) return;
     const costUs = this.#perTokenUs * tokens;
-    await this.#redis.eval(
-      CHARGE,
-      1,
-      `${this.#keyPrefix}:rl:tok:${key}`,
-      costUs,
-      Math.ceil(costUs / 1000) + 60_000,
-    );
+    const ttlMs = Math.ceil(Math.abs(costUs) / 1000) + 60_000;
+    await this.#redis.eval(CHARGE, 1, `${this.#keyPrefix}:rl:tok:${key}`, costUs, ttlMs);
   }
 
   async #take(key: string, costUs: number, signal?: AbortSignal): Promise<void> {
