@@ -5,6 +5,7 @@ export {
   ModelServerOptionsError,
   type ScriptedResponse,
 } from './options.js';
+export { seededRandom } from './prng.js';
 export type { RateLimitOptions } from './rate-limiter.js';
 export {
   type CloseOptions,
