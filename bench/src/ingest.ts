@@ -312,7 +312,7 @@ function summarise(measurements: Measurement[]) {
         'in-flight p50': median(ms.map((m) => m.provider.meanInFlight)),
         'bound share p50': shares.length ? percent(median(shares)) : null,
         'vs langchain p50': pipeline === 'langchain' ? '1×' : times(median(perRoundRatios)),
-        'limiter/server tokens': q.length
+        'chars÷4 / server tokens': q.length
           ? median(q.map((r, i) => ratio(r.limiterTokens, ms[i]!.provider.tokens)))
           : null,
       });

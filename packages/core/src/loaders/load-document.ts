@@ -9,12 +9,15 @@ import { extractJson } from './json-loader.js';
 import { resolveLoadLimits } from './limits.js';
 import { extractMarkdown } from './markdown-loader.js';
 import { extractPdf } from './pdf-loader.js';
+import type { PdfParserPool } from './pdf-parser-pool.js';
 import { extractPlainText } from './text-loader.js';
 import type { LoadedDocument, LoadInput, LoadLimits } from './types.js';
 
 export interface LoadDocumentOptions {
   /** Limits for this load, merged over `DEFAULT_LOAD_LIMITS`; see `LoadLimits` for units and defaults. */
   limits?: Partial<LoadLimits>;
+  /** Threads that parse PDFs. Default: the process-wide `defaultPdfParserPool()`. */
+  pdfPool?: PdfParserPool;
 }
 
 /**
@@ -27,7 +30,7 @@ export interface LoadDocumentOptions {
  * wrong options are a `QuireError` `invalid_input`; an aborted `input.signal` rejects with the
  * signal's reason.
  *
- * PDFs are parsed in a worker thread (see `parsePdfInWorker`); the other formats are parsed on
+ * PDFs are parsed on a pooled worker thread (see `PdfParserPool`); the other formats are parsed on
  * the calling thread, bounded by `maxBytes`.
  */
 export async function loadDocument(
@@ -61,6 +64,7 @@ export async function loadDocument(
           limits,
           ...(input.password === undefined ? {} : { password: input.password }),
           ...(signal === undefined ? {} : { signal }),
+          ...(options.pdfPool === undefined ? {} : { pool: options.pdfPool }),
         });
         break;
       case 'docx':

@@ -1,13 +1,22 @@
-// The PDF parser's thread. Plain JavaScript (type-checked through JSDoc) so that the same file
-// runs from the sources in tests and from dist/ in production, with no build step in between.
-// It runs under `resourceLimits` and is terminated from outside on timeout, abort or when it
-// exceeds its heap: a hostile PDF can only ever stall or kill this thread.
+// A PDF parser thread of the pool (`pdf-parser-pool.ts`). Plain JavaScript (type-checked through
+// JSDoc) so that the same file runs from the sources in tests and from dist/ in production, with no
+// build step in between. It keeps pdf.js loaded and parses the PDFs it is sent, one at a time. It
+// runs under `resourceLimits` and is terminated from outside on timeout, abort or when it exceeds
+// its heap: a hostile PDF can only ever stall or kill this thread, which the pool then replaces.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { parentPort, workerData } from 'node:worker_threads';
-import { PDFParse, VerbosityLevel } from 'pdf-parse';
+import { getHeapStatistics } from 'node:v8';
+import { parentPort } from 'node:worker_threads';
 
-/** @typedef {import('./pdf-worker-protocol.js').PdfWorkerData} PdfWorkerData */
+// A library stays quiet, so whatever pdf.js prints is dropped here, in its own thread. This must
+// happen before pdf.js loads (it binds console methods then). The pool cannot read and drop the
+// thread's stdout itself instead: Node keeps the caller's process alive while a worker's stdout
+// is being read, and an idle pooled thread must never do that.
+for (const stream of [process.stdout, process.stderr]) stream.write = () => true;
+
+const { PDFParse, VerbosityLevel } = await import('pdf-parse');
+
+/** @typedef {import('./pdf-worker-protocol.js').PdfParseJob} PdfParseJob */
 /** @typedef {import('./pdf-worker-protocol.js').PdfWorkerMessage} PdfWorkerMessage */
 
 /** pdf.js codes on its PasswordException. */
@@ -29,6 +38,11 @@ function post(message) {
   parentPort?.postMessage(message);
 }
 
+/** Megabytes of heap V8 holds for this thread once a job is over. */
+function heapMb() {
+  return Math.round((getHeapStatistics().total_heap_size / 2 ** 20) * 10) / 10;
+}
+
 /** @param {unknown} error */
 function messageOf(error) {
   return error instanceof Error ? error.message : String(error);
@@ -47,16 +61,16 @@ function passwordCode(error) {
 /**
  * Opens the document, trying each candidate password until one is accepted, and last no password
  * at all: a PDF that opens without one (an owner password only) is readable by anyone anyway.
- * @param {PdfWorkerData} input
+ * @param {PdfParseJob} job
  */
-async function open(input) {
-  const candidates = [...input.passwords, undefined];
+async function open(job) {
+  const candidates = [...job.passwords, undefined];
   /** @type {unknown} */
   let lastError;
   for (const password of candidates) {
     const parser = new PDFParse({
       // pdf.js takes ownership of the array it is given; each attempt gets its own copy.
-      data: input.data.slice(),
+      data: job.data.slice(),
       password,
       verbosity: VerbosityLevel.ERRORS,
       isEvalSupported: false,
@@ -88,34 +102,67 @@ function titleOf(info) {
   return null;
 }
 
-/** @param {PdfWorkerData} input */
-async function run(input) {
+/**
+ * Parses one document and ends with exactly one terminal message. Pages go out one by one as they
+ * are read (one `getText` call each: measured as fast as one call for the whole document, and it
+ * keeps a page that fails to a page of its own), so that the limits stop a long document early.
+ * @param {PdfParseJob} job
+ */
+async function run(job) {
   let opened;
   try {
-    opened = await open(input);
+    opened = await open(job);
   } catch (error) {
     const code = passwordCode(error);
     if (code === undefined) {
-      post({ type: 'failed', code: 'corrupt', reason: messageOf(error) });
-    } else if (code === NEED_PASSWORD && input.passwords.length === 0) {
-      post({ type: 'failed', code: 'encrypted', reason: 'the PDF is password-protected; give its password' });
+      post({ type: 'failed', code: 'corrupt', reason: messageOf(error), heapMb: heapMb() });
+    } else if (code === NEED_PASSWORD && job.passwords.length === 0) {
+      post({
+        type: 'failed',
+        code: 'encrypted',
+        reason: 'the PDF is password-protected; give its password',
+        heapMb: heapMb(),
+      });
     } else {
-      post({ type: 'failed', code: 'wrong_password', reason: 'the password is not right for this PDF' });
+      post({
+        type: 'failed',
+        code: 'wrong_password',
+        reason: 'the password is not right for this PDF',
+        heapMb: heapMb(),
+      });
     }
     return;
   }
   const { parser, info } = opened;
-  post({ type: 'opened', pageCount: info.total, title: titleOf(info) });
-  for (let page = 1; page <= info.total; page++) {
-    try {
-      const result = await parser.getText({ partial: [page] });
-      post({ type: 'page', page, text: result.pages[0]?.text ?? '' });
-    } catch (error) {
-      post({ type: 'page', page, text: null, error: messageOf(error) });
+  let stopped = false;
+  try {
+    post({ type: 'opened', pageCount: info.total, title: titleOf(info) });
+    // The pool fails the load on the same counts; stopping here frees the thread for the next one.
+    stopped = info.total > job.maxPages;
+    let chars = 0;
+    for (let page = 1; page <= info.total && !stopped; page++) {
+      try {
+        const result = await parser.getText({ partial: [page] });
+        const text = result.pages[0]?.text ?? '';
+        post({ type: 'page', page, text });
+        chars += text.length;
+        stopped = chars > job.maxChars;
+      } catch (error) {
+        post({ type: 'page', page, text: null, error: messageOf(error) });
+      }
     }
+  } finally {
+    await parser.destroy().catch(() => undefined);
   }
-  post({ type: 'done' });
-  await parser.destroy();
+  post(stopped ? { type: 'stopped', heapMb: heapMb() } : { type: 'done', heapMb: heapMb() });
 }
 
-await run(/** @type {PdfWorkerData} */ (workerData));
+// Jobs run strictly one after another; the pool sends the next only after a terminal message.
+let previous = Promise.resolve();
+parentPort?.on('message', (/** @type {PdfParseJob} */ job) => {
+  previous = previous
+    .then(() => run(job))
+    .catch((error) => {
+      post({ type: 'failed', code: 'corrupt', reason: messageOf(error), heapMb: heapMb() });
+    });
+});
