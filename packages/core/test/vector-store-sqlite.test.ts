@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeTempDir, spawnProcess, type TempDir } from '@quire/testkit';
+import { makeTempDir, seededRandom, spawnProcess, type TempDir } from '@quire/testkit';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { QuireError, StoreError } from '../src/errors.js';
@@ -257,6 +258,81 @@ describe('SqliteVectorStore lifecycle and options', () => {
     const create = () => new SqliteVectorStore({ path: join(dir.path, 'a.db'), dimension: 8, ...overrides });
     expect(create).toThrow(QuireError);
     expect(create).toThrow(named);
+  });
+});
+
+describe('SqliteVectorStore lexical search ranking', () => {
+  let dir: TempDir;
+
+  beforeEach(async () => {
+    dir = await makeTempDir('sqlite-store');
+  });
+
+  afterEach(async () => {
+    await dir.cleanup();
+  });
+
+  it('returns exactly what one unpruned bm25 query over all the terms returns', async () => {
+    const path = join(dir.path, 'ranking.db');
+    const store = new SqliteVectorStore({ path, dimension: 8 });
+    await store.init();
+    const random = seededRandom(11);
+    // Skewed words (w0 in most chunks, w10 in about a quarter, w399 in a few percent), so that queries mix
+    // terms whose bounds allow pruning with terms whose bounds do not.
+    const word = () => `w${Math.floor(400 * random() ** 2.5)}`;
+    // t1 is large enough for pruning (4,400 chunks), t2 gets the plain query (800).
+    const tenants = ['t1', 't2'];
+    for (const [tenant, documents] of [
+      ['t1', 110],
+      ['t2', 20],
+    ] as const) {
+      for (let d = 0; d < documents; d++) {
+        const batch = points(tenant, `doc-${d}`, 40).map((point) => ({
+          ...point,
+          text: Array.from({ length: 10 + Math.floor(random() * 50) }, word).join(' '),
+        }));
+        await store.upsert(tenant, batch);
+      }
+    }
+    const tenantToken = (tenant: string) =>
+      `t${createHash('sha256').update(tenant).digest('hex').slice(0, 32)}`;
+    const reference = new Database(path, { readonly: true });
+    const unprunedSql = (filter: string) =>
+      'SELECT c.id, -bm25(vectors_8__fts, 0.0, 1.0) AS score FROM vectors_8__fts ' +
+      'JOIN vectors_8__chunks c ON c.rowid = vectors_8__fts.rowid WHERE vectors_8__fts MATCH ? AND c.tenant = ? ' +
+      `${filter} ORDER BY score DESC, c.id LIMIT ?`;
+    const unpruned = reference.prepare<[string, string, number], { id: string; score: number }>(
+      unprunedSql(''),
+    );
+    // Every fifth query is confined to ten documents, as a filter by document ids confines it.
+    const tenDocuments = Array.from({ length: 10 }, (_, i) => `doc-${i * 2}`);
+    const unprunedInTen = reference.prepare<[string, string, number], { id: string; score: number }>(
+      unprunedSql(`AND c.document_id IN (${tenDocuments.map((id) => `'${id}'`).join(', ')})`),
+    );
+    try {
+      let compared = 0;
+      for (let q = 0; q < 120; q++) {
+        const tenant = tenants[q % 2]!;
+        const limit = [1, 10, 30, 100][q % 4]!;
+        const tokens = [...new Set(Array.from({ length: 1 + Math.floor(random() * 10) }, word))];
+        const match = `tenant : "${tenantToken(tenant)}" AND terms : (${tokens.map((t) => `"${t}"`).join(' OR ')})`;
+        const filtered = q % 5 === 4;
+        const expected = (filtered ? unprunedInTen : unpruned).all(match, tenant, limit);
+        const actual = await store.searchLexical(tenant, tokens.join(' '), {
+          limit,
+          ...(filtered ? { filter: { documentIds: tenDocuments } } : {}),
+        });
+        expect(actual.map((hit) => hit.record.id)).toEqual(expected.map((row) => row.id));
+        actual.forEach((hit, i) => {
+          expect(hit.score).toBeCloseTo(expected[i]!.score, 9);
+        });
+        compared += expected.length;
+      }
+      expect(compared).toBeGreaterThan(3_000);
+    } finally {
+      reference.close();
+      await store.close();
+    }
   });
 });
 

@@ -1,0 +1,138 @@
+import { seededRandom } from '@quire/testkit';
+import { describe, expect, it } from 'vitest';
+import { bm25TermBound, exactTopK, type QueryTerm } from './lexical-topk.js';
+
+interface Row {
+  id: string;
+  score: number;
+}
+
+/**
+ * A small index: each document holds some terms, each adding a contribution no larger than its
+ * term's bound. Common terms are many and weak, rare ones few and strong, as under BM25.
+ */
+function makeIndex(seed: number, documents: number, vocabulary: number) {
+  const random = seededRandom(seed);
+  const bounds = new Map<string, number>();
+  const docs = Array.from({ length: documents }, (_, d) => ({
+    id: `doc-${String(d).padStart(5, '0')}`,
+    terms: new Map<string, number>(),
+  }));
+  for (let t = 0; t < vocabulary; t++) {
+    const token = `term${t}`;
+    // Zipf-like: term t is in about documents / (t + 1) documents.
+    const share = 1 / (t + 1);
+    const bound = Math.log(1 + (t + 1) * 2);
+    bounds.set(token, bound);
+    for (const doc of docs) {
+      if (random() < share) doc.terms.set(token, bound * (0.05 + 0.95 * random()));
+    }
+  }
+  const counts = new Map<string, number>();
+  for (const doc of docs)
+    for (const token of doc.terms.keys()) counts.set(token, (counts.get(token) ?? 0) + 1);
+  const calls: Array<{ required: readonly string[]; optional: readonly string[]; matched: number }> = [];
+  const runFor =
+    (limit: number) =>
+    (required: readonly string[], optional: readonly string[]): Row[] => {
+      // Summed in one order whatever the split, so that equal sets of terms give equal floats.
+      const scoring = [...required, ...optional].sort();
+      const matched = docs.filter((doc) => required.some((token) => doc.terms.has(token)));
+      calls.push({ required, optional, matched: matched.length });
+      return matched
+        .map((doc) => ({
+          id: doc.id,
+          score: scoring.reduce((sum, token) => sum + (doc.terms.get(token) ?? 0), 0),
+        }))
+        .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1))
+        .slice(0, limit);
+    };
+  const termsOf = (tokens: string[]): QueryTerm[] =>
+    tokens.map((token) => ({
+      token,
+      documents: counts.get(token) ?? 0,
+      maxContribution: bounds.get(token) ?? 0,
+    }));
+  return { runFor, termsOf, calls, random };
+}
+
+describe('exactTopK', () => {
+  it('returns exactly the full query’s rows, scores and order, ranking fewer rows', () => {
+    const index = makeIndex(7, 4_000, 400);
+    let pruned = 0;
+    let matchedPruned = 0;
+    let matchedFull = 0;
+    for (let q = 0; q < 300; q++) {
+      const limit = [1, 5, 30, 100][q % 4]!;
+      const length = 1 + Math.floor(index.random() * 12);
+      // Half the words from the commonest terms, half from anywhere.
+      const tokens = [
+        ...new Set(
+          Array.from({ length }, (_, i) =>
+            i % 2 === 0
+              ? `term${Math.floor(index.random() * 10)}`
+              : `term${Math.floor(index.random() * 400)}`,
+          ),
+        ),
+      ];
+      const run = index.runFor(limit);
+      const expected = run(tokens, []);
+      const before = index.calls.length;
+      const actual = exactTopK(index.termsOf(tokens), limit, run);
+      expect(actual).toEqual(expected);
+      const calls = index.calls.slice(before);
+      const last = calls.at(-1)!;
+      if (last.optional.length > 0) {
+        pruned++;
+        matchedPruned += last.matched;
+        matchedFull += index.calls[before - 1]!.matched;
+      }
+    }
+    // Pruning happened often and ranked far fewer rows than the full queries did.
+    expect(pruned).toBeGreaterThan(100);
+    expect(matchedPruned).toBeLessThan(matchedFull / 2);
+  });
+
+  it('runs the full query for one term, and when rows with required terms are fewer than asked', () => {
+    const index = makeIndex(3, 500, 50);
+    const run = index.runFor(10);
+    const one = exactTopK(index.termsOf(['term0']), 10, run);
+    expect(index.calls.at(-1)).toMatchObject({ required: ['term0'], optional: [] });
+    expect(one).toEqual(run(['term0'], []));
+    // term49 is in about 10 of 500 documents and term0 in all: a limit of 400 cannot be met by term49.
+    const before = index.calls.length;
+    const many = exactTopK(index.termsOf(['term0', 'term49']), 400, index.runFor(400));
+    expect(many).toEqual(index.runFor(400)(['term0', 'term49'], []));
+    expect(index.calls.slice(before).at(-2)).toMatchObject({ optional: [] });
+  });
+
+  it('never leaves a term with an unbounded contribution optional', () => {
+    const calls: Array<readonly string[]> = [];
+    const rows = exactTopK(
+      [
+        { token: 'common', documents: 1_000_000, maxContribution: Number.POSITIVE_INFINITY },
+        { token: 'rare', documents: 3, maxContribution: 5 },
+      ],
+      2,
+      (required, optional) => {
+        calls.push(optional);
+        return [
+          { score: 9, id: 'a' },
+          { score: 8, id: 'b' },
+        ].slice(0, required.includes('common') ? 2 : 1);
+      },
+    );
+    expect(rows).toHaveLength(2);
+    expect(calls.every((optional) => !optional.includes('common'))).toBe(true);
+  });
+});
+
+describe('bm25TermBound', () => {
+  it('is (k1 + 1) times FTS5’s IDF, at least, and tiny for terms in most rows', () => {
+    const idf = Math.log((100_000 - 212 + 0.5) / (212 + 0.5));
+    expect(bm25TermBound(100_000, 212)).toBeGreaterThanOrEqual(2.2 * idf);
+    expect(bm25TermBound(100_000, 212)).toBeLessThan(2.2 * idf * 1.01);
+    expect(bm25TermBound(100_000, 60_000)).toBeLessThan(1e-5);
+    expect(bm25TermBound(10, 0)).toBeGreaterThan(0);
+  });
+});
