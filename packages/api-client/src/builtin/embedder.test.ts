@@ -79,3 +79,38 @@ describe('lexicalFeatures', () => {
     expect(featureCosine(lexicalFeatures('red lamp'), lexicalFeatures('xyz qwv'))).toBe(0);
   });
 });
+
+describe('lexicalFeatures character n-grams', () => {
+  const ngrams = (features: Map<string, number>) =>
+    [...features.keys()].filter((key) => key.startsWith('c\u0000')).map((key) => key.slice(2));
+
+  it('cuts 3–5-grams of the padded word, by code point outside the BMP', () => {
+    expect(ngrams(lexicalFeatures('cats'))).toEqual([
+      '<ca',
+      'cat',
+      'ats',
+      'ts>',
+      '<cat',
+      'cats',
+      'ats>',
+      '<cats',
+      'cats>',
+    ]);
+    const astral = ngrams(lexicalFeatures('𐌰𐌱𐌲𐌳'));
+    expect(astral).toEqual(['<𐌰𐌱', '𐌰𐌱𐌲', '𐌱𐌲𐌳', '𐌲𐌳>', '<𐌰𐌱𐌲', '𐌰𐌱𐌲𐌳', '𐌱𐌲𐌳>', '<𐌰𐌱𐌲𐌳', '𐌰𐌱𐌲𐌳>']);
+    // Gothic letters lie outside the BMP: no n-gram splits a surrogate pair.
+    expect(
+      astral.every(
+        (gram) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(gram),
+      ),
+    ).toBe(true);
+  });
+
+  it('gives the same features for a word seen before, whatever was seen in between', () => {
+    const text = 'harbour cranes lift containers; the harbour never sleeps';
+    const first = lexicalFeatures(text);
+    for (let i = 0; i < 5_000; i++) lexicalFeatures(`word${i}`);
+    expect(lexicalFeatures(text)).toEqual(first);
+    expect(first.get('c\u0000harb')).toBeCloseTo(0.25 * (1 + Math.log(2)), 12);
+  });
+});

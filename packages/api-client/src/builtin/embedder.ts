@@ -18,6 +18,39 @@ const MAX_CHAR_NGRAM = 5;
 const EMPTY_FEATURE = 'e\u0000';
 const HASH_SEED = 0x5f3759df;
 
+/** Words whose n-gram keys are remembered; the cache is emptied when it reaches this size. */
+const NGRAM_CACHE_WORDS = 4096;
+const ngramCache = new Map<string, readonly string[]>();
+/** A UTF-16 surrogate: the word has characters outside the BMP and must be cut by code point. */
+const SURROGATE_RE = /[\uD800-\uDFFF]/;
+
+/**
+ * Feature keys of the character 3–5-grams of `<word>`, in order. Words repeat in a text and across
+ * the texts of a batch, so the keys of recent words are remembered.
+ */
+function charNgramKeys(word: string): readonly string[] {
+  const cached = ngramCache.get(word);
+  if (cached !== undefined) return cached;
+  const padded = `<${word}>`;
+  const keys: string[] = [];
+  if (SURROGATE_RE.test(padded)) {
+    const chars = Array.from(padded);
+    for (let n = MIN_CHAR_NGRAM; n <= MAX_CHAR_NGRAM; n++) {
+      for (let start = 0; start + n <= chars.length; start++)
+        keys.push(`c\u0000${chars.slice(start, start + n).join('')}`);
+    }
+  } else {
+    // One UTF-16 unit per character: plain slices give the same n-grams.
+    for (let n = MIN_CHAR_NGRAM; n <= MAX_CHAR_NGRAM; n++) {
+      for (let start = 0; start + n <= padded.length; start++)
+        keys.push(`c\u0000${padded.slice(start, start + n)}`);
+    }
+  }
+  if (ngramCache.size >= NGRAM_CACHE_WORDS) ngramCache.clear();
+  ngramCache.set(word, keys);
+  return keys;
+}
+
 /**
  * Weighted sparse features of `text`: normalised word unigrams, word bigrams and character 3–5-grams
  * of each word (characters for unsegmented scripts), with sublinear term frequency `1 + ln(tf)`.
@@ -38,11 +71,7 @@ export function lexicalFeatures(text: string): Map<string, number> {
       for (const char of term.text) add(`c\u0000${char}`);
       continue;
     }
-    const chars = Array.from(`<${term.text}>`);
-    for (let n = MIN_CHAR_NGRAM; n <= MAX_CHAR_NGRAM; n++) {
-      for (let start = 0; start + n <= chars.length; start++)
-        add(`c\u0000${chars.slice(start, start + n).join('')}`);
-    }
+    for (const key of charNgramKeys(term.text)) add(key);
   }
   const features = new Map<string, number>();
   for (const [key, tf] of counts) {
