@@ -86,6 +86,24 @@ describe('ModelClient.embeddings', () => {
     expect(result.vectors[0]).toEqual(Array.from(values));
   });
 
+  it('asks for the client’s default encoding, and reads numbers from a server that ignores it', async () => {
+    const values = new Float32Array([0.25, -1.5]);
+    const encoded = Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
+    const answers = [{ embedding: encoded }, { embedding: [0.25, -1.5] }, { embedding: [0.25, -1.5] }];
+    const { fetch, calls } = fakeFetch(() => json({ data: [{ index: 0, ...answers[calls.length - 1] }] }));
+    const client = new ModelClient({ baseURL: BASE_URL, fetch, embeddingEncoding: 'base64' });
+    const first = await client.embeddings({ model: 'm', input: ['x'] });
+    const second = await client.embeddings({ model: 'm', input: ['x'] });
+    const asFloat = await client.embeddings({ model: 'm', input: ['x'], encodingFormat: 'float' });
+    expect(calls.map((call) => call.body.encoding_format)).toEqual(['base64', 'base64', 'float']);
+    expect(first.vectors).toEqual([[0.25, -1.5]]);
+    expect(second.vectors).toEqual([[0.25, -1.5]]);
+    expect(asFloat.vectors).toEqual([[0.25, -1.5]]);
+    expect(() => new ModelClient({ baseURL: BASE_URL, embeddingEncoding: 'binary' as 'float' })).toThrow(
+      'embeddingEncoding must be "float" or "base64", got binary',
+    );
+  });
+
   it('fails clearly on a dimension other than expected', async () => {
     const { fetch } = fakeFetch(() => json({ data: [{ index: 0, embedding: [1, 2, 3] }] }));
     const client = new ModelClient({ baseURL: BASE_URL, fetch, expectedDimension: 4 });

@@ -49,6 +49,12 @@ export interface ModelClientOptions {
   maxRerankDocuments?: number;
   /** Dimension every embedding must have (unless a call asks for `dimensions`). Default: not checked. */
   expectedDimension?: number;
+  /**
+   * `encoding_format` of calls that do not name one. `base64` (what OpenAI's own SDKs ask for) is
+   * 4 bytes a value on the wire and cheap to read; a server that answers with numbers anyway is
+   * still understood. Default `float`.
+   */
+  embeddingEncoding?: 'float' | 'base64';
   /** First backoff step in milliseconds, doubled on each retry. Default 500 ms. */
   initialRetryDelay?: number;
   /** Largest backoff step in milliseconds. Default 8 000 ms. */
@@ -89,6 +95,7 @@ export class ModelClient implements ModelApi {
   readonly #maxEmbeddingInputs: number;
   readonly #maxRerankDocuments: number;
   readonly #expectedDimension: number | undefined;
+  readonly #embeddingEncoding: 'float' | 'base64';
 
   constructor(options: ModelClientOptions) {
     let url: URL;
@@ -109,6 +116,13 @@ export class ModelClient implements ModelApi {
     this.#maxRetries = retries('maxRetries', options.maxRetries ?? 2);
     this.#maxEmbeddingInputs = positiveInteger('maxEmbeddingInputs', options.maxEmbeddingInputs ?? 256);
     this.#maxRerankDocuments = positiveInteger('maxRerankDocuments', options.maxRerankDocuments ?? 1000);
+    const encoding = options.embeddingEncoding ?? 'float';
+    if (encoding !== 'float' && encoding !== 'base64') {
+      throw new RangeError(
+        `ModelClient: embeddingEncoding must be "float" or "base64", got ${String(encoding)}`,
+      );
+    }
+    this.#embeddingEncoding = encoding;
     this.#expectedDimension =
       options.expectedDimension === undefined
         ? undefined
@@ -137,7 +151,7 @@ export class ModelClient implements ModelApi {
    */
   async embeddings(params: EmbeddingsParams, options: RequestOptions = {}): Promise<EmbeddingsResult> {
     const settings = this.#settings(options);
-    const encodingFormat = params.encodingFormat ?? 'float';
+    const encodingFormat = params.encodingFormat ?? this.#embeddingEncoding;
     if (params.dimensions !== undefined && (!Number.isInteger(params.dimensions) || params.dimensions < 1)) {
       throw invalidRequest(EMBEDDINGS, `\`dimensions\` must be a positive integer, got ${params.dimensions}`);
     }

@@ -7,7 +7,12 @@ describe('parseQuireEnv', () => {
     expect(config.redisUrl).toBe('redis://127.0.0.1:6379');
     expect(config.queuePrefix).toBe('{quire}');
     expect(config.store).toEqual({ kind: 'sqlite', path: '/srv/app/.quire/vectors.db' });
-    expect(config.models).toMatchObject({ kind: 'builtin', dimension: 384, apiKey: undefined });
+    expect(config.models).toMatchObject({
+      kind: 'builtin',
+      dimension: 384,
+      apiKey: undefined,
+      embeddingEncoding: 'base64',
+    });
     expect(config.retrieval).toMatchObject({
       candidates: 30,
       topN: 4,
@@ -29,6 +34,7 @@ describe('parseQuireEnv', () => {
         QUIRE_CHAT_MODEL: 'gpt-4o-mini',
         QUIRE_FILE_ROOTS: 'docs, /data/in',
         QUIRE_ALLOW_PRIVATE_URLS: 'false',
+        QUIRE_EMBEDDING_ENCODING: 'float',
       },
       '/srv/app',
     );
@@ -38,7 +44,12 @@ describe('parseQuireEnv', () => {
       apiKey: 'q-key',
       timeoutMs: 30_000,
     });
-    expect(config.models).toMatchObject({ kind: 'api', dimension: 1536, rerankModel: 'bge-reranker-v2-m3' });
+    expect(config.models).toMatchObject({
+      kind: 'api',
+      dimension: 1536,
+      rerankModel: 'bge-reranker-v2-m3',
+      embeddingEncoding: 'float',
+    });
     expect(config.retrieval.minRerankScore).toBeUndefined();
     expect(config.ingest.fileRoots).toEqual(['/srv/app/docs', '/data/in']);
     expect(config.ingest.allowPrivateUrls).toBe(false);
@@ -46,11 +57,17 @@ describe('parseQuireEnv', () => {
 
   it('names every wrong variable', () => {
     const attempt = () =>
-      parseQuireEnv({ QUIRE_TOP_N: '0', QUIRE_ALLOW_PRIVATE_URLS: 'maybe', REDIS_URL: 'nope' });
+      parseQuireEnv({
+        QUIRE_TOP_N: '0',
+        QUIRE_ALLOW_PRIVATE_URLS: 'maybe',
+        REDIS_URL: 'nope',
+        QUIRE_EMBEDDING_ENCODING: 'binary',
+      });
     expect(attempt).toThrow(ConfigError);
     expect(attempt).toThrow(/QUIRE_TOP_N/);
     expect(attempt).toThrow(/QUIRE_ALLOW_PRIVATE_URLS/);
     expect(attempt).toThrow(/REDIS_URL/);
+    expect(attempt).toThrow(/QUIRE_EMBEDDING_ENCODING/);
   });
 
   it('asks for the dimension and model names with a real model API', () => {

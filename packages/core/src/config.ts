@@ -69,6 +69,12 @@ export const QuireEnvSchema = z.object({
   QUIRE_EMBEDDING_MODEL: optionalString,
   /** Embedding dimension; required with a real API (it names the collection). */
   QUIRE_EMBEDDING_DIMENSION: z.coerce.number().int().min(2).max(8192).optional(),
+  /**
+   * How embeddings travel from the API: `base64` float32 (4 bytes a value, what OpenAI's SDKs ask
+   * for; a server answering with numbers anyway is still read) or `float` JSON numbers, for a
+   * gateway that rejects `base64`.
+   */
+  QUIRE_EMBEDDING_ENCODING: z.enum(['base64', 'float']).default('base64'),
   QUIRE_EMBED_BATCH_SIZE: int(1, 2048).default(64),
   QUIRE_EMBED_CONCURRENCY: int(1, 64).default(4),
   QUIRE_RERANK_MODEL: optionalString,
@@ -119,6 +125,7 @@ export interface QuireConfig {
     maxRetries: number;
     embeddingModel: string;
     dimension: number;
+    embeddingEncoding: 'base64' | 'float';
     embedBatchSize: number;
     embedConcurrency: number;
     rerankModel: string;
@@ -191,6 +198,7 @@ export function toConfig(e: QuireEnv, cwd: string): QuireConfig {
       maxRetries: e.QUIRE_MODEL_MAX_RETRIES,
       embeddingModel: e.QUIRE_EMBEDDING_MODEL ?? BUILTIN_MODEL_NAMES.embedding,
       dimension: e.QUIRE_EMBEDDING_DIMENSION ?? 384,
+      embeddingEncoding: e.QUIRE_EMBEDDING_ENCODING,
       embedBatchSize: e.QUIRE_EMBED_BATCH_SIZE,
       embedConcurrency: e.QUIRE_EMBED_CONCURRENCY,
       rerankModel: e.QUIRE_RERANK_MODEL ?? BUILTIN_MODEL_NAMES.rerank,

@@ -22,6 +22,7 @@ export function createModels(
     maxRerankDocuments: m.rerankMaxDocuments,
     maxEmbeddingInputs: m.embedBatchSize,
     expectedDimension: m.dimension,
+    embeddingEncoding: m.embeddingEncoding,
     ...(options.logger ? { logger: options.logger } : {}),
   });
 }
