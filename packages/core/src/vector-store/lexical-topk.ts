@@ -41,8 +41,9 @@ const BM25_K1 = 1.2;
 /**
  * The most one term can add to an FTS5 `bm25()` score with column weight `weight`: its IDF times
  * `(k1 + 1)`, since `tf·(k1+1) / (tf + k1·D)` stays under `k1 + 1` for any length factor `D > 0`. IDF as
- * FTS5 computes it (`ln((N − n + 0.5) / (n + 0.5))`, floored at 1e-6), with `totalRows` taken
- * generously, so that a row count a little off can only raise the bound.
+ * FTS5 computes it (`ln((N − n + 0.5) / (n + 0.5))`, floored at 1e-6). `totalRows` must be FTS5's own
+ * N (see `fts5RowCount`); it is taken a little generously, so that a count a little off can only
+ * raise the bound.
  */
 export function bm25TermBound(totalRows: number, documents: number, weight = 1): number {
   const rows = totalRows + Math.ceil(totalRows / 100) + 16;

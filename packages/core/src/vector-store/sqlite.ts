@@ -193,6 +193,24 @@ function ftsQuery(tenant: string, required: readonly string[], optional: readonl
  */
 const PRUNE_MIN_ROWS = 4096;
 
+/**
+ * The row count FTS5's bm25() takes as N: the first varint (SQLite's format) of the index's averages
+ * record, row 1 of its `_data` table. Rows deleted from a contentless index stay counted there, so
+ * N can be well above the rows left; bounds on bm25() must use this count. `undefined` when the
+ * record is missing or unreadable.
+ */
+export function fts5RowCount(averages: Uint8Array | undefined): number | undefined {
+  if (averages === undefined || averages.length === 0) return undefined;
+  let value = 0;
+  for (let i = 0; i < 9 && i < averages.length; i++) {
+    const byte = averages[i]!;
+    if (i === 8) return value * 256 + byte;
+    value = value * 128 + (byte & 0x7f);
+    if ((byte & 0x80) === 0) return value;
+  }
+  return undefined;
+}
+
 /** A query token that could be a tenant token, whose row count would include the tenant column. */
 const TENANT_TOKEN = /^t[0-9a-f]{32}$/;
 
@@ -232,6 +250,7 @@ interface Statements {
   listVersions: Database.Statement<[string], VersionRow>;
   rowsWithTerm: Database.Statement<[string], number>;
   totalRows: Database.Statement<[], number>;
+  ftsAverages: Database.Statement<[], Buffer>;
   tenantRows: Database.Statement<[string], number>;
   tenantRowsUpTo: Database.Statement<[string, number], number>;
 }
@@ -488,8 +507,10 @@ export class SqliteVectorStore implements VectorStore {
           'ORDER BY v.document_id, ingested_at, v.version',
       ),
       rowsWithTerm: db.prepare<[string], number>(`SELECT doc FROM ${vocabulary} WHERE term = ?`).pluck(),
-      // Every chunk has one row in the full-text index, written and deleted in the same transaction.
       totalRows: db.prepare<[], number>(`SELECT COUNT(*) FROM ${chunks}`).pluck(),
+      ftsAverages: db
+        .prepare<[], Buffer>(`SELECT block FROM "${this.collection}__fts_data" WHERE id = 1`)
+        .pluck(),
       tenantRows: db.prepare<[string], number>(`SELECT COUNT(*) FROM ${chunks} WHERE tenant = ?`).pluck(),
       tenantRowsUpTo: db
         .prepare<[string, number], number>(
@@ -605,15 +626,17 @@ export class SqliteVectorStore implements VectorStore {
         if (tokens.length === 1 || (s.tenantRowsUpTo.get(tenant, PRUNE_MIN_ROWS) ?? 0) < PRUNE_MIN_ROWS) {
           return search(tokens, []);
         }
-        const total = s.totalRows.get() ?? 0;
+        const indexRows = fts5RowCount(s.ftsAverages.get());
+        if (indexRows === undefined) return search(tokens, []);
         const terms: QueryTerm[] = tokens.map((token) => {
           const documents = s.rowsWithTerm.get(token) ?? 0;
           const maxContribution = TENANT_TOKEN.test(token)
             ? Number.POSITIVE_INFINITY
-            : bm25TermBound(total, documents);
+            : bm25TermBound(indexRows, documents);
           return { token, documents, maxContribution };
         });
-        const share = (s.tenantRows.get(tenant) ?? 0) / Math.max(1, total);
+        // Every chunk has one row in the index; the tenant's part of the live ones sizes the first try.
+        const share = (s.tenantRows.get(tenant) ?? 0) / Math.max(1, s.totalRows.get() ?? 0);
         return exactTopK(terms, options.limit, search, share);
       })();
       return rows.map((row) => ({ record: toRecord(row), score: row.score }));
