@@ -1,4 +1,4 @@
-import { BuiltinModels } from '@quire/api-client';
+import { BuiltinModels, type ModelApi } from '@quire/api-client';
 import { cleanupPrefix, getTestRedis, type TestRedis, uniquePrefix } from '@quire/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,5 +126,62 @@ describe('guardModels', () => {
       /quire_model_calls_total\{endpoint="rerank",outcome="error",code="400",service="test"\} 1/,
     );
     expect(text).toMatch(/quire_model_tokens_total\{endpoint="embeddings",service="test"\} [1-9]/);
+  });
+});
+
+describe('guardModels with a shared limit', () => {
+  /** Embeddings that cost what `usage` says, whatever was estimated. */
+  function costing(usage: number): ModelApi {
+    const builtin = new BuiltinModels({ dimension: 8 });
+    return {
+      ...builtin,
+      rerank: builtin.rerank.bind(builtin),
+      chat: builtin.chat.bind(builtin),
+      chatStream: builtin.chatStream.bind(builtin),
+      async embeddings(params) {
+        const result = await builtin.embeddings(params);
+        return { ...result, usage: { promptTokens: usage, totalTokens: usage } };
+      },
+    };
+  }
+
+  async function nextWaits(limiter: SharedRateLimiter): Promise<boolean> {
+    const controller = new AbortController();
+    const next = limiter.acquire('p', 1, controller.signal);
+    const outcome = await Promise.race([
+      next.then(() => 'passed'),
+      new Promise((r) => setTimeout(r, 400, 'waiting')),
+    ]);
+    controller.abort(new Error('stop'));
+    await next.catch(() => undefined);
+    return outcome === 'waiting';
+  }
+
+  it('admits at the caller’s estimate, then corrects the budget with the provider’s count', async () => {
+    const metrics = createMetrics({ service: 'test', defaultMetrics: false });
+    // 6,000 tokens a minute: 100 a second.
+    const limits = { requestsPerMinute: 0, tokensPerMinute: 6_000 };
+
+    // Estimated at 300 tokens (three seconds' worth), cost 10: the difference comes back at once.
+    const refunded = uniquePrefix('rl');
+    const cheap = new SharedRateLimiter(a, limits, { keyPrefix: refunded });
+    const overEstimated = guardModels(costing(10), { limiter: cheap, metrics, providerKey: 'p' });
+    await overEstimated.embeddings({ model: 'm', input: ['x'] }, { estimatedTokens: 300 });
+    expect(await nextWaits(cheap)).toBe(false);
+
+    // Without the correction the same estimate holds the budget for three seconds.
+    const held = uniquePrefix('rl');
+    const uncorrected = new SharedRateLimiter(a, limits, { keyPrefix: held });
+    await uncorrected.acquire('p', 300);
+    expect(await nextWaits(uncorrected)).toBe(true);
+
+    // Estimated at 1 token, cost 300: the next request waits for the other 299.
+    const charged = uniquePrefix('rl');
+    const dear = new SharedRateLimiter(a, limits, { keyPrefix: charged });
+    const underEstimated = guardModels(costing(300), { limiter: dear, metrics, providerKey: 'p' });
+    await underEstimated.embeddings({ model: 'm', input: ['x'] }, { estimatedTokens: 1 });
+    expect(await nextWaits(dear)).toBe(true);
+
+    for (const prefix of [refunded, held, charged]) await cleanupPrefix(redis.url, prefix);
   });
 });

@@ -131,54 +131,73 @@ export interface GuardedModelsOptions {
 /**
  * Wraps a ModelApi so that every call waits for the shared rate limit and is recorded in metrics
  * (calls, latency, tokens, errors by endpoint). Behaviour is otherwise unchanged.
+ *
+ * A call is admitted at the tokens the caller expects (`estimatedTokens`, e.g. the chunker's
+ * counts) or, without them, about four characters a token. The provider's own count, when its
+ * answer has usage, then corrects the shared budget: a request that cost more makes the next ones
+ * wait, one that cost less gives the difference back. The budget so follows the provider's
+ * tokenizer, whatever it is, instead of a guess that would leave part of the limit unused.
  */
 export function guardModels(models: ModelApi, options: GuardedModelsOptions): ModelApi {
   const { limiter, metrics, providerKey } = options;
-  async function observe<T>(endpoint: string, tokens: number, run: () => Promise<T>, used: (r: T) => number) {
+  async function settle(estimated: number, used: number): Promise<void> {
+    if (limiter === undefined || used <= 0 || used === estimated) return;
+    // A correction that fails (Redis gone for a moment) only leaves the estimate in place; the next
+    // acquire reports Redis trouble where it matters.
+    await limiter.charge(providerKey, used - estimated).catch(() => undefined);
+  }
+  async function guarded<T>(
+    endpoint: string,
+    estimated: number,
+    signal: AbortSignal | undefined,
+    run: () => Promise<T>,
+    used: (r: T) => number,
+  ): Promise<T> {
+    await limiter?.acquire(providerKey, estimated, signal);
     const started = performance.now();
+    let result: T;
     try {
-      const result = await run();
-      metrics.modelCall(endpoint, 'ok', (performance.now() - started) / 1000, used(result) || tokens);
-      return result;
+      result = await run();
     } catch (error) {
       const code = (error as { status?: number; name?: string }).status ?? (error as { name?: string }).name;
       metrics.modelCall(endpoint, 'error', (performance.now() - started) / 1000, 0, String(code ?? 'error'));
       throw error;
     }
+    const tokens = used(result);
+    metrics.modelCall(endpoint, 'ok', (performance.now() - started) / 1000, tokens || estimated);
+    await settle(estimated, tokens);
+    return result;
   }
   return {
     async embeddings(params: EmbeddingsParams, requestOptions?: RequestOptions): Promise<EmbeddingsResult> {
-      const tokens = estimateTokens(params.input);
-      await limiter?.acquire(providerKey, tokens, requestOptions?.signal);
-      return observe(
+      return guarded(
         'embeddings',
-        tokens,
+        requestOptions?.estimatedTokens ?? estimateTokens(params.input),
+        requestOptions?.signal,
         () => models.embeddings(params, requestOptions),
         (r) => r.usage.totalTokens,
       );
     },
     async rerank(params: RerankParams, requestOptions?: RequestOptions): Promise<RerankResult> {
-      const tokens = estimateTokens([params.query, ...params.documents]);
-      await limiter?.acquire(providerKey, tokens, requestOptions?.signal);
-      return observe(
+      return guarded(
         'rerank',
-        tokens,
+        requestOptions?.estimatedTokens ?? estimateTokens([params.query, ...params.documents]),
+        requestOptions?.signal,
         () => models.rerank(params, requestOptions),
         (r) => r.usage.totalTokens,
       );
     },
     async chat(params: ChatParams, requestOptions?: RequestOptions): Promise<ChatResult> {
-      const tokens = estimateTokens(params.messages.map((m) => m.content));
-      await limiter?.acquire(providerKey, tokens, requestOptions?.signal);
-      return observe(
+      return guarded(
         'chat',
-        tokens,
+        requestOptions?.estimatedTokens ?? estimateTokens(params.messages.map((m) => m.content)),
+        requestOptions?.signal,
         () => models.chat(params, requestOptions),
         (r) => r.usage.totalTokens,
       );
     },
     async *chatStream(params: ChatParams, requestOptions?: RequestOptions): AsyncIterable<ChatStreamChunk> {
-      const tokens = estimateTokens(params.messages.map((m) => m.content));
+      const tokens = requestOptions?.estimatedTokens ?? estimateTokens(params.messages.map((m) => m.content));
       await limiter?.acquire(providerKey, tokens, requestOptions?.signal);
       const started = performance.now();
       let used = 0;
@@ -187,11 +206,12 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
           if (chunk.usage) used = chunk.usage.totalTokens;
           yield chunk;
         }
-        metrics.modelCall('chat', 'ok', (performance.now() - started) / 1000, used || tokens);
       } catch (error) {
         metrics.modelCall('chat', 'error', (performance.now() - started) / 1000, 0, 'stream');
         throw error;
       }
+      metrics.modelCall('chat', 'ok', (performance.now() - started) / 1000, used || tokens);
+      await settle(tokens, used);
     },
   };
 }
