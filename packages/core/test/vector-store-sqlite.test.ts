@@ -263,7 +263,7 @@ describe('SqliteVectorStore lifecycle and options', () => {
   });
 });
 
-describe('SqliteVectorStore lexical search ranking', () => {
+describe('SqliteVectorStore lexical search and bm25', () => {
   let dir: TempDir;
 
   beforeEach(async () => {
@@ -343,19 +343,6 @@ describe('SqliteVectorStore lexical search ranking', () => {
       await store.close();
     }
   });
-});
-
-describe('fts5RowCount', () => {
-  let dir: TempDir;
-
-  beforeEach(async () => {
-    dir = await makeTempDir('sqlite-store');
-  });
-
-  afterEach(async () => {
-    await dir.cleanup();
-  });
-
   it('reads the N bm25() uses, which keeps rows deleted from the contentless index', async () => {
     const path = join(dir.path, 'count.db');
     const store = new SqliteVectorStore({ path, dimension: 8 });
