@@ -608,6 +608,14 @@ export function describeVectorStoreContract(
         expect(await store.listDocuments('t-empty')).toEqual([]);
       });
 
+      it('lists one document by id, or none', async () => {
+        const all = await store.listDocuments('t1');
+        expect(await store.listDocuments('t1', { documentId: 'beta' })).toEqual([all[1]]);
+        expect(await store.listDocuments('t1', { documentId: 'alpha' })).toEqual([all[0]]);
+        expect(await store.listDocuments('t1', { documentId: 'gamma' })).toEqual([]);
+        expect(await store.listDocuments('t2', { documentId: 'alpha' })).toEqual([]);
+      });
+
       it('lists chunks by document id, chunk index and version', async () => {
         const order = (await store.listChunks('t1')).map(
           (c) => `${c.documentId}/${c.chunkIndex}/${c.version}`,

@@ -209,8 +209,7 @@ export const documentRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
     },
     async (request) => {
       const { documentId } = request.params;
-      const documents = await (await store.get()).listDocuments(request.tenant);
-      const found = documents.find((d) => d.documentId === documentId);
+      const [found] = await (await store.get()).listDocuments(request.tenant, { documentId });
       if (!found) throw new ApiError('not_found', `no document ${JSON.stringify(documentId)}`);
       return found;
     },

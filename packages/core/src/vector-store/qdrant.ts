@@ -500,43 +500,44 @@ export class QdrantVectorStore implements VectorStore {
     );
   }
 
-  async listDocuments(tenant: string, options: WriteOptions = {}): Promise<DocumentSummary[]> {
+  async listDocuments(
+    tenant: string,
+    options: { documentId?: string; signal?: AbortSignal } = {},
+  ): Promise<DocumentSummary[]> {
     this.begin(options.signal);
     assertTenant(tenant);
     const documents = new Map<
       string,
       { sourceName: string; latest: string; versions: Map<string, DocumentSummary['versions'][number]> }
     >();
-    await this.scroll(
-      'list documents',
-      { must: [this.tenantCondition(tenant)] },
-      SUMMARY_FIELDS,
-      options.signal,
-      (id, raw) => {
-        const payload = this.parsePayload(summaryPayloadSchema, id, raw);
-        let document = documents.get(payload.document_id);
-        if (!document) {
-          document = { sourceName: payload.source_name, latest: payload.ingested_at, versions: new Map() };
-          documents.set(payload.document_id, document);
-        }
-        if (payload.ingested_at > document.latest) {
-          document.latest = payload.ingested_at;
-          document.sourceName = payload.source_name;
-        }
-        const version = document.versions.get(payload.version);
-        if (version) {
-          version.chunks += 1;
-          if (payload.ingested_at > version.ingestedAt) version.ingestedAt = payload.ingested_at;
-        } else {
-          document.versions.set(payload.version, {
-            version: payload.version,
-            chunks: 1,
-            chunkCount: payload.chunk_count,
-            ingestedAt: payload.ingested_at,
-          });
-        }
-      },
-    );
+    const must: Schemas['Condition'][] = [this.tenantCondition(tenant)];
+    if (options.documentId !== undefined) {
+      must.push({ key: 'document_id', match: { value: options.documentId } });
+    }
+    await this.scroll('list documents', { must }, SUMMARY_FIELDS, options.signal, (id, raw) => {
+      const payload = this.parsePayload(summaryPayloadSchema, id, raw);
+      let document = documents.get(payload.document_id);
+      if (!document) {
+        document = { sourceName: payload.source_name, latest: payload.ingested_at, versions: new Map() };
+        documents.set(payload.document_id, document);
+      }
+      if (payload.ingested_at > document.latest) {
+        document.latest = payload.ingested_at;
+        document.sourceName = payload.source_name;
+      }
+      const version = document.versions.get(payload.version);
+      if (version) {
+        version.chunks += 1;
+        if (payload.ingested_at > version.ingestedAt) version.ingestedAt = payload.ingested_at;
+      } else {
+        document.versions.set(payload.version, {
+          version: payload.version,
+          chunks: 1,
+          chunkCount: payload.chunk_count,
+          ingestedAt: payload.ingested_at,
+        });
+      }
+    });
     return [...documents]
       .sort(([a], [b]) => compareCodePoints(a, b))
       .map(([documentId, document]) => {

@@ -248,6 +248,7 @@ interface Statements {
   listChunks: Database.Statement<[string], ChunkRow>;
   listDocumentChunks: Database.Statement<[string, string], ChunkRow>;
   listVersions: Database.Statement<[string], VersionRow>;
+  listDocumentVersions: Database.Statement<[string, string], VersionRow>;
   rowsWithTerm: Database.Statement<[string], number>;
   totalRows: Database.Statement<[], number>;
   ftsAverages: Database.Statement<[], Buffer>;
@@ -454,6 +455,15 @@ export class SqliteVectorStore implements VectorStore {
     const chunkValues =
       '@id, @tenant, @document_id, @version, @chunk_index, @chunk_count, @text, @page_start, @page_end, ' +
       '@heading_path, @source_name, @metadata, @ingested_at';
+    // Versions of a tenant's documents; the source name of a version is that of its latest chunk, looked
+    // up through the document index.
+    const versionsSql = (where: string) =>
+      `SELECT document_id, version, COUNT(*) AS chunks, MAX(chunk_count) AS chunk_count, ` +
+      'MAX(ingested_at) AS ingested_at, ' +
+      `(SELECT s.source_name FROM ${chunks} s WHERE s.tenant = v.tenant AND s.document_id = v.document_id ` +
+      'AND s.version = v.version ORDER BY s.ingested_at DESC, s.chunk_index LIMIT 1) AS source_name ' +
+      `FROM ${chunks} v WHERE ${where} GROUP BY v.document_id, v.version ` +
+      'ORDER BY v.document_id, ingested_at, v.version';
     // Per connection, so that the file's schema stays as it is: rows holding each term of the index.
     const vocabulary = `temp."${this.collection}__fts_rows"`;
     db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS ${vocabulary} USING fts5vocab(main, ${fts}, 'row')`);
@@ -497,15 +507,8 @@ export class SqliteVectorStore implements VectorStore {
         `SELECT ${CHUNK_COLUMNS} FROM ${chunks} c WHERE c.tenant = ? AND c.document_id = ? ` +
           'ORDER BY c.chunk_index, c.version',
       ),
-      // The source name of a version is that of its latest chunk, looked up through the document index.
-      listVersions: db.prepare(
-        `SELECT document_id, version, COUNT(*) AS chunks, MAX(chunk_count) AS chunk_count, ` +
-          'MAX(ingested_at) AS ingested_at, ' +
-          `(SELECT s.source_name FROM ${chunks} s WHERE s.tenant = v.tenant AND s.document_id = v.document_id ` +
-          'AND s.version = v.version ORDER BY s.ingested_at DESC, s.chunk_index LIMIT 1) AS source_name ' +
-          `FROM ${chunks} v WHERE v.tenant = ? GROUP BY v.document_id, v.version ` +
-          'ORDER BY v.document_id, ingested_at, v.version',
-      ),
+      listVersions: db.prepare(versionsSql('v.tenant = ?')),
+      listDocumentVersions: db.prepare(versionsSql('v.tenant = ? AND v.document_id = ?')),
       rowsWithTerm: db.prepare<[string], number>(`SELECT doc FROM ${vocabulary} WHERE term = ?`).pluck(),
       totalRows: db.prepare<[], number>(`SELECT COUNT(*) FROM ${chunks}`).pluck(),
       ftsAverages: db
@@ -750,13 +753,21 @@ export class SqliteVectorStore implements VectorStore {
     }
   }
 
-  async listDocuments(tenant: string, options: WriteOptions = {}): Promise<DocumentSummary[]> {
+  async listDocuments(
+    tenant: string,
+    options: { documentId?: string; signal?: AbortSignal } = {},
+  ): Promise<DocumentSummary[]> {
     options.signal?.throwIfAborted();
     assertTenant(tenant);
+    const { documentId } = options;
     return this.run(options.signal, 'list documents', (s) => {
       const documents: DocumentSummary[] = [];
       let current: DocumentSummary | undefined;
-      for (const row of s.listVersions.all(tenant)) {
+      const rows =
+        documentId === undefined
+          ? s.listVersions.all(tenant)
+          : s.listDocumentVersions.all(tenant, documentId);
+      for (const row of rows) {
         if (current?.documentId !== row.document_id) {
           current = { documentId: row.document_id, sourceName: row.source_name, versions: [], chunks: 0 };
           documents.push(current);

@@ -123,8 +123,11 @@ export interface VectorStore {
     keepVersion: string,
     options?: WriteOptions,
   ): Promise<void>;
-  /** The tenant's documents, ordered by document id. */
-  listDocuments(tenant: string, options?: WriteOptions): Promise<DocumentSummary[]>;
+  /** The tenant's documents, ordered by document id; with `documentId`, that document alone (or none). */
+  listDocuments(
+    tenant: string,
+    options?: { documentId?: string; signal?: AbortSignal },
+  ): Promise<DocumentSummary[]>;
   /**
    * Every chunk of a tenant (ids and payloads), or of one document, ordered by document id, then chunk
    * index, then version; for checks and exports.
