@@ -199,7 +199,7 @@ describe('SqliteVectorStore on a shared file', () => {
   });
 });
 
-describe('SqliteVectorStore lifecycle and options', () => {
+describe('SqliteVectorStore on a file of its own', () => {
   let dir: TempDir;
 
   beforeEach(async () => {
@@ -261,128 +261,118 @@ describe('SqliteVectorStore lifecycle and options', () => {
     expect(create).toThrow(QuireError);
     expect(create).toThrow(named);
   });
-});
 
-describe('SqliteVectorStore lexical search and bm25', () => {
-  let dir: TempDir;
-
-  beforeEach(async () => {
-    dir = await makeTempDir('sqlite-store');
-  });
-
-  afterEach(async () => {
-    await dir.cleanup();
-  });
-
-  it('returns exactly what one unpruned bm25 query over all the terms returns', async () => {
-    const path = join(dir.path, 'ranking.db');
-    const store = new SqliteVectorStore({ path, dimension: 8 });
-    await store.init();
-    const random = seededRandom(11);
-    // Skewed words (w0 in most chunks, w10 in about a quarter, w399 in a few percent), so that queries mix
-    // terms whose bounds allow pruning with terms whose bounds do not.
-    const word = () => `w${Math.floor(400 * random() ** 2.5)}`;
-    // t1 is large enough for pruning (8,000 chunks, 5,160 after the deletes below), t2 gets the plain
-    // query (800).
-    const tenants = ['t1', 't2'];
-    for (const [tenant, documents] of [
-      ['t1', 200],
-      ['t2', 20],
-    ] as const) {
-      for (let d = 0; d < documents; d++) {
-        const batch = points(tenant, `doc-${d}`, 40).map((point) => ({
-          ...point,
-          text: Array.from({ length: 10 + Math.floor(random() * 50) }, word).join(' '),
-        }));
-        await store.upsert(tenant, batch);
-      }
-    }
-    const tenantToken = (tenant: string) =>
-      `t${createHash('sha256').update(tenant).digest('hex').slice(0, 32)}`;
-    const reference = new Database(path, { readonly: true });
-    const unprunedSql = (filter: string) =>
-      'SELECT c.id, -bm25(vectors_8__fts, 0.0, 1.0) AS score FROM vectors_8__fts ' +
-      'JOIN vectors_8__chunks c ON c.rowid = vectors_8__fts.rowid WHERE vectors_8__fts MATCH ? AND c.tenant = ? ' +
-      `${filter} ORDER BY score DESC, c.id LIMIT ?`;
-    const unpruned = reference.prepare<[string, string, number], { id: string; score: number }>(
-      unprunedSql(''),
-    );
-    // Every fifth query is confined to ten documents, as a filter by document ids confines it.
-    const tenDocuments = Array.from({ length: 10 }, (_, i) => `doc-${i * 2}`);
-    const unprunedInTen = reference.prepare<[string, string, number], { id: string; score: number }>(
-      unprunedSql(`AND c.document_id IN (${tenDocuments.map((id) => `'${id}'`).join(', ')})`),
-    );
-    try {
-      let compared = 0;
-      for (let q = 0; q < 240; q++) {
-        if (q === 120) {
-          // FTS5 keeps counting rows deleted from a contentless index in the row count bm25() uses:
-          // the bounds must follow it, not the rows left.
-          for (let d = 1; d < 200; d += 4) await store.deleteDocument('t1', `doc-${d}`);
-          for (let d = 0; d < 200; d += 7) await store.deleteOtherVersions('t1', `doc-${d}`, 'v2');
+  describe('lexical search and bm25', () => {
+    it('returns exactly what one unpruned bm25 query over all the terms returns', async () => {
+      const path = join(dir.path, 'ranking.db');
+      const store = new SqliteVectorStore({ path, dimension: 8 });
+      await store.init();
+      const random = seededRandom(11);
+      // Skewed words (w0 in most chunks, w10 in about a quarter, w399 in a few percent), so that queries mix
+      // terms whose bounds allow pruning with terms whose bounds do not.
+      const word = () => `w${Math.floor(400 * random() ** 2.5)}`;
+      // t1 is large enough for pruning (8,000 chunks, 5,160 after the deletes below), t2 gets the plain
+      // query (800).
+      const tenants = ['t1', 't2'];
+      for (const [tenant, documents] of [
+        ['t1', 200],
+        ['t2', 20],
+      ] as const) {
+        for (let d = 0; d < documents; d++) {
+          const batch = points(tenant, `doc-${d}`, 40).map((point) => ({
+            ...point,
+            text: Array.from({ length: 10 + Math.floor(random() * 50) }, word).join(' '),
+          }));
+          await store.upsert(tenant, batch);
         }
-        const tenant = tenants[q % 2]!;
-        const limit = [1, 10, 30, 100][q % 4]!;
-        const tokens = [...new Set(Array.from({ length: 1 + Math.floor(random() * 10) }, word))];
-        const match = `tenant : "${tenantToken(tenant)}" AND terms : (${tokens.map((t) => `"${t}"`).join(' OR ')})`;
-        const filtered = q % 5 === 4;
-        const expected = (filtered ? unprunedInTen : unpruned).all(match, tenant, limit);
-        const actual = await store.searchLexical(tenant, tokens.join(' '), {
-          limit,
-          ...(filtered ? { filter: { documentIds: tenDocuments } } : {}),
-        });
-        expect(actual.map((hit) => hit.record.id)).toEqual(expected.map((row) => row.id));
-        actual.forEach((hit, i) => {
-          expect(hit.score).toBeCloseTo(expected[i]!.score, 9);
-        });
-        compared += expected.length;
       }
-      expect(compared).toBeGreaterThan(6_000);
-    } finally {
-      reference.close();
+      const tenantToken = (tenant: string) =>
+        `t${createHash('sha256').update(tenant).digest('hex').slice(0, 32)}`;
+      const reference = new Database(path, { readonly: true });
+      const unprunedSql = (filter: string) =>
+        'SELECT c.id, -bm25(vectors_8__fts, 0.0, 1.0) AS score FROM vectors_8__fts ' +
+        'JOIN vectors_8__chunks c ON c.rowid = vectors_8__fts.rowid WHERE vectors_8__fts MATCH ? AND c.tenant = ? ' +
+        `${filter} ORDER BY score DESC, c.id LIMIT ?`;
+      const unpruned = reference.prepare<[string, string, number], { id: string; score: number }>(
+        unprunedSql(''),
+      );
+      // Every fifth query is confined to ten documents, as a filter by document ids confines it.
+      const tenDocuments = Array.from({ length: 10 }, (_, i) => `doc-${i * 2}`);
+      const unprunedInTen = reference.prepare<[string, string, number], { id: string; score: number }>(
+        unprunedSql(`AND c.document_id IN (${tenDocuments.map((id) => `'${id}'`).join(', ')})`),
+      );
+      try {
+        let compared = 0;
+        for (let q = 0; q < 240; q++) {
+          if (q === 120) {
+            // FTS5 keeps counting rows deleted from a contentless index in the row count bm25() uses:
+            // the bounds must follow it, not the rows left.
+            for (let d = 1; d < 200; d += 4) await store.deleteDocument('t1', `doc-${d}`);
+            for (let d = 0; d < 200; d += 7) await store.deleteOtherVersions('t1', `doc-${d}`, 'v2');
+          }
+          const tenant = tenants[q % 2]!;
+          const limit = [1, 10, 30, 100][q % 4]!;
+          const tokens = [...new Set(Array.from({ length: 1 + Math.floor(random() * 10) }, word))];
+          const match = `tenant : "${tenantToken(tenant)}" AND terms : (${tokens.map((t) => `"${t}"`).join(' OR ')})`;
+          const filtered = q % 5 === 4;
+          const expected = (filtered ? unprunedInTen : unpruned).all(match, tenant, limit);
+          const actual = await store.searchLexical(tenant, tokens.join(' '), {
+            limit,
+            ...(filtered ? { filter: { documentIds: tenDocuments } } : {}),
+          });
+          expect(actual.map((hit) => hit.record.id)).toEqual(expected.map((row) => row.id));
+          actual.forEach((hit, i) => {
+            expect(hit.score).toBeCloseTo(expected[i]!.score, 9);
+          });
+          compared += expected.length;
+        }
+        expect(compared).toBeGreaterThan(6_000);
+      } finally {
+        reference.close();
+        await store.close();
+      }
+    });
+    it('reads the N bm25() uses, which keeps rows deleted from the contentless index', async () => {
+      const path = join(dir.path, 'count.db');
+      const store = new SqliteVectorStore({ path, dimension: 8 });
+      await store.init();
+      for (let d = 0; d < 10; d++) {
+        const batch = points('t1', `doc-${d}`, 10).map((point, i) => ({
+          ...point,
+          text: i % 2 === 0 ? 'alpha beta' : 'alpha gamma',
+        }));
+        await store.upsert('t1', batch);
+      }
+      for (let d = 0; d < 6; d++) await store.deleteDocument('t1', `doc-${d}`);
       await store.close();
-    }
-  });
-  it('reads the N bm25() uses, which keeps rows deleted from the contentless index', async () => {
-    const path = join(dir.path, 'count.db');
-    const store = new SqliteVectorStore({ path, dimension: 8 });
-    await store.init();
-    for (let d = 0; d < 10; d++) {
-      const batch = points('t1', `doc-${d}`, 10).map((point, i) => ({
-        ...point,
-        text: i % 2 === 0 ? 'alpha beta' : 'alpha gamma',
-      }));
-      await store.upsert('t1', batch);
-    }
-    for (let d = 0; d < 6; d++) await store.deleteDocument('t1', `doc-${d}`);
-    await store.close();
-    const db = new Database(path, { readonly: true });
-    try {
-      const averages = db
-        .prepare('SELECT block FROM vectors_8__fts_data WHERE id = 1')
-        .pluck()
-        .get() as Buffer;
-      const n = fts5RowCount(averages);
-      expect(n).toBe(100);
-      expect(db.prepare('SELECT COUNT(*) FROM vectors_8__chunks').pluck().get()).toBe(40);
-      // bm25 of "beta" (in 20 of the rows left, once, in rows of equal length) with N = 100, not 40.
-      const score = db
-        .prepare(
-          "SELECT -bm25(vectors_8__fts, 0.0, 1.0) FROM vectors_8__fts WHERE vectors_8__fts MATCH 'terms : beta'",
-        )
-        .pluck()
-        .get() as number;
-      const idf = (rows: number) => Math.log((rows - 20 + 0.5) / (20 + 0.5));
-      // Every row has the same length, so its term-frequency factor is exactly 1: the score is the IDF.
-      expect(score).toBeCloseTo(idf(100), 9);
-      expect(idf(40)).toBeCloseTo(0, 9);
-      expect(score).toBeLessThanOrEqual(bm25TermBound(n!, 20));
-    } finally {
-      db.close();
-    }
-    expect(fts5RowCount(undefined)).toBeUndefined();
-    expect(fts5RowCount(Uint8Array.of(0x81, 0x00))).toBe(128);
-    expect(fts5RowCount(Uint8Array.of(0x7f))).toBe(127);
+      const db = new Database(path, { readonly: true });
+      try {
+        const averages = db
+          .prepare('SELECT block FROM vectors_8__fts_data WHERE id = 1')
+          .pluck()
+          .get() as Buffer;
+        const n = fts5RowCount(averages);
+        expect(n).toBe(100);
+        expect(db.prepare('SELECT COUNT(*) FROM vectors_8__chunks').pluck().get()).toBe(40);
+        // bm25 of "beta" (in 20 of the rows left, once, in rows of equal length) with N = 100, not 40.
+        const score = db
+          .prepare(
+            "SELECT -bm25(vectors_8__fts, 0.0, 1.0) FROM vectors_8__fts WHERE vectors_8__fts MATCH 'terms : beta'",
+          )
+          .pluck()
+          .get() as number;
+        const idf = (rows: number) => Math.log((rows - 20 + 0.5) / (20 + 0.5));
+        // Every row has the same length, so its term-frequency factor is exactly 1: the score is the IDF.
+        expect(score).toBeCloseTo(idf(100), 9);
+        expect(idf(40)).toBeCloseTo(0, 9);
+        expect(score).toBeLessThanOrEqual(bm25TermBound(n!, 20));
+      } finally {
+        db.close();
+      }
+      expect(fts5RowCount(undefined)).toBeUndefined();
+      expect(fts5RowCount(Uint8Array.of(0x81, 0x00))).toBe(128);
+      expect(fts5RowCount(Uint8Array.of(0x7f))).toBe(127);
+    });
   });
 });
 
