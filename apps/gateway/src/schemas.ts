@@ -107,7 +107,21 @@ export const DocumentSummarySchema = z
   })
   .meta({ id: 'DocumentSummary' });
 
-export const DocumentListSchema = z.object({ documents: z.array(DocumentSummarySchema) });
+/** Most documents a listing returns at once; `next` pages through the rest. */
+export const DOCUMENT_PAGE_MAX = 1000;
+
+export const DocumentListQuerySchema = z.object({
+  /** Documents per page (default 100). */
+  limit: z.coerce.number().int().min(1).max(DOCUMENT_PAGE_MAX).default(100),
+  /** The `next` of the previous page: documents whose id sorts after it. */
+  after: z.string().min(1).max(1024).optional(),
+});
+
+export const DocumentListSchema = z.object({
+  documents: z.array(DocumentSummarySchema),
+  /** Pass as `after` for the next page; null on the last page. */
+  next: z.string().nullable(),
+});
 
 // --- Jobs
 

@@ -213,6 +213,14 @@ describe('gateway, end to end', () => {
       expect(d.chunks).toBeGreaterThan(0);
       expect(d.versions).toHaveLength(1);
     }
+    expect(list.body.next).toBeNull();
+    // A page at a time: `next` is the cursor of the following page.
+    const first = await call('GET', '/v1/documents?limit=1');
+    expect(first.body).toMatchObject({ documents: [{ documentId: 'harbour.md' }], next: 'harbour.md' });
+    const second = await call('GET', `/v1/documents?limit=1&after=${encodeURIComponent('harbour.md')}`);
+    expect(second.body).toMatchObject({ documents: [{ documentId: 'report-2024' }], next: null });
+    const badLimit = await call('GET', '/v1/documents?limit=0');
+    expect([badLimit.status, badLimit.body.error?.code]).toEqual([400, 'invalid_request']);
     const one = await call('GET', '/v1/documents/report-2024');
     expect(one.body).toMatchObject({ documentId: 'report-2024', sourceName: 'report.pdf' });
   });
@@ -488,7 +496,10 @@ describe('gateway, end to end', () => {
       const { status, body } = await call('GET', path, { key: 'globex' });
       expect([path, status, body.error?.code]).toEqual([path, 404, 'not_found']);
     }
-    expect((await call('GET', '/v1/documents', { key: 'globex' })).body).toEqual({ documents: [] });
+    expect((await call('GET', '/v1/documents', { key: 'globex' })).body).toEqual({
+      documents: [],
+      next: null,
+    });
     // A job id in the wrong queue is not found either.
     expect((await call('GET', `/v1/jobs/query/${ingestJob}`)).status).toBe(404);
   });

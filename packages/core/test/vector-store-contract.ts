@@ -616,6 +616,33 @@ export function describeVectorStoreContract(
         expect(await store.listDocuments('t2', { documentId: 'alpha' })).toEqual([]);
       });
 
+      it('lists documents a page at a time, after a cursor', async () => {
+        await store.upsert('t1', [
+          ...documentPoints('t1', 'aardvark', 'v1', 1),
+          ...documentPoints('t1', 'gamma', 'v1', 2),
+          ...documentPoints('t1', 'Émile', 'v1', 1),
+        ]);
+        const all = await store.listDocuments('t1');
+        expect(all.map((d) => d.documentId)).toEqual(['aardvark', 'alpha', 'beta', 'gamma', 'Émile']);
+        const pages: string[][] = [];
+        let after: string | undefined;
+        for (;;) {
+          const page = await store.listDocuments('t1', {
+            limit: 2,
+            ...(after === undefined ? {} : { after }),
+          });
+          if (page.length === 0) break;
+          pages.push(page.map((d) => d.documentId));
+          after = page.at(-1)!.documentId;
+        }
+        expect(pages).toEqual([['aardvark', 'alpha'], ['beta', 'gamma'], ['Émile']]);
+        expect(await store.listDocuments('t1', { after: 'alpha', limit: 1 })).toEqual([all[2]]);
+        expect(await store.listDocuments('t1', { after: 'b' })).toEqual(all.slice(2));
+        expect(await store.listDocuments('t1', { documentId: 'alpha', after: 'alpha' })).toEqual([]);
+        await expectRejected(store.listDocuments('t1', { limit: 0 }));
+        await expectRejected(store.listDocuments('t1', { limit: 1.5 }));
+      });
+
       it('lists chunks by document id, chunk index and version', async () => {
         const order = (await store.listChunks('t1')).map(
           (c) => `${c.documentId}/${c.chunkIndex}/${c.version}`,

@@ -206,6 +206,27 @@ describe('GatewayBackend', () => {
     await expect(backend(proxy).listDocuments()).rejects.toThrow('GET /v1/documents answered HTTP 502');
   });
 
+  it('lists documents page by page, following the gateway’s cursor', async () => {
+    const summary = (documentId: string) => ({
+      documentId,
+      sourceName: `${documentId}.txt`,
+      chunks: 1,
+      versions: [],
+    });
+    const fake = fakeFetch({
+      'GET /v1/documents': [
+        [200, { documents: [summary('a'), summary('b')], next: 'b' }],
+        [200, { documents: [summary('c')], next: null }],
+      ],
+    });
+    const documents = await backend(fake).listDocuments();
+    expect(documents.map((d) => d.documentId)).toEqual(['a', 'b', 'c']);
+    expect(fake.seen.map((s) => s.path)).toEqual([
+      '/v1/documents?limit=500',
+      '/v1/documents?limit=500&after=b',
+    ]);
+  });
+
   it('refuses a response body it does not expect', async () => {
     const fake = fakeFetch({ 'GET /v1/documents': [[200, { documents: [{ documentId: 3 }] }]] });
     await expect(backend(fake).listDocuments()).rejects.toThrow(/unexpected body: documents\.0\.documentId/);

@@ -113,7 +113,12 @@ const DocumentListBodySchema = z.object({
       ),
     }),
   ),
+  /** Cursor of the next page; null (or absent, from gateways without pages) on the last. */
+  next: z.string().nullish(),
 });
+
+/** Documents asked for per page when listing through a gateway. */
+const DOCUMENT_PAGE = 500;
 
 const ErrorBodySchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), requestId: z.string().optional() }),
@@ -253,8 +258,16 @@ export class GatewayBackend implements Backend {
   }
 
   async listDocuments(): Promise<DocumentSummary[]> {
-    const { documents } = await this.#request('GET', 'v1/documents', { schema: DocumentListBodySchema });
-    return documents;
+    const all: DocumentSummary[] = [];
+    let after: string | null | undefined;
+    do {
+      const query = new URLSearchParams({ limit: String(DOCUMENT_PAGE) });
+      if (after) query.set('after', after);
+      const page = await this.#request('GET', `v1/documents?${query}`, { schema: DocumentListBodySchema });
+      all.push(...page.documents);
+      after = page.next;
+    } while (after);
+    return all;
   }
 
   async status(options: StatusOptions): Promise<StatusReport> {

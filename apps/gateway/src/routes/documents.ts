@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { ApiError } from '../errors.js';
 import { fingerprint } from '../idempotency.js';
 import {
+  DocumentListQuerySchema,
   DocumentListSchema,
   DocumentParamsSchema,
   DocumentSummarySchema,
@@ -181,15 +182,25 @@ export const documentRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
     '/documents',
     {
       schema: {
-        summary: "List the tenant's documents with their chunk counts and versions",
+        summary: "List the tenant's documents with their chunk counts and versions, a page at a time",
         tags: TAGS,
         security: SECURITY,
-        response: { 200: DocumentListSchema, ...errorResponses('unauthorized', 'unavailable') },
+        querystring: DocumentListQuerySchema,
+        response: {
+          200: DocumentListSchema,
+          ...errorResponses('invalid_request', 'unauthorized', 'unavailable'),
+        },
       },
     },
     async (request) => {
-      const documents = await (await store.get()).listDocuments(request.tenant);
-      return { documents };
+      const { limit, after } = request.query;
+      // One more than asked says whether there is a next page.
+      const page = await (await store.get()).listDocuments(request.tenant, {
+        limit: limit + 1,
+        ...(after === undefined ? {} : { after }),
+      });
+      const documents = page.slice(0, limit);
+      return { documents, next: page.length > limit ? documents.at(-1)!.documentId : null };
     },
   );
 

@@ -19,6 +19,7 @@ import type {
   ChunkPoint,
   ChunkRecord,
   DocumentSummary,
+  ListDocumentsOptions,
   MetadataValue,
   SearchFilter,
   SearchHit,
@@ -26,7 +27,14 @@ import type {
   VectorStore,
   WriteOptions,
 } from './types.js';
-import { assertFilter, assertLimit, assertPoints, assertTenant, assertVector } from './validation.js';
+import {
+  assertFilter,
+  assertLimit,
+  assertListDocuments,
+  assertPoints,
+  assertTenant,
+  assertVector,
+} from './validation.js';
 
 export interface QdrantVectorStoreOptions {
   /** Base URL of Qdrant's REST API, with scheme and port, e.g. `http://localhost:6333`. */
@@ -500,12 +508,16 @@ export class QdrantVectorStore implements VectorStore {
     );
   }
 
-  async listDocuments(
-    tenant: string,
-    options: { documentId?: string; signal?: AbortSignal } = {},
-  ): Promise<DocumentSummary[]> {
+  /**
+   * Scrolls the tenant's points (or one document's) and groups them. Qdrant has no ordering or range
+   * filter on keyword payloads, so `after` and `limit` cut the grouped list: a page costs a scroll of
+   * the whole tenant, only the answer is smaller.
+   */
+  async listDocuments(tenant: string, options: ListDocumentsOptions = {}): Promise<DocumentSummary[]> {
     this.begin(options.signal);
     assertTenant(tenant);
+    assertListDocuments(options);
+    const { after } = options;
     const documents = new Map<
       string,
       { sourceName: string; latest: string; versions: Map<string, DocumentSummary['versions'][number]> }
@@ -539,7 +551,9 @@ export class QdrantVectorStore implements VectorStore {
       }
     });
     return [...documents]
+      .filter(([documentId]) => after === undefined || compareCodePoints(documentId, after) > 0)
       .sort(([a], [b]) => compareCodePoints(a, b))
+      .slice(0, options.limit)
       .map(([documentId, document]) => {
         const versions = [...document.versions.values()].sort(
           (a, b) => compareCodePoints(a.ingestedAt, b.ingestedAt) || compareCodePoints(a.version, b.version),

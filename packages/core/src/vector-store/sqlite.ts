@@ -30,6 +30,7 @@ import type {
   ChunkPoint,
   ChunkRecord,
   DocumentSummary,
+  ListDocumentsOptions,
   Metadata,
   SearchFilter,
   SearchHit,
@@ -37,7 +38,14 @@ import type {
   VectorStore,
   WriteOptions,
 } from './types.js';
-import { assertFilter, assertLimit, assertPoints, assertTenant, assertVector } from './validation.js';
+import {
+  assertFilter,
+  assertLimit,
+  assertListDocuments,
+  assertPoints,
+  assertTenant,
+  assertVector,
+} from './validation.js';
 
 export interface SqliteVectorStoreOptions {
   /** Database file; missing parent directories are created. `:memory:` gives a private, unshared store. */
@@ -247,8 +255,8 @@ interface Statements {
   rowidsOfVersion: Database.Statement<[string, string, string], number>;
   listChunks: Database.Statement<[string], ChunkRow>;
   listDocumentChunks: Database.Statement<[string, string], ChunkRow>;
-  listVersions: Database.Statement<[string], VersionRow>;
-  listDocumentVersions: Database.Statement<[string, string], VersionRow>;
+  listVersions: Database.Statement<[{ tenant: string; after: string; limit: number }], VersionRow>;
+  listDocumentVersions: Database.Statement<[{ tenant: string; documentId: string }], VersionRow>;
   rowsWithTerm: Database.Statement<[string], number>;
   totalRows: Database.Statement<[], number>;
   ftsAverages: Database.Statement<[], Buffer>;
@@ -507,8 +515,14 @@ export class SqliteVectorStore implements VectorStore {
         `SELECT ${CHUNK_COLUMNS} FROM ${chunks} c WHERE c.tenant = ? AND c.document_id = ? ` +
           'ORDER BY c.chunk_index, c.version',
       ),
-      listVersions: db.prepare(versionsSql('v.tenant = ?')),
-      listDocumentVersions: db.prepare(versionsSql('v.tenant = ? AND v.document_id = ?')),
+      // A page of documents: their ids first, in order, through the (tenant, document_id, …) index.
+      listVersions: db.prepare(
+        versionsSql(
+          `v.tenant = @tenant AND v.document_id IN (SELECT DISTINCT d.document_id FROM ${chunks} d ` +
+            'WHERE d.tenant = @tenant AND d.document_id > @after ORDER BY d.document_id LIMIT @limit)',
+        ),
+      ),
+      listDocumentVersions: db.prepare(versionsSql('v.tenant = @tenant AND v.document_id = @documentId')),
       rowsWithTerm: db.prepare<[string], number>(`SELECT doc FROM ${vocabulary} WHERE term = ?`).pluck(),
       totalRows: db.prepare<[], number>(`SELECT COUNT(*) FROM ${chunks}`).pluck(),
       ftsAverages: db
@@ -753,20 +767,21 @@ export class SqliteVectorStore implements VectorStore {
     }
   }
 
-  async listDocuments(
-    tenant: string,
-    options: { documentId?: string; signal?: AbortSignal } = {},
-  ): Promise<DocumentSummary[]> {
+  async listDocuments(tenant: string, options: ListDocumentsOptions = {}): Promise<DocumentSummary[]> {
     options.signal?.throwIfAborted();
     assertTenant(tenant);
-    const { documentId } = options;
+    assertListDocuments(options);
+    const { documentId, after = '', limit } = options;
     return this.run(options.signal, 'list documents', (s) => {
       const documents: DocumentSummary[] = [];
       let current: DocumentSummary | undefined;
       const rows =
         documentId === undefined
-          ? s.listVersions.all(tenant)
-          : s.listDocumentVersions.all(tenant, documentId);
+          ? // LIMIT -1 is no limit.
+            s.listVersions.all({ tenant, after, limit: limit ?? -1 })
+          : documentId > after
+            ? s.listDocumentVersions.all({ tenant, documentId })
+            : [];
       for (const row of rows) {
         if (current?.documentId !== row.document_id) {
           current = { documentId: row.document_id, sourceName: row.source_name, versions: [], chunks: 0 };

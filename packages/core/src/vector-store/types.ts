@@ -92,6 +92,16 @@ export interface WriteOptions {
   signal?: AbortSignal;
 }
 
+export interface ListDocumentsOptions {
+  /** Only this document. */
+  documentId?: string;
+  /** Only documents whose id sorts after this one (exclusive cursor). */
+  after?: string;
+  /** At most this many documents (a positive integer). */
+  limit?: number;
+  signal?: AbortSignal;
+}
+
 export interface VectorStore {
   /** Dense vector dimension of this store (one collection/table per model and dimension). */
   readonly dimension: number;
@@ -123,11 +133,12 @@ export interface VectorStore {
     keepVersion: string,
     options?: WriteOptions,
   ): Promise<void>;
-  /** The tenant's documents, ordered by document id; with `documentId`, that document alone (or none). */
-  listDocuments(
-    tenant: string,
-    options?: { documentId?: string; signal?: AbortSignal },
-  ): Promise<DocumentSummary[]>;
+  /**
+   * The tenant's documents, ordered by document id (code point order): with `documentId`, that document
+   * alone (or none); with `after`, those whose id sorts after it; at most `limit` (a page: pass the last
+   * id as the next `after`).
+   */
+  listDocuments(tenant: string, options?: ListDocumentsOptions): Promise<DocumentSummary[]>;
   /**
    * Every chunk of a tenant (ids and payloads), or of one document, ordered by document id, then chunk
    * index, then version; for checks and exports.

@@ -4,7 +4,7 @@
  */
 import { StoreError } from '../errors.js';
 import { pointId } from './ids.js';
-import type { ChunkPoint, SearchFilter } from './types.js';
+import type { ChunkPoint, ListDocumentsOptions, SearchFilter } from './types.js';
 
 function rejected(message: string, details?: Record<string, unknown>): StoreError {
   return new StoreError('store_rejected', message, { retryable: false, details });
@@ -42,6 +42,17 @@ export function assertLimit(limit: number, max: number): void {
   if (!Number.isInteger(limit) || limit < 1 || limit > max) {
     throw rejected(`limit must be an integer from 1 to ${max}, got ${limit}`);
   }
+}
+
+/** `limit`, when given, is a positive integer; `documentId` and `after` are strings. */
+export function assertListDocuments(options: ListDocumentsOptions): void {
+  const { limit, after, documentId } = options;
+  if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) {
+    throw rejected(`limit must be a positive integer, got ${limit}`);
+  }
+  if (after !== undefined && typeof after !== 'string') throw rejected('after must be a document id');
+  if (documentId !== undefined && typeof documentId !== 'string')
+    throw rejected('documentId must be a string');
 }
 
 /** Metadata keys and values of a filter are of the same kinds as stored metadata. */
