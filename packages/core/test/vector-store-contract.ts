@@ -639,6 +639,15 @@ export function describeVectorStoreContract(
         expect(await store.listDocuments('t1', { after: 'alpha', limit: 1 })).toEqual([all[2]]);
         expect(await store.listDocuments('t1', { after: 'b' })).toEqual(all.slice(2));
         expect(await store.listDocuments('t1', { documentId: 'alpha', after: 'alpha' })).toEqual([]);
+        // Code point order, not UTF-16 order: U+FF21 sorts before U+10330 (a surrogate pair in UTF-16).
+        await store.upsert('t1', documentPoints('t1', '\uFF21', 'v1', 1));
+        expect(await store.listDocuments('t1', { documentId: '\uFF21', after: '\u{10330}' })).toEqual([]);
+        expect((await store.listDocuments('t1', { after: '\u{10330}' })).map((d) => d.documentId)).toEqual(
+          [],
+        );
+        expect((await store.listDocuments('t1', { after: 'Émile' })).map((d) => d.documentId)).toEqual([
+          '\uFF21',
+        ]);
         await expectRejected(store.listDocuments('t1', { limit: 0 }));
         await expectRejected(store.listDocuments('t1', { limit: 1.5 }));
       });

@@ -150,7 +150,8 @@ describe('guardModels with a shared limit', () => {
     const next = limiter.acquire('p', 1, controller.signal);
     const outcome = await Promise.race([
       next.then(() => 'passed'),
-      new Promise((r) => setTimeout(r, 400, 'waiting')),
+      // Well under the 3 s a held budget waits, well over a Redis round trip on a loaded machine.
+      new Promise((r) => setTimeout(r, 1_000, 'waiting')),
     ]);
     controller.abort(new Error('stop'));
     await next.catch(() => undefined);

@@ -165,7 +165,8 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
     }
     const tokens = used(result);
     metrics.modelCall(endpoint, 'ok', (performance.now() - started) / 1000, tokens || estimated);
-    await settle(estimated, tokens);
+    // In the background: the answer is in, and a slow Redis must not hold it back.
+    void settle(estimated, tokens);
     return result;
   }
   return {
@@ -211,7 +212,7 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
         throw error;
       }
       metrics.modelCall('chat', 'ok', (performance.now() - started) / 1000, used || tokens);
-      await settle(tokens, used);
+      void settle(tokens, used);
     },
   };
 }

@@ -222,9 +222,11 @@ describe('GatewayBackend', () => {
     const documents = await backend(fake).listDocuments();
     expect(documents.map((d) => d.documentId)).toEqual(['a', 'b', 'c']);
     expect(fake.seen.map((s) => s.path)).toEqual([
-      '/v1/documents?limit=500',
-      '/v1/documents?limit=500&after=b',
+      '/v1/documents?limit=1000',
+      '/v1/documents?limit=1000&after=b',
     ]);
+    const looping = fakeFetch({ 'GET /v1/documents': [[200, { documents: [summary('a')], next: 'a' }]] });
+    await expect(backend(looping).listDocuments()).rejects.toThrow('document listing came back to "a"');
   });
 
   it('refuses a response body it does not expect', async () => {

@@ -117,8 +117,8 @@ const DocumentListBodySchema = z.object({
   next: z.string().nullish(),
 });
 
-/** Documents asked for per page when listing through a gateway. */
-const DOCUMENT_PAGE = 500;
+/** Documents asked for per page when listing through a gateway (its most). */
+const DOCUMENT_PAGE = 1000;
 
 const ErrorBodySchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), requestId: z.string().optional() }),
@@ -259,13 +259,20 @@ export class GatewayBackend implements Backend {
 
   async listDocuments(): Promise<DocumentSummary[]> {
     const all: DocumentSummary[] = [];
+    const cursors = new Set<string>();
     let after: string | null | undefined;
     do {
       const query = new URLSearchParams({ limit: String(DOCUMENT_PAGE) });
       if (after) query.set('after', after);
       const page = await this.#request('GET', `v1/documents?${query}`, { schema: DocumentListBodySchema });
       all.push(...page.documents);
-      after = page.next;
+      const next = page.next;
+      // A cursor seen before would page forever.
+      if (next && cursors.has(next)) {
+        throw new Error(`the gateway's document listing came back to ${JSON.stringify(next)}`);
+      }
+      if (next) cursors.add(next);
+      after = next;
     } while (after);
     return all;
   }

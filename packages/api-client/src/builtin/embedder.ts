@@ -20,6 +20,8 @@ const HASH_SEED = 0x5f3759df;
 
 /** Words whose n-gram keys are remembered; the cache is emptied when it reaches this size. */
 const NGRAM_CACHE_WORDS = 4096;
+/** Longer words (base64, minified code) are cut every time: they rarely repeat and hold many keys. */
+const NGRAM_CACHE_MAX_WORD = 48;
 const ngramCache = new Map<string, readonly string[]>();
 /** A UTF-16 surrogate: the word has characters outside the BMP and must be cut by code point. */
 const SURROGATE_RE = /[\uD800-\uDFFF]/;
@@ -46,6 +48,7 @@ function charNgramKeys(word: string): readonly string[] {
         keys.push(`c\u0000${padded.slice(start, start + n)}`);
     }
   }
+  if (word.length > NGRAM_CACHE_MAX_WORD) return keys;
   if (ngramCache.size >= NGRAM_CACHE_WORDS) ngramCache.clear();
   ngramCache.set(word, keys);
   return keys;

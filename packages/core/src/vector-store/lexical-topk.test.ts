@@ -107,23 +107,43 @@ describe('exactTopK', () => {
   });
 
   it('never leaves a term with an unbounded contribution optional', () => {
-    const calls: Array<readonly string[]> = [];
-    const rows = exactTopK(
+    const calls: Array<{ required: readonly string[]; optional: readonly string[] }> = [];
+    const rows = [
+      { score: 9, id: 'a' },
+      { score: 8, id: 'b' },
+      { score: 7, id: 'c' },
+    ];
+    const result = exactTopK(
       [
+        // The commonest term would be the first one made optional, were its bound finite.
         { token: 'common', documents: 1_000_000, maxContribution: Number.POSITIVE_INFINITY },
+        { token: 'mid', documents: 100, maxContribution: 2 },
         { token: 'rare', documents: 3, maxContribution: 5 },
       ],
       2,
       (required, optional) => {
-        calls.push(optional);
-        return [
-          { score: 9, id: 'a' },
-          { score: 8, id: 'b' },
-        ].slice(0, required.includes('common') ? 2 : 1);
+        calls.push({ required, optional });
+        return rows.slice(0, 2);
       },
     );
-    expect(rows).toHaveLength(2);
-    expect(calls.every((optional) => !optional.includes('common'))).toBe(true);
+    expect(result).toEqual(rows.slice(0, 2));
+    expect(calls.length).toBeGreaterThan(0);
+    expect(calls.every((call) => !call.optional.includes('common'))).toBe(true);
+    // With a finite bound the same terms are pruned: the check above is not vacuous.
+    const finite: Array<readonly string[]> = [];
+    exactTopK(
+      [
+        { token: 'common', documents: 1_000_000, maxContribution: 0.001 },
+        { token: 'mid', documents: 100, maxContribution: 2 },
+        { token: 'rare', documents: 3, maxContribution: 5 },
+      ],
+      2,
+      (_required, optional) => {
+        finite.push(optional);
+        return rows.slice(0, 2);
+      },
+    );
+    expect(finite[0]).toContain('common');
   });
 });
 

@@ -65,6 +65,9 @@ export function exactTopK<Row extends { score: number }>(
   // Commonest first, so that every split is a prefix (optional) and the rest (required).
   const sorted = [...terms].sort((a, b) => b.documents - a.documents || (a.token < b.token ? -1 : 1));
   const tokens = sorted.map((term) => term.token);
+  // Optional terms are a prefix of `sorted` that stops before the first term without a finite bound.
+  const unbounded = sorted.findIndex((term) => !Number.isFinite(term.maxContribution));
+  const maxSplit = unbounded === -1 ? sorted.length : unbounded;
   const full = () => run(tokens, []);
   const attempt = (split: number) => {
     const optional = tokens.slice(0, split);
@@ -82,6 +85,7 @@ export function exactTopK<Row extends { score: number }>(
       split--;
       postings += sorted[split]!.documents;
     }
+    split = Math.min(split, maxSplit);
     if (split === 0) return full();
     const first = attempt(split);
     const kth = kthScore(first.rows);

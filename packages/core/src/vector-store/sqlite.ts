@@ -256,9 +256,11 @@ interface Statements {
   listChunks: Database.Statement<[string], ChunkRow>;
   listDocumentChunks: Database.Statement<[string, string], ChunkRow>;
   listVersions: Database.Statement<[{ tenant: string; after: string; limit: number }], VersionRow>;
-  listDocumentVersions: Database.Statement<[{ tenant: string; documentId: string }], VersionRow>;
+  listDocumentVersions: Database.Statement<
+    [{ tenant: string; documentId: string; after: string }],
+    VersionRow
+  >;
   rowsWithTerm: Database.Statement<[string], number>;
-  totalRows: Database.Statement<[], number>;
   ftsAverages: Database.Statement<[], Buffer>;
   tenantRows: Database.Statement<[string], number>;
   tenantRowsUpTo: Database.Statement<[string, number], number>;
@@ -522,9 +524,11 @@ export class SqliteVectorStore implements VectorStore {
             'WHERE d.tenant = @tenant AND d.document_id > @after ORDER BY d.document_id LIMIT @limit)',
         ),
       ),
-      listDocumentVersions: db.prepare(versionsSql('v.tenant = @tenant AND v.document_id = @documentId')),
+      // `after` compared in SQL too, so that every order is SQLite's (code point order).
+      listDocumentVersions: db.prepare(
+        versionsSql('v.tenant = @tenant AND v.document_id = @documentId AND v.document_id > @after'),
+      ),
       rowsWithTerm: db.prepare<[string], number>(`SELECT doc FROM ${vocabulary} WHERE term = ?`).pluck(),
-      totalRows: db.prepare<[], number>(`SELECT COUNT(*) FROM ${chunks}`).pluck(),
       ftsAverages: db
         .prepare<[], Buffer>(`SELECT block FROM "${this.collection}__fts_data" WHERE id = 1`)
         .pluck(),
@@ -652,8 +656,9 @@ export class SqliteVectorStore implements VectorStore {
             : bm25TermBound(indexRows, documents);
           return { token, documents, maxContribution };
         });
-        // Every chunk has one row in the index; the tenant's part of the live ones sizes the first try.
-        const share = (s.tenantRows.get(tenant) ?? 0) / Math.max(1, s.totalRows.get() ?? 0);
+        // The tenant's part of the index sizes the first try (a little small after deletes, which
+        // only makes the first try larger; counting every chunk would cost more than it saves).
+        const share = (s.tenantRows.get(tenant) ?? 0) / Math.max(1, indexRows);
         return exactTopK(terms, options.limit, search, share);
       })();
       return rows.map((row) => ({ record: toRecord(row), score: row.score }));
@@ -779,9 +784,7 @@ export class SqliteVectorStore implements VectorStore {
         documentId === undefined
           ? // LIMIT -1 is no limit.
             s.listVersions.all({ tenant, after, limit: limit ?? -1 })
-          : documentId > after
-            ? s.listDocumentVersions.all({ tenant, documentId })
-            : [];
+          : s.listDocumentVersions.all({ tenant, documentId, after });
       for (const row of rows) {
         if (current?.documentId !== row.document_id) {
           current = { documentId: row.document_id, sourceName: row.source_name, versions: [], chunks: 0 };
