@@ -23,6 +23,7 @@ import { cleanupPrefix, getTestRedis, makeTempDir, startModelServer, uniquePrefi
 import { z } from 'zod';
 import { nonNegative, parseFlags, positiveInt } from './lib/args.js';
 import { corpusDir } from './lib/env.js';
+import { prng } from './lib/prng.js';
 import { machineInfo, percent, printLine, printTable, writeResults } from './lib/report.js';
 import { ServerSampler } from './lib/server-sampler.js';
 import { summarize } from './lib/stats.js';
@@ -71,14 +72,6 @@ const DOCUMENTS = [
   'pdf/pdfjs__freeculture.pdf',
   'pdf/lits__uber_10q_2022q1.pdf',
 ];
-
-function prng(seed: number) {
-  let state = seed;
-  return (n: number) => {
-    state = (state * 1103515245 + 12345) % 2 ** 31;
-    return state % n;
-  };
-}
 
 /** Fills the store as the ingest worker would (load → chunk → built-in embeddings → upsert). */
 async function fillStore(store: SqliteVectorStore, models: ModelApi): Promise<string[]> {

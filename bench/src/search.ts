@@ -12,6 +12,7 @@ import { makeTempDir } from '@quire/testkit';
 import { z } from 'zod';
 import { intList, parseFlags, positiveInt } from './lib/args.js';
 import { corpusDir } from './lib/env.js';
+import { prng } from './lib/prng.js';
 import { machineInfo, printLine, printTable, writeResults } from './lib/report.js';
 import { summarize } from './lib/stats.js';
 
@@ -43,15 +44,6 @@ const SOURCES = [
   'md/bullmq_flows.md',
   'md/bullmq_postgresql.md',
 ];
-
-/** A small deterministic PRNG (LCG), so every run builds the same chunks and asks the same questions. */
-function prng(seed: number) {
-  let state = seed;
-  return (n: number) => {
-    state = (state * 1103515245 + 12345) % 2 ** 31;
-    return state % n;
-  };
-}
 
 const words = SOURCES.flatMap((f) =>
   readFileSync(join(corpusDir(), f), 'utf8')

@@ -57,6 +57,24 @@ export interface WorkerSettings {
   extraEnv?: Record<string, string>;
 }
 
+/** Options every worker scenario takes: the model server's latency, the workers' extra setting, the run. */
+export interface ScenarioRunOptions {
+  /** Worker processes. */
+  workers?: number;
+  /** Model server latency per request, in ms. Default 60. */
+  latencyMs?: number;
+  /** Model server latency per embedded input, in ms. Default 10. */
+  latencyPerInputMs?: number;
+  /** Extra environment of every worker, e.g. a setting under test. Default none. */
+  workerEnv?: Record<string, string>;
+  /** Seed of the corpus (and of the choice of victims where there are any). Default 1. */
+  seed?: number;
+  /** Give up waiting for the jobs after this long, in ms. Default 600,000. */
+  timeoutMs?: number;
+  /** Receives progress lines. Default: silent. */
+  log?: (line: string) => void;
+}
+
 export interface SandboxOptions {
   /** Names the prefix and the temporary directory. */
   label: string;

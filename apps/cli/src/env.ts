@@ -4,6 +4,7 @@
  * (REDIS_URL, QUIRE_QUEUE_PREFIX, QUIRE_DATA_DIR, QDRANT_URL …) are parsed by `@quire/core` from
  * {@link CliEnv.vars} when a command needs them, so that the CLI and the workers read one config.
  */
+import { envList } from '@quire/core';
 import { z } from 'zod';
 import { CliError } from './errors.js';
 
@@ -30,15 +31,7 @@ const CliEnvSchema = z.object({
    * Directories the workers read too (comma-separated), the same variable the workers read: files
    * below them are sent as paths, others inline.
    */
-  QUIRE_FILE_ROOTS: z
-    .string()
-    .optional()
-    .transform((v) =>
-      (v ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter((s) => s !== ''),
-    ),
+  QUIRE_FILE_ROOTS: envList,
   /** Largest file sent inline (base64) when it is not under a shared root, in bytes. */
   QUIRE_INLINE_MAX_BYTES: z.coerce
     .number()

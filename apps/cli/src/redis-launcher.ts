@@ -63,8 +63,8 @@ export async function findRedis(options: FindRedisOptions): Promise<FoundRedis> 
   return startPrivateRedis(options);
 }
 
-/** True when `url` answers PING within `timeoutMs`. */
-export async function answersPing(url: string, timeoutMs: number): Promise<boolean> {
+/** Resolves when `url` answers PING within `timeoutMs`; rejects with the connection's error otherwise. */
+export async function pingRedis(url: string, timeoutMs: number): Promise<void> {
   const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: timeoutMs,
@@ -72,15 +72,23 @@ export async function answersPing(url: string, timeoutMs: number): Promise<boole
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
+  // Connection errors also arrive as events; the awaited calls below carry them.
   client.on('error', () => {});
   try {
     await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
+    const reply = await client.ping();
+    if (reply !== 'PONG') throw new Error(`PING answered ${JSON.stringify(reply)}`);
   } finally {
     client.disconnect();
   }
+}
+
+/** True when `url` answers PING within `timeoutMs`. */
+export async function answersPing(url: string, timeoutMs: number): Promise<boolean> {
+  return pingRedis(url, timeoutMs).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function startPrivateRedis(options: FindRedisOptions): Promise<FoundRedis> {

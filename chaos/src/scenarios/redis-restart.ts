@@ -14,30 +14,19 @@ import {
   type TrackedJob,
   waitForJobs,
 } from '../jobs.js';
-import { cleanRun, Sandbox, TENANT } from '../sandbox.js';
+import { cleanRun, Sandbox, type ScenarioRunOptions, TENANT } from '../sandbox.js';
 import { compareChunks, readChunks, type StoreDiff } from '../store-check.js';
 import { pollUntil, sleep } from '../wait.js';
 import { describeExit } from '../worker-pool.js';
 
-export interface RedisRestartOptions {
+/** `workers` defaults to 2. */
+export interface RedisRestartOptions extends ScenarioRunOptions {
   /** Documents enqueued at the start. */
   documents: number;
   /** Redis crashes spread evenly over the run. Default 1. */
   restarts?: number;
   /** How long Redis stays down each time, in ms. Default 2,000. */
   downMs?: number;
-  /** Worker processes. Default 2. */
-  workers?: number;
-  /** Model server latency per request, in ms. Default 60. */
-  latencyMs?: number;
-  /** Model server latency per embedded input, in ms. Default 10. */
-  latencyPerInputMs?: number;
-  /** Extra environment of every worker, e.g. a setting under test. Default none. */
-  workerEnv?: Record<string, string>;
-  seed?: number;
-  /** Give up waiting for the jobs after this long, in ms. Default 600,000. */
-  timeoutMs?: number;
-  log?: (line: string) => void;
 }
 
 export interface RedisRestartReport {

@@ -15,40 +15,27 @@ import {
   waitForJobs,
 } from '../jobs.js';
 import { seededRandom, shuffle } from '../prng.js';
-import { cleanRun, Sandbox, TENANT } from '../sandbox.js';
+import { cleanRun, Sandbox, type ScenarioRunOptions, TENANT } from '../sandbox.js';
 import { checkVectors, compareChunks, readChunks, type StoreDiff, type VectorCheck } from '../store-check.js';
 import { pollUntil } from '../wait.js';
 import { describeExit } from '../worker-pool.js';
 
-export interface WorkerKillsOptions {
+/** Worker processes running at once (`workers`) default to 3. */
+export interface WorkerKillsOptions extends ScenarioRunOptions {
   redisUrl: string;
   /** Documents enqueued at the start. */
   documents: number;
   /** SIGKILLs spread evenly over the run, each followed by a replacement worker. */
   kills: number;
-  /** Worker processes running at once. Default 3. */
-  workers?: number;
   /** Documents re-enqueued with changed content half-way through. Default a tenth of `documents`. */
   revisions?: number;
-  /** Model server latency per request, in ms. Default 60. */
-  latencyMs?: number;
-  /** Model server latency per embedded input, in ms. Default 10. */
-  latencyPerInputMs?: number;
   /**
    * Kill only while every active job is on its first life (none stalled before). BullMQ fails a job
-   * found stalled more than `maxStalledCount` times (1: the worker's default) for good, so a second
-   * kill of the same job loses the document; sparing such jobs keeps a short run deterministic while
-   * that limit stands (see the README). Default false: victims are picked blindly.
+   * found stalled more than `maxStalledCount` times for good, so a second kill of the same job loses
+   * the document when that limit is low; sparing such jobs keeps a short run deterministic (see the
+   * README). Default false: victims are picked blindly.
    */
   spareStalledJobs?: boolean;
-  /** Extra environment of every worker, e.g. a setting under test. Default none. */
-  workerEnv?: Record<string, string>;
-  /** Seed of the corpus and of the choice of victims. Default 1. */
-  seed?: number;
-  /** Give up waiting for the jobs after this long, in ms. Default 600,000. */
-  timeoutMs?: number;
-  /** Receives progress lines. Default: silent. */
-  log?: (line: string) => void;
 }
 
 export interface WorkerKillsReport {

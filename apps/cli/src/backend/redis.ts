@@ -20,10 +20,10 @@ import {
   type QueueName,
 } from '@quire/jobs';
 import type { Job } from 'bullmq';
-import { Redis } from 'ioredis';
 import { CliError, errorMessage } from '../errors.js';
 import { pause } from '../poll.js';
 import { redactUrl } from '../redact.js';
+import { pingRedis } from '../redis-launcher.js';
 import { planSource } from '../sources.js';
 import {
   type AskOptions,
@@ -58,24 +58,12 @@ export async function openRedisBackend(options: RedisBackendOptions): Promise<Re
 
 /** Resolves when `url` answers PING; throws a CliError saying how to get a Redis otherwise. */
 export async function assertRedisAnswers(url: string, timeoutMs: number): Promise<void> {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-  });
-  // Connection errors also arrive as events; the awaited calls below carry them.
-  client.on('error', () => {});
   try {
-    await client.connect();
-    await client.ping();
+    await pingRedis(url, timeoutMs);
   } catch (error) {
     throw new CliError(
       `cannot reach Redis at ${redactUrl(url)} (${errorMessage(error)}). Start Redis, point REDIS_URL or --redis-url at one, or use --url to go through a gateway.`,
     );
-  } finally {
-    client.disconnect();
   }
 }
 
