@@ -95,6 +95,8 @@ export async function readOutcomes(producer: Producer, jobs: readonly TrackedJob
   const queue = producer.queue(QUEUES.ingest);
   return Promise.all(
     jobs.map(async (tracked): Promise<JobOutcome> => {
+      // State first, then the job: a job finishing in between is read with its result.
+      const state = await queue.getJobState(tracked.jobId);
       const job = await queue.getJob(tracked.jobId);
       if (!job) {
         return {
@@ -108,7 +110,6 @@ export async function readOutcomes(producer: Producer, jobs: readonly TrackedJob
           finishedOn: null,
         };
       }
-      const state = await job.getState();
       const parsed = state === 'completed' ? IngestResultSchema.safeParse(job.returnvalue) : undefined;
       return {
         ...tracked,

@@ -42,11 +42,8 @@ export function waitForJob(
     });
     const check = async () => {
       try {
-        const job = await queue.getJob(jobId);
-        if (!job) return;
-        const state = await job.getState();
-        if (state === 'completed') finish({ state: 'completed', result: job.returnvalue });
-        else if (state === 'failed') finish({ state: 'failed', failedReason: job.failedReason ?? 'failed' });
+        const outcome = await readOutcome(queue, jobId);
+        if (outcome.state !== 'pending') finish(outcome);
       } catch (error) {
         finish(error instanceof Error ? error : new Error(String(error)));
       }
@@ -57,4 +54,18 @@ export function waitForJob(
     const poll = setInterval(() => void check(), options.pollMs ?? 1_000);
     void check();
   });
+}
+
+/**
+ * A job's outcome as stored now. The state is read before the job: read the other way round, a
+ * job finishing in between would be seen completed with the result it had before (none).
+ */
+export async function readOutcome(queue: Queue, jobId: string): Promise<WaitOutcome> {
+  const state = await queue.getJobState(jobId);
+  if (state !== 'completed' && state !== 'failed') return { state: 'pending' };
+  const job = await queue.getJob(jobId);
+  if (!job) return { state: 'pending' };
+  return state === 'completed'
+    ? { state: 'completed', result: job.returnvalue }
+    : { state: 'failed', failedReason: job.failedReason ?? 'failed' };
 }

@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { JobEvent } from '../job-events.js';
+import { readOutcome } from '../job-wait.js';
 import { JobParamsSchema, JobStatusSchema } from '../schemas.js';
 import { errorResponses, ownJob, type RouteOptions, SECURITY, statusBody } from './context.js';
 
@@ -89,15 +90,11 @@ export const jobRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ctx 
       };
       // A finish whose event was missed (a reader reconnecting) still ends the stream.
       const recheck = async () => {
-        const job = await producer
-          .queue(queue)
-          .getJob(jobId)
-          .catch(() => undefined);
-        const state = await job?.getState().catch(() => undefined);
-        if (!job || ended) return;
-        if (state === 'completed') relay({ type: 'completed', queue, jobId, result: job.returnvalue });
-        else if (state === 'failed')
-          relay({ type: 'failed', queue, jobId, failedReason: job.failedReason ?? 'failed' });
+        const outcome = await readOutcome(producer.queue(queue), jobId).catch(() => undefined);
+        if (!outcome || ended) return;
+        if (outcome.state === 'completed') relay({ type: 'completed', queue, jobId, result: outcome.result });
+        else if (outcome.state === 'failed')
+          relay({ type: 'failed', queue, jobId, failedReason: outcome.failedReason });
       };
 
       let status: Awaited<ReturnType<typeof ownJob>>;
