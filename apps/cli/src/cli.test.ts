@@ -55,6 +55,9 @@ describe('quire command line', () => {
     const format = await cli(['batch', 'q.txt', '--format', 'xml']);
     expect(format.code).toBe(2);
     expect(format.stderr).toMatch(/Allowed choices are jsonl, csv/);
+    const formulas = await cli(['batch', 'q.txt', '--csv-formulas', 'run']);
+    expect(formulas.code).toBe(2);
+    expect(formulas.stderr).toMatch(/Allowed choices are escape, keep/);
     const queue = await cli(['status', '--queue', 'emails']);
     expect(queue.stderr).toMatch(/Allowed choices are ingest, query, batch/);
   });

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Metadata } from '@quire/core';
-import type { QueueName } from '@quire/jobs';
+import type { CsvFormulas, QueueName } from '@quire/jobs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { ReportFormat } from './commands/batch.js';
 import type { CommandContext, GlobalOptions } from './context.js';
@@ -193,6 +193,14 @@ Examples:
     )
     .addOption(
       new Option(
+        '--csv-formulas <mode>',
+        "CSV cells that start with = + - @ (formulas in a spreadsheet): 'escape' puts an apostrophe before them, 'keep' writes them as they are",
+      )
+        .choices(['escape', 'keep'])
+        .default('escape'),
+    )
+    .addOption(
+      new Option(
         '--questions-format <format>',
         'questions file format (default: from its extension)',
       ).choices(['txt', 'jsonl', 'csv']),
@@ -215,6 +223,7 @@ Examples:
         opts: QueryFlags & {
           out?: string;
           format?: ReportFormat;
+          csvFormulas: CsvFormulas;
           questionsFormat?: QuestionFormat;
           name?: string;
           timeout: number;
@@ -224,6 +233,7 @@ Examples:
           ...queryFlags(opts),
           ...(opts.out !== undefined ? { out: resolve(ctx.cwd, opts.out) } : {}),
           ...(opts.format !== undefined ? { format: opts.format } : {}),
+          csvFormulas: opts.csvFormulas,
           ...(opts.questionsFormat !== undefined ? { questionsFormat: opts.questionsFormat } : {}),
           ...(opts.name !== undefined ? { name: opts.name } : {}),
           timeoutMs: opts.timeout * 1000,

@@ -183,7 +183,7 @@ describe('quire, end to end through Redis', { timeout: 120_000 }, () => {
 
     await writeFile(
       join(tmp.path, 'questions.csv'),
-      'id,question\nferry,When does the ferry leave?\noil,When should the oil level be checked?\n',
+      'id,question\nferry,When does the ferry leave?\n-oil,When should the oil level be checked?\n',
     );
     const csv = await run(['batch', 'questions.csv', '--out', 'results.csv']);
     expect(csv.code, csv.stdout + csv.stderr).toBe(0);
@@ -191,15 +191,20 @@ describe('quire, end to end through Redis', { timeout: 120_000 }, () => {
       string,
       string
     >[];
+    // An id a spreadsheet would read as a formula is escaped by default.
     expect(rows.map((r) => [r.id, r.ok])).toEqual([
       ['ferry', 'true'],
-      ['oil', 'true'],
+      ["'-oil", 'true'],
     ]);
     expect(rows[1]?.answer).toContain('oil level');
     expect(JSON.parse(rows[1]?.citations ?? '[]')[0]).toMatchObject({
       documentId: 'manual.pdf',
       pageStart: 1,
     });
+    const kept = await run(['batch', 'questions.csv', '--format', 'csv', '--csv-formulas', 'keep']);
+    expect(kept.code, kept.stdout + kept.stderr).toBe(0);
+    const keptRows = parse(kept.stdout, { columns: true }) as Record<string, string>[];
+    expect(keptRows.map((r) => r.id)).toEqual(['ferry', '-oil']);
   });
 
   it('shows a failed job with its reason in status, and retries it', async () => {

@@ -225,7 +225,15 @@ export const BatchStatusSchema = z
 
 export const BatchReportBodySchema = BatchReportSchema.meta({ id: 'BatchReport' });
 
-export const ExportQuerySchema = z.object({ format: z.enum(['jsonl', 'csv']).default('jsonl') });
+export const ExportQuerySchema = z.object({
+  format: z.enum(['jsonl', 'csv']).default('jsonl'),
+  formulas: z
+    .enum(['escape', 'keep'])
+    .default('escape')
+    .describe(
+      "CSV only: cells starting with = + - @, a tab or a carriage return run as formulas in spreadsheets; 'escape' puts an apostrophe before them, 'keep' writes them as they are",
+    ),
+});
 
 // --- Webhooks
 

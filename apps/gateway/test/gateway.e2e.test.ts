@@ -283,7 +283,7 @@ describe('gateway, end to end', () => {
         questions: [
           { id: 'dusk', question: 'When is the lamp lit?' },
           { question: 'What must happen before the storm bell rings?' },
-          { id: 'fog', question: 'How many days of fog were there?' },
+          { id: '=fog', question: 'How many days of fog were there?' },
         ],
       },
     });
@@ -313,7 +313,7 @@ describe('gateway, end to end', () => {
     expect(items.map((i) => [i.index, i.id, i.ok])).toEqual([
       [0, 'dusk', true],
       [1, null, true],
-      [2, 'fog', true],
+      [2, '=fog', true],
     ]);
 
     const jsonl = await call('GET', `/v1/batches/${batchId}/export?format=jsonl`);
@@ -331,12 +331,19 @@ describe('gateway, end to end', () => {
     expect(rows.map((r) => [r.index, r.id, r.ok])).toEqual([
       ['0', 'dusk', 'true'],
       ['1', '', 'true'],
-      ['2', 'fog', 'true'],
+      // A cell a spreadsheet would run as a formula is escaped by default…
+      ['2', "'=fog", 'true'],
     ]);
     expect(rows.map((r) => r.answer)).toEqual(items.map((i) => i.answer));
     expect(JSON.parse(rows[0]?.citations ?? 'null')).toEqual(
       (items[0] as unknown as { citations: unknown }).citations,
     );
+    // …and kept as it is when asked.
+    const kept = await call('GET', `/v1/batches/${batchId}/export?format=csv&formulas=keep`);
+    const keptRows = parseCsv(String(kept.body.text), { columns: true }) as Record<string, string>[];
+    expect(keptRows.map((r) => r.id)).toEqual(['dusk', '', '=fog']);
+    const refused = await call('GET', `/v1/batches/${batchId}/export?format=csv&formulas=run`);
+    expect(refused.status).toBe(400);
   });
 
   it("streams a job's progress as server-sent events, in order, ending with its completion", async () => {

@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { BATCH_CSV_COLUMNS, batchReportToCsv, batchReportToJsonl } from './batch-export.js';
+import { BATCH_CSV_COLUMNS, batchReportToCsv, batchReportToJsonl, escapeFormula } from './batch-export.js';
 import { type BatchReport, BatchReportSchema } from './query-schemas.js';
 
 const report: BatchReport = BatchReportSchema.parse({
@@ -58,7 +58,10 @@ describe('batch exports', () => {
   });
 
   it('writes a CSV whose every field reads back, quotes, commas and line breaks included', () => {
-    const rows = parse(batchReportToCsv(report), { columns: true }) as Record<string, string>[];
+    const rows = parse(batchReportToCsv(report, { formulas: 'keep' }), { columns: true }) as Record<
+      string,
+      string
+    >[];
     expect(Object.keys(rows[0] ?? {})).toEqual([...BATCH_CSV_COLUMNS]);
     expect(rows).toHaveLength(3);
     expect(rows[0]).toMatchObject({
@@ -83,5 +86,50 @@ describe('batch exports', () => {
       error: 'input refused: 400',
     });
     expect(rows[2]).toMatchObject({ question: 'Ünïcödé — 漢字?', not_found: 'true', citations: '[]' });
+  });
+
+  it('escapes cells a spreadsheet would run as formulas, unless asked to keep them', () => {
+    const hostile: BatchReport = BatchReportSchema.parse({
+      ...report,
+      total: 2,
+      answered: 1,
+      failed: 1,
+      items: [
+        {
+          ...report.items[0],
+          id: '@cmd',
+          question: '+1+1',
+          answer: '-2+3 is what the passage says [1].',
+          rerankError: '\t=1',
+        },
+        { ok: false, index: 1, id: null, question: '=HYPERLINK("http://x","y")', error: '\r=2' },
+      ],
+    });
+    const escaped = parse(batchReportToCsv(hostile), { columns: true }) as Record<string, string>[];
+    expect(escaped[0]).toMatchObject({
+      id: "'@cmd",
+      question: "'+1+1",
+      answer: "'-2+3 is what the passage says [1].",
+      rerank_error: "'\t=1",
+      // Not text a person typed: numbers and the JSON array are left alone.
+      index: '0',
+      total_ms: '14.75',
+    });
+    expect(escaped[0]!.citations!.startsWith('[')).toBe(true);
+    expect(escaped[1]).toMatchObject({ question: `'=HYPERLINK("http://x","y")`, error: "'\r=2" });
+    // Text that starts otherwise is untouched, here and in the escape itself.
+    expect(escapeFormula('Paraffin oil = fuel')).toBe('Paraffin oil = fuel');
+    expect(escapeFormula('')).toBe('');
+
+    const kept = parse(batchReportToCsv(hostile, { formulas: 'keep' }), { columns: true }) as Record<
+      string,
+      string
+    >[];
+    expect(kept.map((row) => row.question)).toEqual(['+1+1', '=HYPERLINK("http://x","y")']);
+    expect(kept[0]).toMatchObject({
+      id: '@cmd',
+      answer: '-2+3 is what the passage says [1].',
+      rerank_error: '\t=1',
+    });
   });
 });

@@ -4,7 +4,13 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { type BatchReport, batchReportToCsv, batchReportToJsonl, QUEUES } from '@quire/jobs';
+import {
+  type BatchReport,
+  batchReportToCsv,
+  batchReportToJsonl,
+  type CsvFormulas,
+  QUEUES,
+} from '@quire/jobs';
 import type { BatchView } from '../backend/types.js';
 import { type CommandContext, tenantLabel, withBackend } from '../context.js';
 import { CliError } from '../errors.js';
@@ -21,6 +27,8 @@ export interface BatchCommandOptions extends FilterOptions {
   out?: string;
   /** Report format; by default from `out`'s extension, JSON Lines on stdout. */
   format?: ReportFormat;
+  /** CSV cells that would run as spreadsheet formulas: escaped (the default) or kept. */
+  csvFormulas?: CsvFormulas;
   /** Format of the questions file; by default from its extension. */
   questionsFormat?: QuestionFormat;
   name?: string;
@@ -98,7 +106,10 @@ export async function runBatch(
       throw new CliError(`batch ${batchId} failed: ${status.failedReason ?? 'no report was produced'}`);
     }
     const report: BatchReport = status.report;
-    const text = format === 'csv' ? batchReportToCsv(report) : batchReportToJsonl(report);
+    const text =
+      format === 'csv'
+        ? batchReportToCsv(report, { formulas: options.csvFormulas ?? 'escape' })
+        : batchReportToJsonl(report);
     if (options.out === undefined) {
       ctx.term.stdout.write(text);
     } else {

@@ -126,7 +126,7 @@ export const batchRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ct
       schema: {
         summary: "A complete batch's report as JSON Lines or CSV",
         description:
-          'JSON Lines: one item per line. CSV: columns index, id, question, ok, answer, not_found, reranked, citations (a JSON array), error.',
+          'JSON Lines: one item per line, exact. CSV: columns index, id, question, ok, answer, not_found, reranked, rerank_error, citations (a JSON array), embed_ms, search_ms, rerank_ms, generate_ms, total_ms, error; text cells that a spreadsheet would run as formulas get a leading apostrophe unless formulas=keep.',
         tags: TAGS,
         security: SECURITY,
         params: BatchParamsSchema,
@@ -145,7 +145,7 @@ export const batchRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ct
     },
     async (request, reply) => {
       const report = reportOf(await ownBatch(ctx, request.tenant, request.params.batchId));
-      const { format } = request.query;
+      const { format, formulas } = request.query;
       const name = `batch-${report.batchId}.${format}`;
       reply
         .header(
@@ -153,7 +153,7 @@ export const batchRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ct
           format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
         )
         .header('content-disposition', `attachment; filename="${name}"`);
-      return format === 'csv' ? batchReportToCsv(report) : batchReportToJsonl(report);
+      return format === 'csv' ? batchReportToCsv(report, { formulas }) : batchReportToJsonl(report);
     },
   );
 };
