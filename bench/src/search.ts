@@ -7,20 +7,25 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ChunkPoint, fuseRankings, pointId, SqliteVectorStore } from '@quire/core';
-import { makeTempDir } from '@quire/testkit';
+import { fileURLToPath } from 'node:url';
+import { ModelClient } from '@quire/api-client';
+import { type ChunkPoint, fuseRankings, pointId, retrieveCandidates, SqliteVectorStore } from '@quire/core';
+import { makeTempDir, type SpawnedProcess, spawnProcess } from '@quire/testkit';
 import { z } from 'zod';
-import { intList, parseFlags, positiveInt } from './lib/args.js';
+import { intList, nonNegative, parseFlags, positiveInt } from './lib/args.js';
 import { corpusDir } from './lib/env.js';
 import { prng } from './lib/prng.js';
 import { machineInfo, printLine, printTable, writeResults } from './lib/report.js';
 import { summarize } from './lib/stats.js';
+import { BUILTIN_MODEL_ENV } from './lib/workers.js';
 
 const USAGE = `pnpm bench:search [flags]
   --sizes 10000,100000   chunks per layout (default 10000,100000)
   --tenants N            tenants of the spread layout (default 100)
   --queries N            timed queries per size, layout and mode (default 200)
-  --limit N              hits per search, as retrieval's candidate count (default 30)`;
+  --limit N              hits per search, as retrieval's candidate count (default 30)
+  --embed-latency-ms N   latency of the model server (a separate process) that embeds the questions
+                         of the retrieval rows; 0 leaves those rows out (default 50)`;
 
 const flags = parseFlags(
   z.object({
@@ -28,6 +33,7 @@ const flags = parseFlags(
     tenants: positiveInt.default(100),
     queries: positiveInt.default(200),
     limit: positiveInt.default(30),
+    embedLatencyMs: nonNegative.default(50),
   }),
   USAGE,
 );
@@ -121,6 +127,72 @@ async function build(store: SqliteVectorStore, size: number) {
   return { upsertMs, chunks: size * 2 };
 }
 
+/**
+ * The testkit model server in its own process, so that its latency runs on while this process's
+ * synchronous SQLite calls hold the thread, as a remote model API's would.
+ */
+async function startRemoteModels(
+  latencyMs: number,
+): Promise<{ client: ModelClient; server: SpawnedProcess }> {
+  const main = fileURLToPath(new URL('../../packages/testkit/dist/bin/model-server.js', import.meta.url));
+  const server = await spawnProcess(
+    process.execPath,
+    [main, '--port', '0', '--latency-ms', String(latencyMs), '--dimension', String(DIMENSION)],
+    { readyLine: /listening on (http:\/\/\S+)/, readyTimeoutMs: 30_000 },
+  );
+  const url = server.readyMatch?.[1];
+  if (url === undefined)
+    throw new Error(`the model server did not say where it listens:\n${server.output()}`);
+  const client = new ModelClient({ baseURL: `${url}/v1`, maxRetries: 0, embeddingEncoding: 'base64' });
+  return { client, server };
+}
+
+/**
+ * One question through retrieval with a remote embedding model: as `retrieveCandidates` runs it (the
+ * lexical search beside the embedding call), and embedding first, then both searches (as it ran
+ * before), in alternating order. Milliseconds each.
+ */
+async function timeRetrieval(
+  store: SqliteVectorStore,
+  client: ModelClient,
+  tenant: string,
+  question: string,
+  q: number,
+): Promise<{ overlapped: number; sequential: number; embed: number }> {
+  const embeddingModel = BUILTIN_MODEL_ENV.QUIRE_EMBEDDING_MODEL;
+  const overlapped = async () => {
+    const t = performance.now();
+    await retrieveCandidates({
+      store,
+      models: client,
+      embeddingModel,
+      tenant,
+      question,
+      candidates: flags.limit,
+    });
+    return performance.now() - t;
+  };
+  const sequential = async () => {
+    const t = performance.now();
+    const embedded = await client.embeddings({ model: embeddingModel, input: [question] });
+    const embed = performance.now() - t;
+    const options = { limit: flags.limit };
+    const [dense, lexical] = await Promise.all([
+      store.searchDense(tenant, embedded.vectors[0]!, options),
+      store.searchLexical(tenant, question, options),
+    ]);
+    fuseRankings(dense, lexical, { limit: flags.limit });
+    return { total: performance.now() - t, embed };
+  };
+  if (q % 2 === 0) {
+    const o = await overlapped();
+    const s = await sequential();
+    return { overlapped: o, sequential: s.total, embed: s.embed };
+  }
+  const s = await sequential();
+  return { overlapped: await overlapped(), sequential: s.total, embed: s.embed };
+}
+
 async function main() {
   const machine = machineInfo();
   printLine(
@@ -129,7 +201,9 @@ async function main() {
   );
   printLine(`machine: ${machine.cpus} × ${machine.cpuModel}, load average ${machine.loadAverage.join(' ')}`);
   const rows = [];
+  const retrievalRows = [];
   const builds = [];
+  const remote = flags.embedLatencyMs > 0 ? await startRemoteModels(flags.embedLatencyMs) : null;
   for (const size of flags.sizes) {
     const tmp = await makeTempDir('bench-search');
     const store = new SqliteVectorStore({ path: join(tmp.path, 'vectors.db'), dimension: DIMENSION });
@@ -176,6 +250,27 @@ async function main() {
           times.hybrid.push(hybridMs);
         }
         const perTenant = layout.name === 'one tenant' ? size : Math.round(size / flags.tenants);
+        if (remote !== null) {
+          const retrieval = { overlapped: [] as number[], sequential: [] as number[], embed: [] as number[] };
+          for (let q = 0; q < questions.length; q++) {
+            const timed = await timeRetrieval(store, remote.client, layout.tenantFor(q), questions[q]!, q);
+            if (q < WARMUP_QUERIES) continue;
+            retrieval.overlapped.push(timed.overlapped);
+            retrieval.sequential.push(timed.sequential);
+            retrieval.embed.push(timed.embed);
+          }
+          const o = summarize(retrieval.overlapped);
+          const s = summarize(retrieval.sequential);
+          retrievalRows.push({
+            chunks: size,
+            layout: layout.name === 'one tenant' ? 'one tenant' : `${flags.tenants} tenants`,
+            'embed call p50 ms': summarize(retrieval.embed).p50,
+            'embed, then search p50 / p95 ms': `${s.p50.toFixed(1)} / ${s.p95.toFixed(1)}`,
+            'lexical beside embed p50 / p95 ms': `${o.p50.toFixed(1)} / ${o.p95.toFixed(1)}`,
+            'ratio p50': s.p50 / o.p50,
+            'ratio p95': s.p95 / o.p95,
+          });
+        }
         for (const mode of ['dense', 'lexical', 'hybrid'] as const) {
           const s = summarize(times[mode]);
           rows.push({
@@ -196,7 +291,15 @@ async function main() {
       await tmp.cleanup();
     }
   }
+  await remote?.server.kill('SIGTERM');
   printTable('search latency (after 20 warm-up queries; the file holds both layouts)', rows);
+  if (retrievalRows.length > 0) {
+    printTable(
+      `retrieval with a remote embedding model (${flags.embedLatencyMs} ms latency, its own process): ` +
+        'ratio = embed-then-search time ÷ retrieveCandidates time',
+      retrievalRows,
+    );
+  }
   const path = writeResults('search', {
     benchmark: 'search',
     machine,
@@ -204,6 +307,7 @@ async function main() {
     dimension: DIMENSION,
     builds,
     rows,
+    retrievalRows,
   });
   printLine(`\nresults: ${path}`);
 }

@@ -1,5 +1,6 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { QuireError } from '../errors.js';
+import { QuireError, StoreError } from '../errors.js';
 import {
   type ChunkInput,
   CountingModels,
@@ -41,7 +42,7 @@ describe('retrieveCandidates', () => {
   it('embeds once, searches both ways with the same limit and fuses', async () => {
     const result = await retrieveCandidates({ ...base(), candidates: 5 });
     expect(models.calls.embeddings).toBe(1);
-    expect(store.searches.map((s) => [s.kind, s.limit])).toEqual([
+    expect(store.searches.map((s) => [s.kind, s.limit]).sort()).toEqual([
       ['dense', 5],
       ['lexical', 5],
     ]);
@@ -119,6 +120,8 @@ describe('retrieveCandidates', () => {
     await expect(retrieveCandidates({ ...base(), store: narrow })).rejects.toThrow(
       /returned a 64-dimensional vector, but the vector store holds 32-dimensional vectors/,
     );
+    // The lexical search, which could have started beside the embedding, is skipped too.
+    await delay(5);
     expect(narrow.searches).toHaveLength(0);
   });
 
@@ -130,6 +133,44 @@ describe('retrieveCandidates', () => {
     );
     expect(models.calls.embeddings).toBe(0);
     expect(store.searches).toHaveLength(0);
+  });
+
+  it('searches lexically while the question is being embedded, then densely', async () => {
+    const order: string[] = [];
+    const embed = models.embeddings.bind(models);
+    models.embeddings = async (params, options) => {
+      order.push('embedding sent');
+      await delay(30);
+      order.push('embedding back');
+      return embed(params, options);
+    };
+    const lexical = store.searchLexical.bind(store);
+    store.searchLexical = async (...args) => {
+      order.push('lexical search');
+      return lexical(...args);
+    };
+    const dense = store.searchDense.bind(store);
+    store.searchDense = async (...args) => {
+      order.push('dense search');
+      return dense(...args);
+    };
+    const result = await retrieveCandidates(base());
+    expect(order).toEqual(['embedding sent', 'lexical search', 'embedding back', 'dense search']);
+    expect(result.candidates.some((c) => c.lexicalRank !== null)).toBe(true);
+    expect(result.candidates.some((c) => c.denseRank !== null)).toBe(true);
+  });
+
+  it('reports a failed lexical search; skips it when the embedding failed first', async () => {
+    store.searchLexical = async () => {
+      throw new StoreError('store_unavailable', 'database is locked');
+    };
+    await expect(retrieveCandidates(base())).rejects.toThrow('database is locked');
+
+    const fresh = new MemoryVectorStore(64);
+    models.fail.embeddings = new Error('model API down');
+    await expect(retrieveCandidates({ ...base(), store: fresh })).rejects.toThrow('model API down');
+    await delay(5);
+    expect(fresh.searches).toHaveLength(0);
   });
 
   it('stops before searching when aborted during the embedding call', async () => {

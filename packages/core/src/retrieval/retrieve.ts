@@ -1,3 +1,4 @@
+import { setImmediate as yieldOnce } from 'node:timers/promises';
 import type { ModelApi } from '@quire/api-client';
 import { QuireError } from '../errors.js';
 import type { SearchFilter, VectorStore } from '../vector-store/types.js';
@@ -42,15 +43,21 @@ export interface RetrieveCandidatesResult {
   };
   /** Wall-clock milliseconds of each stage. */
   timingsMs: {
+    /** The embedding call. */
     embed: number;
-    /** Both searches, which run in parallel. */
+    /**
+     * From the vector's arrival to the fused list: the time search added after embedding. The
+     * lexical search, which needs no vector, runs while the question is being embedded, so the
+     * part of it that overlapped the embedding call is not counted again here.
+     */
     search: number;
   };
 }
 
 /**
- * Hybrid retrieval: embeds the question once, runs dense and lexical search in parallel (each for
- * `candidates` hits) and fuses both lists with Reciprocal Rank Fusion.
+ * Hybrid retrieval: embeds the question once, runs dense and lexical search (each for `candidates`
+ * hits) and fuses both lists with Reciprocal Rank Fusion. The lexical search starts as soon as the
+ * embedding request is out, so with a remote model its time hides behind the model's.
  */
 export async function retrieveCandidates(
   options: RetrieveCandidatesOptions,
@@ -60,36 +67,58 @@ export async function retrieveCandidates(
   if (question.trim() === '') throw new QuireError('invalid_input', 'question must not be empty');
   throwIfAborted(signal);
 
+  const searchOptions = { limit, filter, signal };
   const embedStart = performance.now();
-  const embedded = await models.embeddings({ model: options.embeddingModel, input: [question] }, { signal });
-  const vector = embedded.vectors[0];
-  if (vector === undefined) {
-    throw new QuireError(
-      'invalid_input',
-      `embedding model ${JSON.stringify(options.embeddingModel)} returned no vector for the question`,
-    );
-  }
-  if (vector.length !== store.dimension) {
-    // A wrong model name or dimension setting: the store would only say "wrong dimension".
-    throw new QuireError(
-      'invalid_input',
-      `embedding model ${JSON.stringify(options.embeddingModel)} returned a ${vector.length}-dimensional ` +
-        `vector, but the vector store holds ${store.dimension}-dimensional vectors`,
-    );
+  const embedding = models.embeddings({ model: options.embeddingModel, input: [question] }, { signal });
+  // One turn of the event loop first, so that the embedding request is on its way before a store
+  // with a synchronous driver (SQLite) holds the thread; skipped when the embedding failed by then.
+  let embeddingFailed = false;
+  const lexical = yieldOnce().then(() => {
+    throwIfAborted(signal);
+    return embeddingFailed ? [] : store.searchLexical(tenant, question, searchOptions);
+  });
+  // Its failure is reported below, or not at all when the embedding fails first.
+  lexical.catch(() => {});
+  let embedded: Awaited<typeof embedding>;
+  let vector: number[];
+  try {
+    embedded = await embedding;
+    vector = questionVector(embedded.vectors[0], options.embeddingModel, store.dimension);
+  } catch (error) {
+    embeddingFailed = true;
+    throw error;
   }
   const embedMs = elapsedMs(embedStart);
 
   const searchStart = performance.now();
-  const searchOptions = { limit, filter, signal };
-  const [dense, lexical] = await Promise.all([
+  const [denseHits, lexicalHits] = await Promise.all([
     store.searchDense(tenant, vector, searchOptions),
-    store.searchLexical(tenant, question, searchOptions),
+    lexical,
   ]);
-  const candidates = fuseRankings(dense, lexical, { k: options.rrfK ?? RRF_K, limit });
+  const candidates = fuseRankings(denseHits, lexicalHits, { k: options.rrfK ?? RRF_K, limit });
 
   return {
     candidates,
     usage: { embeddingTokens: embedded.usage.promptTokens },
     timingsMs: { embed: embedMs, search: elapsedMs(searchStart) },
   };
+}
+
+/** The question's vector, checked against the store: a wrong model or dimension setting gets a clear error. */
+function questionVector(vector: number[] | undefined, model: string, dimension: number): number[] {
+  if (vector === undefined) {
+    throw new QuireError(
+      'invalid_input',
+      `embedding model ${JSON.stringify(model)} returned no vector for the question`,
+    );
+  }
+  if (vector.length !== dimension) {
+    // Left to the store, this would only say "wrong dimension".
+    throw new QuireError(
+      'invalid_input',
+      `embedding model ${JSON.stringify(model)} returned a ${vector.length}-dimensional ` +
+        `vector, but the vector store holds ${dimension}-dimensional vectors`,
+    );
+  }
+  return vector;
 }
