@@ -143,7 +143,9 @@ async function startRemoteModels(
   const url = server.readyMatch?.[1];
   if (url === undefined)
     throw new Error(`the model server did not say where it listens:\n${server.output()}`);
-  const client = new ModelClient({ baseURL: `${url}/v1`, maxRetries: 0, embeddingEncoding: 'base64' });
+  // Retries as the workers have them: writing 200k chunks holds the event loop for minutes, during which
+  // the server drops the idle keep-alive connection, and the first request after finds it closed.
+  const client = new ModelClient({ baseURL: url, maxRetries: 2, embeddingEncoding: 'base64' });
   return { client, server };
 }
 

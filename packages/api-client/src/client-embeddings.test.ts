@@ -76,6 +76,40 @@ describe('ModelClient.embeddings', () => {
     expect(result.dimension).toBe(2);
   });
 
+  it('says when each request is handed to fetch: once per part of a split call, again on a retry', async () => {
+    let answered = 0;
+    const seen: number[] = [];
+    const { fetch, calls } = fakeFetch((call) => {
+      answered++;
+      // The second request fails once with a 503, to be retried.
+      return answered === 2 ? json({ error: { message: 'busy' } }, 503) : shufflingServer(call);
+    });
+    const client = new ModelClient({ baseURL: BASE_URL, fetch, maxEmbeddingInputs: 2, initialRetryDelay: 1 });
+    const input = ['text-0', 'text-1', 'text-2'];
+    await client.embeddings(
+      { model: 'embed-v1', input },
+      {
+        onRequest: () => {
+          // Called once the request is out: fetch already has it.
+          seen.push(calls.length);
+        },
+      },
+    );
+    expect(calls).toHaveLength(3);
+    expect(seen).toEqual([1, 2, 3]);
+
+    // A callback that throws does not stop the call.
+    const result = await client.embeddings(
+      { model: 'embed-v1', input: ['text-4'] },
+      {
+        onRequest: () => {
+          throw new Error('caller bug');
+        },
+      },
+    );
+    expect(result.vectors).toEqual([[4, 4.5]]);
+  });
+
   it('decodes base64 vectors exactly', async () => {
     const values = new Float32Array([0.1, -0.2, 1e-30, 123456.789, Math.E]);
     const encoded = Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');

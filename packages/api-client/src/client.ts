@@ -361,6 +361,7 @@ export class ModelClient implements ModelApi {
       maxRetries:
         options.maxRetries === undefined ? this.#maxRetries : retries('maxRetries', options.maxRetries),
       headers: options.headers ?? {},
+      onRequest: options.onRequest,
     };
   }
 }

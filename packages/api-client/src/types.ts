@@ -20,6 +20,12 @@ export interface RequestOptions {
    * provider's token rate limit.
    */
   estimatedTokens?: number;
+  /**
+   * Called each time a request of this call is handed to `fetch` (the first attempt, each retry,
+   * each part of a split call), so that a caller can start other work once the call is on its way
+   * (after any wait for a rate limit). Never sent; an error it throws is ignored.
+   */
+  onRequest?: () => void;
 }
 
 export interface TokenUsage {

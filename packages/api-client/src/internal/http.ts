@@ -31,6 +31,7 @@ export interface CallSettings {
   timeout: number;
   maxRetries: number;
   headers: Record<string, string>;
+  onRequest: (() => void) | undefined;
 }
 
 export interface JsonResponse {
@@ -301,14 +302,18 @@ export class Transport {
       { endpoint: path, url: redact(url, secrets), attempt: attemptNumber },
       'model API request',
     );
-    const response = await attempt.race(
-      this.#config.fetch(url, {
-        method: 'POST',
-        headers: this.#headers(settings, stream),
-        body: JSON.stringify(body),
-        signal: attempt.controller.signal,
-      }),
-    );
+    const request = this.#config.fetch(url, {
+      method: 'POST',
+      headers: this.#headers(settings, stream),
+      body: JSON.stringify(body),
+      signal: attempt.controller.signal,
+    });
+    try {
+      settings.onRequest?.();
+    } catch {
+      // The caller's business; the request goes on.
+    }
+    const response = await attempt.race(request);
     this.#config.logger?.debug(
       {
         endpoint: path,

@@ -140,6 +140,7 @@ describe('retrieveCandidates', () => {
     const embed = models.embeddings.bind(models);
     models.embeddings = async (params, options) => {
       order.push('embedding sent');
+      options?.onRequest?.();
       await delay(30);
       order.push('embedding back');
       return embed(params, options);
@@ -158,6 +159,25 @@ describe('retrieveCandidates', () => {
     expect(order).toEqual(['embedding sent', 'lexical search', 'embedding back', 'dense search']);
     expect(result.candidates.some((c) => c.lexicalRank !== null)).toBe(true);
     expect(result.candidates.some((c) => c.denseRank !== null)).toBe(true);
+  });
+
+  it('searches lexically after the embedding when the model does not say its request is out', async () => {
+    const order: string[] = [];
+    const embed = models.embeddings.bind(models);
+    models.embeddings = async (params, options) => {
+      // A rate limit's wait: no request yet, so the search must not hold the thread.
+      await delay(30);
+      order.push('embedding back');
+      return embed(params, options);
+    };
+    const lexical = store.searchLexical.bind(store);
+    store.searchLexical = async (...args) => {
+      order.push('lexical search');
+      return lexical(...args);
+    };
+    const result = await retrieveCandidates(base());
+    expect(order).toEqual(['embedding back', 'lexical search']);
+    expect(result.candidates.some((c) => c.lexicalRank !== null)).toBe(true);
   });
 
   it('reports a failed lexical search; skips it when the embedding failed first', async () => {

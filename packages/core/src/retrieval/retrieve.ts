@@ -1,9 +1,21 @@
-import { setImmediate as yieldOnce } from 'node:timers/promises';
+import { setImmediate } from 'node:timers/promises';
 import type { ModelApi } from '@quire/api-client';
 import { QuireError } from '../errors.js';
 import type { SearchFilter, VectorStore } from '../vector-store/types.js';
 import { fuseRankings, type RetrievalCandidate, RRF_K } from './fusion.js';
 import { boundedInteger, elapsedMs, throwIfAborted } from './internal.js';
+
+/**
+ * Event-loop turns, after a model request is handed to fetch, before the lexical search holds the
+ * thread. Node's fetch (undici 6) needs two to write a request on a kept-alive connection; with
+ * fewer, the search still runs, only before the request is written instead of beside it. A turn
+ * costs microseconds.
+ */
+const REQUEST_TURNS = 4;
+
+async function yieldTurns(turns: number): Promise<void> {
+  for (let i = 0; i < turns; i++) await setImmediate();
+}
 
 /** Candidates retrieved when a caller names no count; inside the 20–50 a reranker works best with. */
 export const DEFAULT_CANDIDATES = 30;
@@ -69,14 +81,29 @@ export async function retrieveCandidates(
 
   const searchOptions = { limit, filter, signal };
   const embedStart = performance.now();
-  const embedding = models.embeddings({ model: options.embeddingModel, input: [question] }, { signal });
-  // One turn of the event loop first, so that the embedding request is on its way before a store
-  // with a synchronous driver (SQLite) holds the thread; skipped when the embedding failed by then.
-  let embeddingFailed = false;
-  const lexical = yieldOnce().then(() => {
-    throwIfAborted(signal);
-    return embeddingFailed ? [] : store.searchLexical(tenant, question, searchOptions);
+  let requested: () => void = () => {};
+  const onRequest = new Promise<void>((resolve) => {
+    requested = resolve;
   });
+  const embedding = models.embeddings(
+    { model: options.embeddingModel, input: [question] },
+    { signal, onRequest: () => requested() },
+  );
+  // The lexical search starts once the embedding request is handed to fetch (after any wait for a
+  // rate limit), or once the call is over for a model that does not say (built-in ones answer at
+  // once), then a few turns of the event loop later, so that the request is on the wire before a
+  // store with a synchronous driver (SQLite) holds the thread. Skipped when the embedding failed.
+  let embeddingFailed = false;
+  const settled = embedding.then(
+    () => {},
+    () => {},
+  );
+  const lexical = Promise.race([onRequest, settled])
+    .then(() => yieldTurns(REQUEST_TURNS))
+    .then(() => {
+      throwIfAborted(signal);
+      return embeddingFailed ? [] : store.searchLexical(tenant, question, searchOptions);
+    });
   // Its failure is reported below, or not at all when the embedding fails first.
   lexical.catch(() => {});
   let embedded: Awaited<typeof embedding>;

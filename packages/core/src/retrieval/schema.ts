@@ -50,7 +50,10 @@ export const AnswerUsageSchema = z.object({
 });
 export type AnswerUsage = z.infer<typeof AnswerUsageSchema>;
 
-/** Wall-clock milliseconds per stage; `generate` includes building the context. */
+/**
+ * Wall-clock milliseconds per stage; `generate` includes building the context. `search` is what the
+ * searches added after the embedding call: the lexical search runs during that call.
+ */
 export const AnswerTimingsSchema = z.object({
   embed: ms,
   search: ms,
