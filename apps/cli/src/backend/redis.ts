@@ -7,7 +7,6 @@ import { existsSync } from 'node:fs';
 import { createStore, type DocumentSummary, type QuireConfig } from '@quire/core';
 import {
   type BatchInput,
-  type BatchStatus,
   type DeleteJobInput,
   JobFailedError,
   type JobStatus,
@@ -150,16 +149,8 @@ export class RedisBackend implements Backend {
   }
 
   async getBatch(batchId: string): Promise<BatchView | null> {
-    const before = await this.#producer.queue(QUEUES.batch).getJobState(batchId);
-    let status: BatchStatus | null;
-    try {
-      status = await this.#producer.getBatch(batchId);
-    } catch (error) {
-      // A batch finishing between the SDK's own reads (the job, then its state) reads as complete
-      // without its report; once it is settled, a second read is whole.
-      if (before === 'completed' || before === 'failed') throw error;
-      status = await this.#producer.getBatch(batchId);
-    }
+    // The SDK reads the state before the job, so a batch finishing in between reads as not yet done.
+    const status = await this.#producer.getBatch(batchId);
     if (status === null) return null;
     const { state, total, answered, failed, failedReason, report } = status;
     return { batchId, state, total, answered, failed, failedReason, report };
