@@ -135,26 +135,24 @@ describe('retrieveCandidates', () => {
     expect(store.searches).toHaveLength(0);
   });
 
-  it('searches lexically while the question is being embedded, then densely', async () => {
-    const order: string[] = [];
+  /** The model answers after 30 ms; `order` gets its steps, and whether it says its request is out. */
+  const slowEmbeddings = (order: string[], saysRequestIsOut: boolean) => {
     const embed = models.embeddings.bind(models);
     models.embeddings = async (params, options) => {
-      order.push('embedding sent');
-      options?.onRequest?.();
+      if (saysRequestIsOut) {
+        order.push('embedding sent');
+        options?.onRequest?.();
+      }
+      // Without the signal this may as well be a rate limit's wait: no request yet.
       await delay(30);
       order.push('embedding back');
       return embed(params, options);
     };
-    const lexical = store.searchLexical.bind(store);
-    store.searchLexical = async (...args) => {
-      order.push('lexical search');
-      return lexical(...args);
-    };
-    const dense = store.searchDense.bind(store);
-    store.searchDense = async (...args) => {
-      order.push('dense search');
-      return dense(...args);
-    };
+  };
+  it('searches lexically while the question is being embedded, then densely', async () => {
+    const order: string[] = [];
+    slowEmbeddings(order, true);
+    store.onSearch = (kind) => order.push(`${kind} search`);
     const result = await retrieveCandidates(base());
     expect(order).toEqual(['embedding sent', 'lexical search', 'embedding back', 'dense search']);
     expect(result.candidates.some((c) => c.lexicalRank !== null)).toBe(true);
@@ -163,17 +161,9 @@ describe('retrieveCandidates', () => {
 
   it('searches lexically after the embedding when the model does not say its request is out', async () => {
     const order: string[] = [];
-    const embed = models.embeddings.bind(models);
-    models.embeddings = async (params, options) => {
-      // A rate limit's wait: no request yet, so the search must not hold the thread.
-      await delay(30);
-      order.push('embedding back');
-      return embed(params, options);
-    };
-    const lexical = store.searchLexical.bind(store);
-    store.searchLexical = async (...args) => {
-      order.push('lexical search');
-      return lexical(...args);
+    slowEmbeddings(order, false);
+    store.onSearch = (kind) => {
+      if (kind === 'lexical') order.push('lexical search');
     };
     const result = await retrieveCandidates(base());
     expect(order).toEqual(['embedding back', 'lexical search']);

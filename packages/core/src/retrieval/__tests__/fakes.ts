@@ -112,6 +112,8 @@ function cosine(a: number[], b: number[]): number {
 export class MemoryVectorStore implements VectorStore {
   readonly points = new Map<string, ChunkPoint>();
   readonly searches: SearchCall[] = [];
+  /** Told of each search as it starts, when set. */
+  onSearch: ((kind: SearchCall['kind']) => void) | undefined;
 
   constructor(readonly dimension: number) {}
 
@@ -191,6 +193,7 @@ export class MemoryVectorStore implements VectorStore {
   async close(): Promise<void> {}
 
   private record(kind: SearchCall['kind'], tenant: string, options: SearchOptions): void {
+    this.onSearch?.(kind);
     this.searches.push({
       kind,
       tenant,
