@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /** The ingest worker process: env → logger → connections → services → worker → shutdown. */
 import { readFileSync } from 'node:fs';
-import { mapProcessorError, QUEUES } from '@quire/jobs';
-import { runMain, startWorkerProcess } from '@quire/runtime';
+import { QUEUES } from '@quire/jobs';
+import { mapProcessorError, runMain, startWorkerProcess } from '@quire/runtime';
 import { Worker } from 'bullmq';
 import { loadEnv } from './env.js';
 import { createIngestProcessor } from './processor.js';
