@@ -110,8 +110,6 @@ interface Child {
   stopping: boolean;
   exitReason: SandboxExitReason | null;
   startTimer: NodeJS.Timeout | undefined;
-  /** RSS read after the last task, in bytes. */
-  lastRssBytes: number;
 }
 
 interface Running {
@@ -298,7 +296,6 @@ export class ParseSandbox {
       stopping: false,
       exitReason: null,
       startTimer: undefined,
-      lastRssBytes: 0,
     };
     proc.on('message', (raw: unknown) => this.onMessage(child, raw));
     // An IPC error (the child died mid-message) ends in 'exit' too.
@@ -462,22 +459,26 @@ export class ParseSandbox {
     result: { outcome: 'ok' | 'failed'; code?: string },
     outcome: () => void,
   ): void {
-    this.settle(child, job, outcome, undefined, result);
     child.job = null;
     child.tasks++;
+    this.settle(child, job, outcome, undefined, result);
     if (child.stopping) return;
+    if (child.tasks >= this.maxTasksPerChild) {
+      this.recycle(child);
+      return;
+    }
+    this.idle(child);
+    this.dispatch();
+    // A child that kept much of a large document's memory is replaced, if nothing took it meanwhile.
+    const recycleMb = this.recycleRssMb ?? child.maxMemoryMb / 2;
     void readProcessMemory(child.pid).then((memory) => {
-      child.lastRssBytes = memory?.rssBytes ?? 0;
-      if (child.stopping || child.job !== null) return;
-      const recycleMb = this.recycleRssMb ?? child.maxMemoryMb / 2;
-      if (child.tasks >= this.maxTasksPerChild || child.lastRssBytes > recycleMb * MIB) {
-        this.counts.recycled++;
-        void this.stop(child, 'recycled');
-        return;
-      }
-      this.idle(child);
-      this.dispatch();
+      if (child.job === null && !child.stopping && (memory?.rssBytes ?? 0) > recycleMb * MIB) this.recycle(child);
     });
+  }
+
+  private recycle(child: Child): void {
+    this.counts.recycled++;
+    void this.stop(child, 'recycled');
   }
 
   private idle(child: Child): void {
