@@ -1,7 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { DocumentError, QuireError, type QuireErrorCode } from '../errors.js';
 import { type SandboxMessage, SandboxMessageSchema, type SandboxRequest } from './protocol.js';
 import { readProcessMemory, resetPeakRss } from './rss.js';
@@ -279,8 +278,7 @@ export class ParseSandbox {
 
   private spawn(maxMemoryMb: number): Child {
     const proc = fork(CHILD_SCRIPT, [], {
-      // The caller's flags (an inspector, a loader) are not the child's. From the sources the
-      // child is TypeScript, run through tsx like the caller.
+      // The caller's flags (an inspector, a loader) are not the child's.
       execArgv: [...typeScriptLoader(), `--max-old-space-size=${maxMemoryMb}`],
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
@@ -600,11 +598,13 @@ export async function configureDefaultParseSandbox(options: ParseSandboxOptions)
   return processSandbox;
 }
 
-/** `--import tsx` when running from the TypeScript sources, so the child can load them too. */
+/**
+ * From the TypeScript sources (tests, tsx) the child and its tasks are TypeScript: a small hook
+ * transpiles them (and only them) as they load.
+ */
 function typeScriptLoader(): string[] {
   if (MODULE_EXTENSION !== '.ts') return [];
-  const loader = createRequire(import.meta.url).resolve('tsx');
-  return ['--import', pathToFileURL(loader).href];
+  return ['--import', new URL('./register-source-hooks.mjs', import.meta.url).href];
 }
 
 function checkOption(name: string, value: number, integer: boolean): number {
