@@ -5,12 +5,7 @@
  * limit and its setting; the memory of the whole process tree (this process + the sandbox's
  * children) stays under the cap plus a stated margin, and this process's own RSS comes back.
  */
-import {
-  makeContentStreamBombPdf,
-  makeLargeXmlDocx,
-  makePdf,
-  makeZipBombDocx,
-} from '@quire/testkit';
+import { makeContentStreamBombPdf, makeLargeXmlDocx, makePdf, makeZipBombDocx } from '@quire/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDocument } from '../src/loaders/index.js';
 import { type ParseFinishedEvent, ParseSandbox, readProcessMemory } from '../src/sandbox/index.js';
@@ -26,7 +21,10 @@ const CAP_MB = 256;
 const MARGIN_MB = 96;
 
 /** A page of ordinary text (the PDF quality gate wants some 200 letters a page). */
-const NOTE = Array.from({ length: 6 }, () => 'A short note about lighthouses and the keepers who tended them.');
+const NOTE = Array.from(
+  { length: 6 },
+  () => 'A short note about lighthouses and the keepers who tended them.',
+);
 
 const limits = { parseMaxMemoryMb: CAP_MB, parseTimeoutMs: 90_000 };
 const finished: ParseFinishedEvent[] = [];
@@ -94,10 +92,7 @@ describe('hostile documents in the parse sandbox', () => {
     bombLoad.catch(() => undefined);
     // Another document arrives while the bomb is being parsed: it has a child of its own.
     while (sandbox.stats().busy === 0) await new Promise((resolve) => setTimeout(resolve, 10));
-    const small = await loadDocument(
-      { bytes: await makePdf([NOTE]), name: 'note.pdf' },
-      { limits, sandbox },
-    );
+    const small = await loadDocument({ bytes: await makePdf([NOTE]), name: 'note.pdf' }, { limits, sandbox });
     order.push('small loaded');
     expect(small.text).toContain('lighthouses');
 
@@ -114,7 +109,10 @@ describe('hostile documents in the parse sandbox', () => {
     const bomb = makeZipBombDocx({ inflateToBytes: 1024 * MIB, declaredBytes: 1000 });
     expect(bomb.length).toBeLessThan(4 * MIB);
     await expect(
-      loadDocument({ bytes: bomb, name: 'bomb.docx' }, { limits: { ...limits, maxInflatedBytes: 64 * MIB }, sandbox }),
+      loadDocument(
+        { bytes: bomb, name: 'bomb.docx' },
+        { limits: { ...limits, maxInflatedBytes: 64 * MIB }, sandbox },
+      ),
     ).rejects.toMatchObject({
       code: 'too_large',
       retryable: false,
@@ -125,10 +123,12 @@ describe('hostile documents in the parse sandbox', () => {
 
   it('fails a DOCX of 100 MiB of XML, inside the inflation limit, at the RSS cap', async () => {
     const docx = makeLargeXmlDocx(100 * MIB);
-    await expect(loadDocument({ bytes: docx, name: 'huge.docx' }, { limits, sandbox })).rejects.toMatchObject({
-      code: 'parse_out_of_memory',
-      message: `"huge.docx": parsing needed more than ${CAP_MB} MiB of memory (limit parseMaxMemoryMb, QUIRE_PARSE_MAX_MEMORY_MB)`,
-    });
+    await expect(loadDocument({ bytes: docx, name: 'huge.docx' }, { limits, sandbox })).rejects.toMatchObject(
+      {
+        code: 'parse_out_of_memory',
+        message: `"huge.docx": parsing needed more than ${CAP_MB} MiB of memory (limit parseMaxMemoryMb, QUIRE_PARSE_MAX_MEMORY_MB)`,
+      },
+    );
   });
 
   it('kept the whole process tree under the cap plus the margin, and this process gives its memory back', async () => {

@@ -114,7 +114,12 @@ describe('ParseSandbox', () => {
       details: { limitMb: 128 },
     });
     expect(events).toEqual([
-      expect.objectContaining({ kind: 'test-hoard', outcome: 'killed', killReason: 'memory', code: 'parse_out_of_memory' }),
+      expect.objectContaining({
+        kind: 'test-hoard',
+        outcome: 'killed',
+        killReason: 'memory',
+        code: 'parse_out_of_memory',
+      }),
     ]);
     // Sampled every 25 ms while growing ~800 MiB/s: the peak stays within a sample or two of the cap.
     expect(events[0]!.peakRssBytes).toBeGreaterThan(128 * MIB);
@@ -125,7 +130,13 @@ describe('ParseSandbox', () => {
   it('kills the child on abort and rejects with the signal reason; a waiting task is dropped', async () => {
     const sandbox = makeSandbox({ size: 1 });
     const controller = new AbortController();
-    const spinning = sandbox.run({ kind: 'test-spin', name: 's.pdf', input: {}, ...limits, signal: controller.signal });
+    const spinning = sandbox.run({
+      kind: 'test-spin',
+      name: 's.pdf',
+      input: {},
+      ...limits,
+      signal: controller.signal,
+    });
     const waitingController = new AbortController();
     const waiting = echo(sandbox, {});
     const dropped = sandbox.run({
@@ -159,7 +170,9 @@ describe('ParseSandbox', () => {
       code: 'invalid_input',
       message: expect.stringContaining('unknown sandbox task kind "nope"'),
     });
-    expect(() => new ParseSandbox({ size: 0 })).toThrow('ParseSandbox size must be a positive integer, got 0');
+    expect(() => new ParseSandbox({ size: 0 })).toThrow(
+      'ParseSandbox size must be a positive integer, got 0',
+    );
     expect(() => registerSandboxTask('Bad Kind', task('echo'))).toThrow('lower-case');
     expect(() => registerSandboxTask('web', new URL('https://example.com/task.js'))).toThrow('file: URL');
   });

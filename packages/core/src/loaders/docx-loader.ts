@@ -42,7 +42,10 @@ export async function readDocx(input: DocxTaskInput): Promise<ExtractedDocument>
   const bytes = input.data;
   const entries = readZipEntries(bytes);
   if (entries === null) {
-    throw new TaskFailure('corrupt', 'is not a readable Word document: its ZIP directory is missing or damaged');
+    throw new TaskFailure(
+      'corrupt',
+      'is not a readable Word document: its ZIP directory is missing or damaged',
+    );
   }
   const inflation = await measureZipInflation(bytes, entries, input.maxInflatedBytes);
   if (!inflation.ok) {

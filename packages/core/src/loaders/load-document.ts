@@ -1,4 +1,5 @@
 import { DocumentError, QuireError } from '../errors.js';
+import type { ParseSandbox } from '../sandbox/parse-sandbox.js';
 import { extractCsv } from './csv-loader.js';
 import { decodeText } from './decode-text.js';
 import { detectDocumentType } from './detect-type.js';
@@ -8,9 +9,8 @@ import { extractJson } from './json-loader.js';
 import { resolveLoadLimits } from './limits.js';
 import { extractMarkdown } from './markdown-loader.js';
 import { extractPdf } from './pdf-loader.js';
-import { extractPlainText } from './text-loader.js';
-import type { ParseSandbox } from '../sandbox/parse-sandbox.js';
 import { runInSandbox } from './sandboxed.js';
+import { extractPlainText } from './text-loader.js';
 import type { LoadedDocument, LoadInput, LoadLimitsInput } from './types.js';
 
 export interface LoadDocumentOptions {

@@ -22,7 +22,11 @@ export interface ParsePdfOptions extends SandboxedLoadOptions {
  * Rejects with a DocumentError (`encrypted`, `wrong_password`, `corrupt`, `too_many_pages`,
  * `too_many_chars`, `parse_timeout`, `parse_out_of_memory`), or with the signal's reason on abort.
  */
-export function parsePdfInWorker(bytes: Uint8Array, name: string, options: ParsePdfOptions): Promise<ParsedPdf> {
+export function parsePdfInWorker(
+  bytes: Uint8Array,
+  name: string,
+  options: ParsePdfOptions,
+): Promise<ParsedPdf> {
   const { limits } = options;
   const input: PdfTaskInput = {
     data: bytes,

@@ -168,7 +168,9 @@ export class ParseSandbox {
     this.size = checkOption('size', options.size ?? Math.min(2, availableParallelism()), true);
     this.maxTasksPerChild = checkOption('maxTasksPerChild', options.maxTasksPerChild ?? 200, true);
     this.recycleRssMb =
-      options.recycleRssMb === undefined ? undefined : checkOption('recycleRssMb', options.recycleRssMb, false);
+      options.recycleRssMb === undefined
+        ? undefined
+        : checkOption('recycleRssMb', options.recycleRssMb, false);
     this.idleTimeoutMs = checkOption('idleTimeoutMs', options.idleTimeoutMs ?? 30_000, false);
     this.sampleIntervalMs = checkOption('sampleIntervalMs', options.sampleIntervalMs ?? 25, true);
     this.startTimeoutMs = checkOption('startTimeoutMs', options.startTimeoutMs ?? 30_000, true);
@@ -396,7 +398,9 @@ export class ParseSandbox {
         this.finish(child, job, { outcome: 'ok' }, () => job.waiting.resolve(message.value));
         return;
       case 'failed': {
-        const code = TASK_CODES.has(message.code as QuireErrorCode) ? (message.code as QuireErrorCode) : 'corrupt';
+        const code = TASK_CODES.has(message.code as QuireErrorCode)
+          ? (message.code as QuireErrorCode)
+          : 'corrupt';
         const error = this.error(task, code, message.reason, message.details);
         this.finish(child, job, { outcome: 'failed', code }, () => job.waiting.reject(error));
         return;
@@ -434,7 +438,11 @@ export class ParseSandbox {
       } else {
         reason = 'crash';
         this.counts.killed++;
-        const error = this.error(task, 'corrupt', `the parser stopped unexpectedly (${describeExit(code, signal)})`);
+        const error = this.error(
+          task,
+          'corrupt',
+          `the parser stopped unexpectedly (${describeExit(code, signal)})`,
+        );
         this.settle(child, job, () => job.waiting.reject(error), 'crash');
       }
     }
@@ -470,7 +478,8 @@ export class ParseSandbox {
     // A child that kept much of a large document's memory is replaced, if nothing took it meanwhile.
     const recycleMb = this.recycleRssMb ?? child.maxMemoryMb / 2;
     void readProcessMemory(child.pid).then((memory) => {
-      if (child.job === null && !child.stopping && (memory?.rssBytes ?? 0) > recycleMb * MIB) this.recycle(child);
+      if (child.job === null && !child.stopping && (memory?.rssBytes ?? 0) > recycleMb * MIB)
+        this.recycle(child);
     });
   }
 

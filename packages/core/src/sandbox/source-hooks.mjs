@@ -31,13 +31,14 @@ export async function resolve(specifier, context, next) {
  */
 export async function load(url, context, next) {
   if (!url.startsWith('file:') || !url.endsWith('.ts')) return next(url, context);
-  ts ??= createRequire(import.meta.url)('typescript');
+  ts ??= /** @type {typeof import('typescript')} */ (createRequire(import.meta.url)('typescript'));
+  const typescript = ts;
   const source = await readFile(new URL(url), 'utf8');
-  const output = ts.transpileModule(source, {
+  const output = typescript.transpileModule(source, {
     fileName: url,
     compilerOptions: {
-      module: ts.ModuleKind.ESNext,
-      target: ts.ScriptTarget.ES2022,
+      module: typescript.ModuleKind.ESNext,
+      target: typescript.ScriptTarget.ES2022,
       sourceMap: false,
       inlineSourceMap: true,
     },

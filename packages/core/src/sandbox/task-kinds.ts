@@ -30,7 +30,10 @@ kinds.set('html', sibling('./tasks/html-task'));
  */
 export function registerSandboxTask(kind: string, module: URL): void {
   if (!/^[a-z][a-z0-9-]*$/.test(kind)) {
-    throw new QuireError('invalid_input', `sandbox task kind must be lower-case letters, digits and dashes: ${JSON.stringify(kind)}`);
+    throw new QuireError(
+      'invalid_input',
+      `sandbox task kind must be lower-case letters, digits and dashes: ${JSON.stringify(kind)}`,
+    );
   }
   if (module.protocol !== 'file:') {
     throw new QuireError('invalid_input', `sandbox task module must be a file: URL, got ${module.href}`);
@@ -42,7 +45,10 @@ export function registerSandboxTask(kind: string, module: URL): void {
 export function sandboxTaskModule(kind: string): URL {
   const module = kinds.get(kind);
   if (module === undefined) {
-    throw new QuireError('invalid_input', `unknown sandbox task kind ${JSON.stringify(kind)} (known: ${[...kinds.keys()].join(', ')})`);
+    throw new QuireError(
+      'invalid_input',
+      `unknown sandbox task kind ${JSON.stringify(kind)} (known: ${[...kinds.keys()].join(', ')})`,
+    );
   }
   return module;
 }
