@@ -113,7 +113,7 @@ describe('checkParseMemoryBudget', () => {
   it('refuses a pool × cap past the limit, naming both settings', () => {
     expect(() => checkParseMemoryBudget({ ...parse, poolSize: 4 }, 2 * 2 ** 30)).toThrow(
       new ConfigError(
-        'invalid configuration:\nQUIRE_PARSE_POOL_SIZE × QUIRE_PARSE_MAX_MEMORY_MB: 4 × 512 MiB + 384 MiB for the worker = 2432 MiB, more than the container\'s memory limit of 2048 MiB; lower one of them or raise the limit',
+        "invalid configuration:\nQUIRE_PARSE_POOL_SIZE × QUIRE_PARSE_MAX_MEMORY_MB: 4 × 512 MiB + 384 MiB for the worker = 2432 MiB, more than the container's memory limit of 2048 MiB; lower one of them or raise the limit",
       ),
     );
   });
