@@ -34,6 +34,8 @@ export async function readTreeRss(
 /** Samples a process tree's RSS every `intervalMs` (default 20) and keeps the peak of the sum. */
 export class TreeRssWatcher {
   peakBytes = 0;
+  /** Peak of the descendants' RSS alone (the tree without the root process), in bytes. */
+  peakChildrenBytes = 0;
   readonly #timer: NodeJS.Timeout;
   #busy = false;
 
@@ -47,8 +49,9 @@ export class TreeRssWatcher {
   async #sample(): Promise<void> {
     if (this.#busy) return;
     this.#busy = true;
-    const { totalBytes } = await readTreeRss(this.pid);
+    const { totalBytes, ownBytes } = await readTreeRss(this.pid);
     this.peakBytes = Math.max(this.peakBytes, totalBytes);
+    this.peakChildrenBytes = Math.max(this.peakChildrenBytes, totalBytes - ownBytes);
     this.#busy = false;
   }
 
