@@ -356,7 +356,8 @@ export class ParseSandbox {
     void resetPeakRss(child.pid).then(() => {
       if (job.settled) return;
       child.process.send(request, (error) => {
-        if (error && !job.settled) this.onExit(child, null, null);
+        // The channel broke (the child is dying): the task ends as a crash once the child is gone.
+        if (error && !job.settled) void this.stop(child, 'crash');
       });
       job.sampler = setInterval(() => void this.sample(child, job), this.sampleIntervalMs);
       job.sampler.unref();
@@ -429,7 +430,10 @@ export class ParseSandbox {
           `a parse sandbox child exited before it was ready (${describeExit(code, signal)}): is the installation complete?`,
         );
         this.settle(child, job, () => job.waiting.reject(error));
-      } else if (signal === 'SIGABRT' || code === 134 || signal === 'SIGKILL') {
+      } else if (
+        child.exitReason !== 'crash' &&
+        (signal === 'SIGABRT' || code === 134 || signal === 'SIGKILL')
+      ) {
         // V8 aborts when the heap passes --max-old-space-size; a SIGKILL not sent from here is the
         // kernel's OOM killer. Either way: the document needed more memory than allowed.
         reason = 'memory';
