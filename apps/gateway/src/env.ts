@@ -30,6 +30,12 @@ const GatewayEnvSchema = z.object({
   GATEWAY_TRUST_PROXY: envBoolean.default(false),
   /** Largest JSON body accepted, in bytes (base64 documents included). */
   GATEWAY_BODY_LIMIT_BYTES: int(1024, 1024 ** 3).default(2 * 1024 * 1024),
+  /**
+   * A body refused before it is read (over the body limit, or refused by authentication) is
+   * still read and dropped up to this many bytes, so that the client gets its 413 or 401 instead
+   * of a broken pipe; a longer one is answered at once and its connection closed.
+   */
+  GATEWAY_DRAIN_LIMIT_BYTES: int(0, 1024 ** 3).default(64 * 1024 * 1024),
   /** How long SIGTERM waits for open requests before exiting, in ms. */
   SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(10_000),
   /** Interval of keep-alive comments on server-sent event streams, in ms. */
@@ -114,6 +120,7 @@ export interface GatewayEnv {
   host: string;
   trustProxy: boolean;
   bodyLimitBytes: number;
+  drainLimitBytes: number;
   shutdownGraceMs: number;
   sseHeartbeatMs: number;
   apiKeys: ApiKeyEntry[];
@@ -134,6 +141,7 @@ export function loadEnv(env: Record<string, string | undefined> = process.env): 
     host: own.HOST,
     trustProxy: own.GATEWAY_TRUST_PROXY,
     bodyLimitBytes: own.GATEWAY_BODY_LIMIT_BYTES,
+    drainLimitBytes: own.GATEWAY_DRAIN_LIMIT_BYTES,
     shutdownGraceMs: own.SHUTDOWN_GRACE_MS,
     sseHeartbeatMs: own.GATEWAY_SSE_HEARTBEAT_MS,
     apiKeys: parseApiKeys(own.QUIRE_API_KEYS ?? '', 'QUIRE_API_KEYS'),

@@ -91,7 +91,13 @@ export async function createServer(deps: ServerDeps): Promise<GatewayServer> {
   });
 
   app.setErrorHandler((error, request, reply) => {
-    const apiError = toApiError(error);
+    const apiError =
+      (error as { code?: unknown }).code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? new ApiError(
+            'payload_too_large',
+            `the request body is larger than the limit of ${env.bodyLimitBytes} bytes; send larger documents as multipart uploads (POST ${UPLOAD_URL})`,
+          )
+        : toApiError(error);
     if (apiError.status >= 500) {
       request.log.error({ err: apiError.cause ?? error, code: apiError.code }, apiError.message);
     } else {
@@ -100,7 +106,16 @@ export async function createServer(deps: ServerDeps): Promise<GatewayServer> {
     if (apiError.code === 'unauthorized' && !reply.hasHeader('www-authenticate')) {
       reply.header('www-authenticate', 'Bearer realm="quire"');
     }
-    return reply.code(apiError.status).send(errorBody(apiError, request.id));
+    const send = () => reply.code(apiError.status).send(errorBody(apiError, request.id));
+    // A body refused before it was read (too large, or refused by a hook) is read to its end and
+    // dropped, so the client, still writing, gets the answer instead of a broken pipe. A body
+    // somebody reads (a multipart parser) is left to its reader.
+    const raw = request.raw;
+    if (raw.complete || raw.destroyed || raw.listenerCount('data') > 0) return send();
+    return drainBody(request, env.drainLimitBytes).then((drained) => {
+      if (!drained) reply.header('connection', 'close');
+      return send();
+    });
   });
   app.setNotFoundHandler((request, reply) =>
     reply
@@ -170,6 +185,43 @@ export async function createServer(deps: ServerDeps): Promise<GatewayServer> {
   if (env.apiKeys.length === 0)
     deps.logger.warn('no API keys configured (QUIRE_API_KEYS): every /v1 request is refused');
   return app;
+}
+
+/** Time allowed to read and drop a refused body before answering anyway. */
+const DRAIN_TIMEOUT_MS = 30_000;
+
+/**
+ * Reads and drops the rest of a request's body, up to `limit` bytes and {@link DRAIN_TIMEOUT_MS};
+ * false when it was longer or slower (the connection is then closed after the answer).
+ */
+function drainBody(request: FastifyRequest, limit: number): Promise<boolean> {
+  const raw = request.raw;
+  const declared = Number(raw.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    let seen = 0;
+    const finish = (drained: boolean) => {
+      clearTimeout(timer);
+      raw.off('data', onData);
+      raw.off('end', onEnd);
+      raw.off('error', onError);
+      raw.off('close', onError);
+      resolve(drained);
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.byteLength;
+      if (seen > limit) finish(false);
+    };
+    const onEnd = () => finish(true);
+    const onError = () => finish(false);
+    const timer = setTimeout(() => finish(false), DRAIN_TIMEOUT_MS);
+    timer.unref();
+    raw.on('data', onData);
+    raw.once('end', onEnd);
+    raw.once('error', onError);
+    raw.once('close', onError);
+    raw.resume();
+  });
 }
 
 function authenticate(env: GatewayEnv, request: FastifyRequest): string {
