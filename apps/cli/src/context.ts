@@ -83,7 +83,11 @@ export function createContext(options: ContextOptions): CommandContext {
     openBackend: async () => {
       if (gatewayUrl !== undefined) {
         if (!URL.canParse(gatewayUrl)) throw new CliError('--url is not a valid absolute URL', 2);
-        return openGatewayBackend({ baseUrl: gatewayUrl, apiKey: globals.apiKey ?? env.apiKey });
+        return openGatewayBackend({
+          baseUrl: gatewayUrl,
+          apiKey: globals.apiKey ?? env.apiKey,
+          adminKey: env.adminKey,
+        });
       }
       return openRedisBackend({
         config: getConfig(),

@@ -24,6 +24,12 @@ const GatewayEnvSchema = z.object({
   // --- HTTP server
   /** TCP port to listen on. */
   PORT: int(0, 65_535).default(8080),
+  /**
+   * Ops port: `/healthz`, `/readyz` and `/metrics` without a key, for probes and scrapers. Keep it
+   * out of every Service and ingress. 0 = off (then `/readyz` and `/metrics` answer on PORT to the
+   * admin key only).
+   */
+  METRICS_PORT: int(0, 65_535).default(0),
   /** Interface to listen on. */
   HOST: z.string().min(1).default('0.0.0.0'),
   /** Trust `X-Forwarded-*` headers (behind a load balancer or ingress). */
@@ -117,6 +123,8 @@ export interface WebhookSettings {
 export interface GatewayEnv {
   config: QuireConfig;
   port: number;
+  /** Ops port; 0 = off. */
+  metricsPort: number;
   host: string;
   trustProxy: boolean;
   bodyLimitBytes: number;
@@ -138,6 +146,7 @@ export function loadEnv(env: Record<string, string | undefined> = process.env): 
   return {
     config,
     port: own.PORT,
+    metricsPort: own.METRICS_PORT,
     host: own.HOST,
     trustProxy: own.GATEWAY_TRUST_PROXY,
     bodyLimitBytes: own.GATEWAY_BODY_LIMIT_BYTES,

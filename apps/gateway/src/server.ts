@@ -25,14 +25,14 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { keyMatches, presentedKey, tenantForKey } from './auth.js';
+import { presentedKey, tenantForKey } from './auth.js';
 import type { GatewayEnv } from './env.js';
-import { ApiError, errorBody, toApiError } from './errors.js';
+import { ApiError, errorBody, toApiError, UnavailableError } from './errors.js';
 import { batchRoutes } from './routes/batches.js';
 import type { RouteContext } from './routes/context.js';
 import { documentRoutes } from './routes/documents.js';
 import { jobRoutes } from './routes/jobs.js';
-import { opsRoutes } from './routes/ops.js';
+import { checkAdminKey, opsRoutes } from './routes/ops.js';
 import { queryRoutes } from './routes/queries.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { UploadFieldsSchema } from './schemas.js';
@@ -167,7 +167,7 @@ export async function createServer(deps: ServerDeps): Promise<GatewayServer> {
     limits: { fileSize: env.uploads.maxBytes + 1, files: 1 },
   });
 
-  await app.register(opsRoutes, { ctx });
+  await app.register(opsRoutes, { ctx, access: 'admin' });
   await app.register(async (admin) => adminRoutes(admin, deps), { prefix: '/admin/queues' });
   await app.register(
     async (v1) => {
@@ -237,21 +237,37 @@ function authenticate(env: GatewayEnv, request: FastifyRequest): string {
   return tenant;
 }
 
+/**
+ * The ops port's server (METRICS_PORT): liveness, readiness and metrics without a key, for probes
+ * and scrapers inside the cluster. Nothing else is served there.
+ */
+export async function createOpsServer(deps: ServerDeps): Promise<GatewayServer> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  await app.register(opsRoutes, {
+    ctx: { env: deps.env, services: deps.services, closing: new Set<() => void>() },
+    access: 'open',
+  });
+  return app;
+}
+
 /** Bull Board for every queue, behind the admin key (Basic auth too, so a browser can prompt for it). */
 async function adminRoutes(admin: FastifyInstance, deps: ServerDeps): Promise<void> {
   const { env, services } = deps;
   admin.addHook('onRequest', async (request, reply) => {
-    const key = presentedKey(request.headers, { basic: true });
-    if (env.adminKeySha256 !== null && key !== null && keyMatches(env.adminKeySha256, key)) return;
-    const message =
-      env.adminKeySha256 === null
-        ? 'the dashboard is closed: no admin key is configured (QUIRE_ADMIN_KEY_SHA256)'
-        : 'the admin key is required';
-    reply
-      .code(401)
-      .header('www-authenticate', 'Basic realm="quire-admin", charset="UTF-8"')
-      .send(errorBody(new ApiError('unauthorized', message), request.id));
-    return reply;
+    if (!checkAdminKey(env, request, reply)) return reply;
+    // The dashboard reads the queues on every call: without Redis it has nothing to show.
+    if (services.redis.status !== 'ready') {
+      reply
+        .code(503)
+        .header('retry-after', '5')
+        .send(errorBody(new UnavailableError('the queue (Redis)'), request.id));
+      return reply;
+    }
   });
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath('/admin/queues');
