@@ -10,6 +10,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import fastifyMultipart from '@fastify/multipart';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import { QUEUES, redactJobData } from '@quire/jobs';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -272,7 +273,14 @@ async function adminRoutes(admin: FastifyInstance, deps: ServerDeps): Promise<vo
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath('/admin/queues');
   createBullBoard({
-    queues: services.queues().map((queue) => new BullMQAdapter(queue)),
+    queues: services.queues().map((queue) => {
+      // Ingest jobs are shown without their secrets, and cannot be edited: an edit would save the
+      // redacted view over the sealed secrets. Retrying stays possible.
+      const ingest = queue.name === QUEUES.ingest;
+      const adapter = new BullMQAdapter(queue, ingest ? { readOnlyMode: true, allowRetries: true } : {});
+      adapter.setFormatter('data', redactJobData);
+      return adapter;
+    }),
     serverAdapter,
     options: { uiConfig: { boardTitle: 'Quire queues' } },
   });

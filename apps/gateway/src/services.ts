@@ -84,6 +84,7 @@ export async function openServices(options: OpenServicesOptions): Promise<Gatewa
   const producer = new Producer({
     connection: redis,
     prefix,
+    secretKeys: config.secretKeys,
     sources: {
       roots: env.uploads.dir === null ? [] : [env.uploads.dir],
       maxBytes: config.ingest.maxFileBytes,

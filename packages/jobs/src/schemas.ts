@@ -4,6 +4,7 @@
  */
 import { IngestSourceSchema } from '@quire/core';
 import { z } from 'zod';
+import { SealedSecretsSchema } from './secrets.js';
 
 /** Tenants are short, safe identifiers: they end up in keys, filters and logs. */
 export const TenantSchema = z
@@ -61,6 +62,25 @@ export const IngestJobDataSchema = z
   .strict();
 export type IngestJobData = z.infer<typeof IngestJobDataSchema>;
 export type IngestJobInput = Omit<IngestJobData, 'v' | 'seq'>;
+
+/**
+ * Version 2 of the ingest payload: what producers enqueue when a job has secrets (a PDF password,
+ * a source URL with credentials or a query). No `password`; the source URL is its public part
+ * (scheme, host, path); both travel sealed in `sealed` (see `secrets.ts`), which the worker removes
+ * once the job has ended for good. Jobs without secrets stay version 1.
+ */
+export const IngestJobDataV2Schema = IngestJobDataSchema.omit({ v: true, password: true })
+  .extend({
+    v: z.literal(2),
+    /** The job's secrets, sealed; absent once the job has ended for good. */
+    sealed: SealedSecretsSchema.optional(),
+  })
+  .strict();
+export type IngestJobDataV2 = z.infer<typeof IngestJobDataV2Schema>;
+
+/** Any ingest payload a worker takes: version 1 (secrets in clear, from older producers) or 2. */
+export const IngestJobPayloadSchema = z.discriminatedUnion('v', [IngestJobDataSchema, IngestJobDataV2Schema]);
+export type IngestJobPayload = z.infer<typeof IngestJobPayloadSchema>;
 
 export const DeleteJobDataSchema = z
   .object({
