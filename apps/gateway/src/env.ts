@@ -15,6 +15,7 @@ import {
 import { parseEnvWith } from '@quire/runtime';
 import { z } from 'zod';
 import { type ApiKeyEntry, parseApiKeys } from './auth.js';
+import type { QuotaSettings } from './quotas.js';
 
 const int = envInt;
 const optionalString = envOptionalString;
@@ -82,6 +83,12 @@ const GatewayEnvSchema = z.object({
       .optional(),
   ),
 
+  // --- Tenant limits (kept in Redis: every gateway replica counts against the same numbers)
+  /** Jobs a tenant may submit per minute, with a burst as large (a batch counts its questions). 0 = no limit. */
+  GATEWAY_TENANT_JOBS_PER_MINUTE: int(0, 10_000_000).default(1_200),
+  /** Document bytes (inline or spooled) a tenant may have in ingest jobs that have not ended. 0 = no limit. */
+  GATEWAY_TENANT_QUEUED_BYTES: int(0, 2 ** 50).default(2 * 1024 ** 3),
+
   // --- Waiting for answers
   /** How long `wait=true` waits for an answer by default, in ms. */
   GATEWAY_WAIT_DEFAULT_MS: int(0, 600_000).default(30_000),
@@ -145,6 +152,7 @@ export interface GatewayEnv {
   wait: { defaultMs: number; maxMs: number };
   idempotencyTtlSeconds: number;
   webhooks: WebhookSettings;
+  quotas: QuotaSettings;
 }
 
 export function loadEnv(env: Record<string, string | undefined> = process.env): GatewayEnv {
@@ -174,6 +182,10 @@ export function loadEnv(env: Record<string, string | undefined> = process.env): 
       maxMs: own.GATEWAY_WAIT_MAX_MS,
     },
     idempotencyTtlSeconds: own.GATEWAY_IDEMPOTENCY_TTL_SECONDS,
+    quotas: {
+      jobsPerMinute: own.GATEWAY_TENANT_JOBS_PER_MINUTE,
+      queuedBytes: own.GATEWAY_TENANT_QUEUED_BYTES,
+    },
     webhooks: {
       secret: own.GATEWAY_WEBHOOK_SECRET ?? null,
       allowPrivateNetworks: own.GATEWAY_WEBHOOK_ALLOW_PRIVATE,

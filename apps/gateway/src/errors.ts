@@ -25,6 +25,8 @@ export const ERROR_STATUS = {
   idempotency_key_mismatch: 422,
   /** The webhook URL is refused (off, bad scheme, non-public address). */
   webhook_refused: 422,
+  /** A tenant limit (jobs per minute, queued bytes) is reached; `Retry-After` says when to try again. */
+  too_many_requests: 429,
   /** The job failed for good; the message carries its reason. */
   job_failed: 502,
   /** Redis or the vector store cannot be reached now; try again later. */
@@ -40,10 +42,17 @@ export const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode
 export class ApiError extends Error {
   override name = 'ApiError';
   readonly code: ErrorCode;
+  /** Seconds the caller should wait before trying again (sent as `Retry-After`). */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; retryAfterSeconds?: number } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   get status(): number {

@@ -107,6 +107,8 @@ export async function createServer(deps: ServerDeps): Promise<GatewayServer> {
     if (apiError.code === 'unauthorized' && !reply.hasHeader('www-authenticate')) {
       reply.header('www-authenticate', 'Bearer realm="quire"');
     }
+    if (apiError.retryAfterSeconds !== undefined)
+      reply.header('retry-after', String(apiError.retryAfterSeconds));
     const send = () => reply.code(apiError.status).send(errorBody(apiError, request.id));
     // A body refused before it was read (too large, or refused by a hook) is read to its end and
     // dropped, so the client, still writing, gets the answer instead of a broken pipe. A body

@@ -1,4 +1,5 @@
 /** Documents: submit (JSON or multipart upload), list, read one, delete. */
+import type { IngestSource } from '@quire/core';
 import type { IngestJobInput } from '@quire/jobs';
 import { describeZodError, MetadataSchema, QUEUES } from '@quire/jobs';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -47,6 +48,7 @@ export const documentRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
             'unauthorized',
             'payload_too_large',
             'webhook_refused',
+            'too_many_requests',
             'unavailable',
           ),
         },
@@ -63,6 +65,7 @@ export const documentRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
           webhookUrl,
         }),
         webhookUrl,
+        bytes: inlineBytes(fields.source),
         enqueue: async (jobId) => {
           await producer.enqueueIngest(input, { jobId });
         },
@@ -90,6 +93,7 @@ export const documentRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
             'payload_too_large',
             'unsupported_media_type',
             'webhook_refused',
+            'too_many_requests',
             'unavailable',
           ),
         },
@@ -160,6 +164,7 @@ export const documentRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
             webhookUrl,
           }),
           webhookUrl,
+          bytes: received.bytes,
           enqueue: async (jobId) => {
             const spooled = spooledPath(received);
             if (spooled !== null) await uploads.register(spooled, jobId);
@@ -255,6 +260,13 @@ export const documentRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
     },
   );
 };
+
+/** Bytes of a document carried in the request (URL sources are read, and bounded, by the worker). */
+function inlineBytes(source: IngestSource): number {
+  if (source.kind === 'text') return Buffer.byteLength(source.text, 'utf8');
+  if (source.kind === 'base64') return Math.floor((source.data.replace(/=+$/, '').length * 3) / 4);
+  return 0;
+}
 
 interface ParsedUploadFields {
   documentId: string | undefined;
