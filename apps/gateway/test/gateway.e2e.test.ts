@@ -522,6 +522,26 @@ describe('gateway, end to end', () => {
     expect((await call('GET', '/v1/documents/harbour.md')).status).toBe(404);
   });
 
+  it('keeps a large JSON document out of its job: spooled, read by the worker, removed with the job', async () => {
+    const text = `# Ledger\n\n${'The keeper counts every lantern in the tower. '.repeat(60)}`;
+    const data = Buffer.from(text).toString('base64');
+    expect(text.length).toBeGreaterThan(INLINE_MAX);
+    const sent = await call('POST', '/v1/documents', {
+      key: 'globex',
+      body: { documentId: 'ledger', source: { kind: 'base64', data, name: 'ledger.md' } },
+    });
+    expect(sent.status).toBe(202);
+    const job = await gateway.services.producer.queue('ingest').getJob(String(sent.body.jobId));
+    expect(job?.data.source).toMatchObject({ kind: 'path' });
+    expect(JSON.stringify(job?.data)).not.toContain(data.slice(0, 64));
+    const done = await finished(String(sent.body.statusUrl), 'globex');
+    expect(done).toMatchObject({
+      state: 'completed',
+      result: { outcome: 'ingested', sourceName: 'ledger.md' },
+    });
+    await waitFor(async () => (await readdir(uploadDir)).length === 0, { timeoutMs: 10_000 });
+  });
+
   it('serves a valid OpenAPI document and its interactive docs', async () => {
     const doc = await call('GET', '/docs/json', { key: null });
     expect(doc.status).toBe(200);

@@ -103,6 +103,21 @@ describe('limits', () => {
     expect(body.error?.message).toMatch(/GATEWAY_UPLOAD_DIR/);
   });
 
+  it('refuses a JSON document above the inline limit without an upload directory: it would live in Redis', async () => {
+    for (const source of [
+      { kind: 'text', text: 'y'.repeat(1500) },
+      { kind: 'base64', data: Buffer.alloc(1200, 'z').toString('base64'), name: 'z.txt' },
+    ]) {
+      const { status, body } = await post(
+        '/v1/documents',
+        JSON.stringify({ documentId: 'inline', source }),
+        'application/json',
+      );
+      expect(status, source.kind).toBe(413);
+      expect(body.error?.message).toMatch(/GATEWAY_UPLOAD_DIR/);
+    }
+  });
+
   it('refuses an upload above the upload limit', async () => {
     const { status, body } = await post('/v1/documents/upload', uploadOf(5000));
     expect(status).toBe(413);
