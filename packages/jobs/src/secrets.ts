@@ -11,36 +11,12 @@
  * longest a job waits or retries, not the retention time).
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import { type IngestSecrets, IngestSecretsSchema, type SealedSecrets } from '@quire/contracts';
 
 const ALGORITHM = 'aes-256-gcm';
 const KEY_BYTES = 32;
 const IV_BYTES = 12;
 const KEY_ID = /^[A-Za-z0-9_.-]{1,32}$/;
-
-/** A sealed box as it travels in a job: `v: 2` ingest payloads carry one in `sealed`. */
-export const SealedSecretsSchema = z
-  .object({
-    alg: z.literal('A256GCM'),
-    /** Id of the key it was sealed with. */
-    kid: z.string().regex(KEY_ID),
-    iv: z.base64(),
-    tag: z.base64(),
-    data: z.base64(),
-  })
-  .strict();
-export type SealedSecrets = z.infer<typeof SealedSecretsSchema>;
-
-/** What a box holds. */
-export const IngestSecretsSchema = z
-  .object({
-    /** Password of an encrypted PDF. */
-    password: z.string().max(1024).optional(),
-    /** The source URL in full, when it carries credentials or a query. */
-    url: z.string().max(8192).optional(),
-  })
-  .strict();
-export type IngestSecrets = z.infer<typeof IngestSecretsSchema>;
 
 export class SecretKeyError extends Error {
   override name = 'SecretKeyError';
