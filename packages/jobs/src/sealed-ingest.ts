@@ -2,10 +2,11 @@
  * Ingest jobs with secrets: sealed by the producer, opened by the worker for each attempt, and
  * removed from the job once it has ended for good (retries need them until then).
  */
+
+import type { IngestSecrets } from '@quire/contracts';
 import type { Job, Worker } from 'bullmq';
 import type { IngestJobData, IngestJobDataV2, IngestJobPayload } from './schemas.js';
 import {
-  type IngestSecrets,
   ingestSecretsContext,
   publicUrl,
   SecretKeyError,
