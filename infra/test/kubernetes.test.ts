@@ -167,9 +167,10 @@ describe('Deployments', () => {
     }
   });
 
-  it("probe the gateway's /healthz (alive) and /readyz (Redis and store answer) on PORT", () => {
+  it("probe the gateway's /healthz (alive) and /readyz (Redis and store answer) on its ops port", () => {
     const gateway = running.find((w) => w.app.name === 'gateway');
-    const port = gateway?.parsed.port;
+    // On PORT readiness takes the admin key; METRICS_PORT serves it open and stays out of the Service.
+    const port = gateway?.parsed.metricsPort;
     expect(port).toBeGreaterThan(0);
     if (!gateway) return;
     expect(probe(gateway.container, 'startupProbe')).toEqual({ path: '/healthz', port });

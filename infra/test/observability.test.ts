@@ -124,10 +124,10 @@ describe('Prometheus', () => {
   const config = record(readYaml(join(OBSERVABILITY, 'prometheus', 'prometheus.yml')), 'prometheus.yml');
   const jobs = list(config.scrape_configs, 'scrape_configs').map((j) => record(j, 'scrape config'));
 
-  it('scrapes every replica of each worker on METRICS_PORT and the gateway on PORT', () => {
+  it('scrapes every replica of each worker and of the gateway on METRICS_PORT', () => {
     const expected = (['ingest-worker', 'query-worker', 'gateway'] as const).map((name) => {
       const parsed = apps.get(name)?.parse(serviceEnv(name, all.get(name) ?? {}, { withExamples: false }));
-      return { name, port: name === 'gateway' ? parsed?.port : parsed?.metricsPort };
+      return { name, port: parsed?.metricsPort };
     });
     for (const { name, port } of expected) {
       const job = jobs.find((j) => j.job_name === name);

@@ -85,6 +85,7 @@ export function createContext(options: ContextOptions): CommandContext {
         return (await import('./backend/gateway.js')).openGatewayBackend({
           baseUrl: gatewayUrl,
           apiKey: globals.apiKey ?? env.apiKey,
+          adminKey: env.adminKey,
         });
       }
       return (await import('./backend/redis.js')).openRedisBackend({

@@ -25,6 +25,8 @@ const CliEnvSchema = z.object({
   QUIRE_URL: optionalString.pipe(z.string().url('QUIRE_URL must be an absolute URL').optional()),
   /** API key for the gateway. Never printed. */
   QUIRE_API_KEY: optionalString,
+  /** The gateway's admin key, for `quire status --url` (queue counts of every tenant). Never printed. */
+  QUIRE_ADMIN_KEY: optionalString,
   /** Tenant used when `--tenant` is not given (checked with the tenant rules when a command runs). */
   QUIRE_TENANT: optionalString,
   // --- Ingestion
@@ -51,6 +53,8 @@ export interface CliEnv {
   gatewayUrl: string | undefined;
   /** Gateway API key; kept out of every message. */
   apiKey: string | undefined;
+  /** Gateway admin key (status through the gateway); kept out of every message. */
+  adminKey: string | undefined;
   tenant: string;
   inlineMaxBytes: number;
   /** Shared roots as given (relative ones are resolved against the working directory by the caller). */
@@ -78,6 +82,7 @@ export function loadEnv(env: Record<string, string | undefined> = process.env): 
   return {
     gatewayUrl: e.QUIRE_URL,
     apiKey: e.QUIRE_API_KEY,
+    adminKey: e.QUIRE_ADMIN_KEY,
     tenant: e.QUIRE_TENANT ?? DEFAULT_TENANT,
     inlineMaxBytes: e.QUIRE_INLINE_MAX_BYTES,
     fileRoots: e.QUIRE_FILE_ROOTS,

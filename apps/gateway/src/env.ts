@@ -15,6 +15,7 @@ import {
 import { parseEnvWith } from '@quire/runtime';
 import { z } from 'zod';
 import { type ApiKeyEntry, parseApiKeys } from './auth.js';
+import type { QuotaSettings } from './quotas.js';
 
 const int = envInt;
 const optionalString = envOptionalString;
@@ -24,12 +25,24 @@ const GatewayEnvSchema = z.object({
   // --- HTTP server
   /** TCP port to listen on. */
   PORT: int(0, 65_535).default(8080),
+  /**
+   * Ops port: `/healthz`, `/readyz` and `/metrics` without a key, for probes and scrapers. Keep it
+   * out of every Service and ingress. 0 = off (then `/readyz` and `/metrics` answer on PORT to the
+   * admin key only).
+   */
+  METRICS_PORT: int(0, 65_535).default(0),
   /** Interface to listen on. */
   HOST: z.string().min(1).default('0.0.0.0'),
   /** Trust `X-Forwarded-*` headers (behind a load balancer or ingress). */
   GATEWAY_TRUST_PROXY: envBoolean.default(false),
   /** Largest JSON body accepted, in bytes (base64 documents included). */
   GATEWAY_BODY_LIMIT_BYTES: int(1024, 1024 ** 3).default(2 * 1024 * 1024),
+  /**
+   * A body refused before it is read (over the body limit, or refused by authentication) is
+   * still read and dropped up to this many bytes, so that the client gets its 413 or 401 instead
+   * of a broken pipe; a longer one is answered at once and its connection closed.
+   */
+  GATEWAY_DRAIN_LIMIT_BYTES: int(0, 1024 ** 3).default(64 * 1024 * 1024),
   /** How long SIGTERM waits for open requests before exiting, in ms. */
   SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(10_000),
   /** Interval of keep-alive comments on server-sent event streams, in ms. */
@@ -69,6 +82,12 @@ const GatewayEnvSchema = z.object({
       .refine((p) => isAbsolute(p), 'must be an absolute path')
       .optional(),
   ),
+
+  // --- Tenant limits (kept in Redis: every gateway replica counts against the same numbers)
+  /** Jobs a tenant may submit per minute, with a burst as large (a batch counts its questions). 0 = no limit. */
+  GATEWAY_TENANT_JOBS_PER_MINUTE: int(0, 10_000_000).default(1_200),
+  /** Document bytes (inline or spooled) a tenant may have in ingest jobs that have not ended. 0 = no limit. */
+  GATEWAY_TENANT_QUEUED_BYTES: int(0, 2 ** 50).default(2 * 1024 ** 3),
 
   // --- Waiting for answers
   /** How long `wait=true` waits for an answer by default, in ms. */
@@ -116,9 +135,12 @@ export interface WebhookSettings {
 export interface GatewayEnv {
   config: QuireConfig;
   port: number;
+  /** Ops port; 0 = off. */
+  metricsPort: number;
   host: string;
   trustProxy: boolean;
   bodyLimitBytes: number;
+  drainLimitBytes: number;
   shutdownGraceMs: number;
   sseHeartbeatMs: number;
   /** Reply timeout of the request-path Redis client, in ms. */
@@ -130,6 +152,7 @@ export interface GatewayEnv {
   wait: { defaultMs: number; maxMs: number };
   idempotencyTtlSeconds: number;
   webhooks: WebhookSettings;
+  quotas: QuotaSettings;
 }
 
 export function loadEnv(env: Record<string, string | undefined> = process.env): GatewayEnv {
@@ -138,9 +161,11 @@ export function loadEnv(env: Record<string, string | undefined> = process.env): 
   return {
     config,
     port: own.PORT,
+    metricsPort: own.METRICS_PORT,
     host: own.HOST,
     trustProxy: own.GATEWAY_TRUST_PROXY,
     bodyLimitBytes: own.GATEWAY_BODY_LIMIT_BYTES,
+    drainLimitBytes: own.GATEWAY_DRAIN_LIMIT_BYTES,
     shutdownGraceMs: own.SHUTDOWN_GRACE_MS,
     sseHeartbeatMs: own.GATEWAY_SSE_HEARTBEAT_MS,
     redisCommandTimeoutMs: own.GATEWAY_REDIS_COMMAND_TIMEOUT_MS,
@@ -157,6 +182,10 @@ export function loadEnv(env: Record<string, string | undefined> = process.env): 
       maxMs: own.GATEWAY_WAIT_MAX_MS,
     },
     idempotencyTtlSeconds: own.GATEWAY_IDEMPOTENCY_TTL_SECONDS,
+    quotas: {
+      jobsPerMinute: own.GATEWAY_TENANT_JOBS_PER_MINUTE,
+      queuedBytes: own.GATEWAY_TENANT_QUEUED_BYTES,
+    },
     webhooks: {
       secret: own.GATEWAY_WEBHOOK_SECRET ?? null,
       allowPrivateNetworks: own.GATEWAY_WEBHOOK_ALLOW_PRIVATE,

@@ -12,10 +12,17 @@ export { ERROR_CODES, ERROR_STATUS, type ErrorBody, ErrorBodySchema, type ErrorC
 export class ApiError extends Error {
   override name = 'ApiError';
   readonly code: ErrorCode;
+  /** Seconds the caller should wait before trying again (sent as `Retry-After`). */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; retryAfterSeconds?: number } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   get status(): number {
@@ -57,6 +64,8 @@ export function toApiError(error: unknown): ApiError {
     return new ApiError('invalid_request', error.message);
   }
   if (isRedisUnavailable(error)) return new UnavailableError('the queue (Redis)', { cause: error });
+  const malformed = malformedMultipart(error);
+  if (malformed !== null) return new ApiError('invalid_request', malformed);
   const e = (typeof error === 'object' && error !== null ? error : {}) as FastifyLikeError;
   if (Array.isArray(e.validation)) {
     const where = typeof e.validationContext === 'string' ? e.validationContext : 'request';
@@ -71,6 +80,21 @@ export function toApiError(error: unknown): ApiError {
   if (status === 404) return new ApiError('not_found', message);
   if (status >= 400 && status < 500) return new ApiError('invalid_request', message);
   return new ApiError('internal', 'internal error', { cause: error });
+}
+
+/**
+ * The multipart parser throws plain errors for a body it cannot read (no boundary in the
+ * Content-Type, a body cut short): the caller's fault, so a 400 that says what is wrong.
+ */
+function malformedMultipart(error: unknown): string | null {
+  if (!(error instanceof Error)) return null;
+  if (/^Multipart: Boundary not found/.test(error.message)) {
+    return 'malformed multipart body: the Content-Type has no boundary (multipart/form-data; boundary=…)';
+  }
+  if (/unexpected end of multipart data/i.test(error.message)) {
+    return 'malformed multipart body: it ends before its closing boundary (truncated?)';
+  }
+  return null;
 }
 
 function describeValidation(where: string, issues: ValidationIssue[]): string {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { createLogger, runMain, ShutdownManager } from '@quire/runtime';
 import { loadEnv } from './env.js';
-import { createServer } from './server.js';
+import { createOpsServer, createServer } from './server.js';
 import { openServices } from './services.js';
 
 const SERVICE = 'gateway';
@@ -28,10 +28,17 @@ runMain(SERVICE, async () => {
   const server = await createServer({ env, logger, services, version });
   shutdown.register('http', () => server.close());
 
+  let opsAddress: string | null = null;
+  if (env.metricsPort > 0) {
+    const ops = await createOpsServer({ env, logger, services, version });
+    shutdown.register('ops-http', () => ops.close());
+    opsAddress = await ops.listen({ port: env.metricsPort, host: env.host });
+  }
   const address = await server.listen({ port: env.port, host: env.host });
   logger.info(
     {
       address,
+      opsAddress,
       prefix: env.config.queuePrefix,
       store: env.config.store.kind,
       tenants: new Set(env.apiKeys.map((k) => k.tenant)).size,

@@ -10,6 +10,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import fastifyMultipart from '@fastify/multipart';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import { QUEUES, redactJobData } from '@quire/jobs';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -25,14 +26,14 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { keyMatches, presentedKey, tenantForKey } from './auth.js';
+import { presentedKey, tenantForKey } from './auth.js';
 import type { GatewayEnv } from './env.js';
-import { ApiError, errorBody, toApiError } from './errors.js';
+import { ApiError, errorBody, toApiError, UnavailableError } from './errors.js';
 import { batchRoutes } from './routes/batches.js';
 import type { RouteContext } from './routes/context.js';
 import { documentRoutes } from './routes/documents.js';
 import { jobRoutes } from './routes/jobs.js';
-import { opsRoutes } from './routes/ops.js';
+import { checkAdminKey, opsRoutes } from './routes/ops.js';
 import { queryRoutes } from './routes/queries.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { UploadFieldsSchema } from './schemas.js';
@@ -91,7 +92,13 @@ export async function createServer(deps: ServerDeps): Promise<GatewayServer> {
   });
 
   app.setErrorHandler((error, request, reply) => {
-    const apiError = toApiError(error);
+    const apiError =
+      (error as { code?: unknown }).code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? new ApiError(
+            'payload_too_large',
+            `the request body is larger than the limit of ${env.bodyLimitBytes} bytes; send larger documents as multipart uploads (POST ${UPLOAD_URL})`,
+          )
+        : toApiError(error);
     if (apiError.status >= 500) {
       request.log.error({ err: apiError.cause ?? error, code: apiError.code }, apiError.message);
     } else {
@@ -100,7 +107,18 @@ export async function createServer(deps: ServerDeps): Promise<GatewayServer> {
     if (apiError.code === 'unauthorized' && !reply.hasHeader('www-authenticate')) {
       reply.header('www-authenticate', 'Bearer realm="quire"');
     }
-    return reply.code(apiError.status).send(errorBody(apiError, request.id));
+    if (apiError.retryAfterSeconds !== undefined)
+      reply.header('retry-after', String(apiError.retryAfterSeconds));
+    const send = () => reply.code(apiError.status).send(errorBody(apiError, request.id));
+    // A body refused before it was read (too large, or refused by a hook) is read to its end and
+    // dropped, so the client, still writing, gets the answer instead of a broken pipe. A body
+    // somebody reads (a multipart parser) is left to its reader.
+    const raw = request.raw;
+    if (raw.complete || raw.destroyed || raw.listenerCount('data') > 0) return send();
+    return drainBody(request, env.drainLimitBytes).then((drained) => {
+      if (!drained) reply.header('connection', 'close');
+      return send();
+    });
   });
   app.setNotFoundHandler((request, reply) =>
     reply
@@ -152,7 +170,7 @@ export async function createServer(deps: ServerDeps): Promise<GatewayServer> {
     limits: { fileSize: env.uploads.maxBytes + 1, files: 1 },
   });
 
-  await app.register(opsRoutes, { ctx });
+  await app.register(opsRoutes, { ctx, access: 'admin' });
   await app.register(async (admin) => adminRoutes(admin, deps), { prefix: '/admin/queues' });
   await app.register(
     async (v1) => {
@@ -172,6 +190,43 @@ export async function createServer(deps: ServerDeps): Promise<GatewayServer> {
   return app;
 }
 
+/** Time allowed to read and drop a refused body before answering anyway. */
+const DRAIN_TIMEOUT_MS = 30_000;
+
+/**
+ * Reads and drops the rest of a request's body, up to `limit` bytes and {@link DRAIN_TIMEOUT_MS};
+ * false when it was longer or slower (the connection is then closed after the answer).
+ */
+function drainBody(request: FastifyRequest, limit: number): Promise<boolean> {
+  const raw = request.raw;
+  const declared = Number(raw.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    let seen = 0;
+    const finish = (drained: boolean) => {
+      clearTimeout(timer);
+      raw.off('data', onData);
+      raw.off('end', onEnd);
+      raw.off('error', onError);
+      raw.off('close', onError);
+      resolve(drained);
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.byteLength;
+      if (seen > limit) finish(false);
+    };
+    const onEnd = () => finish(true);
+    const onError = () => finish(false);
+    const timer = setTimeout(() => finish(false), DRAIN_TIMEOUT_MS);
+    timer.unref();
+    raw.on('data', onData);
+    raw.once('end', onEnd);
+    raw.once('error', onError);
+    raw.once('close', onError);
+    raw.resume();
+  });
+}
+
 function authenticate(env: GatewayEnv, request: FastifyRequest): string {
   const key = presentedKey(request.headers);
   if (key === null) {
@@ -185,26 +240,49 @@ function authenticate(env: GatewayEnv, request: FastifyRequest): string {
   return tenant;
 }
 
+/**
+ * The ops port's server (METRICS_PORT): liveness, readiness and metrics without a key, for probes
+ * and scrapers inside the cluster. Nothing else is served there.
+ */
+export async function createOpsServer(deps: ServerDeps): Promise<GatewayServer> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  await app.register(opsRoutes, {
+    ctx: { env: deps.env, services: deps.services, closing: new Set<() => void>() },
+    access: 'open',
+  });
+  return app;
+}
+
 /** Bull Board for every queue, behind the admin key (Basic auth too, so a browser can prompt for it). */
 async function adminRoutes(admin: FastifyInstance, deps: ServerDeps): Promise<void> {
   const { env, services } = deps;
   admin.addHook('onRequest', async (request, reply) => {
-    const key = presentedKey(request.headers, { basic: true });
-    if (env.adminKeySha256 !== null && key !== null && keyMatches(env.adminKeySha256, key)) return;
-    const message =
-      env.adminKeySha256 === null
-        ? 'the dashboard is closed: no admin key is configured (QUIRE_ADMIN_KEY_SHA256)'
-        : 'the admin key is required';
-    reply
-      .code(401)
-      .header('www-authenticate', 'Basic realm="quire-admin", charset="UTF-8"')
-      .send(errorBody(new ApiError('unauthorized', message), request.id));
-    return reply;
+    if (!checkAdminKey(env, request, reply)) return reply;
+    // The dashboard reads the queues on every call: without Redis it has nothing to show.
+    if (services.redis.status !== 'ready') {
+      reply
+        .code(503)
+        .header('retry-after', '5')
+        .send(errorBody(new UnavailableError('the queue (Redis)'), request.id));
+      return reply;
+    }
   });
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath('/admin/queues');
   createBullBoard({
-    queues: services.queues().map((queue) => new BullMQAdapter(queue)),
+    queues: services.queues().map((queue) => {
+      // Ingest jobs are shown without their secrets, and cannot be edited: an edit would save the
+      // redacted view over the sealed secrets. Retrying stays possible.
+      const ingest = queue.name === QUEUES.ingest;
+      const adapter = new BullMQAdapter(queue, ingest ? { readOnlyMode: true, allowRetries: true } : {});
+      adapter.setFormatter('data', redactJobData);
+      return adapter;
+    }),
     serverAdapter,
     options: { uiConfig: { boardTitle: 'Quire queues' } },
   });

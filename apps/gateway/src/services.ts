@@ -11,6 +11,7 @@ import type { GatewayEnv } from './env.js';
 import { IdempotencyStore } from './idempotency.js';
 import { JobEvents } from './job-events.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
+import { TenantQuotas } from './quotas.js';
 import { UploadSpool } from './uploads.js';
 import { type HostLookup, WebhookService } from './webhooks/index.js';
 
@@ -26,6 +27,7 @@ export interface GatewayServices {
   idempotency: IdempotencyStore;
   webhooks: WebhookService;
   uploads: UploadSpool;
+  quotas: TenantQuotas;
   metrics: GatewayMetrics;
   /** Every queue shown on the dashboard and measured for `/metrics`. */
   queues(): Queue[];
@@ -81,6 +83,7 @@ export async function openServices(options: OpenServicesOptions): Promise<Gatewa
   const producer = new Producer({
     connection: redis,
     prefix,
+    secretKeys: config.secretKeys,
     // Refuses at once what the workers would refuse, with the gateway's view of their settings.
     checkSource: (source) =>
       checkSourceShape(source, {
@@ -120,6 +123,26 @@ export async function openServices(options: OpenServicesOptions): Promise<Gatewa
     dir: env.uploads.dir,
   });
   uploads.start(events);
+  const quotas = new TenantQuotas({
+    redis,
+    prefix,
+    settings: env.quotas,
+    logger,
+    ingestQueue: producer.queue(QUEUES.ingest),
+  });
+  // Every gateway sees every end; the release counts once.
+  const unfollowQuotas = events.onFinished((event) => {
+    if (event.queue !== QUEUES.ingest) return;
+    quotas
+      .releaseJob(event.jobId)
+      .catch((error: unknown) =>
+        logger.warn(
+          { err: error instanceof Error ? error.message : String(error), jobId: event.jobId },
+          'quota release deferred to the sweep',
+        ),
+      );
+  });
+  quotas.start();
   const metrics = createGatewayMetrics(
     options.defaultMetrics === undefined ? {} : { defaultMetrics: options.defaultMetrics },
   );
@@ -132,6 +155,7 @@ export async function openServices(options: OpenServicesOptions): Promise<Gatewa
     idempotency: new IdempotencyStore({ redis, prefix, ttlSeconds: env.idempotencyTtlSeconds }),
     webhooks,
     uploads,
+    quotas,
     metrics,
     queues() {
       const queues = [QUEUES.ingest, QUEUES.query, QUEUES.batch].map((name) => producer.queue(name));
@@ -140,6 +164,8 @@ export async function openServices(options: OpenServicesOptions): Promise<Gatewa
     },
     async close() {
       uploads.close();
+      unfollowQuotas();
+      quotas.close();
       await webhooks.close();
       await events.close();
       await producer.close();

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { IngestProgressSchema } from '@quire/jobs';
+import { createLogger } from '@quire/runtime';
 import {
   cleanupPrefix,
   getTestRedis,
@@ -22,6 +23,7 @@ import { validate } from '@readme/openapi-parser';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey } from '../src/auth.js';
+import { createOpsServer } from '../src/server.js';
 import { SIGNATURE_HEADER, verifyWebhookSignature, WEBHOOK_EVENT_HEADER } from '../src/webhooks/index.js';
 import { type RunningGateway, readEvents, type Sse, startGateway, startWorker } from './harness.js';
 
@@ -520,6 +522,26 @@ describe('gateway, end to end', () => {
     expect((await call('GET', '/v1/documents/harbour.md')).status).toBe(404);
   });
 
+  it('keeps a large JSON document out of its job: spooled, read by the worker, removed with the job', async () => {
+    const text = `# Ledger\n\n${'The keeper counts every lantern in the tower. '.repeat(60)}`;
+    const data = Buffer.from(text).toString('base64');
+    expect(text.length).toBeGreaterThan(INLINE_MAX);
+    const sent = await call('POST', '/v1/documents', {
+      key: 'globex',
+      body: { documentId: 'ledger', source: { kind: 'base64', data, name: 'ledger.md' } },
+    });
+    expect(sent.status).toBe(202);
+    const job = await gateway.services.producer.queue('ingest').getJob(String(sent.body.jobId));
+    expect(job?.data.source).toMatchObject({ kind: 'path' });
+    expect(JSON.stringify(job?.data)).not.toContain(data.slice(0, 64));
+    const done = await finished(String(sent.body.statusUrl), 'globex');
+    expect(done).toMatchObject({
+      state: 'completed',
+      result: { outcome: 'ingested', sourceName: 'ledger.md' },
+    });
+    await waitFor(async () => (await readdir(uploadDir)).length === 0, { timeoutMs: 10_000 });
+  });
+
   it('serves a valid OpenAPI document and its interactive docs', async () => {
     const doc = await call('GET', '/docs/json', { key: null });
     expect(doc.status).toBe(200);
@@ -557,8 +579,40 @@ describe('gateway, end to end', () => {
     expect(names).toEqual(['batch', 'ingest', 'query', 'webhooks']);
   });
 
+  it('keeps readiness and metrics (every queue, all tenants) to the admin key on the API port', async () => {
+    for (const path of ['/metrics', '/readyz']) {
+      expect((await call('GET', path, { key: null })).status, path).toBe(401);
+      expect((await call('GET', path, { key: 'acme' })).status, path).toBe(401);
+    }
+    // Liveness stays cheap and open.
+    expect((await call('GET', '/healthz', { key: null })).status).toBe(200);
+    // The OpenAPI document tells the routes' keys apart, but its UI gives no way around them.
+    const docs = await call('GET', '/docs/json', { key: null });
+    expect(JSON.stringify(docs.body)).toMatch(/admin key/);
+  });
+
+  it('serves liveness, readiness and metrics without a key on the ops port only', async () => {
+    const ops = await createOpsServer({
+      env: gateway.env,
+      logger: createLogger({ service: 'gateway', level: 'warn', format: 'json' }),
+      services: gateway.services,
+      version: '0.0.0-test',
+    });
+    try {
+      expect((await ops.inject({ url: '/healthz' })).json()).toEqual({ ok: true });
+      expect((await ops.inject({ url: '/readyz' })).statusCode).toBe(200);
+      const metrics = await ops.inject({ url: '/metrics' });
+      expect(metrics.statusCode).toBe(200);
+      expect(metrics.body).toMatch(/^quire_queue_jobs\{/m);
+      expect((await ops.inject({ url: '/v1/documents' })).statusCode).toBe(404);
+      expect((await ops.inject({ url: '/admin/queues' })).statusCode).toBe(404);
+    } finally {
+      await ops.close();
+    }
+  });
+
   it('exposes Prometheus metrics with queue depth and requests by route', async () => {
-    const { status, body, headers } = await call('GET', '/metrics', { key: null });
+    const { status, body, headers } = await call('GET', '/metrics', { key: 'admin' });
     expect(status).toBe(200);
     expect(headers.get('content-type')).toMatch(/text\/plain/);
     const text = String(body.text);
@@ -574,7 +628,7 @@ describe('gateway, end to end', () => {
 
   it('answers /healthz and /readyz', async () => {
     expect((await call('GET', '/healthz', { key: null })).body).toEqual({ ok: true });
-    expect((await call('GET', '/readyz', { key: null })).body).toEqual({
+    expect((await call('GET', '/readyz', { key: 'admin' })).body).toEqual({
       ok: true,
       checks: { redis: { ok: true }, store: { ok: true } },
     });

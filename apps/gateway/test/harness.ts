@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '@quire/runtime';
 import { type SpawnedProcess, spawnProcess } from '@quire/testkit';
-import { loadEnv } from '../src/env.js';
+import { type GatewayEnv, loadEnv } from '../src/env.js';
 import { createServer, type GatewayServer } from '../src/server.js';
 import { type GatewayServices, openServices } from '../src/services.js';
 
@@ -34,6 +34,7 @@ export interface RunningGateway {
   url: string;
   server: GatewayServer;
   services: GatewayServices;
+  env: GatewayEnv;
   close(): Promise<void>;
 }
 
@@ -55,6 +56,7 @@ export async function startGateway(
     url: address,
     server,
     services,
+    env,
     async close() {
       await server.close();
       await services.close();

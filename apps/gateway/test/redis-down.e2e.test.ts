@@ -22,6 +22,7 @@ beforeAll(async () => {
     QUIRE_QUEUE_PREFIX: 'qt-gateway-down',
     QUIRE_DATA_DIR: join(tmp.path, 'data'),
     QUIRE_API_KEYS: `acme:${hashApiKey('down-key')}`,
+    QUIRE_ADMIN_KEY_SHA256: hashApiKey('ops-key'),
     // Started before Redis goes: the reconnecting clients must not flood the test's output.
     LOG_LEVEL: 'fatal',
   });
@@ -40,10 +41,13 @@ const ask = () =>
     body: JSON.stringify({ question: 'Anyone?' }),
   });
 const get = (path: string) => fetch(`${gateway.url}${path}`, { headers: auth });
+/** Readiness and metrics take the admin key on the API port. */
+const ops = (path: string) =>
+  fetch(`${gateway.url}${path}`, { headers: { authorization: 'Bearer ops-key' } });
 
 describe('gateway without Redis', () => {
   it('is ready, then answers 503 at once while Redis is down, then recovers', async () => {
-    expect((await get('/readyz')).status).toBe(200);
+    expect((await ops('/readyz')).status).toBe(200);
     const before = await ask();
     expect(before.status).toBe(202);
     const { jobId } = (await before.json()) as { jobId: string };
@@ -65,18 +69,23 @@ describe('gateway without Redis', () => {
     expect((await get(`/v1/jobs/query/${jobId}`)).status).toBe(503);
     expect((await get('/v1/batches/some-batch')).status).toBe(503);
 
-    const ready = await get('/readyz');
+    const ready = await ops('/readyz');
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({
       ok: false,
       checks: { redis: { ok: false }, store: { ok: true } },
     });
     expect((await get('/healthz')).status).toBe(200);
-    const metrics = await (await get('/metrics')).text();
+    for (const path of ['/admin/queues/api/queues', '/admin/queues']) {
+      const board = await ops(path);
+      expect(board.status, path).toBe(503);
+      expect(await board.json()).toMatchObject({ error: { code: 'unavailable' } });
+    }
+    const metrics = await (await ops('/metrics')).text();
     expect(metrics).toMatch(/^quire_gateway_redis_up\{service="gateway"\} 0$/m);
 
     await redis.restart();
-    await waitFor(async () => (await get('/readyz')).status === 200, { timeoutMs: 20_000, intervalMs: 100 });
+    await waitFor(async () => (await ops('/readyz')).status === 200, { timeoutMs: 20_000, intervalMs: 100 });
     const after = await ask();
     expect(after.status).toBe(202);
     const { statusUrl } = (await after.json()) as { statusUrl: string };

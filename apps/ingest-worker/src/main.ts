@@ -2,7 +2,7 @@
 /** The ingest worker process: env → logger → connections → services → worker → shutdown. */
 import { readFileSync } from 'node:fs';
 import { checkParseMemoryBudget, configureDefaultParseSandbox } from '@quire/core';
-import { QUEUES } from '@quire/jobs';
+import { forgetSecretsWhenDone, QUEUES, SecretKeyring } from '@quire/jobs';
 import { mapProcessorError, readContainerMemoryLimit, runMain, startWorkerProcess } from '@quire/runtime';
 import { Worker } from 'bullmq';
 import { loadEnv } from './env.js';
@@ -65,6 +65,7 @@ runMain(SERVICE, async () => {
     prefix: config.queuePrefix,
     logger: app.logger,
     metrics: app.metrics,
+    secrets: SecretKeyring.fromSetting(config.secretKeys),
   });
 
   const worker: Worker = new Worker(
@@ -86,6 +87,14 @@ runMain(SERVICE, async () => {
       autorun: false,
     },
   );
+  // Retries need a job's sealed secrets; once it has ended for good they go.
+  forgetSecretsWhenDone(worker, {
+    onError: (error, job) =>
+      app.logger.warn(
+        { err: error instanceof Error ? error.message : String(error), jobId: job.id },
+        "could not remove a finished job's sealed secrets",
+      ),
+  });
   app.addWorker(worker);
   await app.start({
     concurrency: env.concurrency,

@@ -15,10 +15,13 @@ import {
   describeZodError,
   documentOrderKeys,
   type IngestJobData,
-  IngestJobDataSchema,
+  IngestJobPayloadSchema,
   type IngestProgress,
   type IngestResult,
   JOB_NAMES,
+  openIngestJob,
+  SecretKeyError,
+  type SecretKeyring,
 } from '@quire/jobs';
 import { DocumentLease, isPermanent, isRateLimited, type Metrics } from '@quire/runtime';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
@@ -32,6 +35,8 @@ export interface IngestDeps extends Omit<IngestDocumentDeps, 'logger' | 'models'
   prefix: string;
   logger: Logger;
   metrics: Metrics;
+  /** Opens the sealed secrets of version 2 jobs (QUIRE_SECRET_KEYS); null: such jobs fail. */
+  secrets: SecretKeyring | null;
   /** Delay before a job blocked by another job of the same document looks again, in ms. Default 1,000. */
   documentBusyDelayMs?: number;
   /** Lease on a document while a job works on it, in ms. Default 30,000. */
@@ -55,12 +60,11 @@ export function createIngestProcessor(rootDeps: IngestDeps) {
     });
     const deps = { ...rootDeps, logger };
     if (job.name === JOB_NAMES.ingest) {
-      const parsed = IngestJobDataSchema.safeParse(job.data);
+      const parsed = IngestJobPayloadSchema.safeParse(job.data);
       if (!parsed.success)
         throw new UnrecoverableError(`invalid ingest job: ${describeZodError(parsed.error)}`);
-      return withDocumentLease(deps, job, token, parsed.data, (lease) =>
-        ingest(deps, job, parsed.data, lease, signal),
-      );
+      const data = openSecrets(parsed.data, deps.secrets);
+      return withDocumentLease(deps, job, token, data, (lease) => ingest(deps, job, data, lease, signal));
     }
     if (job.name === JOB_NAMES.delete) {
       const parsed = DeleteJobDataSchema.safeParse(job.data);
@@ -73,6 +77,16 @@ export function createIngestProcessor(rootDeps: IngestDeps) {
     }
     throw new UnrecoverableError(`unknown job name ${JSON.stringify(job.name)} on the ingest queue`);
   };
+}
+
+/** The job with its sealed secrets opened; secrets that do not open fail it for good. */
+function openSecrets(payload: Parameters<typeof openIngestJob>[0], keyring: SecretKeyring | null) {
+  try {
+    return openIngestJob(payload, keyring);
+  } catch (error) {
+    if (error instanceof SecretKeyError) throw new UnrecoverableError(error.message);
+    throw error;
+  }
 }
 
 async function ingest(

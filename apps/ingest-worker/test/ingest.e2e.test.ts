@@ -2,6 +2,7 @@
  * End to end through the queue: a real Redis, a real SQLite store, the worker as a separate process,
  * the producer SDK as another service would use it.
  */
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ChunkRecord, pointId, SqliteVectorStore, sqliteCollectionName } from '@quire/core';
@@ -21,6 +22,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIngestWorker } from './harness.js';
 
 const TENANT = 'acme';
+/** The fixtures' PDF passwords travel sealed: producer and worker share the keys. */
+const SECRET_KEYS = `k1:${randomBytes(32).toString('base64')}`;
 const MAX_BYTES = 2 * 1024 * 1024;
 
 let redis: TestRedis;
@@ -47,8 +50,9 @@ beforeAll(async () => {
     QUIRE_FILE_ROOTS: docs,
     QUIRE_MAX_FILE_BYTES: String(MAX_BYTES),
     INGEST_CONCURRENCY: '4',
+    QUIRE_SECRET_KEYS: SECRET_KEYS,
   });
-  producer = new Producer({ connection: redis.url, prefix });
+  producer = new Producer({ connection: redis.url, prefix, secretKeys: SECRET_KEYS });
   // Reading the worker's store from the test process: SQLite in WAL mode shares one file.
   store = new SqliteVectorStore({
     path: join(dataDir, 'vectors.db'),

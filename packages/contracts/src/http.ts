@@ -266,6 +266,8 @@ export const ERROR_STATUS = {
   idempotency_key_mismatch: 422,
   /** The webhook URL is refused (off, bad scheme, non-public address). */
   webhook_refused: 422,
+  /** A tenant limit (jobs per minute, queued bytes) is reached; `Retry-After` says when to try again. */
+  too_many_requests: 429,
   /** The job failed for good; the message carries its reason. */
   job_failed: 502,
   /** Redis or the vector store cannot be reached now; try again later. */

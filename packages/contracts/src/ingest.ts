@@ -40,6 +40,49 @@ export type IngestJobData = z.infer<typeof IngestJobDataSchema>;
 /** What a caller gives to enqueue an ingestion (the SDK adds `v` and `seq`). */
 export type IngestJobInput = Omit<IngestJobData, 'v' | 'seq'>;
 
+/** A sealed box of job secrets (AES-256-GCM); see `secrets.ts` in `@quire/jobs`. */
+export const SealedSecretsSchema = z
+  .object({
+    alg: z.literal('A256GCM'),
+    /** Id of the key it was sealed with (`QUIRE_SECRET_KEYS`). */
+    kid: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/),
+    iv: z.base64(),
+    tag: z.base64(),
+    data: z.base64(),
+  })
+  .strict();
+export type SealedSecrets = z.infer<typeof SealedSecretsSchema>;
+
+/** What a sealed box holds. */
+export const IngestSecretsSchema = z
+  .object({
+    /** Password of an encrypted PDF. */
+    password: z.string().max(1024).optional(),
+    /** The source URL in full, when it carries credentials or a query. */
+    url: z.string().max(8192).optional(),
+  })
+  .strict();
+export type IngestSecrets = z.infer<typeof IngestSecretsSchema>;
+
+/**
+ * Version 2 of the ingest payload: what producers enqueue when a job has secrets (a PDF password,
+ * a source URL with credentials or a query). No `password`; the source URL is its public part
+ * (scheme, host, path); both travel sealed in `sealed`, bound to the tenant and document, which
+ * the worker removes once the job has ended for good. Jobs without secrets stay version 1.
+ */
+export const IngestJobDataV2Schema = IngestJobDataSchema.omit({ v: true, password: true })
+  .extend({
+    v: z.literal(2),
+    /** The job's secrets, sealed; absent once the job has ended for good. */
+    sealed: SealedSecretsSchema.optional(),
+  })
+  .strict();
+export type IngestJobDataV2 = z.infer<typeof IngestJobDataV2Schema>;
+
+/** Any ingest payload a worker takes: version 1 (secrets in clear, older producers) or 2. */
+export const IngestJobPayloadSchema = z.discriminatedUnion('v', [IngestJobDataSchema, IngestJobDataV2Schema]);
+export type IngestJobPayload = z.infer<typeof IngestJobPayloadSchema>;
+
 export const DeleteJobDataSchema = z
   .object({
     v: payloadVersion(1),

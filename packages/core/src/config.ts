@@ -106,6 +106,22 @@ export const QuireEnvSchema = z.object({
   QUIRE_URL_TIMEOUT_MS: int(100, 600_000).default(30_000),
   QUIRE_ALLOW_PRIVATE_URLS: envBoolean.default(false),
 
+  // --- Secrets
+  /**
+   * Keys that seal job secrets (PDF passwords, source URLs with credentials or a query) in Redis:
+   * `id:base64key,…`, 32-byte keys (`openssl rand -base64 32`); the first seals, all open. The same
+   * on producers (gateway, CLI, SDK) and ingest workers. Unset: jobs with secrets are refused.
+   */
+  QUIRE_SECRET_KEYS: optionalString.pipe(
+    z
+      .string()
+      .regex(
+        /^\s*[A-Za-z0-9_.-]{1,32}:[A-Za-z0-9+/]{43}=\s*(,\s*[A-Za-z0-9_.-]{1,32}:[A-Za-z0-9+/]{43}=\s*)*$/,
+        'must be "id:base64key" pairs, comma-separated, each key 32 bytes in base64 (openssl rand -base64 32)',
+      )
+      .optional(),
+  ),
+
   // --- Retrieval
   QUIRE_CANDIDATES: int(1, 100).default(30),
   QUIRE_TOP_N: int(1, 20).default(4),
@@ -162,6 +178,8 @@ export interface QuireConfig {
   };
   retrieval: { candidates: number; topN: number; minRerankScore: number | undefined; contextTokens: number };
   log: { level: string; format: 'json' | 'pretty' | 'auto' };
+  /** `QUIRE_SECRET_KEYS` as given (checked for shape); unset: undefined. Never logged. */
+  secretKeys: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -266,6 +284,7 @@ export function toConfig(e: QuireEnv, cwd: string): QuireConfig {
       contextTokens: e.QUIRE_CONTEXT_TOKENS,
     },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
+    secretKeys: e.QUIRE_SECRET_KEYS,
   };
 }
 

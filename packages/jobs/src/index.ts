@@ -12,3 +12,5 @@ export * from './names.js';
 export * from './producer.js';
 export * from './query-schemas.js';
 export * from './schemas.js';
+export * from './sealed-ingest.js';
+export * from './secrets.js';

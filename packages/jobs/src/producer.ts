@@ -36,10 +36,12 @@ import {
   DeleteJobDataSchema,
   type DeleteJobInput,
   describeZodError,
-  type IngestJobData,
   IngestJobDataSchema,
   type IngestJobInput,
+  type IngestJobPayload,
 } from './schemas.js';
+import { sealIngestJob } from './sealed-ingest.js';
+import { SecretKeyError, SecretKeyring } from './secrets.js';
 
 export class JobInputError extends Error {
   override name = 'JobInputError';
@@ -125,6 +127,13 @@ export interface ProducerOptions {
    * everything again with its own settings. Default: none.
    */
   checkSource?: (source: IngestSource) => void;
+  /**
+   * Keys that seal a job's secrets (a PDF password, a source URL with credentials or a query)
+   * before it is enqueued: a keyring, or the text of `QUIRE_SECRET_KEYS` (`id:base64key,…`, the
+   * first seals). The ingest workers need the same keys to open them. Default none: a job with
+   * a secret is refused, since it would be stored in clear.
+   */
+  secretKeys?: SecretKeyring | string;
   jobOptions?: DefaultJobOptionsOptions;
   /**
    * Questions of a batch added to Redis per round trip. Bigger chunks enqueue a little faster but
@@ -149,6 +158,7 @@ export class Producer {
   readonly #events = new Map<QueueName, QueueEvents>();
   readonly #jobOptions: JobsOptions;
   readonly #checkSource: ((source: IngestSource) => void) | undefined;
+  readonly #keyring: SecretKeyring | null;
   #flowProducer: FlowProducer | undefined;
   #gateQueue: Queue | undefined;
   readonly #batchChunkSize: number;
@@ -162,6 +172,10 @@ export class Producer {
     this.#ownsRedis = this.#redis !== options.connection;
     this.#jobOptions = defaultJobOptions(options.jobOptions);
     this.#checkSource = options.checkSource;
+    this.#keyring =
+      typeof options.secretKeys === 'string'
+        ? SecretKeyring.fromSetting(options.secretKeys)
+        : (options.secretKeys ?? null);
     this.#batchChunkSize = options.batchChunkSize ?? DEFAULT_BATCH_CHUNK_SIZE;
     if (
       !Number.isInteger(this.#batchChunkSize) ||
@@ -196,9 +210,16 @@ export class Producer {
     const problem = sourceShapeProblem(parsed.data.source);
     if (problem !== null) throw new JobInputError(`invalid ingest job: ${problem}`);
     this.#checkSource?.(parsed.data.source);
+    // Sealed before anything touches Redis: a job refused here leaves no sequence number behind.
+    let payload: IngestJobPayload;
+    try {
+      payload = sealIngestJob(parsed.data, this.#keyring);
+    } catch (error) {
+      if (error instanceof SecretKeyError) throw new JobInputError(`invalid ingest job: ${error.message}`);
+      throw error;
+    }
     const seq = await nextDocumentSeq(this.#redis, this.prefix, parsed.data.tenant, parsed.data.documentId);
-    const data: IngestJobData = { ...parsed.data, seq };
-    return this.#add(QUEUES.ingest, JOB_NAMES.ingest, data, options);
+    return this.#add(QUEUES.ingest, JOB_NAMES.ingest, { ...payload, seq }, options);
   }
 
   /** Enqueues the deletion of a document's chunks; ordered with the document's ingest jobs. */

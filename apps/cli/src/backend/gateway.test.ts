@@ -271,11 +271,21 @@ describe('GatewayBackend', () => {
       'quire_queue_jobs{queue="query",state="completed"} 9',
     ].join('\n');
     const fake = fakeFetch({ 'GET /metrics': [[200, metrics]] });
-    const status = await backend(fake).status({ queues: ['ingest', 'query'], failedLimit: 10 });
+    // Every tenant's queue depths: the admin key's, not a tenant's.
+    await expect(backend(fake).status({ queues: ['ingest'], failedLimit: 10 })).rejects.toThrow(
+      /QUIRE_ADMIN_KEY/,
+    );
+    const admin = new GatewayBackend({
+      baseUrl: 'http://gw.test:8080',
+      apiKey: 'secret-key',
+      adminKey: 'ops-key',
+      fetch: fake.fetch,
+    });
+    const status = await admin.status({ queues: ['ingest', 'query'], failedLimit: 10 });
     expect(status.failedListed).toBe(false);
     expect(status.queues[0]).toMatchObject({ queue: 'ingest', counts: { failed: 2, waiting: 5, active: 0 } });
     expect(status.queues[1]?.counts.completed).toBe(9);
-    expect(fake.seen[0]!.headers.get('authorization')).toBeNull();
+    expect(fake.seen[0]!.headers.get('authorization')).toBe('Bearer ops-key');
     await expect(backend(fake).retryFailed()).rejects.toThrow(/needs direct access to Redis/);
   });
 });

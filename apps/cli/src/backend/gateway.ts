@@ -4,7 +4,7 @@
  * (the gateway refuses `path` sources: its workers cannot see this machine's files), and every
  * response is validated before use.
  *
- * `status` reads the queue counts from the gateway's Prometheus metrics; failed jobs and
+ * `status` reads the queue counts from the gateway's Prometheus metrics (with the admin key); failed jobs and
  * `--retry-failed` need direct Redis access, which the HTTP API does not give tenants.
  */
 import { randomUUID } from 'node:crypto';
@@ -52,6 +52,11 @@ export interface GatewayBackendOptions {
   /** Base URL of the gateway, without `/v1`. */
   baseUrl: string;
   apiKey: string | undefined;
+  /**
+   * The gateway's admin key, for `status`: its queue counts (all tenants together) come from
+   * `/metrics`, which takes the admin key. Never printed.
+   */
+  adminKey?: string | undefined;
   /** Time limit of one HTTP request, in ms. Default 30,000 (uploads get ten times as long). */
   requestTimeoutMs?: number;
   /** Interval between polls of a job, in ms. Default 250. */
@@ -107,6 +112,7 @@ export class GatewayBackend implements Backend {
   readonly tenantFromKey = true;
   readonly #base: URL;
   readonly #apiKey: string;
+  readonly #adminKey: string | undefined;
   readonly #timeoutMs: number;
   readonly #pollMs: number;
   readonly #retries: number;
@@ -115,6 +121,7 @@ export class GatewayBackend implements Backend {
   constructor(options: GatewayBackendOptions) {
     this.#base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
     this.#apiKey = options.apiKey ?? '';
+    this.#adminKey = options.adminKey === '' ? undefined : options.adminKey;
     this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#pollMs = options.pollMs ?? 250;
     this.#retries = options.retries ?? 2;
@@ -234,7 +241,13 @@ export class GatewayBackend implements Backend {
   }
 
   async status(options: StatusOptions): Promise<StatusReport> {
-    const text = await this.#request('GET', 'metrics', { text: true, auth: false });
+    if (this.#adminKey === undefined) {
+      throw new CliError(
+        "status through the gateway reads its /metrics, which takes the gateway's admin key: set QUIRE_ADMIN_KEY (or run status with REDIS_URL)",
+        2,
+      );
+    }
+    const text = await this.#request('GET', 'metrics', { text: true, auth: 'admin' });
     const depths = parseQueueDepths(text);
     const queues: QueueCounts[] = options.queues.map((queue) => ({
       queue,
@@ -283,7 +296,7 @@ export class GatewayBackend implements Backend {
     };
   }
 
-  #request(method: string, path: string, options: { text: true; auth?: boolean }): Promise<string>;
+  #request(method: string, path: string, options: { text: true; auth?: boolean | 'admin' }): Promise<string>;
   #request<S extends z.ZodType>(
     method: string,
     path: string,
@@ -297,11 +310,12 @@ export class GatewayBackend implements Backend {
   async #request<S extends z.ZodType>(
     method: string,
     path: string,
-    options: RequestOptions<S> | { text: true; auth?: boolean },
+    options: RequestOptions<S> | { text: true; auth?: boolean | 'admin' },
   ): Promise<z.infer<S> | string | null> {
     const url = new URL(path, this.#base);
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (options.auth !== false) headers.authorization = `Bearer ${this.#apiKey}`;
+    if (options.auth === 'admin') headers.authorization = `Bearer ${this.#adminKey ?? ''}`;
+    else if (options.auth !== false) headers.authorization = `Bearer ${this.#apiKey}`;
     let body: string | FormData | undefined;
     if ('json' in options && options.json !== undefined) {
       headers['content-type'] = 'application/json';

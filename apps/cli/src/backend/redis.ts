@@ -77,7 +77,11 @@ export class RedisBackend implements Backend {
     const { config } = options;
     this.#config = config;
     this.#options = options;
-    this.#producer = new Producer({ connection: config.redisUrl, prefix: config.queuePrefix });
+    this.#producer = new Producer({
+      connection: config.redisUrl,
+      prefix: config.queuePrefix,
+      secretKeys: config.secretKeys,
+    });
     this.target = `${redactUrl(config.redisUrl)} (queue prefix ${config.queuePrefix})`;
   }
 

@@ -52,6 +52,7 @@ export const batchRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ct
             'payload_too_large',
             'idempotency_key_mismatch',
             'webhook_refused',
+            'too_many_requests',
             'unavailable',
           ),
         },
@@ -63,6 +64,7 @@ export const batchRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ct
         queue: QUEUES.batch,
         fingerprint: fingerprint({ route: 'batches', fields, webhookUrl }),
         webhookUrl,
+        jobs: fields.questions.length,
         enqueue: async (batchId) => {
           await producer.enqueueBatch({ tenant: request.tenant, ...fields }, { batchId });
         },

@@ -62,6 +62,10 @@ export interface SubmitOptions {
   fingerprint: string;
   webhookUrl: string | undefined;
   enqueue: (jobId: string) => Promise<void>;
+  /** Jobs this submission counts for against the tenant's jobs per minute. Default 1. */
+  jobs?: number;
+  /** Document bytes held against the tenant's queued bytes until the job ends. Default 0. */
+  bytes?: number;
 }
 
 export interface Submitted {
@@ -90,12 +94,18 @@ export async function submitJob(
     if (claim.replayed) return { jobId: claim.jobId, replayed: true };
     jobId = claim.jobId;
   }
+  const { quotas } = ctx.services;
+  let held = false;
   try {
+    await quotas.takeJobs(tenant, options.jobs ?? 1);
+    await quotas.holdBytes(tenant, jobId, options.bytes ?? 0);
+    held = true;
     if (options.webhookUrl !== undefined) {
       await webhooks.register(options.queue, jobId, tenant, options.webhookUrl);
     }
     await options.enqueue(jobId);
   } catch (error) {
+    if (held) await quotas.release(tenant, jobId).catch(() => undefined);
     if (key !== null) await idempotency.release(tenant, key).catch(() => undefined);
     if (options.webhookUrl !== undefined)
       await webhooks.unregister(options.queue, jobId).catch(() => undefined);

@@ -1,4 +1,6 @@
 /** Documents: submit (JSON or multipart upload), list, read one, delete. */
+import { Readable } from 'node:stream';
+import { base64DecodedLength, checkSourceShape, defaultTextName, type IngestSource } from '@quire/core';
 import type { IngestJobInput } from '@quire/jobs';
 import { describeZodError, MetadataSchema, QUEUES } from '@quire/jobs';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -14,7 +16,7 @@ import {
   SubmitDocumentBodySchema,
   UploadFieldsSchema,
 } from '../schemas.js';
-import { type ReceivedFile, spooledPath } from '../uploads.js';
+import { type ReceivedFile, spooledPath, type UploadSpool } from '../uploads.js';
 import {
   accepted,
   errorResponses,
@@ -47,6 +49,7 @@ export const documentRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
             'unauthorized',
             'payload_too_large',
             'webhook_refused',
+            'too_many_requests',
             'unavailable',
           ),
         },
@@ -54,20 +57,37 @@ export const documentRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
     },
     async (request, reply) => {
       const { webhookUrl, ...fields } = request.body;
-      const input: IngestJobInput = { tenant: request.tenant, ...fields };
-      const submitted = await submitJob(ctx, request, {
-        queue: QUEUES.ingest,
-        fingerprint: fingerprint({
-          route: 'documents',
-          fields: { ...fields, password: undefined },
+      // A large document goes to the upload directory, and the job carries its path: a job's data
+      // lives in Redis for as long as the job is kept.
+      const spooled = await spoolLargeSource(uploads, fields.source, ctx.env.uploads.inlineMaxBytes);
+      const input: IngestJobInput = {
+        tenant: request.tenant,
+        ...fields,
+        ...(spooled === null
+          ? {}
+          : { source: spooled.source, sourceName: fields.sourceName ?? spooled.file.name }),
+      };
+      try {
+        const submitted = await submitJob(ctx, request, {
+          queue: QUEUES.ingest,
+          fingerprint: fingerprint({
+            route: 'documents',
+            fields: { ...fields, password: undefined },
+            webhookUrl,
+          }),
           webhookUrl,
-        }),
-        webhookUrl,
-        enqueue: async (jobId) => {
-          await producer.enqueueIngest(input, { jobId });
-        },
-      });
-      return accepted(reply, QUEUES.ingest, submitted, { documentId: fields.documentId });
+          bytes: inlineBytes(fields.source),
+          enqueue: async (jobId) => {
+            if (spooled !== null) await uploads.register(spooled.file.path, jobId);
+            await producer.enqueueIngest(input, { jobId });
+          },
+        });
+        if (submitted.replayed && spooled !== null) await uploads.discard(spooled.file.path);
+        return accepted(reply, QUEUES.ingest, submitted, { documentId: fields.documentId });
+      } catch (error) {
+        if (spooled !== null) await uploads.discard(spooled.file.path).catch(() => undefined);
+        throw error;
+      }
     },
   );
 
@@ -90,6 +110,7 @@ export const documentRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
             'payload_too_large',
             'unsupported_media_type',
             'webhook_refused',
+            'too_many_requests',
             'unavailable',
           ),
         },
@@ -160,6 +181,7 @@ export const documentRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
             webhookUrl,
           }),
           webhookUrl,
+          bytes: received.bytes,
           enqueue: async (jobId) => {
             const spooled = spooledPath(received);
             if (spooled !== null) await uploads.register(spooled, jobId);
@@ -255,6 +277,41 @@ export const documentRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
     },
   );
 };
+
+/**
+ * Writes a text or base64 document larger than `inlineMaxBytes` to the upload directory (413
+ * without one), checked as an upload is; null when it may travel in the job.
+ */
+async function spoolLargeSource(
+  uploads: UploadSpool,
+  source: IngestSource,
+  inlineMaxBytes: number,
+): Promise<{ source: IngestSource; file: { path: string; name: string } } | null> {
+  if (inlineBytes(source) <= inlineMaxBytes) return null;
+  let bytes: Buffer;
+  let name: string;
+  if (source.kind === 'base64') {
+    checkSourceShape(source);
+    bytes = Buffer.from(source.data, 'base64');
+    name = source.name;
+  } else if (source.kind === 'text') {
+    bytes = Buffer.from(source.text, 'utf8');
+    name = source.name ?? defaultTextName(source.mediaType);
+  } else {
+    return null;
+  }
+  const received = await uploads.receive(Readable.from([bytes]), name, 'application/octet-stream');
+  const path = spooledPath(received);
+  if (path === null) return null;
+  return { source: { kind: 'path', path }, file: { path, name: received.name } };
+}
+
+/** Bytes of a document carried in the request (URL sources are read, and bounded, by the worker). */
+function inlineBytes(source: IngestSource): number {
+  if (source.kind === 'text') return Buffer.byteLength(source.text, 'utf8');
+  if (source.kind === 'base64') return base64DecodedLength(source.data);
+  return 0;
+}
 
 interface ParsedUploadFields {
   documentId: string | undefined;

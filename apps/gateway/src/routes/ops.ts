@@ -1,14 +1,51 @@
-/** Operations: liveness, readiness and Prometheus metrics (no API key: probes and scrapers call them). */
+/**
+ * Operations: liveness, readiness and Prometheus metrics. Liveness is cheap and open. Readiness
+ * and metrics name every queue's depth (all tenants together), so on the API port they take the
+ * admin key; the ops port (METRICS_PORT), which no Service or ingress exposes, serves them open
+ * to probes and scrapers.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { keyMatches, presentedKey } from '../auth.js';
+import type { GatewayEnv } from '../env.js';
+import { ApiError, errorBody } from '../errors.js';
 import { HealthSchema, ReadinessSchema } from '../schemas.js';
 import type { RouteOptions } from './context.js';
 
 const TAGS = ['operations'];
 const READYZ_TENANT = 'quire-readyz';
 
-export const opsRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ctx }) => {
+export interface OpsRouteOptions extends RouteOptions {
+  /** `admin`: readiness and metrics take the admin key (the API port); `open`: the ops port. */
+  access: 'admin' | 'open';
+}
+
+/**
+ * Refuses a request without the admin key (Bearer, X-API-Key or Basic, so that a browser can
+ * prompt for it); answers and returns false then.
+ */
+export function checkAdminKey(env: GatewayEnv, request: FastifyRequest, reply: FastifyReply): boolean {
+  const key = presentedKey(request.headers, { basic: true });
+  if (env.adminKeySha256 !== null && key !== null && keyMatches(env.adminKeySha256, key)) return true;
+  const message =
+    env.adminKeySha256 === null
+      ? 'closed: no admin key is configured (QUIRE_ADMIN_KEY_SHA256)'
+      : 'the admin key is required';
+  reply
+    .code(401)
+    .header('www-authenticate', 'Basic realm="quire-admin", charset="UTF-8"')
+    .send(errorBody(new ApiError('unauthorized', message), request.id));
+  return false;
+}
+
+export const opsRoutes: FastifyPluginAsyncZod<OpsRouteOptions> = async (app, { ctx, access }) => {
   const { redis, store, metrics } = ctx.services;
+  const guarded = access === 'admin';
+  const onRequest = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (guarded && !checkAdminKey(ctx.env, request, reply)) return reply;
+  };
+  const guardNote = guarded ? ' Takes the admin key here; served open on the ops port (METRICS_PORT).' : '';
 
   app.get(
     '/healthz',
@@ -27,9 +64,11 @@ export const opsRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ctx 
     {
       schema: {
         summary: 'Readiness: Redis and the vector store answer',
+        description: `Readiness for load balancers and Kubernetes.${guardNote}`,
         tags: TAGS,
         response: { 200: ReadinessSchema, 503: ReadinessSchema },
       },
+      onRequest,
     },
     async (_request, reply) => {
       const [redisCheck, storeCheck] = await Promise.all([
@@ -53,11 +92,13 @@ export const opsRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ctx 
     {
       schema: {
         summary: 'Prometheus metrics: HTTP requests, queue depth per queue and state, process',
+        description: `Every queue's depth, all tenants together.${guardNote}`,
         tags: TAGS,
         response: {
           200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } },
         },
       },
+      onRequest,
     },
     async (_request, reply) => {
       const { contentType, body } = await metrics.render(ctx.services.queues(), redis.status === 'ready');

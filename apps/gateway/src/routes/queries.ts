@@ -37,6 +37,7 @@ export const queryRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ct
             'unauthorized',
             'idempotency_key_mismatch',
             'job_failed',
+            'too_many_requests',
             'unavailable',
           ),
         },

@@ -5,6 +5,7 @@ export {
   invalidAddressEntry,
   refusalReason,
 } from './address-policy.js';
+export { base64DecodedLength, defaultTextName } from './inline-source.js';
 export { redactUrl, safeFileName, sourceOrigin } from './origin.js';
 export { checkSourceShape, resolveSource, sourceSettings } from './resolve-source.js';
 export {

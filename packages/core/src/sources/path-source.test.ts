@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +25,7 @@ beforeAll(async () => {
   await symlink(join(root, 'sub', 'deep.txt'), join(root, 'alias.txt'));
   await symlink(join(root, 'missing.txt'), join(root, 'dangling.txt'));
   await symlink(root, join(base, 'root-link'));
+  await link(join(outside, 'secret.txt'), join(root, 'hard-escape.txt'));
   execFileSync('mkfifo', [join(root, 'pipe')]);
 });
 
@@ -69,6 +70,12 @@ describe('path sources', () => {
     const error = await rejection(read(`${root}/sub/../../outside/secret.txt`));
     expect(error.code).toBe('source_forbidden');
     expect(error.message).toContain('outside the allowed source roots');
+  });
+
+  it('refuses a hard link, which may share its file with a path outside the root', async () => {
+    const error = await rejection(read(join(root, 'hard-escape.txt')));
+    expect(error.code).toBe('source_forbidden');
+    expect(error.message).toMatch(/hard link/);
   });
 
   it('refuses a symlink that leads outside the root', async () => {

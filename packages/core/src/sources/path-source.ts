@@ -66,6 +66,7 @@ export async function readPathSource(source: PathSource, options: PathReadOption
   }
   const expected = await fsCall(label, () => stat(real));
   checkRegularFile(label, expected);
+  checkSingleLink(label, expected);
   checkSize(label, expected.size, maxBytes);
 
   const handle = await fsCall(label, () => open(real, OPEN_FLAGS));
@@ -77,6 +78,7 @@ export async function readPathSource(source: PathSource, options: PathReadOption
       });
     }
     checkRegularFile(label, opened);
+    checkSingleLink(label, opened);
     checkSize(label, opened.size, maxBytes);
     const bytes = await readCapped(handle, label, opened.size, maxBytes, signal);
     return { bytes, name: basename(label), origin: label };
@@ -114,6 +116,20 @@ function checkRegularFile(label: string, stats: Stats): void {
           ? 'a device'
           : 'not a regular file';
   throw new DocumentError(label, 'source_forbidden', `path is ${what}; only regular files are read`);
+}
+
+/**
+ * A hard link is the same file under a second name, and nothing says where the other name is: a
+ * link made inside a root to a file outside it would escape like a symbolic link, but no path
+ * resolution shows it. So a file with more than one link is refused, whatever the other name.
+ */
+function checkSingleLink(label: string, stats: Stats): void {
+  if (stats.nlink <= 1) return;
+  throw new DocumentError(
+    label,
+    'source_forbidden',
+    `path is a hard link (the file has ${stats.nlink} names); only files with one name are read`,
+  );
 }
 
 function checkSize(label: string, size: number, maxBytes: number): void {

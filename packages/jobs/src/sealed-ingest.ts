@@ -1,0 +1,116 @@
+/**
+ * Ingest jobs with secrets: sealed by the producer, opened by the worker for each attempt, and
+ * removed from the job once it has ended for good (retries need them until then).
+ */
+
+import type { IngestSecrets } from '@quire/contracts';
+import type { Job, Worker } from 'bullmq';
+import type { IngestJobData, IngestJobDataV2, IngestJobPayload } from './schemas.js';
+import {
+  ingestSecretsContext,
+  publicUrl,
+  SecretKeyError,
+  type SecretKeyring,
+  urlHasSecrets,
+} from './secrets.js';
+
+/**
+ * The payload to store for `data`: unchanged (version 1) when it has no secret, else version 2
+ * with the secrets sealed. Throws SecretKeyError when it has secrets and no keyring is given.
+ */
+export function sealIngestJob(data: IngestJobData, keyring: SecretKeyring | null): IngestJobPayload {
+  const { password, ...rest } = data;
+  const secrets: IngestSecrets = {};
+  if (password !== undefined && password !== '') secrets.password = password;
+  const source = data.source;
+  if (source.kind === 'url' && urlHasSecrets(source.url)) secrets.url = source.url;
+  if (Object.keys(secrets).length === 0) {
+    // An empty password opens nothing: drop it rather than store it.
+    return rest;
+  }
+  if (keyring === null) {
+    throw new SecretKeyError(
+      `${Object.keys(secrets).includes('password') ? 'a PDF password' : 'a URL with credentials or a query'} is never stored in clear: configure QUIRE_SECRET_KEYS (see "Secrets" in the README), or leave the secret out`,
+    );
+  }
+  const sealed = keyring.seal(secrets, ingestSecretsContext(data.tenant, data.documentId));
+  return {
+    ...rest,
+    v: 2,
+    source: source.kind === 'url' ? { ...source, url: publicUrl(source.url) } : source,
+    sealed,
+  } satisfies IngestJobDataV2;
+}
+
+/**
+ * The job as the pipeline takes it, secrets opened. Throws SecretKeyError when they cannot be:
+ * no keyring, an unknown key id, or a box made for another job.
+ */
+export function openIngestJob(payload: IngestJobPayload, keyring: SecretKeyring | null): IngestJobData {
+  if (payload.v === 1) return payload;
+  const { sealed, v: _v, ...rest } = payload;
+  const data: IngestJobData = { ...rest, v: 1 };
+  if (sealed === undefined) return data;
+  if (keyring === null) {
+    throw new SecretKeyError(
+      `the job's secrets are sealed with key "${sealed.kid}" and this worker has no QUIRE_SECRET_KEYS`,
+    );
+  }
+  const secrets = keyring.open(sealed, ingestSecretsContext(payload.tenant, payload.documentId));
+  if (secrets.password !== undefined) data.password = secrets.password;
+  if (secrets.url !== undefined && data.source.kind === 'url')
+    data.source = { ...data.source, url: secrets.url };
+  return data;
+}
+
+/** The job's data without its secrets: the sealed box, or a version 1 password and URL credentials. */
+export function withoutSecrets(data: unknown): unknown {
+  if (typeof data !== 'object' || data === null) return data;
+  const record = data as Record<string, unknown>;
+  if (!('sealed' in record) && !('password' in record) && !hasSecretUrl(record.source)) return data;
+  const { sealed: _sealed, password: _password, ...rest } = record;
+  const source = rest.source as { url?: unknown } | undefined;
+  if (hasSecretUrl(source)) rest.source = { ...source, url: publicUrl(source?.url as string) };
+  return rest;
+}
+
+function hasSecretUrl(source: unknown): boolean {
+  if (typeof source !== 'object' || source === null) return false;
+  const url = (source as { url?: unknown }).url;
+  if (typeof url !== 'string') return false;
+  try {
+    return urlHasSecrets(url);
+  } catch {
+    return false;
+  }
+}
+
+export interface ForgetSecretsOptions {
+  /** Told when a job's secrets could not be removed (the job is kept; they stay sealed). */
+  onError?: (error: unknown, job: Job) => void;
+}
+
+/**
+ * Removes an ingest job's secrets when it has ended for good: completed, or failed with no
+ * attempt left. A job gone already (retention) has nothing left to remove.
+ */
+export function forgetSecretsWhenDone(worker: Worker, options: ForgetSecretsOptions = {}): void {
+  const forget = async (job: Job) => {
+    const stripped = withoutSecrets(job.data);
+    if (stripped === job.data) return;
+    try {
+      await job.updateData(stripped);
+    } catch (error) {
+      if (error instanceof Error && /Missing key|does not exist/i.test(error.message)) return;
+      options.onError?.(error, job);
+    }
+  };
+  worker.on('completed', (job) => void forget(job));
+  worker.on('failed', (job) => {
+    if (job === undefined) return;
+    void job
+      .getState()
+      .then((state) => (state === 'failed' ? forget(job) : undefined))
+      .catch((error: unknown) => options.onError?.(error, job));
+  });
+}
