@@ -6,3 +6,4 @@ export * from './retrieval/index.js';
 export * from './services.js';
 export * from './sources/index.js';
 export * from './vector-store/index.js';
+export * from './eval/index.js';

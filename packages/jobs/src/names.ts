@@ -10,6 +10,8 @@ export const QUEUES = {
   query: 'query',
   /** Batch parents (BullMQ flows whose children are `query` jobs). */
   batch: 'batch',
+  /** Eval parents (flows whose children are the corpus's `ingest` jobs, then `eval-query` jobs). */
+  eval: 'eval',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -19,6 +21,8 @@ export const JOB_NAMES = {
   delete: 'delete',
   query: 'query',
   batch: 'batch',
+  eval: 'eval',
+  evalQuery: 'eval-query',
 } as const;
 
 /**
