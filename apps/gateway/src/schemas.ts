@@ -18,7 +18,7 @@ import {
 } from '@quire/jobs';
 import { z } from 'zod';
 
-export const QueueNameSchema = z.enum(['ingest', 'query', 'batch']);
+export const QueueNameSchema = z.enum(['ingest', 'query', 'batch', 'eval']);
 
 export const JobStateSchema = z.enum([
   'waiting',
@@ -137,6 +137,7 @@ export const JobAcceptedSchema = z
     replayed: z.boolean(),
     documentId: z.string().optional(),
     batchId: z.string().optional(),
+    evalId: z.string().optional(),
   })
   .meta({ id: 'JobAccepted' });
 export type JobAccepted = z.infer<typeof JobAcceptedSchema>;

@@ -53,7 +53,8 @@ export const EvalDocumentSchema = z
   })
   .strict();
 
-export const EvalInputSchema = z
+/** The eval's fields, without the checks across them (see {@link EvalInputSchema}). */
+export const EvalInputObjectSchema = z
   .object({
     /** The tenant searched; its own (e.g. `eval-…`) to keep the eval apart from real documents. */
     tenant: TenantSchema,
@@ -90,54 +91,56 @@ export const EvalInputSchema = z
     /** Delete the corpus documents from the tenant once the report is made. Default false. */
     cleanup: z.boolean().optional(),
   })
-  .strict()
-  .superRefine((input, ctx) => {
-    const queryIds = new Set<string>();
-    input.queries.forEach((q, i) => {
-      if (queryIds.has(q.id))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['queries', i, 'id'],
-          message: `duplicate query id ${JSON.stringify(q.id)}`,
-        });
-      queryIds.add(q.id);
-    });
-    const documentIds = input.corpus === undefined ? null : new Set<string>();
-    input.corpus?.forEach((d, i) => {
-      if (documentIds?.has(d.id))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['corpus', i, 'id'],
-          message: `duplicate document id ${JSON.stringify(d.id)}`,
-        });
-      documentIds?.add(d.id);
-    });
-    input.qrels.forEach((r, i) => {
-      if (!queryIds.has(r.queryId)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['qrels', i, 'queryId'],
-          message: `no query has id ${JSON.stringify(r.queryId)}`,
-        });
-      }
-      if (documentIds !== null && !documentIds.has(r.documentId)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['qrels', i, 'documentId'],
-          message: `no corpus document has id ${JSON.stringify(r.documentId)}`,
-        });
-      }
-    });
-    input.answers?.forEach((a, i) => {
-      if (!queryIds.has(a.queryId)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['answers', i, 'queryId'],
-          message: `no query has id ${JSON.stringify(a.queryId)}`,
-        });
-      }
-    });
+  .strict();
+
+/** An eval as callers give it: ids unique, every qrel and answer naming a known question (and corpus document). */
+export const EvalInputSchema = EvalInputObjectSchema.superRefine((input, ctx) => {
+  const queryIds = new Set<string>();
+  input.queries.forEach((q, i) => {
+    if (queryIds.has(q.id))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['queries', i, 'id'],
+        message: `duplicate query id ${JSON.stringify(q.id)}`,
+      });
+    queryIds.add(q.id);
   });
+  const documentIds = input.corpus === undefined ? null : new Set<string>();
+  input.corpus?.forEach((d, i) => {
+    if (documentIds?.has(d.id))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['corpus', i, 'id'],
+        message: `duplicate document id ${JSON.stringify(d.id)}`,
+      });
+    documentIds?.add(d.id);
+  });
+  input.qrels.forEach((r, i) => {
+    if (!queryIds.has(r.queryId)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['qrels', i, 'queryId'],
+        message: `no query has id ${JSON.stringify(r.queryId)}`,
+      });
+    }
+    if (documentIds !== null && !documentIds.has(r.documentId)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['qrels', i, 'documentId'],
+        message: `no corpus document has id ${JSON.stringify(r.documentId)}`,
+      });
+    }
+  });
+  input.answers?.forEach((a, i) => {
+    if (!queryIds.has(a.queryId)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['answers', i, 'queryId'],
+        message: `no query has id ${JSON.stringify(a.queryId)}`,
+      });
+    }
+  });
+});
 export type EvalInput = z.infer<typeof EvalInputSchema>;
 
 /** Where the parent job is: waiting for its corpus, adding its questions, or making the report. */
