@@ -14,6 +14,8 @@ import type { DocumentSummary } from '@quire/core';
 import {
   type BatchInput,
   BatchReportSchema,
+  type EvalInput,
+  EvalReportSchema,
   JobFailedError,
   type JobStatus,
   JobTimeoutError,
@@ -33,6 +35,7 @@ import {
   COUNTED_STATES,
   type CountedState,
   type DocumentSubmission,
+  type EvalView,
   type QueueCounts,
   type SentAs,
   type StatusOptions,
@@ -94,6 +97,17 @@ const BatchStatusBodySchema = z.object({
   total: z.number().int().nonnegative(),
   answered: z.number().int().nonnegative(),
   failed: z.number().int().nonnegative(),
+  failedReason: z.string().nullable(),
+});
+
+const EvalStatusBodySchema = z.object({
+  evalId: z.string(),
+  state: JobStateSchema,
+  step: z.enum(['ingest', 'report']),
+  documents: z.number().int().nonnegative(),
+  documentsDone: z.number().int().nonnegative(),
+  questions: z.number().int().nonnegative(),
+  questionsDone: z.number().int().nonnegative(),
   failedReason: z.string().nullable(),
 });
 
@@ -253,6 +267,24 @@ export class GatewayBackend implements Backend {
     const view: BatchView = { ...status, report: null };
     if (status.state === 'completed') {
       view.report = await this.#request('GET', `${path}/results`, { schema: BatchReportSchema });
+    }
+    return view;
+  }
+
+  async enqueueEval(input: EvalInput, options: { maxTokens?: number }): Promise<{ evalId: string }> {
+    const { tenant: _tenant, ...body } = input;
+    const json = options.maxTokens === undefined ? body : { ...body, maxTokens: options.maxTokens };
+    const { jobId } = await this.#request('POST', 'v1/evals', { schema: AcceptedSchema, json });
+    return { evalId: jobId };
+  }
+
+  async getEval(evalId: string): Promise<EvalView | null> {
+    const path = `v1/evals/${encodeURIComponent(evalId)}`;
+    const status = await this.#request('GET', path, { schema: EvalStatusBodySchema, notFound: true });
+    if (status === null) return null;
+    const view: EvalView = { ...status, report: null };
+    if (status.state === 'completed') {
+      view.report = await this.#request('GET', `${path}/report`, { schema: EvalReportSchema });
     }
     return view;
   }
