@@ -198,7 +198,6 @@ describe('quire, end to end through Redis', { timeout: 120_000 }, () => {
     expect(report.tenant).toMatch(/^eval-/);
     expect(report.queries.map((q) => q.id)).toEqual(['k', 'l', 'u']);
     expect(report.queries[0]?.candidates?.length).toBeGreaterThan(0);
-
   });
 
   it('answers a batch into JSON Lines and into CSV', async () => {
