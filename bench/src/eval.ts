@@ -9,7 +9,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type EvalInput, type EvalReport, evalReportToMarkdown, Producer } from '@quire/jobs';
+import {
+  type EvalInput,
+  type EvalReport,
+  evalReportToJson,
+  evalReportToMarkdown,
+  Producer,
+} from '@quire/jobs';
 import { cleanupPrefix, getTestRedis, makeTempDir, uniquePrefix } from '@quire/testkit';
 import { z } from 'zod';
 import { parseFlags, positiveInt } from './lib/args.js';
@@ -99,6 +105,7 @@ async function main() {
       const seconds = (performance.now() - started) / 1000;
       const name = `eval-${lang}${flags.label ? `-${flags.label}` : ''}`;
       writeFileSync(join(RESULTS_DIR, `${name}-latest.md`), evalReportToMarkdown(report));
+      writeFileSync(join(RESULTS_DIR, `${name}-latest.report.json`), evalReportToJson(report));
       const r = report.retrieval;
       const a = report.answers!;
       summary[lang] = {

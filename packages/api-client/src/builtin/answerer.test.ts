@@ -49,6 +49,34 @@ describe('extractiveAnswer', () => {
     expect(extractiveAnswer('How long is the warranty?', []).content).toBe(NOT_FOUND_ANSWER);
   });
 
+  it('drops the question words of other languages, so that they do not sink the answer', () => {
+    const german = [{ number: 1, text: 'Der erste Zeuge war der Hutmacher. Er kam mit einer Tasse herein.' }];
+    expect(extractiveAnswer('Wer war der erste Zeuge?', german).content).toBe(
+      'Der erste Zeuge war der Hutmacher. [1]',
+    );
+    const chinese = [{ number: 1, text: '贾芸道：“十八岁。”宝玉笑道：“是了。”' }];
+    expect(extractiveAnswer('贾芸今年多大？', chinese).found).toBe(true);
+    const japanese = [
+      {
+        number: 1,
+        text: '校長は薄髯のある、色の黒い、目の大きな狸のような男である。やにもったいぶっていた。',
+      },
+    ];
+    expect(extractiveAnswer('校長はどんな動物のような男だったか？', japanese).content).toBe(
+      '校長は薄髯のある、色の黒い、目の大きな狸のような男である。 [1]',
+    );
+  });
+
+  it('quotes prose, not markup', () => {
+    const answer = extractiveAnswer('How many jobs does a worker run at once?', [
+      {
+        number: 1,
+        text: '## Concurrency\n\nA **worker** runs `concurrency` jobs at once (see [the guide](https://x.io)).',
+      },
+    ]);
+    expect(answer.content).toBe('A worker runs concurrency jobs at once (see the guide). [1]');
+  });
+
   it('is deterministic', () => {
     const question = 'What does the skincare contain?';
     expect(extractiveAnswer(question, PASSAGES)).toEqual(extractiveAnswer(question, PASSAGES));
