@@ -68,9 +68,10 @@ describe('extractiveAnswer', () => {
         text: '校長は薄髯のある、色の黒い、目の大きな狸のような男である。やにもったいぶっていた。',
       },
     ];
-    expect(extractiveAnswer('校長はどんな動物のような男だったか？', japanese).content).toBe(
-      '校長は薄髯のある、色の黒い、目の大きな狸のような男である。 [1]',
-    );
+    expect(
+      extractiveAnswer('校長はどんな動物のような男だったか？', japanese, { followingSentence: false })
+        .content,
+    ).toBe('校長は薄髯のある、色の黒い、目の大きな狸のような男である。 [1]');
   });
 
   it('quotes prose, not markup', () => {
