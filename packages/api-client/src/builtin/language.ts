@@ -6,6 +6,7 @@
  * (`stopwords.ts`): its vectors are stored, so its words must not change under stored documents.
  */
 import { createRequire } from 'node:module';
+import { ENGLISH_STOPWORDS } from './stopwords.js';
 
 const require = createRequire(import.meta.url);
 const stopword = require('stopword') as Record<string, unknown>;
@@ -47,7 +48,10 @@ export function stopwordsOf(language: string): ReadonlySet<string> {
             ? list('rus')
             : language === 'ko'
               ? list('kor')
-              : list(LATIN[language] ?? '');
+              : language === 'en'
+                ? // `stopword`'s English list lacks interrogatives ("when"); the embedder's list has them.
+                  [...list('eng'), ...ENGLISH_STOPWORDS]
+                : list(LATIN[language] ?? '');
     set = new Set(words.map((w) => w.normalize('NFKC').toLowerCase()));
     cache.set(language, set);
   }
