@@ -58,7 +58,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
   const program = new Command('quire')
     .description(
-      'Turn document sets into answers: queue documents for ingestion, ask questions with cited sources, run batches, and run Quire locally.',
+      'Turn document sets into answers: queue documents for ingestion, ask questions with cited sources, run batches and evals, and run Quire locally.',
     )
     .version(version, '-V, --version')
     .option('--url <url>', 'talk to a Quire gateway at this base URL instead of Redis (env QUIRE_URL)')
@@ -240,6 +240,117 @@ Examples:
         }),
     ),
   );
+
+  program
+    .command('eval')
+    .summary('measure retrieval and answers on a set of questions with known answers')
+    .description(
+      'Run an eval set in the BEIR layout (corpus.jsonl, queries.jsonl, qrels/<split>.tsv, optional answers.jsonl) on the workers: the corpus is ingested into a tenant of its own (eval-<id>, or --eval-tenant), every question goes through lexical search, dense search, their fusion and the reranker, and the answerer; the report compares the stages (recall@1/5/10/20, MRR@10, nDCG@10), answer containment, not-found rates and latency per stage. With a model API the token estimate is printed and --max-tokens is required.',
+    )
+    .argument('<set-dir>', 'the eval set directory')
+    .option(
+      '--no-corpus',
+      "do not ingest corpus.jsonl: search the tenant's documents (qrels name their document ids)",
+    )
+    .option('--split <name>', 'qrels file to read: qrels/<name>.tsv', 'test')
+    .option(
+      '--eval-tenant <tenant>',
+      'tenant to ingest into and search (default: eval-<id>, or --tenant with --no-corpus)',
+    )
+    .option('--cleanup', "delete the corpus's documents from the tenant once the report is made")
+    .option('--no-answers', 'measure retrieval only (no chat call per question)')
+    .option('--include-passages', "put each answer's passages in the per-question rows")
+    .option(
+      '--include-candidates',
+      'put the fused candidates before reranking (ids, scores, ranks) in the per-question rows',
+    )
+    .option(
+      '--top-n <n>',
+      "passages given to the answer (1-20; default: the workers' QUIRE_TOP_N)",
+      integer(1, 20),
+    )
+    .option(
+      '--candidates <n>',
+      'candidates retrieved per search (1-100; default: QUIRE_CANDIDATES)',
+      integer(1, 100),
+    )
+    .option(
+      '--context-tokens <n>',
+      "token budget of the answer's passages (1-32000; default 3000)",
+      integer(1, 32_000),
+    )
+    .option(
+      '--max-tokens <n>',
+      'refuse the eval when its token estimate is above this',
+      integer(1, Number.MAX_SAFE_INTEGER),
+    )
+    .option('--name <name>', 'a name for the eval (default: the directory name)')
+    .option('-o, --out <file>', 'write the report here (.md, .json or .csv); default: Markdown on stdout')
+    .addOption(
+      new Option('--format <format>', 'report format (default: from --out)').choices([
+        'markdown',
+        'json',
+        'csv',
+      ]),
+    )
+    .addOption(
+      new Option('--csv-formulas <mode>', "CSV cells that start with = + - @: 'escape' (default) or 'keep'")
+        .choices(['escape', 'keep'])
+        .default('escape'),
+    )
+    .addOption(timeoutOption(3600))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  quire eval bench/eval-sets/en --out report.md
+  quire eval ./my-set --out rows.csv --include-candidates --cleanup
+  quire eval ./qrels-only --no-corpus --tenant acme --no-answers --max-tokens 200000`,
+    )
+    .action(
+      run(
+        async (
+          ctx,
+          dir: string,
+          opts: {
+            corpus: boolean;
+            split: string;
+            evalTenant?: string;
+            cleanup?: boolean;
+            answers: boolean;
+            includePassages?: boolean;
+            includeCandidates?: boolean;
+            topN?: number;
+            candidates?: number;
+            contextTokens?: number;
+            maxTokens?: number;
+            name?: string;
+            out?: string;
+            format?: 'markdown' | 'json' | 'csv';
+            csvFormulas: CsvFormulas;
+            timeout: number;
+          },
+        ) =>
+          (await import('./commands/eval.js')).runEval(ctx, resolve(ctx.cwd, dir), {
+            corpus: opts.corpus,
+            split: opts.split,
+            ...(opts.evalTenant !== undefined ? { evalTenant: opts.evalTenant } : {}),
+            cleanup: opts.cleanup === true,
+            answers: opts.answers,
+            includePassages: opts.includePassages === true,
+            includeCandidates: opts.includeCandidates === true,
+            ...(opts.topN !== undefined ? { topN: opts.topN } : {}),
+            ...(opts.candidates !== undefined ? { candidates: opts.candidates } : {}),
+            ...(opts.contextTokens !== undefined ? { contextTokens: opts.contextTokens } : {}),
+            ...(opts.maxTokens !== undefined ? { maxTokens: opts.maxTokens } : {}),
+            ...(opts.name !== undefined ? { name: opts.name } : {}),
+            ...(opts.out !== undefined ? { out: resolve(ctx.cwd, opts.out) } : {}),
+            ...(opts.format !== undefined ? { format: opts.format } : {}),
+            csvFormulas: opts.csvFormulas,
+            timeoutMs: opts.timeout * 1000,
+          }),
+      ),
+    );
 
   const docs = program
     .command('docs')

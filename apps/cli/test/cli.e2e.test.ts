@@ -95,6 +95,31 @@ afterAll(async () => {
 const run = (args: string[], extra: Record<string, string> = {}) =>
   quire(args, { cwd: tmp.path, env: { ...env, ...extra } });
 
+/** A small eval set in the BEIR layout, written under the test's directory. */
+async function writeEvalSet(): Promise<string> {
+  const dir = join(tmp.path, 'evalset');
+  await mkdir(join(dir, 'qrels'), { recursive: true });
+  const corpus = [
+    { _id: 'kiln', text: 'The pottery kiln is fired to twelve hundred degrees for stoneware.' },
+    { _id: 'loom', text: 'The weaving loom in the east hall has sixty heddles per shaft.' },
+    { _id: 'press', text: 'The cider press squeezes apples with a screw of oak.' },
+  ];
+  await writeFile(join(dir, 'corpus.jsonl'), corpus.map((d) => JSON.stringify(d)).join('\n'));
+  await writeFile(
+    join(dir, 'queries.jsonl'),
+    [
+      { _id: 'k', text: 'How hot is the pottery kiln fired for stoneware?' },
+      { _id: 'l', text: 'How many heddles does the weaving loom have per shaft?' },
+      { _id: 'u', text: 'What is the speed of light in a vacuum?' },
+    ]
+      .map((q) => JSON.stringify(q))
+      .join('\n'),
+  );
+  await writeFile(join(dir, 'qrels', 'test.tsv'), 'query-id\tcorpus-id\tscore\nk\tkiln\t1\nl\tloom\t1\n');
+  await writeFile(join(dir, 'answers.jsonl'), '{"_id":"k","answers":["twelve hundred degrees"]}\n');
+  return dir;
+}
+
 // Each test runs the CLI a few times; on a busy machine a process start alone can take seconds.
 describe('quire, end to end through Redis', { timeout: 120_000 }, () => {
   it('ingests a directory, following every file to the end', async () => {
@@ -154,6 +179,25 @@ describe('quire, end to end through Redis', { timeout: 120_000 }, () => {
     expect(answer.citations.length).toBeGreaterThan(0);
     expect(answer.citations.every((c) => c.documentId === 'guide.md')).toBe(true);
     expect(answer.passages.length).toBeLessThanOrEqual(2);
+  });
+
+  it('runs an eval set in a tenant of its own and writes the report', async () => {
+    const dir = await writeEvalSet();
+    const result = await run(['eval', dir, '--out', 'eval.json', '--cleanup', '--include-candidates']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/Eval [0-9a-f-]+: 3 questions, 3 documents, tenant eval-[0-9a-f]{8}/);
+    expect(result.stdout).toMatch(/Token estimate: ~\d/);
+    expect(result.stdout).toMatch(/R@1 lexical 100\.0 %/);
+    const report = JSON.parse(await readFile(join(tmp.path, 'eval.json'), 'utf8')) as {
+      tenant: string;
+      answerable: number;
+      documents: { cleanedUp: boolean };
+      queries: { id: string; candidates?: unknown[] }[];
+    };
+    expect(report).toMatchObject({ answerable: 2, documents: { cleanedUp: true } });
+    expect(report.tenant).toMatch(/^eval-/);
+    expect(report.queries.map((q) => q.id)).toEqual(['k', 'l', 'u']);
+    expect(report.queries[0]?.candidates?.length).toBeGreaterThan(0);
   });
 
   it('answers a batch into JSON Lines and into CSV', async () => {
@@ -265,6 +309,21 @@ describe('quire, end to end through the gateway', { timeout: 120_000 }, () => {
 
     const list = await viaGateway(['docs', 'list', '--json']);
     expect((JSON.parse(list.stdout) as { documents: unknown[] }).documents).toHaveLength(4);
+  });
+
+  it('asks for a token cap before an eval through a gateway, then runs it', async () => {
+    const dir = await writeEvalSet();
+    const refused = await viaGateway(['eval', dir]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--max-tokens/);
+    const ran = await viaGateway(['eval', dir, '--max-tokens', '1000000', '--cleanup', '--format', 'csv']);
+    expect(ran.code, ran.stderr).toBe(0);
+    const rows = parse(ran.stdout, { columns: true }) as Record<string, string>[];
+    expect(rows.map((r) => [r.id, r.rank_lexical])).toEqual([
+      ['k', '1'],
+      ['l', '1'],
+      ['u', ''],
+    ]);
   });
 
   it('refuses a wrong key with the reason', async () => {

@@ -32,6 +32,7 @@ import { ApiError, errorBody, toApiError, UnavailableError } from './errors.js';
 import { batchRoutes } from './routes/batches.js';
 import type { RouteContext } from './routes/context.js';
 import { documentRoutes } from './routes/documents.js';
+import { evalRoutes } from './routes/evals.js';
 import { jobRoutes } from './routes/jobs.js';
 import { checkAdminKey, opsRoutes } from './routes/ops.js';
 import { queryRoutes } from './routes/queries.js';
@@ -150,6 +151,7 @@ export async function createServer(deps: ServerDeps): Promise<GatewayServer> {
         { name: 'documents' },
         { name: 'queries' },
         { name: 'batches' },
+        { name: 'evals', description: 'Retrieval and answer quality on questions with known answers' },
         { name: 'jobs' },
         { name: 'webhooks' },
         { name: 'operations' },
@@ -180,6 +182,7 @@ export async function createServer(deps: ServerDeps): Promise<GatewayServer> {
       await v1.register(documentRoutes, { ctx });
       await v1.register(queryRoutes, { ctx });
       await v1.register(batchRoutes, { ctx });
+      await v1.register(evalRoutes, { ctx });
       await v1.register(jobRoutes, { ctx });
       await v1.register(webhookRoutes, { ctx });
     },

@@ -348,6 +348,71 @@ describe('gateway, end to end', () => {
     expect(refused.status).toBe(400);
   });
 
+  it('runs an eval: ingests its corpus, reports the stages side by side, exports, cleans up, hides it from other tenants', async () => {
+    const corpus = [
+      { id: 'eval-kiln', text: 'The pottery kiln is fired to twelve hundred degrees for stoneware.' },
+      { id: 'eval-loom', text: 'The weaving loom in the east hall has sixty heddles per shaft.' },
+      { id: 'eval-press', text: 'The cider press squeezes apples with a screw of oak.' },
+    ];
+    const submitted = await call('POST', '/v1/evals', {
+      body: {
+        name: 'crafts',
+        corpus,
+        queries: [
+          { id: 'k', text: 'How hot is the pottery kiln fired for stoneware?' },
+          { id: 'l', text: 'How many heddles does the weaving loom have per shaft?' },
+          { id: 'none', text: 'What is the speed of light in a vacuum?' },
+        ],
+        qrels: [
+          { queryId: 'k', documentId: 'eval-kiln', grade: 1 },
+          { queryId: 'l', documentId: 'eval-loom', grade: 1 },
+        ],
+        answers: [{ queryId: 'k', answers: ['twelve hundred degrees'] }],
+        cleanup: true,
+      },
+    });
+    expect(submitted.status).toBe(202);
+    const evalId = String(submitted.body.evalId);
+    expect(submitted.body.statusUrl).toBe(`/v1/evals/${evalId}`);
+    const status = await waitFor(
+      async () => {
+        const { body } = await call('GET', `/v1/evals/${evalId}`);
+        return body.state === 'completed' ? body : null;
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
+    expect(status).toMatchObject({ documents: 3, documentsDone: 3, questions: 3, questionsDone: 3 });
+    const report = (await call('GET', String(status.reportUrl))).body as {
+      retrieval: Record<string, { recallAt1: number }>;
+      documents: { cleanedUp: boolean };
+      answerable: number;
+      unanswerable: number;
+    };
+    expect(Object.keys(report.retrieval)).toEqual(['lexical', 'dense', 'fused', 'reranked']);
+    expect(report).toMatchObject({ answerable: 2, unanswerable: 1, documents: { cleanedUp: true } });
+    expect(report.retrieval.lexical?.recallAt1).toBe(1);
+
+    const markdown = await call('GET', `/v1/evals/${evalId}/export?format=markdown`);
+    expect(markdown.headers.get('content-type')).toMatch(/text\/markdown/);
+    expect(String(markdown.body.text)).toContain('| fused + rerank |');
+    const csv = await call('GET', `/v1/evals/${evalId}/export?format=csv`);
+    const rows = parseCsv(String(csv.body.text), { columns: true }) as Record<string, string>[];
+    expect(rows.map((r) => [r.id, r.relevant])).toEqual([
+      ['k', 'eval-kiln'],
+      ['l', 'eval-loom'],
+      ['none', ''],
+    ]);
+    const documents = (await call('GET', '/v1/documents')).body as { documents: { documentId: string }[] };
+    expect(documents.documents.map((d) => d.documentId).filter((id) => id.startsWith('eval-'))).toEqual([]);
+    expect((await call('GET', `/v1/evals/${evalId}`, { key: 'globex' })).status).toBe(404);
+
+    const bad = await call('POST', '/v1/evals', {
+      body: { queries: [{ id: 'a', text: 'Why?' }], qrels: [{ queryId: 'b', documentId: 'x', grade: 1 }] },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error?.message).toMatch(/no query has id "b"/);
+  });
+
   it("streams a job's progress as server-sent events, in order, ending with its completion", async () => {
     const ingest = gateway.services.producer.queue('ingest');
     // Held back until the stream is open, so that every progress event happens after it.

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-/** The query worker process: queues `query` and `batch`. */
+/** The query worker process: queues `query`, `batch` and `eval`. */
 import { readFileSync } from 'node:fs';
-import { QUEUES } from '@quire/jobs';
+import { defaultJobOptions, JOB_NAMES, QUEUES } from '@quire/jobs';
 import { mapProcessorError, runMain, startWorkerProcess } from '@quire/runtime';
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { loadEnv } from './env.js';
+import { createEvalProcessor, createEvalQueryProcessor } from './eval-processor.js';
 import { createBatchProcessor, createQueryProcessor } from './processor.js';
 
 const SERVICE = 'query-worker';
@@ -23,7 +24,7 @@ runMain(SERVICE, async () => {
     metricsPort: env.metricsPort,
   });
 
-  const query = createQueryProcessor({
+  const queryDeps = {
     store: app.store,
     models: app.models,
     modelNames: {
@@ -40,8 +41,21 @@ runMain(SERVICE, async () => {
     maxRerankDocuments: config.models.rerankMaxDocuments,
     logger: app.logger,
     metrics: app.metrics,
-  });
+  };
+  const query = createQueryProcessor(queryDeps);
+  const evalQuery = createEvalQueryProcessor(queryDeps);
   const batch = createBatchProcessor({ logger: app.logger });
+  // Where an eval adds its questions: a request-path client, as for any producer.
+  const queryQueue = new Queue(QUEUES.query, { connection: app.redis, prefix: config.queuePrefix });
+  app.shutdown.register('eval-query-queue', () => queryQueue.close(), 1);
+  const evaluate = createEvalProcessor({
+    store: app.store,
+    queryQueue,
+    redis: app.redis,
+    jobOptions: defaultJobOptions(),
+    defaults: queryDeps.defaults,
+    logger: app.logger,
+  });
   const common = {
     connection: app.redis,
     prefix: config.queuePrefix,
@@ -55,7 +69,9 @@ runMain(SERVICE, async () => {
     QUEUES.query,
     async (job, token, signal) => {
       try {
-        return await query(job, token, signal);
+        return job.name === JOB_NAMES.evalQuery
+          ? await evalQuery(job, token, signal)
+          : await query(job, token, signal);
       } catch (error) {
         throw await mapProcessorError(error, { rateLimit: (ms) => queryWorker.rateLimit(ms) });
       }
@@ -73,7 +89,20 @@ runMain(SERVICE, async () => {
     },
     { ...common, concurrency: env.batchConcurrency },
   );
+  const evalWorker = new Worker(
+    QUEUES.eval,
+    async (job, token) => {
+      try {
+        if (token === undefined) throw new Error('an eval step needs its lock token');
+        return await evaluate(job, token);
+      } catch (error) {
+        throw await mapProcessorError(error);
+      }
+    },
+    { ...common, concurrency: env.batchConcurrency },
+  );
   app.addWorker(queryWorker);
   app.addWorker(batchWorker);
+  app.addWorker(evalWorker);
   await app.start({ queryConcurrency: env.queryConcurrency, batchConcurrency: env.batchConcurrency });
 });

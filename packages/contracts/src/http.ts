@@ -129,6 +129,7 @@ export const JobAcceptedSchema = z
     replayed: z.boolean(),
     documentId: z.string().optional(),
     batchId: z.string().optional(),
+    evalId: z.string().optional(),
   })
   .meta({ id: 'JobAccepted' });
 export type JobAccepted = z.infer<typeof JobAcceptedSchema>;

@@ -12,11 +12,13 @@ export const QUEUES = {
   query: 'query',
   /** Batch parents (BullMQ flows whose children are `query` jobs). */
   batch: 'batch',
+  /** Eval parents (flows whose children are the corpus's `ingest` jobs, then `eval-query` jobs on `query`). */
+  eval: 'eval',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
-export const QueueNameSchema = z.enum([QUEUES.ingest, QUEUES.query, QUEUES.batch]);
+export const QueueNameSchema = z.enum([QUEUES.ingest, QUEUES.query, QUEUES.batch, QUEUES.eval]);
 
 /**
  * Queues of Quire's own plumbing: no caller adds jobs to them and no worker of a caller's kind takes
@@ -25,7 +27,7 @@ export const QueueNameSchema = z.enum([QUEUES.ingest, QUEUES.query, QUEUES.batch
 export const INTERNAL_QUEUES = {
   /** Webhook deliveries, sent by the gateway. */
   webhooks: 'webhooks',
-  /** One gate job per batch being enqueued, holding the batch open; never processed (see the SDK's batch flow). */
+  /** One gate job per batch (or eval) being enqueued, holding it open; never processed (see the SDK's batch flow). */
   batchGate: 'batch-gate',
 } as const;
 
@@ -42,6 +44,9 @@ export const JOB_NAMES = {
   delete: 'delete',
   query: 'query',
   batch: 'batch',
+  eval: 'eval',
+  /** One question of an eval, on the `query` queue. */
+  evalQuery: 'eval-query',
 } as const;
 
 /**

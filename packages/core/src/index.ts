@@ -1,6 +1,7 @@
 export * from './chunker/index.js';
 export * from './config.js';
 export * from './errors.js';
+export * from './eval/index.js';
 export * from './ingest/index.js';
 export * from './loaders/index.js';
 export * from './retrieval/index.js';

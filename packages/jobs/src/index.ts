@@ -7,6 +7,9 @@ export {
 } from './batch-flow.js';
 export * from './connection.js';
 export * from './document-order.js';
+export * from './eval-estimate.js';
+export * from './eval-export.js';
+export * from './eval-schemas.js';
 export * from './job-options.js';
 export * from './names.js';
 export * from './producer.js';

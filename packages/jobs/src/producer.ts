@@ -15,6 +15,16 @@ import {
 } from './batch-flow.js';
 import { blockingOptionsOf, connectRedis, type RedisConnection } from './connection.js';
 import { nextDocumentSeq } from './document-order.js';
+import { estimateEvalTokens } from './eval-estimate.js';
+import { addEvalFlow } from './eval-flow.js';
+import {
+  type EvalInput,
+  EvalInputSchema,
+  type EvalJobData,
+  EvalJobDataSchema,
+  type EvalReport,
+  EvalReportSchema,
+} from './eval-schemas.js';
 import { type DefaultJobOptionsOptions, defaultJobOptions } from './job-options.js';
 import { DEFAULT_PREFIX, JOB_NAMES, type JobState, JobStateSchema, QUEUES, type QueueName } from './names.js';
 import {
@@ -115,6 +125,35 @@ export interface BatchStatus {
   failedReason: string | null;
   /** Present once the batch is complete. */
   report: BatchReport | null;
+}
+
+export interface EvalStatus {
+  evalId: string;
+  tenant: string;
+  name: string | null;
+  state: JobState;
+  /** `ingest`: the corpus is being ingested; `report`: the questions are running (or the report is made). */
+  step: 'ingest' | 'report';
+  documents: number;
+  questions: number;
+  /** Corpus documents and questions finished so far (failed ones included). */
+  documentsDone: number;
+  questionsDone: number;
+  /** Whether every corpus document is enqueued (see `EnqueueBatchOptions.batchId` for resuming). */
+  enqueued: boolean;
+  failedReason: string | null;
+  /** Present once the eval is complete. */
+  report: EvalReport | null;
+}
+
+export interface EnqueueEvalOptions extends Omit<EnqueueBatchOptions, 'batchId'> {
+  /** Your own eval id: 1–100 letters, digits, `_` or `-`; enqueueing again resumes one cut short. Default: a random UUID. */
+  evalId?: string;
+  /**
+   * Refuse the eval when its token estimate (`estimateEvalTokens`) is above this. Set it whenever
+   * the workers use a paid model API. Default: no cap.
+   */
+  maxTokens?: number;
 }
 
 export interface ProducerOptions {
@@ -348,6 +387,126 @@ export class Producer {
   async waitForBatch(batchId: string, options: { timeoutMs?: number } = {}): Promise<BatchReport> {
     const report = await this.waitForJob(QUEUES.batch, batchId, { timeoutMs: options.timeoutMs ?? 600_000 });
     return checkedResult(batchId, BatchReportSchema, report);
+  }
+
+  /**
+   * Enqueues an eval: the corpus (if any) is ingested into the tenant, then every question runs
+   * through each retrieval stage (and the answerer), and the parent job's result is the report.
+   * Runs on the workers like a batch; see `eval-flow.ts`.
+   */
+  async enqueueEval(input: EvalInput, options: EnqueueEvalOptions = {}): Promise<{ evalId: string }> {
+    const parsed = EvalInputSchema.safeParse(input);
+    if (!parsed.success) throw new JobInputError(`invalid eval: ${describeZodError(parsed.error)}`);
+    const evalId = options.evalId ?? randomUUID();
+    if (!/^[A-Za-z0-9_-]{1,100}$/.test(evalId)) {
+      throw new JobInputError('invalid eval: evalId must be 1-100 letters, digits, "_" or "-"');
+    }
+    const { tenant, name, corpus, queries, qrels, answers, filter, cleanup } = parsed.data;
+    if (options.maxTokens !== undefined) {
+      const estimate = estimateEvalTokens(parsed.data);
+      if (estimate.total > options.maxTokens) {
+        throw new JobInputError(
+          `invalid eval: its token estimate (${estimate.total}) is above maxTokens (${options.maxTokens})`,
+        );
+      }
+    }
+    const gold = new Map((answers ?? []).map((a) => [a.queryId, a.answers]));
+    const data: EvalJobData = {
+      v: 1,
+      evalId,
+      tenant,
+      ...(name ? { name } : {}),
+      ...(filter ? { filter } : {}),
+      options: parsed.data.options ?? {},
+      cleanup: cleanup ?? false,
+      documents: (corpus ?? []).map((d) => d.id),
+      questions: queries.map((q) => ({
+        id: q.id,
+        question: q.text,
+        relevant: qrels
+          .filter((r) => r.queryId === q.id && r.grade > 0)
+          .map((r) => ({ documentId: r.documentId, grade: r.grade })),
+        answers: gold.get(q.id) ?? null,
+      })),
+    };
+    const outcome = await addEvalFlow(
+      {
+        redis: this.#redis,
+        prefix: this.prefix,
+        evals: this.queue(QUEUES.eval),
+        ingest: this.queue(QUEUES.ingest),
+        gate: this.#gates(),
+        flows: this.#flows(),
+        jobOptions: this.#jobOptions,
+        chunkSize: this.#batchChunkSize,
+      },
+      data,
+      (corpus ?? []).map((d) => ({
+        v: 1,
+        tenant,
+        documentId: d.id,
+        source: { kind: 'text', text: d.text, name: 'passage.txt' },
+        sourceName: d.title ? `${d.title} (${d.id})` : d.id,
+      })),
+      {
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      },
+    );
+    if (outcome === 'conflict') {
+      throw new JobInputError(`invalid eval: eval ${evalId} already exists with other questions or settings`);
+    }
+    return { evalId };
+  }
+
+  /** An eval's state and progress; the report once it is complete. */
+  async getEval(evalId: string): Promise<EvalStatus | null> {
+    const queue = this.queue(QUEUES.eval);
+    const state = (await queue.getJobState(evalId)) as JobState;
+    const job = await queue.getJob(evalId);
+    if (!job) return null;
+    const stored = EvalJobDataSchema.safeParse(job.data);
+    if (!stored.success)
+      throw new Error(`eval ${evalId} has invalid data: ${describeZodError(stored.error)}`);
+    const data = stored.data;
+    const [counts, gateClosed] = await Promise.all([
+      job.getDependenciesCount({ processed: true, ignored: true, failed: true }),
+      isGateClosed(this.#gates(), evalId),
+    ]);
+    const parsed = state === 'completed' ? EvalReportSchema.safeParse(job.returnvalue) : undefined;
+    if (parsed && !parsed.success) {
+      throw new Error(`eval ${evalId} has an invalid report: ${describeZodError(parsed.error)}`);
+    }
+    const step = data.step ?? 'ingest';
+    // Children report to the parent as they finish: the corpus first, then the questions.
+    const done = (counts.processed ?? 0) + (counts.ignored ?? 0) + (counts.failed ?? 0);
+    const documentsDone = step === 'ingest' ? Math.min(done, data.documents.length) : data.documents.length;
+    const questionsDone = parsed?.success
+      ? data.questions.length
+      : step === 'report'
+        ? Math.max(0, Math.min(data.questions.length, done - data.documents.length))
+        : 0;
+    return {
+      evalId,
+      tenant: data.tenant,
+      name: data.name ?? null,
+      state,
+      step,
+      documents: data.documents.length,
+      questions: data.questions.length,
+      documentsDone,
+      questionsDone,
+      enqueued: !gateClosed,
+      failedReason: job.failedReason ?? null,
+      report: parsed?.data ?? null,
+    };
+  }
+
+  /** Waits until the eval report is ready. */
+  async waitForEval(evalId: string, options: { timeoutMs?: number } = {}): Promise<EvalReport> {
+    return EvalReportSchema.parse(
+      await this.waitForJob(QUEUES.eval, evalId, { timeoutMs: options.timeoutMs ?? 3_600_000 }),
+    );
   }
 
   #flows(): FlowProducer {

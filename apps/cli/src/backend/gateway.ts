@@ -18,11 +18,14 @@ import {
   ErrorBodySchema,
   HealthSchema,
   JobAcceptedSchema,
+  JobStateSchema,
   JobStatusSchema,
 } from '@quire/contracts';
 import {
   type BatchInput,
   BatchReportSchema,
+  type EvalInput,
+  EvalReportSchema,
   JobFailedError,
   type JobStatus,
   JobTimeoutError,
@@ -42,6 +45,7 @@ import {
   COUNTED_STATES,
   type CountedState,
   type DocumentSubmission,
+  type EvalView,
   type QueueCounts,
   type SentAs,
   type StatusOptions,
@@ -79,6 +83,16 @@ const BatchStatusBodySchema = BatchStatusSchema.pick({
   answered: true,
   failed: true,
   failedReason: true,
+});
+const EvalStatusBodySchema = z.object({
+  evalId: z.string(),
+  state: JobStateSchema,
+  step: z.enum(['ingest', 'report']),
+  documents: z.number().int().nonnegative(),
+  documentsDone: z.number().int().nonnegative(),
+  questions: z.number().int().nonnegative(),
+  questionsDone: z.number().int().nonnegative(),
+  failedReason: z.string().nullable(),
 });
 const DocumentListBodySchema = DocumentListSchema.extend({ next: DocumentListSchema.shape.next.optional() });
 
@@ -216,6 +230,24 @@ export class GatewayBackend implements Backend {
     const view: BatchView = { ...status, report: null };
     if (status.state === 'completed') {
       view.report = await this.#request('GET', `${path}/results`, { schema: BatchReportSchema });
+    }
+    return view;
+  }
+
+  async enqueueEval(input: EvalInput, options: { maxTokens?: number }): Promise<{ evalId: string }> {
+    const { tenant: _tenant, ...body } = input;
+    const json = options.maxTokens === undefined ? body : { ...body, maxTokens: options.maxTokens };
+    const { jobId } = await this.#request('POST', 'v1/evals', { schema: AcceptedSchema, json });
+    return { evalId: jobId };
+  }
+
+  async getEval(evalId: string): Promise<EvalView | null> {
+    const path = `v1/evals/${encodeURIComponent(evalId)}`;
+    const status = await this.#request('GET', path, { schema: EvalStatusBodySchema, notFound: true });
+    if (status === null) return null;
+    const view: EvalView = { ...status, report: null };
+    if (status.state === 'completed') {
+      view.report = await this.#request('GET', `${path}/report`, { schema: EvalReportSchema });
     }
     return view;
   }

@@ -8,6 +8,7 @@ import type { DocumentSummary, QuireConfig } from '@quire/core';
 import {
   type BatchInput,
   type DeleteJobInput,
+  type EvalInput,
   JobFailedError,
   type JobStatus,
   JobTimeoutError,
@@ -31,6 +32,7 @@ import {
   COUNTED_STATES,
   type CountedState,
   type DocumentSubmission,
+  type EvalView,
   type FailedJob,
   type QueueCounts,
   type SentAs,
@@ -158,6 +160,20 @@ export class RedisBackend implements Backend {
     if (status === null) return null;
     const { state, total, answered, failed, failedReason, report } = status;
     return { batchId, state, total, answered, failed, failedReason, report };
+  }
+
+  enqueueEval(input: EvalInput, options: { maxTokens?: number }): Promise<{ evalId: string }> {
+    return this.#producer.enqueueEval(
+      input,
+      options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens },
+    );
+  }
+
+  async getEval(evalId: string): Promise<EvalView | null> {
+    const status = await this.#producer.getEval(evalId);
+    if (status === null) return null;
+    const { state, step, documents, documentsDone, questions, questionsDone, failedReason, report } = status;
+    return { evalId, state, step, documents, documentsDone, questions, questionsDone, failedReason, report };
   }
 
   async listDocuments(tenant: string): Promise<DocumentSummary[]> {

@@ -12,6 +12,8 @@ import type {
   BatchInput,
   BatchReport,
   DeleteJobInput,
+  EvalInput,
+  EvalReport,
   JobState,
   JobStatus,
   QueryJobInput,
@@ -81,6 +83,20 @@ export interface BatchView {
   report: BatchReport | null;
 }
 
+/** An eval as a backend reports it. */
+export interface EvalView {
+  evalId: string;
+  state: JobState;
+  step: 'ingest' | 'report';
+  documents: number;
+  documentsDone: number;
+  questions: number;
+  questionsDone: number;
+  failedReason: string | null;
+  /** Present once the eval is complete. */
+  report: EvalReport | null;
+}
+
 export interface AskOptions {
   /** Longest wait for the answer, in ms. */
   timeoutMs: number;
@@ -108,6 +124,9 @@ export interface Backend {
   ask(input: QueryJobInput, options: AskOptions): Promise<QueryResult>;
   enqueueBatch(input: BatchInput): Promise<{ batchId: string }>;
   getBatch(batchId: string): Promise<BatchView | null>;
+  /** Enqueues an eval (see `Producer.enqueueEval`); `maxTokens` refuses it when its estimate is above. */
+  enqueueEval(input: EvalInput, options: { maxTokens?: number }): Promise<{ evalId: string }>;
+  getEval(evalId: string): Promise<EvalView | null>;
   listDocuments(tenant: string): Promise<DocumentSummary[]>;
   status(options: StatusOptions): Promise<StatusReport>;
   /** Moves the failed jobs of these queues back to waiting; returns how many. */

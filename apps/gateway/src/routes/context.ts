@@ -118,7 +118,12 @@ export async function submitJob(
 export function jobUrls(queue: QueueName, jobId: string): { statusUrl: string; eventsUrl: string } {
   const id = encodeURIComponent(jobId);
   return {
-    statusUrl: queue === 'batch' ? `/v1/batches/${id}` : `/v1/jobs/${queue}/${id}`,
+    statusUrl:
+      queue === 'batch'
+        ? `/v1/batches/${id}`
+        : queue === 'eval'
+          ? `/v1/evals/${id}`
+          : `/v1/jobs/${queue}/${id}`,
     eventsUrl: `/v1/jobs/${queue}/${id}/events`,
   };
 }
@@ -128,7 +133,7 @@ export function accepted(
   reply: FastifyReply,
   queue: QueueName,
   submitted: Submitted,
-  extra: Pick<JobAccepted, 'documentId' | 'batchId'> = {},
+  extra: Pick<JobAccepted, 'documentId' | 'batchId' | 'evalId'> = {},
 ): JobAccepted {
   const urls = jobUrls(queue, submitted.jobId);
   reply.code(202).header('location', urls.statusUrl);

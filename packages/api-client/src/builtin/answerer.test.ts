@@ -37,7 +37,13 @@ describe('extractiveAnswer', () => {
   });
 
   it('answers from text without spaces', () => {
-    expect(extractiveAnswer('日本の首都はどこですか', PASSAGES).content).toBe('東京は日本の首都です。 [3]');
+    // The best sentence and the one after it (which often holds what the question asks for).
+    expect(extractiveAnswer('日本の首都はどこですか', PASSAGES).content).toBe(
+      '東京は日本の首都です。 大阪は大きな都市です。 [3]',
+    );
+    expect(extractiveAnswer('日本の首都はどこですか', PASSAGES, { followingSentence: false }).content).toBe(
+      '東京は日本の首都です。 [3]',
+    );
   });
 
   it('says it found nothing when no sentence is relevant enough, or there are no passages', () => {
@@ -47,6 +53,35 @@ describe('extractiveAnswer', () => {
       found: false,
     });
     expect(extractiveAnswer('How long is the warranty?', []).content).toBe(NOT_FOUND_ANSWER);
+  });
+
+  it('drops the question words of other languages, so that they do not sink the answer', () => {
+    const german = [{ number: 1, text: 'Der erste Zeuge war der Hutmacher. Er kam mit einer Tasse herein.' }];
+    expect(extractiveAnswer('Wer war der erste Zeuge?', german, { followingSentence: false }).content).toBe(
+      'Der erste Zeuge war der Hutmacher. [1]',
+    );
+    const chinese = [{ number: 1, text: '贾芸道：“十八岁。”宝玉笑道：“是了。”' }];
+    expect(extractiveAnswer('贾芸今年多大？', chinese).found).toBe(true);
+    const japanese = [
+      {
+        number: 1,
+        text: '校長は薄髯のある、色の黒い、目の大きな狸のような男である。やにもったいぶっていた。',
+      },
+    ];
+    expect(
+      extractiveAnswer('校長はどんな動物のような男だったか？', japanese, { followingSentence: false })
+        .content,
+    ).toBe('校長は薄髯のある、色の黒い、目の大きな狸のような男である。 [1]');
+  });
+
+  it('quotes prose, not markup', () => {
+    const answer = extractiveAnswer('How many jobs does a worker run at once?', [
+      {
+        number: 1,
+        text: '## Concurrency\n\nA **worker** runs `concurrency` jobs at once (see [the guide](https://x.io)).',
+      },
+    ]);
+    expect(answer.content).toBe('A worker runs concurrency jobs at once (see the guide). [1]');
   });
 
   it('is deterministic', () => {

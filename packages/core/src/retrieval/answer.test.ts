@@ -141,7 +141,7 @@ describe('answerQuestion over the SQLite store and the built-in models', () => {
       topN: 2,
     });
     expect(result.candidates).toBe(2);
-    expect(result.answer).toContain('castling');
+    expect(result.answer).toContain('two pieces move at once');
     expect(result.citations.map((c) => [c.documentId, c.pageStart, c.pageEnd])).toEqual([['chess', 2, 3]]);
   });
 

@@ -1,0 +1,8 @@
+export {
+  type EvaluateQuestionDeps,
+  type EvaluateQuestionRequest,
+  evaluateQuestion,
+} from './evaluate-question.js';
+export * from './metrics.js';
+export * from './report.js';
+export * from './schema.js';
