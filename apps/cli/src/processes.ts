@@ -84,7 +84,8 @@ let exitHookInstalled = false;
  * own, so that only the CLI signals it, exactly once: a Ctrl-C reaching the whole group as well
  * would give each service a second signal, and a second SIGTERM ends a process in the middle of
  * its graceful shutdown. The CLI turns SIGINT, SIGTERM and SIGHUP into one ordered stop; should it
- * exit while a service still runs, its exit hook kills it.
+ * exit while a service still runs, its exit hook kills it; should it be killed outright, the
+ * service sees its IPC channel close and stops by itself.
  */
 export async function startService(options: StartServiceOptions): Promise<RunningService> {
   const { spec } = options;
@@ -92,9 +93,12 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   const child = spawn(process.execPath, [spec.main], {
     cwd: options.cwd,
     env: options.env as NodeJS.ProcessEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // The IPC channel is how a service notices that the CLI is gone, even SIGKILLed: the channel
+    // closes with the CLI and the service shuts down (see the runtime's ShutdownManager.listen).
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     detached: true,
   });
+  child.channel?.unref();
   running.add(child);
   const lines: string[] = [];
   const exited = new Promise<ProcessExit>((resolve) => {

@@ -38,6 +38,8 @@ runMain(SERVICE, async () => {
       webhooks: services.webhooks.enabled,
       uploadDir: env.uploads.dir,
     },
-    `${SERVICE} ready`,
+    // The address in the message too, so that a pretty (one line per field) log still names it
+    // on the line `quire dev` waits for.
+    `${SERVICE} ready at ${address}`,
   );
 });
