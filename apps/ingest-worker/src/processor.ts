@@ -15,6 +15,7 @@ import {
   type ChunkPoint,
   chunkDocument,
   DEFAULT_CHUNKER_OPTIONS,
+  findDuplicateDocuments,
   type LoadLimits,
   loadDocument,
   pointId,
@@ -219,6 +220,35 @@ export function documentVersion(bytes: Uint8Array, parts: Record<string, unknown
   return hash.digest('hex').slice(0, 32);
 }
 
+/** Other documents of the tenant with this content, logged; a failed look is no reason to fail the job. */
+async function reportDuplicates(
+  deps: IngestDeps,
+  data: IngestJobData,
+  chunks: readonly Chunk[],
+  signal: AbortSignal | undefined,
+): Promise<string[]> {
+  try {
+    const duplicateOf = await findDuplicateDocuments({
+      store: deps.store,
+      tenant: data.tenant,
+      documentId: data.documentId,
+      chunks,
+      ...(signal ? { signal } : {}),
+    });
+    if (duplicateOf.length > 0) {
+      deps.logger.warn(
+        { duplicateOf },
+        'the same content is stored under other document ids; retrieval collapses their passages',
+      );
+    }
+    return duplicateOf;
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    deps.logger.warn({ err: error }, 'could not look for duplicate documents');
+    return [];
+  }
+}
+
 async function ingest(
   deps: IngestDeps,
   job: DocumentJob,
@@ -274,6 +304,7 @@ async function ingest(
     throw new UnrecoverableError(`${JSON.stringify(source.name)}: no text to index after chunking`);
   }
   const tokens = chunks.reduce((sum, c) => sum + c.tokenCount, 0);
+  const duplicateOf = await reportDuplicates(deps, data, chunks, signal);
   const base = {
     v: 1 as const,
     tenant: data.tenant,
@@ -284,6 +315,7 @@ async function ingest(
     pages: doc.pageCount,
     chunks: chunks.length,
     tokens,
+    ...(duplicateOf.length > 0 ? { duplicateOf } : {}),
   };
 
   const stored = await store.countChunks(data.tenant, data.documentId, version, { signal });

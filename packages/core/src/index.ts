@@ -1,5 +1,6 @@
 export * from './chunker/index.js';
 export * from './config.js';
+export * from './duplicates/index.js';
 export * from './errors.js';
 export * from './loaders/index.js';
 export * from './retrieval/index.js';
