@@ -31,6 +31,7 @@ import { ApiError, errorBody, toApiError } from './errors.js';
 import { batchRoutes } from './routes/batches.js';
 import type { RouteContext } from './routes/context.js';
 import { documentRoutes } from './routes/documents.js';
+import { failedDocumentRoutes } from './routes/failed-documents.js';
 import { jobRoutes } from './routes/jobs.js';
 import { opsRoutes } from './routes/ops.js';
 import { queryRoutes } from './routes/queries.js';
@@ -160,6 +161,7 @@ export async function createServer(deps: ServerDeps): Promise<GatewayServer> {
         request.tenant = authenticate(env, request);
       });
       await v1.register(documentRoutes, { ctx });
+      await v1.register(failedDocumentRoutes, { ctx });
       await v1.register(queryRoutes, { ctx });
       await v1.register(batchRoutes, { ctx });
       await v1.register(jobRoutes, { ctx });

@@ -52,7 +52,7 @@ export interface FindDuplicateDocumentsOptions {
 export async function findDuplicateDocuments(options: FindDuplicateDocumentsOptions): Promise<string[]> {
   const { store, tenant, documentId, chunks, signal } = options;
   const samples = sampleChunks(chunks, options.samples ?? 3);
-  let common: Set<string> | null = null;
+  let common: Set<string> | undefined;
   for (const chunk of samples) {
     const key = contentKey(chunk.text);
     const hits = await store.searchLexical(tenant, chunk.text, {
@@ -71,10 +71,11 @@ export async function findDuplicateDocuments(options: FindDuplicateDocumentsOpti
         )
         .map((record) => record.documentId),
     );
-    common = common === null ? same : new Set([...common].filter((id) => same.has(id)));
+    const before: Set<string> = common ?? same;
+    common = new Set([...before].filter((id) => same.has(id)));
     if (common.size === 0) return [];
   }
-  return common === null ? [] : [...common].sort();
+  return common === undefined ? [] : [...common].sort();
 }
 
 /** Up to `count` chunks spread over the document, first and last included, each once. */
