@@ -1,7 +1,8 @@
 /**
  * The gateway's HTTP server, built apart from `listen` so that tests can run it in-process:
  * `/v1` (API key → tenant), operations (`/healthz`, `/readyz`, `/metrics`), the OpenAPI document
- * and its interactive docs (`/docs`), and the queue dashboard (`/admin/queues`, admin key).
+ * and its interactive docs (`/docs`), the operator console (`/console/`, on the `/v1` routes with
+ * the operator's API key), and the queue dashboard (`/admin/queues`, admin key).
  */
 import { randomUUID } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';
@@ -26,6 +27,7 @@ import {
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { keyMatches, presentedKey, tenantForKey } from './auth.js';
+import { consoleRoutes } from './console.js';
 import type { GatewayEnv } from './env.js';
 import { ApiError, errorBody, toApiError } from './errors.js';
 import { batchRoutes } from './routes/batches.js';
@@ -154,6 +156,7 @@ export async function createServer(deps: ServerDeps): Promise<GatewayServer> {
   });
 
   await app.register(opsRoutes, { ctx });
+  await app.register(consoleRoutes);
   await app.register(async (admin) => adminRoutes(admin, deps), { prefix: '/admin/queues' });
   await app.register(
     async (v1) => {
