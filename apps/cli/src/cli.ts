@@ -329,6 +329,10 @@ Queues:
   Workers already consuming that prefix on the same Redis (someone else's quire dev) would share
   your jobs: quire dev warns and suggests a prefix of this checkout's own.
 
+Logs:
+  The services log at LOG_LEVEL (default info), pretty-printed (LOG_FORMAT=json for JSON lines);
+  LOG_LEVEL=warn quire dev shows only warnings and errors.
+
 Stopping:
   Ctrl-C or SIGTERM stops every service gracefully (--grace). The services also stop when quire dev
   is killed (any signal, SIGKILL included), and quire dev stops when the process that launched it

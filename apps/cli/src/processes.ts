@@ -129,6 +129,13 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     });
   }
 
+  // A service also says it is ready over the IPC channel, which needs no log line (LOG_LEVEL=warn).
+  child.on('message', (message: unknown) => {
+    if (readyLine !== '' || !isReadyMessage(message)) return;
+    readyLine = `${spec.name} ready${message.address === undefined ? '' : ` at ${message.address}`}`;
+    markReady();
+  });
+
   const spawnError = new Promise<Error | undefined>((resolve) => {
     child.once('error', (error) => resolve(error));
     child.once('spawn', () => resolve(undefined));
@@ -186,6 +193,12 @@ export async function startServices(
   for (const result of started) if (result.status === 'fulfilled') into.push(result.value);
   const failed = started.find((result) => result.status === 'rejected');
   if (failed) throw failed.reason;
+}
+
+function isReadyMessage(message: unknown): message is { type: 'quire:ready'; address?: string } {
+  if (typeof message !== 'object' || message === null) return false;
+  const { type, address } = message as { type?: unknown; address?: unknown };
+  return type === 'quire:ready' && (address === undefined || typeof address === 'string');
 }
 
 function signal(child: ChildProcess, name: NodeJS.Signals): void {

@@ -90,7 +90,8 @@ function launchUnderParent(args: string[]): { parent: ChildProcess; output: () =
   `;
   const parent = spawn(process.execPath, ['-e', script], {
     cwd: tmp.path,
-    env: { ...process.env, NO_COLOR: '1', ...env },
+    // Quiet logs: the services say they are ready over their IPC channel, not in a log line.
+    env: { ...process.env, NO_COLOR: '1', ...env, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   launched.push(parent);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The gateway process: env → logger → connections → services → server → listen → shutdown. */
 import { readFileSync } from 'node:fs';
-import { createLogger, runMain, ShutdownManager } from '@quire/runtime';
+import { announceReady, createLogger, runMain, ShutdownManager } from '@quire/runtime';
 import { loadEnv } from './env.js';
 import { createServer } from './server.js';
 import { openServices } from './services.js';
@@ -42,4 +42,5 @@ runMain(SERVICE, async () => {
     // on the line `quire dev` waits for.
     `${SERVICE} ready at ${address}`,
   );
+  announceReady(address);
 });

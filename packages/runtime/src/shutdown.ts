@@ -112,3 +112,20 @@ export function watchLauncher(proc: LaunchedProcess, onGone: () => void): void {
   proc.once('disconnect', onGone);
   proc.channel.unref();
 }
+
+/** The message a service sends its launcher once it serves (see {@link announceReady}). */
+export interface ReadyMessage {
+  type: 'quire:ready';
+  /** Where it listens, for a service that does (the gateway). */
+  address?: string;
+}
+
+/**
+ * Tells the launcher (`quire dev`), over the IPC channel it started this process with, that the
+ * process serves: it needs no log line for that, so any LOG_LEVEL works. A no-op without a channel.
+ */
+export function announceReady(address?: string): void {
+  if (typeof process.send !== 'function' || !process.connected) return;
+  const message: ReadyMessage = { type: 'quire:ready', ...(address === undefined ? {} : { address }) };
+  process.send(message, undefined, {}, () => {});
+}

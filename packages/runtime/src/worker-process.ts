@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { createLogger } from './logger.js';
 import { createMetrics, type PromMetrics, serveMetrics } from './metrics.js';
 import { guardModels, SharedRateLimiter } from './provider-limits.js';
-import { ShutdownManager } from './shutdown.js';
+import { announceReady, ShutdownManager } from './shutdown.js';
 
 export interface WorkerProcessOptions {
   service: string;
@@ -113,6 +113,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
         },
         `${service} ready`,
       );
+      announceReady();
     },
   };
 }
