@@ -34,6 +34,11 @@ const GatewayEnvSchema = z.object({
   SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(10_000),
   /** Interval of keep-alive comments on server-sent event streams, in ms. */
   GATEWAY_SSE_HEARTBEAT_MS: int(100, 600_000).default(15_000),
+  /**
+   * How long a request path's Redis command may wait for its reply, in ms: past it the request
+   * fails (503) instead of hanging. Blocking readers (webhook deliveries, job events) have none.
+   */
+  GATEWAY_REDIS_COMMAND_TIMEOUT_MS: int(100, 120_000).default(5_000),
 
   // --- Authentication
   /**
@@ -116,6 +121,8 @@ export interface GatewayEnv {
   bodyLimitBytes: number;
   shutdownGraceMs: number;
   sseHeartbeatMs: number;
+  /** Reply timeout of the request-path Redis client, in ms. */
+  redisCommandTimeoutMs: number;
   apiKeys: ApiKeyEntry[];
   /** SHA-256 digest (lower-case hex) of the admin key, or null. */
   adminKeySha256: string | null;
@@ -136,6 +143,7 @@ export function loadEnv(env: Record<string, string | undefined> = process.env): 
     bodyLimitBytes: own.GATEWAY_BODY_LIMIT_BYTES,
     shutdownGraceMs: own.SHUTDOWN_GRACE_MS,
     sseHeartbeatMs: own.GATEWAY_SSE_HEARTBEAT_MS,
+    redisCommandTimeoutMs: own.GATEWAY_REDIS_COMMAND_TIMEOUT_MS,
     apiKeys: parseApiKeys(own.QUIRE_API_KEYS ?? '', 'QUIRE_API_KEYS'),
     adminKeySha256: own.QUIRE_ADMIN_KEY_SHA256?.toLowerCase() ?? null,
     uploads: {

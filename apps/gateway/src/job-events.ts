@@ -4,7 +4,7 @@
  * upload clean-up). Events of one queue come from one Redis stream, read in order, so a
  * listener sees a job's progress before its completion.
  */
-import { QUEUES, type QueueName } from '@quire/jobs';
+import { duplicateRedis, QUEUES, type QueueName } from '@quire/jobs';
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -48,11 +48,7 @@ export class JobEvents {
   async #open(queue: QueueName): Promise<void> {
     const { redis, prefix, logger } = this.#options;
     // A blocking reader: no command timeout (its XREAD blocks longer than any), retries forever.
-    const connection = redis.duplicate({
-      maxRetriesPerRequest: null,
-      enableOfflineQueue: true,
-      commandTimeout: undefined,
-    });
+    const connection = duplicateRedis(redis, 'blocking');
     connection.on('error', (err: Error) =>
       logger.debug({ err: err.message, queue }, 'queue events connection error'),
     );

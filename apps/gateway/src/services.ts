@@ -3,9 +3,9 @@
  * needs, shared by the process entry point and the tests.
  */
 import { createStore, type VectorStore } from '@quire/core';
-import { Producer, QUEUES } from '@quire/jobs';
+import { connectRedis, Producer, QUEUES } from '@quire/jobs';
 import type { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { GatewayEnv } from './env.js';
 import { IdempotencyStore } from './idempotency.js';
@@ -72,12 +72,9 @@ export async function openServices(options: OpenServicesOptions): Promise<Gatewa
   const { env, logger } = options;
   const { config } = env;
   const prefix = config.queuePrefix;
-  const redis = new Redis(config.redisUrl, {
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    connectTimeout: 2_000,
-    commandTimeout: 5_000,
-  });
+  // The request-path client; every blocking reader (job events, webhook deliveries) duplicates it
+  // in the blocking role.
+  const redis = connectRedis(config.redisUrl, 'request', { commandTimeoutMs: env.redisCommandTimeoutMs });
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   await untilReady(redis, 5_000);
 

@@ -37,9 +37,17 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(vars: Record<string, string>): Promise<RunningGateway> {
+export async function startGateway(
+  vars: Record<string, string>,
+  options: { logs?: NodeJS.WritableStream } = {},
+): Promise<RunningGateway> {
   const env = loadEnv({ LOG_LEVEL: 'warn', ...vars });
-  const logger = createLogger({ service: 'gateway', level: env.config.log.level, format: 'json' });
+  const logger = createLogger({
+    service: 'gateway',
+    level: env.config.log.level,
+    format: 'json',
+    ...(options.logs ? { destination: options.logs } : {}),
+  });
   const services = await openServices({ env, logger, defaultMetrics: false, webhookSweepMs: 1_000 });
   const server = await createServer({ env, logger, services, version: '0.0.0-test' });
   const address = await server.listen({ port: 0, host: '127.0.0.1' });

@@ -2,6 +2,7 @@ export * from './chunker/index.js';
 export * from './config.js';
 export * from './duplicates/index.js';
 export * from './errors.js';
+export * from './ingest/index.js';
 export * from './loaders/index.js';
 export * from './retrieval/index.js';
 export * from './services.js';

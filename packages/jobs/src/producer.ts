@@ -13,7 +13,7 @@ import {
   type EnqueueBatchOptions,
   isGateClosed,
 } from './batch-flow.js';
-import { openRedis, type RedisConnection } from './connection.js';
+import { blockingOptionsOf, connectRedis, type RedisConnection } from './connection.js';
 import { nextDocumentSeq } from './document-order.js';
 import { type DefaultJobOptionsOptions, defaultJobOptions } from './job-options.js';
 import { DEFAULT_PREFIX, JOB_NAMES, QUEUES, type QueueName } from './names.js';
@@ -147,7 +147,9 @@ export class Producer {
   constructor(options: ProducerOptions) {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     this.#connection = options.connection;
-    this.#redis = openRedis(options.connection);
+    // Given a URL or options, the producer waits for Redis while it reconnects, as a library user
+    // expects; a service that must fail fast passes its own request-role client (the gateway does).
+    this.#redis = connectRedis(options.connection, 'blocking');
     this.#ownsRedis = this.#redis !== options.connection;
     this.#jobOptions = defaultJobOptions(options.jobOptions);
     this.#sources = options.sources ?? {};
@@ -399,12 +401,7 @@ export class Producer {
       // Options, not a client: QueueEvents duplicates a client it is given and closes only its copy,
       // which would leave ours connected (and reconnecting) after close().
       // No command timeout either: the reader's XREAD blocks longer than any sensible one.
-      const connection = {
-        ...this.#redis.options,
-        maxRetriesPerRequest: null,
-        enableOfflineQueue: true,
-        commandTimeout: undefined,
-      };
+      const connection = blockingOptionsOf(this.#redis);
       events = new QueueEvents(queue, { connection, prefix: this.prefix });
       events.setMaxListeners(0);
       this.#events.set(queue, events);

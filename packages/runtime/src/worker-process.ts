@@ -4,8 +4,9 @@
  */
 import { DimensionMismatchError, type ModelApi } from '@quire/api-client';
 import { ConfigError, createModels, createStore, type QuireConfig, type VectorStore } from '@quire/core';
+import { connectRedis } from '@quire/jobs';
 import type { Job, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createLogger } from './logger.js';
 import { createMetrics, type PromMetrics, serveMetrics } from './metrics.js';
@@ -49,7 +50,8 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
   const shutdown = new ShutdownManager({ logger, graceMs: options.shutdownGraceMs });
   shutdown.listen();
 
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  // BullMQ workers block on this client (and duplicate it for their blocking reads): blocking role.
+  const redis = connectRedis(config.redisUrl, 'blocking');
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   shutdown.register(
     'redis',

@@ -11,7 +11,7 @@
  * - a periodic sweep finds registered jobs that finished while no gateway was reading events.
  */
 import type { AddressPolicy } from '@quire/core';
-import type { JobStatus, Producer, QueueName } from '@quire/jobs';
+import { duplicateRedis, type JobStatus, type Producer, type QueueName } from '@quire/jobs';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -129,7 +129,9 @@ export class WebhookService {
       },
     });
     this.#queue.on('error', (err) => logger.warn({ err: err.message }, 'webhook queue error'));
-    const connection = redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
+    // The delivery worker blocks on Redis between jobs: a blocking connection, never the request
+    // path's client, whose command timeout would cut every wait short and stall deliveries.
+    const connection = duplicateRedis(redis, 'blocking');
     connection.on('error', (err: Error) =>
       logger.debug({ err: err.message }, 'webhook worker connection error'),
     );
