@@ -19,10 +19,20 @@ export function documentsView(): { element: HTMLElement; refresh: () => Promise<
   const status = h('p', { role: 'status', class: 'status' });
   const tableArea = h('div');
   const refreshButton = h('button', { type: 'button', onclick: () => void refresh() }, 'Refresh');
+  const retryAllButton = h(
+    'button',
+    { type: 'button', class: 'secondary', hidden: true, onclick: () => void retryAll() },
+    'Retry all failed',
+  );
   const element = h(
     'section',
     { 'aria-labelledby': 'documents-title' },
-    h('div', { class: 'toolbar' }, h('h2', { id: 'documents-title' }, 'Documents'), refreshButton),
+    h(
+      'div',
+      { class: 'toolbar' },
+      h('h2', { id: 'documents-title' }, 'Documents'),
+      h('div', { class: 'inline' }, retryAllButton, refreshButton),
+    ),
     status,
     tableArea,
   );
@@ -47,7 +57,22 @@ export function documentsView(): { element: HTMLElement; refresh: () => Promise<
     }
   };
 
+  // One after another, each the same as its own Retry button.
+  const retryAll = async () => {
+    const retryable = failed.filter((f) => f.retryable);
+    for (const failure of retryable) {
+      await act(
+        'Retrying',
+        failure.documentId,
+        () => request('POST', `v1/failed-documents/${encodeURIComponent(failure.documentId)}/retry`),
+        'retry',
+      );
+    }
+    status.textContent = `Retried ${retryable.length} failed document${retryable.length === 1 ? '' : 's'}`;
+  };
+
   const render = () => {
+    retryAllButton.hidden = !failed.some((f) => f.retryable);
     const rows = new Map<string, Row>();
     for (const summary of stored)
       rows.set(summary.documentId, {
