@@ -91,7 +91,13 @@ describe('watchLauncher', () => {
     const listeners: (() => void)[] = [];
     return {
       proc: {
-        channel: withChannel ? { unref: () => void (unrefs += 1) } : undefined,
+        channel: withChannel
+          ? {
+              unref: () => {
+                unrefs += 1;
+              },
+            }
+          : undefined,
         connected,
         once: (_event: 'disconnect', listener: () => void) => void listeners.push(listener),
       },
@@ -105,7 +111,9 @@ describe('watchLauncher', () => {
   it('calls back once the channel to the launcher closes, without keeping the process alive', () => {
     const fake = fakeProcess(true);
     let gone = 0;
-    watchLauncher(fake.proc, () => void (gone += 1));
+    watchLauncher(fake.proc, () => {
+      gone += 1;
+    });
     expect(gone).toBe(0);
     expect(fake.unrefs()).toBe(1);
     fake.disconnect();
@@ -114,10 +122,14 @@ describe('watchLauncher', () => {
 
   it('calls back at once when the launcher is already gone, and never without a channel', () => {
     let gone = 0;
-    watchLauncher(fakeProcess(false).proc, () => void (gone += 1));
+    watchLauncher(fakeProcess(false).proc, () => {
+      gone += 1;
+    });
     expect(gone).toBe(1);
     const alone = fakeProcess(true, false);
-    watchLauncher(alone.proc, () => void (gone += 1));
+    watchLauncher(alone.proc, () => {
+      gone += 1;
+    });
     alone.disconnect();
     expect(gone).toBe(1);
   });
