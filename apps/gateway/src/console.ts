@@ -77,7 +77,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
   app.get('/console/', hide, async (request, reply) => serve('index.html', reply, request.id));
   app.get<{ Params: { file: string } }>('/console/:file', hide, async (request, reply) => {
     const name = request.params.file;
-    if (!(name in FILES) || name === 'index.html') {
+    if (!Object.hasOwn(FILES, name) || name === 'index.html') {
       return secure(reply)
         .code(404)
         .send(errorBody(new ApiError('not_found', `no console file ${JSON.stringify(name)}`), request.id));

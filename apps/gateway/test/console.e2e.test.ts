@@ -201,6 +201,7 @@ describe('console page', () => {
     expect(script.headers.get('content-type')).toMatch(/javascript/);
     expect(String(script.body)).not.toMatch(/innerHTML|localStorage|sessionStorage|document\.cookie/);
     expect((await call('GET', '/console/..%2Fpackage.json', null)).status).toBe(404);
+    expect((await call('GET', '/console/toString', null)).status).toBe(404);
     const bare = await fetch(`${gateway.url}/console`, { redirect: 'manual' });
     expect(bare.status).toBe(308);
   });
