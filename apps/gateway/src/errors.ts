@@ -1,41 +1,13 @@
 /**
- * The gateway's errors: a closed list of codes, each with one HTTP status, and one function that
+ * The gateway's errors: a closed list of codes, each with one HTTP status (in `@quire/contracts`), and one function that
  * turns anything thrown while serving a request into one of them. Every error response has the
  * body `{ error: { code, message, requestId } }`.
  */
+import { ERROR_CODES, ERROR_STATUS, type ErrorBody, ErrorBodySchema, type ErrorCode } from '@quire/contracts';
 import { isQuireError } from '@quire/core';
 import { JobInputError } from '@quire/jobs';
-import { z } from 'zod';
 
-/** Every error code the API answers with, and its HTTP status. */
-export const ERROR_STATUS = {
-  /** The request is malformed: a field is missing or wrong, a parameter is out of range. */
-  invalid_request: 400,
-  /** No API key, or an unknown one. */
-  unauthorized: 401,
-  /** No such route, job, document or batch for this tenant (another tenant's are not found either). */
-  not_found: 404,
-  /** The batch has no results yet. */
-  not_ready: 409,
-  /** The body or the uploaded file is larger than allowed. */
-  payload_too_large: 413,
-  /** The body's media type is not one the route takes. */
-  unsupported_media_type: 415,
-  /** The Idempotency-Key was used before with a different request. */
-  idempotency_key_mismatch: 422,
-  /** The webhook URL is refused (off, bad scheme, non-public address). */
-  webhook_refused: 422,
-  /** The job failed for good; the message carries its reason. */
-  job_failed: 502,
-  /** Redis or the vector store cannot be reached now; try again later. */
-  unavailable: 503,
-  /** A fault of the gateway itself. */
-  internal: 500,
-} as const;
-
-export type ErrorCode = keyof typeof ERROR_STATUS;
-
-export const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
+export { ERROR_CODES, ERROR_STATUS, type ErrorBody, ErrorBodySchema, type ErrorCode };
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -57,17 +29,6 @@ export class UnavailableError extends ApiError {
     super('unavailable', `${what} is unavailable; try again later`, options);
   }
 }
-
-export const ErrorBodySchema = z
-  .object({
-    error: z.object({
-      code: z.enum(ERROR_CODES),
-      message: z.string(),
-      requestId: z.string(),
-    }),
-  })
-  .meta({ id: 'Error' });
-export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 
 export function errorBody(error: ApiError, requestId: string): ErrorBody {
   return { error: { code: error.code, message: error.message, requestId } };

@@ -2,21 +2,13 @@
  * The gateway's Prometheus metrics: Quire's shared set (queue depth among them) plus HTTP requests
  * by route and status. Queue depth is read from Redis when Prometheus scrapes, so it is never stale.
  */
+import { COUNTED_JOB_STATES } from '@quire/contracts';
 import { createMetrics, type PromMetrics } from '@quire/runtime';
 import type { Queue } from 'bullmq';
 import { Counter, Gauge, Histogram } from 'prom-client';
 
-/** Job states counted per queue. */
-export const DEPTH_STATES = [
-  'waiting',
-  'active',
-  'delayed',
-  'prioritized',
-  'waiting-children',
-  'completed',
-  'failed',
-  'paused',
-] as const;
+/** Job states counted per queue, and `paused` (jobs waiting in a paused queue). */
+export const DEPTH_STATES = [...COUNTED_JOB_STATES, 'paused'] as const;
 
 export interface GatewayMetrics {
   readonly prom: PromMetrics;

@@ -1,255 +1,38 @@
 /**
- * Bodies, parameters and responses of the HTTP API, as zod schemas: Fastify validates requests and
- * serialises responses with them, and the OpenAPI document is generated from them. Job payloads
- * reuse the shared schemas of `@quire/jobs`, so the API and the queue cannot drift apart.
+ * Bodies, parameters and responses of the HTTP API: declared in `@quire/contracts` (clients read
+ * them with the same schemas), re-exported here for the routes and the OpenAPI document.
  */
-import { Base64SourceSchema, TextSourceSchema, UrlSourceSchema } from '@quire/core';
-import {
-  BatchQuestionSchema,
-  BatchReportSchema,
-  ChunkingSchema,
-  DocumentIdSchema,
-  MAX_BATCH_QUESTIONS,
-  MetadataSchema,
-  QueryFilterSchema,
-  QueryOptionsSchema,
-  QueryResultSchema,
-  QuestionSchema,
-} from '@quire/jobs';
-import { z } from 'zod';
-
-export const QueueNameSchema = z.enum(['ingest', 'query', 'batch']);
-
-export const JobStateSchema = z.enum([
-  'waiting',
-  'active',
-  'completed',
-  'failed',
-  'delayed',
-  'prioritized',
-  'waiting-children',
-  'unknown',
-]);
-
-/** A job id or batch id as it appears in a path. */
-export const JobIdSchema = z
-  .string()
-  .min(1)
-  .max(200)
-  .regex(/^[A-Za-z0-9_.-]+$/, 'job ids are letters, digits, "_", "." or "-"');
-
-export const WebhookUrlSchema = z
-  .string()
-  .max(2048, 'webhookUrl must be at most 2048 characters')
-  .refine((url) => URL.canParse(url), 'webhookUrl is not a valid absolute URL')
-  .describe('POSTed, signed, when the job completes or fails for good (see the webhook signature scheme)');
-
-/** A truthy/falsy query-string flag; `z.coerce.boolean()` would turn "false" into true. */
-const QueryFlagSchema = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
-
-// --- Documents
-
-/** Sources a caller may give over HTTP; `path` sources name files on the workers and are refused. */
-export const HttpSourceSchema = z
-  .discriminatedUnion('kind', [UrlSourceSchema, TextSourceSchema, Base64SourceSchema])
-  .meta({ id: 'DocumentSource' });
-
-export const SubmitDocumentBodySchema = z
-  .object({
-    documentId: DocumentIdSchema,
-    source: HttpSourceSchema,
-    sourceName: z.string().min(1).max(512).optional(),
-    metadata: MetadataSchema.optional(),
-    /** Password of an encrypted PDF. */
-    password: z.string().max(1024).optional(),
-    chunking: ChunkingSchema.optional(),
-    webhookUrl: WebhookUrlSchema.optional(),
-  })
-  .strict()
-  .meta({ id: 'SubmitDocument' });
-export type SubmitDocumentBody = z.infer<typeof SubmitDocumentBodySchema>;
-
-/** The text fields of a multipart upload (the file itself is the part named `file`). */
-export const UploadFieldsSchema = z
-  .object({
-    documentId: DocumentIdSchema.optional().describe('Default: the uploaded file name'),
-    sourceName: z.string().min(1).max(512).optional(),
-    metadata: z
-      .string()
-      .max(64 * 1024)
-      .optional()
-      .describe('A JSON object of scalar values'),
-    password: z.string().max(1024).optional(),
-    chunkSize: z.coerce.number().int().min(32).max(8192).optional(),
-    chunkOverlap: z.coerce.number().int().min(0).max(4096).optional(),
-    webhookUrl: WebhookUrlSchema.optional(),
-  })
-  .strict();
-export type UploadFields = z.infer<typeof UploadFieldsSchema>;
-
-export const DocumentParamsSchema = z.object({ documentId: DocumentIdSchema });
-
-export const DocumentSummarySchema = z
-  .object({
-    documentId: z.string(),
-    sourceName: z.string(),
-    /** Stored chunks over all versions. */
-    chunks: z.number().int().nonnegative(),
-    /** Versions present, oldest first; more than one only while a re-ingest is in flight. */
-    versions: z.array(
-      z.object({
-        version: z.string(),
-        chunks: z.number().int().nonnegative(),
-        chunkCount: z.number().int().nonnegative(),
-        ingestedAt: z.string(),
-      }),
-    ),
-  })
-  .meta({ id: 'DocumentSummary' });
-
-/** Most documents a listing returns at once; `next` pages through the rest. */
-export const DOCUMENT_PAGE_MAX = 1000;
-
-export const DocumentListQuerySchema = z.object({
-  /** Documents per page (default 100). */
-  limit: z.coerce.number().int().min(1).max(DOCUMENT_PAGE_MAX).default(100),
-  /** The `next` of the previous page: documents whose id sorts after it. */
-  after: z.string().min(1).max(1024).optional(),
-});
-
-export const DocumentListSchema = z.object({
-  documents: z.array(DocumentSummarySchema),
-  /** Pass as `after` for the next page; null on the last page. */
-  next: z.string().nullable(),
-});
-
-// --- Jobs
-
-export const JobAcceptedSchema = z
-  .object({
-    jobId: z.string(),
-    queue: QueueNameSchema,
-    /** Poll here for state, progress and result. */
-    statusUrl: z.string(),
-    /** Server-sent events of the job's progress, ending with its completion. */
-    eventsUrl: z.string(),
-    /** True when an earlier request with the same Idempotency-Key created this job. */
-    replayed: z.boolean(),
-    documentId: z.string().optional(),
-    batchId: z.string().optional(),
-  })
-  .meta({ id: 'JobAccepted' });
-export type JobAccepted = z.infer<typeof JobAcceptedSchema>;
-
-export const JobParamsSchema = z.object({ queue: QueueNameSchema, jobId: JobIdSchema });
-
-export const JobStatusSchema = z
-  .object({
-    jobId: z.string(),
-    queue: QueueNameSchema,
-    name: z.string(),
-    state: JobStateSchema,
-    /** Last progress reported by the worker (stage, counts), or null. */
-    progress: z.unknown(),
-    /** The job's result once completed, else null. */
-    result: z.unknown(),
-    failedReason: z.string().nullable(),
-    attemptsMade: z.number().int().nonnegative(),
-    createdAt: z.string(),
-    processedAt: z.string().nullable(),
-    finishedAt: z.string().nullable(),
-  })
-  .meta({ id: 'JobStatus' });
-export type JobStatusBody = z.infer<typeof JobStatusSchema>;
-
-// --- Questions
-
-export const AskBodySchema = z
-  .object({
-    question: QuestionSchema,
-    filter: QueryFilterSchema.optional(),
-    options: QueryOptionsSchema.optional(),
-    /** Wait for the answer (200), up to `waitMs`; 202 with the job when it is not ready in time. */
-    wait: z.boolean().optional(),
-    /** How long to wait, in ms; capped by the server's maximum. */
-    waitMs: z.number().int().min(0).max(600_000).optional(),
-    webhookUrl: WebhookUrlSchema.optional(),
-  })
-  .strict()
-  .meta({ id: 'Ask' });
-export type AskBody = z.infer<typeof AskBodySchema>;
-
-export const AskQuerySchema = z.object({
-  wait: QueryFlagSchema.optional(),
-  waitMs: z.coerce.number().int().min(0).max(600_000).optional(),
-});
-
-export const AnswerSchema = z
-  .object({
-    jobId: z.string(),
-    state: z.literal('completed'),
-    result: QueryResultSchema,
-  })
-  .meta({ id: 'Answer' });
-
-// --- Batches
-
-export const SubmitBatchBodySchema = z
-  .object({
-    name: z.string().max(256).optional(),
-    filter: QueryFilterSchema.optional(),
-    options: QueryOptionsSchema.optional(),
-    questions: z.array(BatchQuestionSchema).min(1).max(MAX_BATCH_QUESTIONS),
-    webhookUrl: WebhookUrlSchema.optional(),
-  })
-  .strict()
-  .meta({ id: 'SubmitBatch' });
-export type SubmitBatchBody = z.infer<typeof SubmitBatchBodySchema>;
-
-export const BatchParamsSchema = z.object({ batchId: JobIdSchema });
-
-export const BatchStatusSchema = z
-  .object({
-    batchId: z.string(),
-    name: z.string().nullable(),
-    state: JobStateSchema,
-    total: z.number().int().nonnegative(),
-    answered: z.number().int().nonnegative(),
-    failed: z.number().int().nonnegative(),
-    pending: z.number().int().nonnegative(),
-    failedReason: z.string().nullable(),
-    resultsUrl: z.string(),
-    exportUrls: z.object({ jsonl: z.string(), csv: z.string() }),
-  })
-  .meta({ id: 'BatchStatus' });
-
-export const BatchReportBodySchema = BatchReportSchema.meta({ id: 'BatchReport' });
-
-export const ExportQuerySchema = z.object({
-  format: z.enum(['jsonl', 'csv']).default('jsonl'),
-  formulas: z
-    .enum(['escape', 'keep'])
-    .default('escape')
-    .describe(
-      "CSV only: cells starting with = + - @, a tab or a carriage return run as formulas in spreadsheets; 'escape' puts an apostrophe before them, 'keep' writes them as they are",
-    ),
-});
-
-// --- Webhooks
-
-export const SigningSecretSchema = z.object({
-  /** HMAC-SHA256 key of this tenant's webhook signatures. */
-  secret: z.string(),
-  /** Name of the signature header. */
-  header: z.string(),
-  /** How the signature is computed. */
-  scheme: z.string(),
-});
-
-// --- Operations
-
-export const HealthSchema = z.object({ ok: z.boolean() });
-export const ReadinessSchema = z.object({
-  ok: z.boolean(),
-  checks: z.record(z.string(), z.object({ ok: z.boolean(), error: z.string().optional() })),
-});
+export {
+  AnswerSchema,
+  type AskBody,
+  AskBodySchema,
+  AskQuerySchema,
+  BatchParamsSchema,
+  BatchReportBodySchema,
+  BatchStatusSchema,
+  DOCUMENT_PAGE_MAX,
+  DocumentListQuerySchema,
+  DocumentListSchema,
+  DocumentParamsSchema,
+  DocumentSummarySchema,
+  ExportQuerySchema,
+  HealthSchema,
+  HttpSourceSchema,
+  type JobAccepted,
+  JobAcceptedSchema,
+  JobIdSchema,
+  JobParamsSchema,
+  JobStateSchema,
+  type JobStatusBody,
+  JobStatusSchema,
+  QueueNameSchema,
+  ReadinessSchema,
+  SigningSecretSchema,
+  type SubmitBatchBody,
+  SubmitBatchBodySchema,
+  type SubmitDocumentBody,
+  SubmitDocumentBodySchema,
+  type UploadFields,
+  UploadFieldsSchema,
+  WebhookUrlSchema,
+} from '@quire/contracts';

@@ -15,11 +15,11 @@
  */
 import type { FlowProducer, Job, JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { JOB_NAMES, QUEUES } from './names.js';
+import { INTERNAL_QUEUES, JOB_NAMES, QUEUES } from './names.js';
 import { type BatchJobData, BatchJobDataSchema, batchChildId, type QueryJobData } from './query-schemas.js';
 
 /** Queue of batch gates: jobs no worker takes, each holding its batch open while it is enqueued. */
-export const BATCH_GATE_QUEUE = 'batch-gate';
+export const BATCH_GATE_QUEUE = INTERNAL_QUEUES.batchGate;
 
 /** Questions added per round trip when no chunk size is given. */
 export const DEFAULT_BATCH_CHUNK_SIZE = 500;

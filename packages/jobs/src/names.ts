@@ -1,28 +1,16 @@
-/**
- * Queue names and job names: the queue contract shared by producers (this SDK, the gateway,
- * or BullMQ clients in other languages) and the workers.
- */
-
-export const QUEUES = {
-  /** Document operations: `ingest` and `delete` jobs, serialised per document. */
-  ingest: 'ingest',
-  /** Single questions. */
-  query: 'query',
-  /** Batch parents (BullMQ flows whose children are `query` jobs). */
-  batch: 'batch',
-} as const;
-
-export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
-
-export const JOB_NAMES = {
-  ingest: 'ingest',
-  delete: 'delete',
-  query: 'query',
-  batch: 'batch',
-} as const;
-
-/**
- * Default key prefix. The braces are a Redis Cluster hash tag: every key of every queue lands in
- * one slot, which BullMQ's multi-key scripts need on a cluster; on a single Redis it changes nothing.
- */
-export const DEFAULT_PREFIX = '{quire}';
+/** Queue names, job names, job states and the key prefix: declared in `@quire/contracts`, re-exported for the SDK's users. */
+export {
+  ALL_QUEUES,
+  COUNTED_JOB_STATES,
+  type CountedJobState,
+  DEFAULT_PREFIX,
+  INTERNAL_QUEUES,
+  type InternalQueueName,
+  JOB_NAMES,
+  JOB_STATES,
+  type JobState,
+  JobStateSchema,
+  QUEUES,
+  type QueueName,
+  QueueNameSchema,
+} from '@quire/contracts';

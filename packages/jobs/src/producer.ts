@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { checkSourceShape, type SourceOptions } from '@quire/core';
 import { FlowProducer, type Job, type JobsOptions, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { z } from 'zod';
 import {
   addBatchFlow,
   BATCH_GATE_QUEUE,
@@ -16,7 +17,7 @@ import {
 import { blockingOptionsOf, connectRedis, type RedisConnection } from './connection.js';
 import { nextDocumentSeq } from './document-order.js';
 import { type DefaultJobOptionsOptions, defaultJobOptions } from './job-options.js';
-import { DEFAULT_PREFIX, JOB_NAMES, QUEUES, type QueueName } from './names.js';
+import { DEFAULT_PREFIX, JOB_NAMES, type JobState, JobStateSchema, QUEUES, type QueueName } from './names.js';
 import {
   type BatchInput,
   BatchInputSchema,
@@ -29,6 +30,7 @@ import {
   QueryJobDataSchema,
   type QueryJobInput,
   type QueryResult,
+  QueryResultSchema,
 } from './query-schemas.js';
 import {
   type DeleteJobData,
@@ -54,6 +56,20 @@ export class JobFailedError extends Error {
   }
 }
 
+/**
+ * A job finished with a result that is not what its queue's contract says (written by another
+ * client, or by a worker of another version); `reason` names the wrong fields.
+ */
+export class JobResultError extends Error {
+  override name = 'JobResultError';
+  constructor(
+    readonly jobId: string,
+    readonly reason: string,
+  ) {
+    super(`job ${jobId} finished with an invalid result: ${reason}`);
+  }
+}
+
 export class JobTimeoutError extends Error {
   override name = 'JobTimeoutError';
   constructor(
@@ -63,16 +79,6 @@ export class JobTimeoutError extends Error {
     super(`job ${jobId} did not finish within ${timeoutMs} ms (it may still finish later)`);
   }
 }
-
-export type JobState =
-  | 'waiting'
-  | 'active'
-  | 'completed'
-  | 'failed'
-  | 'delayed'
-  | 'prioritized'
-  | 'waiting-children'
-  | 'unknown';
 
 export interface JobStatus {
   id: string;
@@ -212,9 +218,8 @@ export class Producer {
     options: EnqueueOptions & { timeoutMs?: number } = {},
   ): Promise<QueryResult> {
     const { jobId } = await this.enqueueQuery(input, options);
-    return (await this.waitForJob(QUEUES.query, jobId, {
-      timeoutMs: options.timeoutMs ?? 60_000,
-    })) as QueryResult;
+    const result = await this.waitForJob(QUEUES.query, jobId, { timeoutMs: options.timeoutMs ?? 60_000 });
+    return checkedResult(jobId, QueryResultSchema, result);
   }
 
   /**
@@ -278,7 +283,7 @@ export class Producer {
   /** A batch's state and counts; the report once it is complete. */
   async getBatch(batchId: string): Promise<BatchStatus | null> {
     // State first, then the job: a batch that finishes in between is read with its report.
-    const state = (await this.queue(QUEUES.batch).getJobState(batchId)) as JobState;
+    const state = jobState(await this.queue(QUEUES.batch).getJobState(batchId));
     const job = await this.queue(QUEUES.batch).getJob(batchId);
     if (!job) return null;
     const stored = BatchJobDataSchema.safeParse(job.data);
@@ -315,9 +320,8 @@ export class Producer {
 
   /** Waits until the batch report is ready. */
   async waitForBatch(batchId: string, options: { timeoutMs?: number } = {}): Promise<BatchReport> {
-    return (await this.waitForJob(QUEUES.batch, batchId, {
-      timeoutMs: options.timeoutMs ?? 600_000,
-    })) as BatchReport;
+    const report = await this.waitForJob(QUEUES.batch, batchId, { timeoutMs: options.timeoutMs ?? 600_000 });
+    return checkedResult(batchId, BatchReportSchema, report);
   }
 
   #flows(): FlowProducer {
@@ -434,13 +438,26 @@ export class Producer {
   }
 }
 
+/** BullMQ's name of a job's state as one of the contract's; anything else is `unknown`. */
+function jobState(state: string): JobState {
+  const parsed = JobStateSchema.safeParse(state);
+  return parsed.success ? parsed.data : 'unknown';
+}
+
+/** A result read back from Redis, checked like any other input. */
+function checkedResult<S extends z.ZodType>(jobId: string, schema: S, value: unknown): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new JobResultError(jobId, describeZodError(parsed.error));
+  return parsed.data;
+}
+
 function toStatus(queue: QueueName, job: Job, state: string): JobStatus {
   const data = job.data as { tenant?: unknown } | undefined;
   return {
     id: job.id ?? '',
     queue,
     name: job.name,
-    state: (state as JobState) ?? 'unknown',
+    state: jobState(state),
     tenant: typeof data?.tenant === 'string' ? data.tenant : null,
     progress: job.progress ?? null,
     result: job.returnvalue ?? null,

@@ -7,6 +7,7 @@ import {
   documentOrderKeys,
   JobFailedError,
   JobInputError,
+  JobResultError,
   JobTimeoutError,
   Producer,
   QUEUES,
@@ -122,6 +123,44 @@ describe('Producer', () => {
     await expect(
       producer.waitForJob(QUEUES.ingest, 'no-such-job', { timeoutMs: 300 }),
     ).rejects.toBeInstanceOf(JobFailedError);
+  });
+
+  it('checks the answer it reads back against the contract', async () => {
+    workers.push(
+      new Worker(
+        QUEUES.query,
+        async (job) =>
+          job.data.question === 'bad?'
+            ? { v: 1, tenant: 't', question: 'bad?', answer: 42 }
+            : {
+                v: 1,
+                tenant: 't',
+                question: job.data.question,
+                answer: 'Yes [1].',
+                notFound: false,
+                generated: true,
+                citations: [],
+                passages: [],
+                reranked: true,
+                removedCitations: [],
+                usage: { embeddingTokens: 1, documentsReranked: 0, promptTokens: 0, completionTokens: 0 },
+                timingsMs: { embed: 1, search: 1, rerank: 0, generate: 0, total: 2 },
+                candidates: 0,
+                promptVersion: 'p1',
+              },
+        { connection: client, prefix },
+      ),
+    );
+    await expect(
+      producer.ask({ tenant: 't', question: 'good?' }, { timeoutMs: 10_000 }),
+    ).resolves.toMatchObject({
+      answer: 'Yes [1].',
+    });
+    const error = await producer
+      .ask({ tenant: 't', question: 'bad?' }, { timeoutMs: 10_000 })
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(JobResultError);
+    expect(error.message).toMatch(/invalid result: answer: .*; notFound/);
   });
 
   it('reports a job that fails for good with its reason', async () => {

@@ -10,7 +10,16 @@
 import { randomUUID } from 'node:crypto';
 import { openAsBlob } from 'node:fs';
 import { basename } from 'node:path';
-import type { DocumentSummary } from '@quire/core';
+import {
+  AnswerSchema,
+  BatchStatusSchema,
+  DocumentListSchema,
+  type DocumentSummary,
+  ErrorBodySchema,
+  HealthSchema,
+  JobAcceptedSchema,
+  JobStatusSchema,
+} from '@quire/contracts';
 import {
   type BatchInput,
   BatchReportSchema,
@@ -53,76 +62,23 @@ export interface GatewayBackendOptions {
   fetch?: typeof fetch;
 }
 
-// --- Response bodies (the gateway's schemas, as far as the CLI reads them)
+// --- Response bodies: the gateway's own schemas, from `@quire/contracts`
 
-const JobStateSchema = z.enum([
-  'waiting',
-  'active',
-  'completed',
-  'failed',
-  'delayed',
-  'prioritized',
-  'waiting-children',
-  'unknown',
-]);
-
-const AcceptedSchema = z.object({ jobId: z.string().min(1) });
-
-const JobStatusBodySchema = z.object({
-  jobId: z.string(),
-  queue: z.enum(['ingest', 'query', 'batch']),
-  name: z.string(),
-  state: JobStateSchema,
-  progress: z.unknown(),
-  result: z.unknown(),
-  failedReason: z.string().nullable(),
-  attemptsMade: z.number().int().nonnegative(),
-  createdAt: z.string(),
-  processedAt: z.string().nullable(),
-  finishedAt: z.string().nullable(),
+// The CLI reads the fields it uses, so a gateway that adds fields (or, for `next`, one from before
+// document pages) is still understood.
+const AcceptedSchema = JobAcceptedSchema.pick({ jobId: true });
+const BatchStatusBodySchema = BatchStatusSchema.pick({
+  batchId: true,
+  state: true,
+  total: true,
+  answered: true,
+  failed: true,
+  failedReason: true,
 });
-
-const AnswerBodySchema = z.object({
-  jobId: z.string(),
-  state: z.literal('completed'),
-  result: QueryResultSchema,
-});
-
-const BatchStatusBodySchema = z.object({
-  batchId: z.string(),
-  state: JobStateSchema,
-  total: z.number().int().nonnegative(),
-  answered: z.number().int().nonnegative(),
-  failed: z.number().int().nonnegative(),
-  failedReason: z.string().nullable(),
-});
-
-const DocumentListBodySchema = z.object({
-  documents: z.array(
-    z.object({
-      documentId: z.string(),
-      sourceName: z.string(),
-      chunks: z.number().int().nonnegative(),
-      versions: z.array(
-        z.object({
-          version: z.string(),
-          chunks: z.number().int().nonnegative(),
-          chunkCount: z.number().int().nonnegative(),
-          ingestedAt: z.string(),
-        }),
-      ),
-    }),
-  ),
-  /** Cursor of the next page; null (or absent, from gateways without pages) on the last. */
-  next: z.string().nullish(),
-});
+const DocumentListBodySchema = DocumentListSchema.extend({ next: DocumentListSchema.shape.next.optional() });
 
 /** Documents asked for per page when listing through a gateway (its most). */
 const DOCUMENT_PAGE = 1000;
-
-const ErrorBodySchema = z.object({
-  error: z.object({ code: z.string(), message: z.string(), requestId: z.string().optional() }),
-});
 
 /** Opens the backend after checking that the gateway answers, so a wrong URL fails at once. */
 export async function openGatewayBackend(options: GatewayBackendOptions): Promise<GatewayBackend> {
@@ -167,7 +123,7 @@ export class GatewayBackend implements Backend {
   }
 
   async checkHealth(): Promise<void> {
-    await this.#request('GET', 'healthz', { schema: z.object({ ok: z.boolean() }), auth: false });
+    await this.#request('GET', 'healthz', { schema: HealthSchema, auth: false });
   }
 
   async submitDocument(document: DocumentSubmission): Promise<{ jobId: string; sentAs: SentAs }> {
@@ -218,7 +174,7 @@ export class GatewayBackend implements Backend {
       waitMs: Math.min(options.timeoutMs, 600_000),
     };
     const answered = await this.#request('POST', 'v1/queries', {
-      schema: z.union([AnswerBodySchema, AcceptedSchema]),
+      schema: z.union([AnswerSchema, AcceptedSchema]),
       json: body,
       timeoutMs: options.timeoutMs + this.#timeoutMs,
     });
@@ -306,7 +262,7 @@ export class GatewayBackend implements Backend {
 
   async #job(queue: QueueName, jobId: string): Promise<JobStatus | null> {
     const body = await this.#request('GET', `v1/jobs/${queue}/${encodeURIComponent(jobId)}`, {
-      schema: JobStatusBodySchema,
+      schema: JobStatusSchema,
       notFound: true,
     });
     if (body === null) return null;

@@ -2,7 +2,12 @@
  * What the commands need from Quire, whichever way they reach it: Redis through the producer SDK
  * (the default) or a gateway over HTTP (`--url`). Commands only see this interface.
  */
-import type { DocumentSummary, Metadata } from '@quire/core';
+import {
+  COUNTED_JOB_STATES,
+  type CountedJobState,
+  type DocumentSummary,
+  type Metadata,
+} from '@quire/contracts';
 import type {
   BatchInput,
   BatchReport,
@@ -16,16 +21,8 @@ import type {
 import type { IngestInput } from '../inputs.js';
 
 /** Job states counted per queue by `quire status`. */
-export const COUNTED_STATES = [
-  'waiting',
-  'active',
-  'delayed',
-  'prioritized',
-  'waiting-children',
-  'completed',
-  'failed',
-] as const;
-export type CountedState = (typeof COUNTED_STATES)[number];
+export const COUNTED_STATES = COUNTED_JOB_STATES;
+export type CountedState = CountedJobState;
 
 export interface QueueCounts {
   queue: QueueName;

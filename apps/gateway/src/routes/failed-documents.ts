@@ -6,10 +6,15 @@
  * it: re-ingesting it successfully (or deleting and re-submitting it) clears it from the list.
  */
 import { existsSync } from 'node:fs';
-import { DocumentIdSchema, IngestJobDataSchema, JOB_NAMES, QUEUES } from '@quire/jobs';
+import {
+  type FailedDocument,
+  FailedDocumentListQuerySchema,
+  FailedDocumentListSchema,
+  FailedDocumentParamsSchema,
+} from '@quire/contracts';
+import { IngestJobDataSchema, JOB_NAMES, QUEUES } from '@quire/jobs';
 import type { Job } from 'bullmq';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { ApiError } from '../errors.js';
 import { JobAcceptedSchema } from '../schemas.js';
 import { accepted, errorResponses, type RouteOptions, requireRedis, SECURITY } from './context.js';
@@ -17,42 +22,6 @@ import { accepted, errorResponses, type RouteOptions, requireRedis, SECURITY } f
 const TAGS = ['documents'];
 /** Failed ingest jobs read per request, newest first: retention keeps the failed set bounded too. */
 const SCAN_LIMIT = 2_000;
-
-// ---- Wire schemas of these routes ----------------------------------------------------------------
-
-export const FailedDocumentSchema = z
-  .object({
-    documentId: z.string(),
-    /** The failed job; `GET /v1/jobs/ingest/{jobId}` has its details. */
-    jobId: z.string(),
-    /** Why it failed, naming the file and the cause. */
-    failedReason: z.string(),
-    failedAt: z.string().describe('ISO-8601 time of the failure'),
-    attemptsMade: z.number().int().nonnegative(),
-    /** What was submitted: `path` (shared root or spooled upload), `url`, `text` or `base64`. */
-    sourceKind: z.enum(['path', 'url', 'text', 'base64']),
-    sourceName: z.string().nullable(),
-    /** False when the source is gone (a spooled upload removed when its job ended): upload it again. */
-    retryable: z.boolean(),
-  })
-  .meta({ id: 'FailedDocument' });
-export type FailedDocument = z.infer<typeof FailedDocumentSchema>;
-
-export const FailedDocumentListSchema = z
-  .object({
-    documents: z.array(FailedDocumentSchema),
-    /** True when more failed jobs are kept than were read; the oldest are not listed. */
-    truncated: z.boolean(),
-  })
-  .meta({ id: 'FailedDocumentList' });
-
-export const FailedDocumentListQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-});
-
-export const FailedDocumentParamsSchema = z.object({ documentId: DocumentIdSchema });
-
-// --------------------------------------------------------------------------------------------------
 
 interface FailedJob {
   job: Job;

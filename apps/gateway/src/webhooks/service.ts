@@ -10,6 +10,7 @@
  *   add one delivery, not several; BullMQ then owns the retries, and any replica's worker sends it;
  * - a periodic sweep finds registered jobs that finished while no gateway was reading events.
  */
+import { INTERNAL_QUEUES } from '@quire/contracts';
 import type { AddressPolicy } from '@quire/core';
 import { duplicateRedis, type JobStatus, type Producer, type QueueName } from '@quire/jobs';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
@@ -29,7 +30,7 @@ import {
   WEBHOOK_ID_HEADER,
 } from './signature.js';
 
-export const WEBHOOKS_QUEUE = 'webhooks';
+export const WEBHOOKS_QUEUE = INTERNAL_QUEUES.webhooks;
 
 const RegistrationSchema = z.object({ url: z.string(), tenant: z.string() });
 

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger, ModelApi } from '@quire/api-client';
+import type { IngestProgress, IngestResult, IngestStage } from '@quire/contracts';
 import { CHUNKER_VERSION, chunkDocument } from '../chunker/chunk-document.js';
 import { DEFAULT_CHUNKER_OPTIONS } from '../chunker/options.js';
 import { CHUNKER_ENCODING } from '../chunker/tokens.js';
@@ -24,38 +25,19 @@ import type { ChunkPoint, VectorStore } from '../vector-store/types.js';
 /** Bump when loading changes in a way that should produce new chunks for old files (the chunker has its own). */
 export const PIPELINE_VERSION = 1;
 
-/** Where an ingestion is, as reported to {@link IngestDocumentRequest.onProgress}. */
-export interface IngestDocumentProgress {
-  stage: 'loading' | 'chunking' | 'embedding' | 'cleanup' | 'done';
-  pages?: number | null;
-  chunks?: number;
-  chunksEmbedded?: number;
-  batches?: number;
-  batchesDone?: number;
-}
+/** Where an ingestion is, as reported to {@link IngestDocumentRequest.onProgress}: a job's progress. */
+export type IngestDocumentProgress = IngestProgress & {
+  stage: Exclude<IngestStage, 'waiting-for-document' | 'storing'>;
+};
 
-/** What an ingestion did. */
-export interface IngestDocumentResult {
-  tenant: string;
-  documentId: string;
+/** What an ingestion did: a job's result without its version field. */
+export type IngestDocumentResult = Omit<IngestResult, 'v' | 'outcome' | 'version' | 'sourceName' | 'kind'> & {
   /** Stored a new version, or found this version already complete. */
   outcome: 'ingested' | 'skipped';
   version: string;
   sourceName: string;
   kind: string;
-  pages: number | null;
-  chunks: number;
-  /** Chunks embedded by this run (fewer than `chunks` when an interrupted run is resumed). */
-  chunksEmbedded: number;
-  tokens: number;
-  /** Milliseconds per stage (`load`, `chunk`, `embed_store`, `cleanup`) and `total`. */
-  timingsMs: Record<string, number>;
-  /**
-   * Other documents of the tenant with the same content (one file under several ids); their
-   * passages are collapsed at retrieval. Absent when there are none.
-   */
-  duplicateOf?: string[];
-}
+};
 
 /** The services and settings documents are ingested with. */
 export interface IngestDocumentDeps {

@@ -13,9 +13,10 @@
  * - Ids and strings compare by code point (binary), so orders are the same on every store.
  */
 
-/** Scalar user metadata; kept flat so that every store can filter on it by equality. */
-export type MetadataValue = string | number | boolean;
-export type Metadata = Record<string, MetadataValue>;
+import type { DocumentSummary, Metadata } from '@quire/contracts';
+
+/** Scalar user metadata (flat, so that every store can filter on it by equality) and document listings are wire shapes. */
+export type { DocumentSummary, Metadata, MetadataValue } from '@quire/contracts';
 
 /** What is stored with each chunk (the point's payload), without its vector. */
 export interface ChunkRecord {
@@ -73,19 +74,6 @@ export interface SearchHit {
    * positive, comparable only within one result list.
    */
   score: number;
-}
-
-export interface DocumentSummary {
-  documentId: string;
-  /** Source name of the most recently ingested version. */
-  sourceName: string;
-  /**
-   * Versions present, oldest `ingestedAt` first (then by version): `chunks` stored, `chunkCount`
-   * expected. More than one only while a re-ingest is in flight.
-   */
-  versions: { version: string; chunks: number; chunkCount: number; ingestedAt: string }[];
-  /** Stored chunks over all versions. */
-  chunks: number;
 }
 
 export interface WriteOptions {

@@ -1,0 +1,3 @@
+import { quireProject } from '@quire/vitest-config';
+
+export default quireProject('contracts');
