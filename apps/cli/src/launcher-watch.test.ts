@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { launcherChain, launchersAlive, readProcStat } from './launcher-watch.js';
 
 /** A /proc of processes given as pid → [ppid, session, start time, comm]. */
-function fakeProc(table: Record<number, [number, number, string, string?]>) {
+function fakeProc(table: Record<number, [number, number, string, string?, string?]>) {
   return (path: string): string => {
     const pid = Number(/^\/proc\/(\d+)\/stat$/.exec(path)?.[1]);
     const row = table[pid];
     if (!row) throw new Error('ENOENT');
-    const [ppid, session, start, comm = 'node'] = row;
+    const [ppid, session, start, comm = 'node', state = 'S'] = row;
     // Fields after comm: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime priority nice threads itreal starttime …
-    return `${pid} (${comm}) S ${ppid} ${pid} ${session} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 ${start} 0 0\n`;
+    return `${pid} (${comm}) ${state} ${ppid} ${pid} ${session} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 ${start} 0 0\n`;
   };
 }
 
@@ -31,7 +31,7 @@ describe('launcherChain', () => {
   });
 
   it('reads a command name holding spaces and parentheses', () => {
-    expect(readProcStat(400, proc)).toEqual({ ppid: 300, session: 100, startTime: '40' });
+    expect(readProcStat(400, proc)).toEqual({ state: 'S', ppid: 300, session: 100, startTime: '40' });
     expect(readProcStat(999, proc)).toBeNull();
   });
 
@@ -47,5 +47,7 @@ describe('launcherChain', () => {
     expect(launchersAlive(chain, pnpmKilled)).toBe(false);
     const reused = fakeProc({ 1: [0, 1, '1'], 200: [1, 100, '99'], 300: [200, 100, '30'] });
     expect(launchersAlive(chain, reused)).toBe(false);
+    const zombie = fakeProc({ 1: [0, 1, '1'], 200: [100, 100, '20', 'pnpm', 'Z'], 300: [200, 100, '30'] });
+    expect(launchersAlive(chain, zombie)).toBe(false);
   });
 });

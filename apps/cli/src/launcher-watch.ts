@@ -16,6 +16,8 @@ export interface Launcher {
 }
 
 interface ProcStat {
+  /** Z (zombie) or X (dead): ended, waiting for its own parent to collect it. */
+  state: string;
   ppid: number;
   session: number;
   startTime: string;
@@ -31,11 +33,12 @@ export function readProcStat(pid: number, read: (path: string) => string = readT
   }
   // "pid (comm) state ppid pgrp session …": comm may hold spaces and parentheses, so split after the last ")".
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const state = fields[0] ?? '';
   const ppid = Number(fields[1]);
   const session = Number(fields[3]);
   const startTime = fields[19];
   if (!Number.isInteger(ppid) || !Number.isInteger(session) || startTime === undefined) return null;
-  return { ppid, session, startTime };
+  return { state, ppid, session, startTime };
 }
 
 function readText(path: string): string {
@@ -66,7 +69,11 @@ export function launchersAlive(
   chain: readonly Launcher[],
   read: (path: string) => string = readText,
 ): boolean {
-  return chain.every((launcher) => readProcStat(launcher.pid, read)?.startTime === launcher.startTime);
+  // A zombie has ended too: a killed pnpm stays one until its own parent collects it.
+  return chain.every((launcher) => {
+    const stat = readProcStat(launcher.pid, read);
+    return stat !== null && stat.startTime === launcher.startTime && stat.state !== 'Z' && stat.state !== 'X';
+  });
 }
 
 export interface WatchLaunchersOptions {
