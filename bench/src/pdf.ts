@@ -1,20 +1,29 @@
 /**
- * PDF extraction: pages/s of Quire's loadDocument (pdf.js in a worker thread per PDF) against poppler's
- * pdftotext on the same PDFs, both one at a time and two at a time (the machine's two cores); the fixed
- * cost per PDF; and peak RSS on a generated 1,000-page PDF.
+ * PDF extraction: pages/s of Quire's loadDocument (pdf.js in the parse sandbox's child processes)
+ * against the previous isolation (pdf.js on worker threads) and poppler's pdftotext on the same PDFs,
+ * one at a time and two at a time (the machine's two cores); the fixed cost per PDF; peak RSS of the
+ * whole process tree on a generated 1,000-page PDF and on a hostile PDF, beside the sandbox's cap.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makePdf, makeTempDir, spawnProcess } from '@quire/testkit';
+import { makeContentStreamBombPdf, makePdf, makeTempDir, spawnProcess, TreeRssWatcher } from '@quire/testkit';
 import { z } from 'zod';
 import { parseFlags, positiveInt } from './lib/args.js';
 import { type CorpusFile, pdfFiles } from './lib/corpus.js';
 import { corpusDir } from './lib/env.js';
-import { PeakRssWatcher } from './lib/proc.js';
 import { machineInfo, printLine, printTable, times, writeResults } from './lib/report.js';
 import { median, ratio, summarize } from './lib/stats.js';
-import { pdftotextVersion, pool, runLoadDocument, runPdfParse, runPdftotext } from './pdf/tools.js';
+import {
+  closeThreads,
+  pdftotextVersion,
+  pool,
+  runLoadDocument,
+  runPdfParse,
+  runPdftotext,
+  runThreads,
+  SANDBOX_CAP_MB,
+} from './pdf/tools.js';
 
 const USAGE = `pnpm bench:pdf [flags]
   --runs N           timed passes over the corpus PDFs per tool and concurrency (default 5)
@@ -35,8 +44,11 @@ const flags = parseFlags(
 
 const RSS_CHILD = fileURLToPath(new URL('./pdf/rss-child.ts', import.meta.url));
 const CONCURRENCIES = [1, 2] as const;
-/** quire: loadDocument; pdftotext: poppler, a process per PDF; pdf-parse: pdf.js on the calling thread. */
-const TOOLS = ['quire', 'pdftotext', 'pdf-parse'] as const;
+/**
+ * quire: loadDocument (the parse sandbox); threads: the previous isolation (pdf.js on worker
+ * threads); pdftotext: poppler, a process per PDF; pdf-parse: pdf.js on the calling thread.
+ */
+const TOOLS = ['quire', 'threads', 'pdftotext', 'pdf-parse'] as const;
 type Tool = (typeof TOOLS)[number];
 
 /** Deterministic prose-like lines: a page of a report, 46 lines of about 85 characters. */
@@ -78,6 +90,7 @@ async function main() {
 
   // Warm-up pass: file cache, module loading; also gives the page counts.
   const warm = await pool(files, 2, (f) => runLoadDocument(f.path));
+  await pool(files, 2, (f) => runThreads(f.path));
   const pages = warm.results.reduce((sum, r) => sum + r.pages, 0);
   if (poppler) await pool(files, 2, (f) => runPdftotext(f.path));
   printLine(`${pages} pages in total`);
@@ -92,7 +105,7 @@ async function main() {
   const passes: Pass[] = [];
   for (let run = 1; run <= flags.runs; run++) {
     for (const concurrency of CONCURRENCIES) {
-      const tools: Tool[] = ['quire'];
+      const tools: Tool[] = ['quire', 'threads'];
       if (poppler) tools.push('pdftotext');
       // pdf-parse on one thread cannot use a second core: it runs at concurrency 1 only.
       if (concurrency === 1) tools.push('pdf-parse');
@@ -100,6 +113,7 @@ async function main() {
       for (const tool of tools) {
         const task: Record<Tool, (f: CorpusFile) => Promise<{ ms: number }>> = {
           quire: (f) => runLoadDocument(f.path),
+          threads: (f) => runThreads(f.path),
           pdftotext: (f) => runPdftotext(f.path),
           'pdf-parse': (f) => runPdfParse(f.path),
         };
@@ -113,14 +127,17 @@ async function main() {
     for (const tool of TOOLS) {
       const mine = passes.filter((p) => p.tool === tool && p.concurrency === concurrency);
       if (mine.length === 0) continue;
-      const ratios = mine
-        .map((p) => {
-          const other = passes.find(
-            (o) => o.tool === 'pdftotext' && o.concurrency === concurrency && o.run === p.run,
-          );
-          return other ? ratio(p.pagesPerSecond, other.pagesPerSecond) : Number.NaN;
-        })
-        .filter(Number.isFinite);
+      const against = (baseline: Tool) =>
+        mine
+          .map((p) => {
+            const other = passes.find(
+              (o) => o.tool === baseline && o.concurrency === concurrency && o.run === p.run,
+            );
+            return other ? ratio(p.pagesPerSecond, other.pagesPerSecond) : Number.NaN;
+          })
+          .filter(Number.isFinite);
+      const ratios = against('pdftotext');
+      const threadRatios = against('threads');
       corpusRows.push({
         tool,
         concurrency,
@@ -130,26 +147,33 @@ async function main() {
         'pages/s min': Math.min(...mine.map((p) => p.pagesPerSecond)),
         'pages/s max': Math.max(...mine.map((p) => p.pagesPerSecond)),
         'vs pdftotext p50': tool === 'pdftotext' ? '1×' : ratios.length ? times(median(ratios)) : null,
+        'vs threads p50':
+          tool === 'threads' ? '1×' : threadRatios.length ? times(median(threadRatios)) : null,
       });
     }
   }
   printTable(`corpus PDFs (${pages} pages): throughput`, corpusRows);
+  await closeThreads();
 
   // The fixed cost of one PDF: a one-page document, one at a time.
   const smallest = files.reduce((a, b) => (a.bytes <= b.bytes ? a : b));
-  const fixed = { quire: [] as number[], pdftotext: [] as number[] };
+  const fixed = { quire: [] as number[], threads: [] as number[], pdftotext: [] as number[] };
   for (let i = 0; i < 10; i++) {
     fixed.quire.push((await runLoadDocument(smallest.path)).ms);
+    fixed.threads.push((await runThreads(smallest.path)).ms);
     if (poppler) fixed.pdftotext.push((await runPdftotext(smallest.path)).ms);
   }
+  await closeThreads();
   printTable(`fixed cost per PDF (${smallest.name}, ${smallest.bytes} bytes, one at a time, 10 runs)`, [
     { tool: 'quire', ...pick(summarize(fixed.quire)) },
+    { tool: 'threads', ...pick(summarize(fixed.threads)) },
     ...(poppler ? [{ tool: 'pdftotext', ...pick(summarize(fixed.pdftotext)) }] : []),
   ]);
 
   // Memory and speed on one large PDF, each tool in a process of its own.
   const tmp = await makeTempDir('bench-pdf');
-  const large = { quire: [] as LargeRun[], pdftotext: [] as LargeRun[] };
+  const large = { quire: [] as LargeRun[], threads: [] as LargeRun[], pdftotext: [] as LargeRun[] };
+  const hostile: LargeRun[] = [];
   try {
     const started = performance.now();
     const path = join(tmp.path, `generated-${flags.largePages}-pages.pdf`);
@@ -159,16 +183,21 @@ async function main() {
       `\ngenerated ${flags.largePages}-page PDF: ${(bytes.length / 2 ** 20).toFixed(1)} MiB in ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
     for (let run = 0; run < flags.largeRuns; run++) {
-      large.quire.push(await quireInChild(path, flags.largePages));
+      large.quire.push(await loadInChild(path, flags.largePages, 'quire'));
+      large.threads.push(await loadInChild(path, flags.largePages, 'threads'));
       if (poppler) {
         const r = await runPdftotext(path, { watchRss: true });
         large.pdftotext.push({ ms: r.ms, peakRssMb: r.peakRssMb ?? Number.NaN, baselineRssMb: null });
       }
     }
+    // A hostile PDF: one content stream that grows by tens of MiB a second until something stops it.
+    const bombPath = join(tmp.path, 'hostile-content-stream.pdf');
+    await writeFile(bombPath, makeContentStreamBombPdf());
+    for (let run = 0; run < flags.largeRuns; run++) hostile.push(await loadInChild(bombPath, 0, 'quire'));
   } finally {
     await tmp.cleanup();
   }
-  const largeRows = (['quire', 'pdftotext'] as const)
+  const largeRows = (['quire', 'threads', 'pdftotext'] as const)
     .filter((tool) => large[tool].length > 0)
     .map((tool) => ({
       tool,
@@ -176,9 +205,28 @@ async function main() {
       'ms p50': median(large[tool].map((r) => r.ms)),
       'pages/s p50': median(large[tool].map((r) => flags.largePages / (r.ms / 1000))),
       'peak RSS MiB p50': median(large[tool].map((r) => r.peakRssMb)),
-      'idle RSS MiB': tool === 'quire' ? median(large.quire.map((r) => r.baselineRssMb ?? Number.NaN)) : null,
+      'peak child RSS MiB p50':
+        tool === 'quire' ? median(large.quire.map((r) => r.peakChildRssMb ?? 0)) : null,
+      'cap MiB': tool === 'quire' ? SANDBOX_CAP_MB : null,
+      'idle RSS MiB':
+        tool === 'pdftotext' ? null : median(large[tool].map((r) => r.baselineRssMb ?? Number.NaN)),
     }));
-  printTable(`generated ${flags.largePages}-page PDF, one process per run`, largeRows);
+  printTable(
+    `generated ${flags.largePages}-page PDF, one process per run (peak RSS: the process and its children)`,
+    largeRows,
+  );
+  const hostileRows = [
+    {
+      tool: 'quire',
+      runs: hostile.length,
+      'ms to fail p50': median(hostile.map((r) => r.ms)),
+      'peak RSS MiB p50': median(hostile.map((r) => r.peakRssMb)),
+      'peak child RSS MiB max': Math.max(...hostile.map((r) => r.peakChildRssMb ?? 0)),
+      'cap MiB': SANDBOX_CAP_MB,
+      failure: hostile[0]?.error ?? '(loaded: not expected)',
+    },
+  ];
+  printTable('hostile PDF (content stream growing without end), one process per run', hostileRows);
 
   const path = writeResults('pdf', {
     benchmark: 'pdf',
@@ -191,34 +239,37 @@ async function main() {
     passes,
     fixedCost: { file: smallest.name, quireMs: fixed.quire, pdftotextMs: fixed.pdftotext },
     large: { pages: flags.largePages, rows: largeRows, runs: large },
+    hostile: { capMb: SANDBOX_CAP_MB, rows: hostileRows, runs: hostile },
   });
   printLine(`\nresults: ${path}`);
 }
 
 interface LargeRun {
   ms: number;
+  /** Peak RSS of the process and of its children together, in MiB. */
   peakRssMb: number;
-  /** RSS of the Quire child before it loads the PDF (Node.js, tsx and Quire's modules). */
+  /** Peak RSS of the process's children alone (the parse sandbox's child), in MiB. */
+  peakChildRssMb?: number;
+  /** RSS of the process before it loads the PDF (Node.js, tsx and Quire's modules). */
   baselineRssMb: number | null;
+  /** The load's failure, for the hostile PDF. */
+  error?: string;
 }
 
-/** loadDocument in a child process, its VmHWM polled from here (threads included). */
-async function quireInChild(path: string, pages: number): Promise<LargeRun> {
+/** One load in a child process; the RSS of it and its children is sampled from here every 20 ms. */
+async function loadInChild(path: string, pages: number, tool: 'quire' | 'threads'): Promise<LargeRun> {
   const child = await spawnProcess(
     process.execPath,
-    ['--import', import.meta.resolve('tsx'), RSS_CHILD, path, String(pages)],
-    {
-      readyLine: /^START$/,
-      readyTimeoutMs: 60_000,
-    },
+    ['--import', import.meta.resolve('tsx'), RSS_CHILD, path, String(pages), tool],
+    { readyLine: /^START$/, readyTimeoutMs: 60_000 },
   );
-  const watcher = new PeakRssWatcher(child.pid, 20);
+  const tree = new TreeRssWatcher(child.pid);
   const exit = await child.exited;
-  const polled = watcher.stop();
+  const peakTreeMb = tree.stop() / 2 ** 20;
   const line = child.lines.find((l) => l.stream === 'stdout' && l.text.startsWith('RESULT '));
   if (exit.code !== 0 || line === undefined) {
     throw new Error(
-      `loading the generated PDF failed (exit ${exit.code ?? exit.signal}):\n${child.output().slice(-3000)}`,
+      `loading ${path} failed (exit ${exit.code ?? exit.signal}):\n${child.output().slice(-3000)}`,
     );
   }
   const result = JSON.parse(line.text.slice('RESULT '.length)) as {
@@ -226,13 +277,18 @@ async function quireInChild(path: string, pages: number): Promise<LargeRun> {
     pages: number;
     baselineRssMb: number | null;
     hwmMb: number | null;
+    error?: string;
   };
-  if (result.pages !== pages)
-    throw new Error(`the generated PDF loaded with ${result.pages} pages, expected ${pages}`);
+  if (pages > 0 && result.pages !== pages) {
+    throw new Error(`${path} loaded with ${result.pages} pages, expected ${pages}: ${result.error ?? ''}`);
+  }
+  const ownPeak = result.hwmMb ?? 0;
   return {
     ms: result.ms,
-    peakRssMb: Math.max(polled, result.hwmMb ?? 0),
+    peakRssMb: Math.max(peakTreeMb, ownPeak),
+    ...(tool === 'quire' ? { peakChildRssMb: tree.peakChildrenBytes / 2 ** 20 } : {}),
     baselineRssMb: result.baselineRssMb,
+    ...(result.error === undefined ? {} : { error: result.error }),
   };
 }
 

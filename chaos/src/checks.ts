@@ -2,6 +2,7 @@
  * The invariants each scenario must hold, shared by the vitest tests and the command: each check
  * returns the list of what went wrong, empty when the scenario passed.
  */
+import { BOMB_REASONS, type BombsReport } from './scenarios/bombs.js';
 import type { LeaseLossReport } from './scenarios/lease-loss.js';
 import type { FaultPhaseReport, ProviderFaultsReport } from './scenarios/provider-faults.js';
 import type { RedisRestartReport } from './scenarios/redis-restart.js';
@@ -138,5 +139,32 @@ export function checkLeaseLoss(report: LeaseLossReport): string[] {
         .join(', ')}), not the newer version's ${report.newer.result?.chunks ?? '?'} chunks`,
     );
   }
+  return problems;
+}
+
+export function checkBombs(report: BombsReport): string[] {
+  const problems: string[] = [];
+  if (report.goodNotIngested.length > 0) {
+    problems.push(
+      `${report.goodNotIngested.length} good documents not ingested: ${report.goodNotIngested.slice(0, 5).join(' | ')}`,
+    );
+  }
+  for (const bomb of report.bombs) {
+    if (bomb.state !== 'failed' || bomb.attemptsMade !== 1) {
+      problems.push(
+        `a ${bomb.kind} ended ${bomb.state} after ${bomb.attemptsMade} attempts (want: failed, 1)`,
+      );
+    } else if (!BOMB_REASONS[bomb.kind].test(bomb.failedReason ?? '')) {
+      problems.push(`a ${bomb.kind} failed with the wrong reason: ${bomb.failedReason}`);
+    }
+  }
+  const over = report.peakTreeMb.filter((mb) => mb > report.boundMb);
+  if (over.length > 0) {
+    problems.push(
+      `worker trees peaked at ${over.map((mb) => mb.toFixed(0)).join(', ')} MiB, over ${report.boundMb} MiB`,
+    );
+  }
+  if (report.unexpectedExits.length > 0)
+    problems.push(`workers exited: ${report.unexpectedExits.join(', ')}`);
   return problems;
 }

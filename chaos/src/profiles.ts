@@ -2,6 +2,7 @@
  * The sizes of the suite's two forms, shared by the command (`pnpm chaos`, `pnpm chaos --short`) and
  * the vitest tests (the short form, in CI).
  */
+import type { BombsOptions } from './scenarios/bombs.js';
 import type { ProviderFaultsOptions } from './scenarios/provider-faults.js';
 import type { RedisRestartOptions } from './scenarios/redis-restart.js';
 import type { ScaleOutOptions } from './scenarios/scale-out.js';
@@ -15,6 +16,7 @@ export interface SuiteProfile {
   redisRestart: Omit<RedisRestartOptions, 'log'>;
   faults: Sized<ProviderFaultsOptions>;
   scale: Sized<ScaleOutOptions>;
+  bombs: Sized<BombsOptions>;
 }
 
 /** Seconds on two shared cores; the CI form. */
@@ -33,6 +35,7 @@ export const SHORT_PROFILE: SuiteProfile = {
       { workers: 3, sharedLimit: true },
     ],
   },
+  bombs: { documents: 30, bombsPerKind: 1, workers: 1 },
 };
 
 /** Minutes; the figures of the README. */
@@ -42,4 +45,5 @@ export const LONG_PROFILE: SuiteProfile = {
   redisRestart: { documents: 200, restarts: 3, downMs: 5_000, workers: 3 },
   faults: { documentsPerPhase: 20, faultRate: 0.2 },
   scale: { documentsPerWorker: 100, requestsPerMinute: 1_000, latencyMs: 200 },
+  bombs: { documents: 200, bombsPerKind: 2, workers: 2 },
 };

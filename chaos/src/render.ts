@@ -1,4 +1,5 @@
 /** The command's tables, one per scenario. */
+import type { BombsReport } from './scenarios/bombs.js';
 import type { LeaseLossReport } from './scenarios/lease-loss.js';
 import type { ProviderFaultsReport } from './scenarios/provider-faults.js';
 import type { RedisRestartReport } from './scenarios/redis-restart.js';
@@ -152,5 +153,31 @@ export function renderLeaseLoss(r: LeaseLossReport): string {
         .join(', ') || 'nothing',
     ],
     ['the store holds', r.holds],
+  ]);
+}
+
+export function renderBombs(r: BombsReport): string {
+  const byKind = new Map<string, { failed: number; total: number; reason: string }>();
+  for (const bomb of r.bombs) {
+    const entry = byKind.get(bomb.kind) ?? { failed: 0, total: 0, reason: '' };
+    entry.total++;
+    if (bomb.state === 'failed' && bomb.attemptsMade === 1) entry.failed++;
+    entry.reason ||= bomb.failedReason ?? '';
+    byKind.set(bomb.kind, entry);
+  }
+  return figures([
+    ['good documents ingested', `${r.documents - r.goodNotIngested.length} / ${r.documents}`],
+    ...[...byKind].map(([kind, e]): [string, Cell] => [
+      `${kind}: failed at once`,
+      `${e.failed} / ${e.total}: ${e.reason}`,
+    ]),
+    ['jobs retried / stalled', `${r.jobs.retries} / ${r.jobs.stalled}`],
+    ['parse sandbox', `${r.poolSize} children × ${r.capMb} MiB cap`],
+    [
+      'peak RSS per worker tree, MiB (bound)',
+      `${r.peakTreeMb.map((mb) => mb.toFixed(0)).join(', ')} (${r.boundMb})`,
+    ],
+    ['workers exited on their own', r.unexpectedExits.length],
+    ['run time, s', seconds(r.durationMs)],
   ]);
 }

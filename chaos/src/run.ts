@@ -3,25 +3,38 @@
  * sizes). Prints one table per scenario and a verdict; exits 1 when an invariant broke.
  *
  *   --short              the short form
- *   --only kills,redis,faults,lease   (lease: an extra scenario, not run by default)
+ *   --only kills,redis,faults,bombs,lease   (lease: an extra scenario, not run by default)
  *   --seed N             corpus and victim choice (default 1)
  *   --spare-stalled      never kill a worker while an already-stalled job is active
  *   --blind-kills        pick victims blindly even in the short form
  *   --worker-env K=V     extra environment of every worker (repeatable), e.g. a setting under test
  */
 import { parseArgs } from 'node:util';
-import { checkLeaseLoss, checkProviderFaults, checkRedisRestart, checkWorkerKills } from './checks.js';
+import {
+  checkBombs,
+  checkLeaseLoss,
+  checkProviderFaults,
+  checkRedisRestart,
+  checkWorkerKills,
+} from './checks.js';
 import { printScenario, progressLog, redisForRun } from './cli.js';
 import { LONG_PROFILE, SHORT_PROFILE } from './profiles.js';
-import { renderLeaseLoss, renderProviderFaults, renderRedisRestart, renderWorkerKills } from './render.js';
+import {
+  renderBombs,
+  renderLeaseLoss,
+  renderProviderFaults,
+  renderRedisRestart,
+  renderWorkerKills,
+} from './render.js';
+import { runBombs } from './scenarios/bombs.js';
 import { runLeaseLoss } from './scenarios/lease-loss.js';
 import { runProviderFaults } from './scenarios/provider-faults.js';
 import { runRedisRestart } from './scenarios/redis-restart.js';
 import { runWorkerKills } from './scenarios/worker-kills.js';
 
-const SCENARIOS = ['kills', 'redis', 'faults', 'lease'] as const;
+const SCENARIOS = ['kills', 'redis', 'faults', 'bombs', 'lease'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
-const DEFAULT_SCENARIOS: readonly ScenarioName[] = ['kills', 'redis', 'faults'];
+const DEFAULT_SCENARIOS: readonly ScenarioName[] = ['kills', 'redis', 'faults', 'bombs'];
 
 const { values } = parseArgs({
   options: {
@@ -37,7 +50,7 @@ const { values } = parseArgs({
 
 if (values.help) {
   process.stdout.write(
-    'usage: pnpm chaos [--short] [--only kills,redis,faults,lease] [--seed N] [--spare-stalled | --blind-kills] [--worker-env K=V]…\n',
+    'usage: pnpm chaos [--short] [--only kills,redis,faults,bombs,lease] [--seed N] [--spare-stalled | --blind-kills] [--worker-env K=V]…\n',
   );
   process.exit(0);
 }
@@ -109,6 +122,16 @@ try {
         `c. provider faults (${profile.faults.documentsPerPhase} documents per fault, rate ${profile.faults.faultRate})`,
         renderProviderFaults(report),
         checkProviderFaults(report),
+      ) && passed;
+  }
+  if (wanted('bombs')) {
+    const options = { ...profile.bombs, seed: seed + 3, workerEnv };
+    const report = await runBombs({ ...options, redisUrl: redis.url, log: progressLog });
+    passed =
+      printScenario(
+        `d. hostile uploads in a ${options.documents}-document run (${options.workers} workers)`,
+        renderBombs(report),
+        checkBombs(report),
       ) && passed;
   }
   if (wanted('lease')) {

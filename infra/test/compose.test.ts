@@ -5,8 +5,10 @@
  * the apps' own shutdown deadlines; Redis keeps its data (AOF) and never evicts; nothing runs as
  * root.
  */
+
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseMemoryBudgetMb, parseQuireEnv } from '@quire/core';
 import { describe, expect, it } from 'vitest';
 import { type AppName, isAppName, loadApps, NODE_RUNTIME_VARS } from './support/apps.js';
 import {
@@ -147,6 +149,16 @@ describe('Quire services', () => {
         expect(check, name).toContain(`http://127.0.0.1:${parsed.metricsPort}/healthz`);
       }
     }
+  });
+
+  it("cap the ingest workers' memory above their parse sandbox (pool size × cap + the worker)", () => {
+    const ingest = all.get('ingest-worker') ?? {};
+    const limits = record(record(record(ingest.deploy, 'deploy').resources, 'resources').limits, 'limits');
+    const match = /^(\d+)([mg])$/.exec(String(limits.memory));
+    expect(match, 'deploy.resources.limits.memory like 2g').not.toBeNull();
+    const limitMb = Number(match?.[1]) * (match?.[2] === 'g' ? 1024 : 1);
+    const env = serviceEnv('ingest-worker', ingest, { withExamples: false });
+    expect(limitMb).toBeGreaterThanOrEqual(parseMemoryBudgetMb(parseQuireEnv(env).parse));
   });
 
   it('wait for healthy Redis and Qdrant', () => {

@@ -7,6 +7,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseMemoryBudgetMb, parseQuireEnv } from '@quire/core';
 import { QueueKeys } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { type AppContract, isAppName, loadApps, NODE_RUNTIME_VARS, type ParsedEnv } from './support/apps.js';
@@ -216,6 +217,17 @@ describe('Deployments', () => {
     }
   });
 
+  it('give the ingest worker a memory limit that fits its parse sandbox (pool size × cap + the worker)', () => {
+    const ingest = running.filter((w) => w.app.name === 'ingest-worker');
+    expect(ingest.length).toBeGreaterThan(0);
+    for (const { container, env } of ingest) {
+      const limit = String(record(record(container.spec.resources, 'resources').limits, 'limits').memory);
+      expect(limitMb(limit), container.deployment).toBeGreaterThanOrEqual(
+        parseMemoryBudgetMb(parseQuireEnv(env).parse),
+      );
+    }
+  });
+
   it('leave the replica count of autoscaled workers to KEDA', () => {
     for (const { container, app } of running.filter((w) => w.app.queues.length > 0)) {
       expect(container.deploymentSpec.replicas, app.name).toBeUndefined();
@@ -361,3 +373,18 @@ describe('the Kubernetes files themselves', () => {
     expect(new Set(names).size).toBe(names.length);
   });
 });
+
+/** A Kubernetes memory quantity (`2Gi`, `1536Mi`, `2G`) in MiB. */
+function limitMb(quantity: string): number {
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|K|M|G)?$/.exec(quantity);
+  if (!match) throw new Error(`unreadable memory quantity ${quantity}`);
+  const units: Record<string, number> = {
+    Ki: 1 / 1024,
+    Mi: 1,
+    Gi: 1024,
+    K: 1e3 / 2 ** 20,
+    M: 1e6 / 2 ** 20,
+    G: 1e9 / 2 ** 20,
+  };
+  return Number(match[1]) * (units[match[2] ?? ''] ?? 1 / 2 ** 20);
+}

@@ -3,10 +3,9 @@
  * way to open the backend the flags ask for.
  */
 import { resolve } from 'node:path';
-import { parseQuireEnv, type QuireConfig } from '@quire/core';
-import { TenantSchema } from '@quire/jobs';
-import { openGatewayBackend } from './backend/gateway.js';
-import { openRedisBackend } from './backend/redis.js';
+import { TenantSchema } from '@quire/contracts';
+// The config module alone, and each backend when it is opened: a command loads what it uses.
+import { parseQuireEnv, type QuireConfig } from '@quire/core/config';
 import type { Backend } from './backend/types.js';
 import type { CliEnv } from './env.js';
 import { CliError } from './errors.js';
@@ -83,9 +82,12 @@ export function createContext(options: ContextOptions): CommandContext {
     openBackend: async () => {
       if (gatewayUrl !== undefined) {
         if (!URL.canParse(gatewayUrl)) throw new CliError('--url is not a valid absolute URL', 2);
-        return openGatewayBackend({ baseUrl: gatewayUrl, apiKey: globals.apiKey ?? env.apiKey });
+        return (await import('./backend/gateway.js')).openGatewayBackend({
+          baseUrl: gatewayUrl,
+          apiKey: globals.apiKey ?? env.apiKey,
+        });
       }
-      return openRedisBackend({
+      return (await import('./backend/redis.js')).openRedisBackend({
         config: getConfig(),
         roots: await resolveRoots(env.fileRoots.map((root) => resolve(cwd, root))),
         inlineMaxBytes: env.inlineMaxBytes,

@@ -4,7 +4,8 @@
  * (REDIS_URL, QUIRE_QUEUE_PREFIX, QUIRE_DATA_DIR, QDRANT_URL …) are parsed by `@quire/core` from
  * {@link CliEnv.vars} when a command needs them, so that the CLI and the workers read one config.
  */
-import { envList } from '@quire/core';
+// The config module alone: core's index loads every loader and store, which no command line needs to start.
+import { envList } from '@quire/core/config';
 import { z } from 'zod';
 import { CliError } from './errors.js';
 

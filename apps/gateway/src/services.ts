@@ -2,7 +2,7 @@
  * The gateway's connections and services, opened from its configuration: what `createServer`
  * needs, shared by the process entry point and the tests.
  */
-import { createStore, type VectorStore } from '@quire/core';
+import { checkSourceShape, createStore, type VectorStore } from '@quire/core';
 import { connectRedis, Producer, QUEUES } from '@quire/jobs';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -81,11 +81,13 @@ export async function openServices(options: OpenServicesOptions): Promise<Gatewa
   const producer = new Producer({
     connection: redis,
     prefix,
-    sources: {
-      roots: env.uploads.dir === null ? [] : [env.uploads.dir],
-      maxBytes: config.ingest.maxFileBytes,
-      allowPrivateNetworks: config.ingest.allowPrivateUrls,
-    },
+    // Refuses at once what the workers would refuse, with the gateway's view of their settings.
+    checkSource: (source) =>
+      checkSourceShape(source, {
+        roots: env.uploads.dir === null ? [] : [env.uploads.dir],
+        maxBytes: config.ingest.maxFileBytes,
+        allowPrivateNetworks: config.ingest.allowPrivateUrls,
+      }),
   });
   const store = new StoreHandle(createStore(config));
   await store

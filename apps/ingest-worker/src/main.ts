@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /** The ingest worker process: env → logger → connections → services → worker → shutdown. */
 import { readFileSync } from 'node:fs';
-import { mapProcessorError, QUEUES } from '@quire/jobs';
-import { runMain, startWorkerProcess } from '@quire/runtime';
+import { checkParseMemoryBudget, configureDefaultParseSandbox } from '@quire/core';
+import { QUEUES } from '@quire/jobs';
+import { mapProcessorError, readContainerMemoryLimit, runMain, startWorkerProcess } from '@quire/runtime';
 import { Worker } from 'bullmq';
 import { loadEnv } from './env.js';
 import { createIngestProcessor } from './processor.js';
@@ -15,6 +16,9 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 runMain(SERVICE, async () => {
   const env = loadEnv();
   const { config } = env;
+  // Every sandbox child at its cap, plus the worker, must fit the container: else the kernel's OOM
+  // killer takes the whole worker (and its jobs) instead of the sandbox taking one parse.
+  checkParseMemoryBudget(config.parse, readContainerMemoryLimit());
   const app = await startWorkerProcess({
     service: SERVICE,
     version,
@@ -22,6 +26,18 @@ runMain(SERVICE, async () => {
     shutdownGraceMs: env.shutdownGraceMs,
     metricsPort: env.metricsPort,
   });
+
+  // PDF, DOCX and HTML parse in child processes under an RSS cap; loadDocument uses this sandbox.
+  const sandbox = await configureDefaultParseSandbox({
+    size: config.parse.poolSize,
+    maxTasksPerChild: config.parse.maxTasksPerChild,
+    observer: {
+      parseFinished: (event) => app.metrics.parseFinished(event),
+      childExited: ({ reason }) => app.metrics.sandboxChildExited(reason),
+    },
+  });
+  // After the workers (phase 0) have let their jobs finish.
+  app.shutdown.register('parse-sandbox', () => sandbox.close(), 1);
 
   const processor = createIngestProcessor({
     store: app.store,
@@ -35,8 +51,9 @@ runMain(SERVICE, async () => {
       maxBytes: config.ingest.maxFileBytes,
       maxPages: config.ingest.maxPdfPages,
       maxChars: config.ingest.maxChars,
-      pdfTimeoutMs: config.ingest.pdfTimeoutMs,
-      pdfMaxMemoryMb: config.ingest.pdfMaxMemoryMb,
+      maxInflatedBytes: config.ingest.maxInflatedBytes,
+      parseTimeoutMs: config.parse.timeoutMs,
+      parseMaxMemoryMb: config.parse.maxMemoryMb,
     },
     sources: {
       roots: config.ingest.fileRoots,
@@ -70,5 +87,8 @@ runMain(SERVICE, async () => {
     },
   );
   app.addWorker(worker);
-  await app.start({ concurrency: env.concurrency });
+  await app.start({
+    concurrency: env.concurrency,
+    parseSandbox: { size: config.parse.poolSize, maxMemoryMb: config.parse.maxMemoryMb },
+  });
 });

@@ -12,18 +12,15 @@ import {
   type DeleteJobData,
   DeleteJobDataSchema,
   type DeleteResult,
-  DocumentLease,
   describeZodError,
   documentOrderKeys,
   type IngestJobData,
   IngestJobDataSchema,
   type IngestProgress,
   type IngestResult,
-  isPermanent,
-  isRateLimited,
   JOB_NAMES,
 } from '@quire/jobs';
-import type { Metrics } from '@quire/runtime';
+import { DocumentLease, isPermanent, isRateLimited, type Metrics } from '@quire/runtime';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';

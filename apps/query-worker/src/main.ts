@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /** The query worker process: queues `query` and `batch`. */
 import { readFileSync } from 'node:fs';
-import { mapProcessorError, QUEUES } from '@quire/jobs';
-import { runMain, startWorkerProcess } from '@quire/runtime';
+import { QUEUES } from '@quire/jobs';
+import { mapProcessorError, runMain, startWorkerProcess } from '@quire/runtime';
 import { Worker } from 'bullmq';
 import { loadEnv } from './env.js';
 import { createBatchProcessor, createQueryProcessor } from './processor.js';

@@ -1,9 +1,10 @@
 /** Running poppler's pdftotext and Quire's loadDocument the same way, for the PDF benchmark. */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { loadDocument } from '@quire/core';
+import { DEFAULT_LOAD_LIMITS, loadDocument } from '@quire/core';
 import { PDFParse } from 'pdf-parse';
 import { PeakRssWatcher } from '../lib/proc.js';
+import { ThreadPdfPool } from './thread-pool.js';
 
 /** pdftotext's version line, or null when it is not installed. */
 export function pdftotextVersion(): string | null {
@@ -46,12 +47,31 @@ export interface QuireLoad {
   chars: number;
 }
 
-/** Loads a PDF with Quire's loadDocument (a worker thread per PDF), reading the file as the worker does. */
+/** Loads a PDF with Quire's loadDocument (parsed in the parse sandbox), reading the file as the worker does. */
 export async function runLoadDocument(path: string, maxPages = 2000): Promise<QuireLoad> {
   const started = performance.now();
   const bytes = await readFile(path);
   const doc = await loadDocument({ bytes, name: path }, { limits: { maxPages } });
   return { ms: performance.now() - started, pages: doc.pageCount ?? 0, chars: doc.text.length };
+}
+
+/** The parse sandbox's default RSS cap per child, in MiB (`QUIRE_PARSE_MAX_MEMORY_MB`). */
+export const SANDBOX_CAP_MB = DEFAULT_LOAD_LIMITS.parseMaxMemoryMb;
+
+let threads: ThreadPdfPool | undefined;
+
+/** Parses a PDF on the baseline's worker threads (the isolation before the sandbox), reading the file too. */
+export async function runThreads(path: string, size = 2): Promise<QuireLoad> {
+  const started = performance.now();
+  const bytes = await readFile(path);
+  threads ??= new ThreadPdfPool(size);
+  const parsed = await threads.parse(bytes);
+  return { ms: performance.now() - started, pages: parsed.pages, chars: parsed.chars };
+}
+
+export async function closeThreads(): Promise<void> {
+  await threads?.close();
+  threads = undefined;
 }
 
 /**

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_MIN_RERANK_SCORE, ConfigError, parseQuireEnv } from './config.js';
+import {
+  BUILTIN_MIN_RERANK_SCORE,
+  ConfigError,
+  checkParseMemoryBudget,
+  parseMemoryBudgetMb,
+  parseQuireEnv,
+} from './config.js';
 
 describe('parseQuireEnv', () => {
   it('gives the embedded setup with nothing configured', () => {
@@ -77,5 +83,38 @@ describe('parseQuireEnv', () => {
     expect(() =>
       parseQuireEnv({ QUIRE_MODEL_BASE_URL: 'https://models.example/v1', QUIRE_EMBEDDING_DIMENSION: '8' }),
     ).toThrow(/QUIRE_EMBEDDING_MODEL: required[\s\S]*QUIRE_CHAT_MODEL: required/);
+  });
+
+  it('reads the parse sandbox settings, and the earlier PDF-only names as aliases', () => {
+    expect(parseQuireEnv({}).parse).toEqual({
+      timeoutMs: 120_000,
+      maxMemoryMb: 512,
+      poolSize: 2,
+      maxTasksPerChild: 200,
+    });
+    expect(parseQuireEnv({}).ingest.maxInflatedBytes).toBe(256 * 2 ** 20);
+    const aliased = parseQuireEnv({ QUIRE_PDF_TIMEOUT_MS: '5000', QUIRE_PDF_MAX_MEMORY_MB: '300' });
+    expect(aliased.parse).toMatchObject({ timeoutMs: 5000, maxMemoryMb: 300 });
+    const both = parseQuireEnv({ QUIRE_PDF_MAX_MEMORY_MB: '300', QUIRE_PARSE_MAX_MEMORY_MB: '700' });
+    expect(both.parse.maxMemoryMb).toBe(700);
+    expect(() => parseQuireEnv({ QUIRE_PDF_MAX_MEMORY_MB: '10' })).toThrow(/QUIRE_PARSE_MAX_MEMORY_MB/);
+  });
+});
+
+describe('checkParseMemoryBudget', () => {
+  const parse = { timeoutMs: 1000, maxMemoryMb: 512, poolSize: 2, maxTasksPerChild: 10 };
+
+  it('accepts a pool that fits the container, or no limit at all', () => {
+    expect(parseMemoryBudgetMb(parse)).toBe(2 * 512 + 384);
+    expect(() => checkParseMemoryBudget(parse, 2 * 2 ** 30)).not.toThrow();
+    expect(() => checkParseMemoryBudget(parse, null)).not.toThrow();
+  });
+
+  it('refuses a pool × cap past the limit, naming both settings', () => {
+    expect(() => checkParseMemoryBudget({ ...parse, poolSize: 4 }, 2 * 2 ** 30)).toThrow(
+      new ConfigError(
+        "invalid configuration:\nQUIRE_PARSE_POOL_SIZE × QUIRE_PARSE_MAX_MEMORY_MB: 4 × 512 MiB + 384 MiB for the worker = 2432 MiB, more than the container's memory limit of 2048 MiB; lower one of them or raise the limit",
+      ),
+    );
   });
 });

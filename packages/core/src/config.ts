@@ -92,8 +92,17 @@ export const QuireEnvSchema = z.object({
   QUIRE_MAX_FILE_BYTES: int(1, 2 ** 40).default(50 * 1024 * 1024),
   QUIRE_MAX_PDF_PAGES: int(1, 1_000_000).default(2000),
   QUIRE_MAX_CHARS: int(1, 2 ** 31).default(5_000_000),
-  QUIRE_PDF_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
-  QUIRE_PDF_MAX_MEMORY_MB: int(32, 65_536).default(512),
+  // --- Parse sandbox (PDF, DOCX, HTML parse in child processes; see infra/README.md for sizing)
+  /** Wall-clock limit of one parse. `QUIRE_PDF_TIMEOUT_MS` is read when this is unset. */
+  QUIRE_PARSE_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
+  /** RSS cap of one sandbox child, in MiB. `QUIRE_PDF_MAX_MEMORY_MB` is read when this is unset. */
+  QUIRE_PARSE_MAX_MEMORY_MB: int(64, 65_536).default(512),
+  /** Sandbox children per worker process; `size × QUIRE_PARSE_MAX_MEMORY_MB` must fit the container. */
+  QUIRE_PARSE_POOL_SIZE: int(1, 64).default(2),
+  /** Parses a child runs before a fresh one replaces it. */
+  QUIRE_PARSE_MAX_TASKS_PER_CHILD: int(1, 1_000_000).default(200),
+  /** Most bytes a ZIP-based document (DOCX) may inflate to, counted while inflating. */
+  QUIRE_MAX_INFLATED_BYTES: int(1024, 2 ** 40).default(256 * 1024 * 1024),
   QUIRE_URL_TIMEOUT_MS: int(100, 600_000).default(30_000),
   QUIRE_ALLOW_PRIVATE_URLS: envBoolean.default(false),
 
@@ -140,10 +149,16 @@ export interface QuireConfig {
     maxFileBytes: number;
     maxPdfPages: number;
     maxChars: number;
-    pdfTimeoutMs: number;
-    pdfMaxMemoryMb: number;
+    maxInflatedBytes: number;
     urlTimeoutMs: number;
     allowPrivateUrls: boolean;
+  };
+  /** The parse sandbox: child processes that parse PDF, DOCX and HTML under a memory cap. */
+  parse: {
+    timeoutMs: number;
+    maxMemoryMb: number;
+    poolSize: number;
+    maxTasksPerChild: number;
   };
   retrieval: { candidates: number; topN: number; minRerankScore: number | undefined; contextTokens: number };
   log: { level: string; format: 'json' | 'pretty' | 'auto' };
@@ -158,9 +173,28 @@ export function formatEnvIssues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`).join('\n');
 }
 
+/**
+ * Earlier names still read, each for the variable that replaced it: the PDF-only limits became
+ * the parse sandbox's, which bound DOCX and HTML too. The new name wins when both are set.
+ */
+export const ENV_ALIASES: Readonly<Record<string, string>> = Object.freeze({
+  QUIRE_PDF_TIMEOUT_MS: 'QUIRE_PARSE_TIMEOUT_MS',
+  QUIRE_PDF_MAX_MEMORY_MB: 'QUIRE_PARSE_MAX_MEMORY_MB',
+});
+
+/** The environment with each alias copied to its new name where that is unset. */
+export function applyEnvAliases(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const out = { ...env };
+  for (const [old, current] of Object.entries(ENV_ALIASES)) {
+    if ((out[current] === undefined || out[current] === '') && out[old] !== undefined)
+      out[current] = out[old];
+  }
+  return out;
+}
+
 /** Parses the environment into a config; throws ConfigError naming every wrong variable. */
 export function parseQuireEnv(env: Record<string, string | undefined>, cwd = process.cwd()): QuireConfig {
-  const parsed = QuireEnvSchema.safeParse(env);
+  const parsed = QuireEnvSchema.safeParse(applyEnvAliases(env));
   if (!parsed.success) throw new ConfigError(`invalid configuration:\n${formatEnvIssues(parsed.error)}`);
   return toConfig(parsed.data, cwd);
 }
@@ -213,10 +247,15 @@ export function toConfig(e: QuireEnv, cwd: string): QuireConfig {
       maxFileBytes: e.QUIRE_MAX_FILE_BYTES,
       maxPdfPages: e.QUIRE_MAX_PDF_PAGES,
       maxChars: e.QUIRE_MAX_CHARS,
-      pdfTimeoutMs: e.QUIRE_PDF_TIMEOUT_MS,
-      pdfMaxMemoryMb: e.QUIRE_PDF_MAX_MEMORY_MB,
+      maxInflatedBytes: e.QUIRE_MAX_INFLATED_BYTES,
       urlTimeoutMs: e.QUIRE_URL_TIMEOUT_MS,
       allowPrivateUrls: e.QUIRE_ALLOW_PRIVATE_URLS,
+    },
+    parse: {
+      timeoutMs: e.QUIRE_PARSE_TIMEOUT_MS,
+      maxMemoryMb: e.QUIRE_PARSE_MAX_MEMORY_MB,
+      poolSize: e.QUIRE_PARSE_POOL_SIZE,
+      maxTasksPerChild: e.QUIRE_PARSE_MAX_TASKS_PER_CHILD,
     },
     retrieval: {
       candidates: e.QUIRE_CANDIDATES,
@@ -228,4 +267,31 @@ export function toConfig(e: QuireEnv, cwd: string): QuireConfig {
     },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
   };
+}
+
+/**
+ * Memory a worker process needs beside its sandbox children (Node.js, the store, embedding
+ * batches in flight), in MiB: what an ingest worker held at most over the benchmark corpus, rounded up.
+ */
+export const WORKER_MEMORY_RESERVE_MB = 384;
+
+/** MiB an ingest worker may reach: every sandbox child at its cap, plus the worker itself. */
+export function parseMemoryBudgetMb(parse: QuireConfig['parse']): number {
+  return parse.poolSize * parse.maxMemoryMb + WORKER_MEMORY_RESERVE_MB;
+}
+
+/**
+ * Refuses a sandbox that cannot fit the container: `QUIRE_PARSE_POOL_SIZE` children of up to
+ * `QUIRE_PARSE_MAX_MEMORY_MB` each, plus the worker, must stay under the memory limit, or the
+ * kernel's OOM killer ends the whole worker with every job it holds. `limitBytes` null: no limit.
+ */
+export function checkParseMemoryBudget(parse: QuireConfig['parse'], limitBytes: number | null): void {
+  if (limitBytes === null) return;
+  const needMb = parseMemoryBudgetMb(parse);
+  const limitMb = Math.floor(limitBytes / 2 ** 20);
+  if (needMb > limitMb) {
+    throw new ConfigError(
+      `invalid configuration:\nQUIRE_PARSE_POOL_SIZE × QUIRE_PARSE_MAX_MEMORY_MB: ${parse.poolSize} × ${parse.maxMemoryMb} MiB + ${WORKER_MEMORY_RESERVE_MB} MiB for the worker = ${needMb} MiB, more than the container's memory limit of ${limitMb} MiB; lower one of them or raise the limit`,
+    );
+  }
 }

@@ -5,6 +5,7 @@ export * from './errors.js';
 export * from './ingest/index.js';
 export * from './loaders/index.js';
 export * from './retrieval/index.js';
+export * from './sandbox/index.js';
 export * from './services.js';
 export * from './sources/index.js';
 export * from './vector-store/index.js';

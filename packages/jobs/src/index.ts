@@ -12,4 +12,3 @@ export * from './names.js';
 export * from './producer.js';
 export * from './query-schemas.js';
 export * from './schemas.js';
-export * from './worker-errors.js';

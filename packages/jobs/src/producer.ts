@@ -3,10 +3,9 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { checkSourceShape, type SourceOptions } from '@quire/core';
+import { type IngestSource, sourceShapeProblem } from '@quire/contracts';
 import { FlowProducer, type Job, type JobsOptions, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { z } from 'zod';
 import {
   addBatchFlow,
   BATCH_GATE_QUEUE,
@@ -120,8 +119,12 @@ export interface ProducerOptions {
   connection: RedisConnection;
   /** Key prefix of every queue. Default `{quire}`. */
   prefix?: string;
-  /** Checks applied to sources at enqueue time (the worker checks again with its own settings). */
-  sources?: Partial<SourceOptions>;
+  /**
+   * More checks of a source at enqueue time, beyond its shape (which is always checked): throw to
+   * refuse the job, e.g. with the worker's roots, size limit and address policy. The worker checks
+   * everything again with its own settings. Default: none.
+   */
+  checkSource?: (source: IngestSource) => void;
   jobOptions?: DefaultJobOptionsOptions;
   /**
    * Questions of a batch added to Redis per round trip. Bigger chunks enqueue a little faster but
@@ -145,7 +148,7 @@ export class Producer {
   readonly #queues = new Map<QueueName, Queue>();
   readonly #events = new Map<QueueName, QueueEvents>();
   readonly #jobOptions: JobsOptions;
-  readonly #sources: Partial<SourceOptions>;
+  readonly #checkSource: ((source: IngestSource) => void) | undefined;
   #flowProducer: FlowProducer | undefined;
   #gateQueue: Queue | undefined;
   readonly #batchChunkSize: number;
@@ -158,7 +161,7 @@ export class Producer {
     this.#redis = connectRedis(options.connection, 'blocking');
     this.#ownsRedis = this.#redis !== options.connection;
     this.#jobOptions = defaultJobOptions(options.jobOptions);
-    this.#sources = options.sources ?? {};
+    this.#checkSource = options.checkSource;
     this.#batchChunkSize = options.batchChunkSize ?? DEFAULT_BATCH_CHUNK_SIZE;
     if (
       !Number.isInteger(this.#batchChunkSize) ||
@@ -190,7 +193,9 @@ export class Producer {
   async enqueueIngest(input: IngestJobInput, options: EnqueueOptions = {}): Promise<{ jobId: string }> {
     const parsed = IngestJobDataSchema.safeParse({ ...input, v: 1 });
     if (!parsed.success) throw new JobInputError(`invalid ingest job: ${describeZodError(parsed.error)}`);
-    checkSourceShape(parsed.data.source, this.#sources);
+    const problem = sourceShapeProblem(parsed.data.source);
+    if (problem !== null) throw new JobInputError(`invalid ingest job: ${problem}`);
+    this.#checkSource?.(parsed.data.source);
     const seq = await nextDocumentSeq(this.#redis, this.prefix, parsed.data.tenant, parsed.data.documentId);
     const data: IngestJobData = { ...parsed.data, seq };
     return this.#add(QUEUES.ingest, JOB_NAMES.ingest, data, options);
@@ -444,8 +449,16 @@ function jobState(state: string): JobState {
   return parsed.success ? parsed.data : 'unknown';
 }
 
+type ZodErrorLike = Parameters<typeof describeZodError>[0];
+
 /** A result read back from Redis, checked like any other input. */
-function checkedResult<S extends z.ZodType>(jobId: string, schema: S, value: unknown): z.infer<S> {
+function checkedResult<T>(
+  jobId: string,
+  schema: {
+    safeParse(value: unknown): { success: true; data: T } | { success: false; error: ZodErrorLike };
+  },
+  value: unknown,
+): T {
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw new JobResultError(jobId, describeZodError(parsed.error));
   return parsed.data;

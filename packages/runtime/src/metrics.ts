@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import type { ParseFinishedEvent, SandboxExitReason } from '@quire/core';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
@@ -16,6 +18,10 @@ export interface Metrics {
   ): void;
   stageDuration(queue: string, stage: string, seconds: number): void;
   setQueueDepth(queue: string, state: string, count: number): void;
+  /** One parse in the sandbox ended: its outcome, the reason it was killed, its peak RSS. */
+  parseFinished(event: ParseFinishedEvent): void;
+  /** A sandbox child ended; all reasons but `idle` and `closed` are restarts. */
+  sandboxChildExited(reason: SandboxExitReason): void;
 }
 
 export const noopMetrics: Metrics = {
@@ -23,6 +29,8 @@ export const noopMetrics: Metrics = {
   modelCall() {},
   stageDuration() {},
   setQueueDepth() {},
+  parseFinished() {},
+  sandboxChildExited() {},
 };
 
 export interface PromMetrics extends Metrics {
@@ -78,8 +86,41 @@ export function createMetrics(options: { service: string; defaultMetrics?: boole
     labelNames: ['queue', 'state'],
     registers: [registry],
   });
+  const parses = new Counter({
+    name: 'quire_parses_total',
+    help: 'Parses in the sandbox by kind (pdf, docx, html) and outcome (ok, failed, killed) and error code',
+    labelNames: ['kind', 'outcome', 'code'],
+    registers: [registry],
+  });
+  const parsesKilled = new Counter({
+    name: 'quire_parses_killed_total',
+    help: 'Parses killed by the sandbox by kind and reason (memory, timeout, abort, crash)',
+    labelNames: ['kind', 'reason'],
+    registers: [registry],
+  });
+  const parsePeakRss = new Histogram({
+    name: 'quire_parse_peak_rss_bytes',
+    help: 'Peak RSS of the sandbox child during one parse',
+    labelNames: ['kind'],
+    buckets: [64, 96, 128, 192, 256, 384, 512, 768, 1024, 2048].map((mib) => mib * 2 ** 20),
+    registers: [registry],
+  });
+  const sandboxRestarts = new Counter({
+    name: 'quire_sandbox_restarts_total',
+    help: 'Sandbox children replaced, by reason (memory, timeout, abort, crash, recycled)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
   return {
     registry,
+    parseFinished(event) {
+      parses.inc({ kind: event.kind, outcome: event.outcome, code: event.code ?? '' });
+      if (event.killReason !== undefined) parsesKilled.inc({ kind: event.kind, reason: event.killReason });
+      if (event.peakRssBytes > 0) parsePeakRss.observe({ kind: event.kind }, event.peakRssBytes);
+    },
+    sandboxChildExited(reason) {
+      if (reason !== 'idle' && reason !== 'closed') sandboxRestarts.inc({ reason });
+    },
     jobFinished(queue, outcome, seconds) {
       jobs.inc({ queue, outcome });
       jobSeconds.observe({ queue, outcome }, seconds);
@@ -130,4 +171,24 @@ export async function serveMetrics(
     server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
   });
   return server;
+}
+
+/**
+ * The memory limit of the container this process runs in (cgroup v2 `memory.max`, else v1
+ * `memory.limit_in_bytes`), in bytes; null when there is none or it cannot be read.
+ */
+export function readContainerMemoryLimit(): number | null {
+  for (const file of ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    if (text === 'max') return null;
+    const bytes = Number(text);
+    // cgroup v1 says "no limit" with a number near 2^63.
+    return Number.isFinite(bytes) && bytes > 0 && bytes < 2 ** 60 ? bytes : null;
+  }
+  return null;
 }

@@ -4,7 +4,7 @@
  * workers (same REDIS_URL, QUIRE_QUEUE_PREFIX, QUIRE_DATA_DIR or QDRANT_URL).
  */
 import { existsSync } from 'node:fs';
-import { createStore, type DocumentSummary, type QuireConfig } from '@quire/core';
+import type { DocumentSummary, QuireConfig } from '@quire/core';
 import {
   type BatchInput,
   type DeleteJobInput,
@@ -163,6 +163,8 @@ export class RedisBackend implements Backend {
         `there is no document store at ${where.path}: nothing was ingested with this configuration yet, or the workers use another QUIRE_DATA_DIR (set it, or pass --data-dir)`,
       );
     }
+    // Loaded here: the store (and all of core) is needed by `docs` only.
+    const { createStore } = await import('@quire/core');
     const store = createStore(this.#config);
     try {
       await store.init();

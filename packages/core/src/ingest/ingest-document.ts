@@ -16,7 +16,7 @@ import type { Chunk } from '../chunker/types.js';
 import { findDuplicateDocuments } from '../duplicates/index.js';
 import { DocumentError, QuireError } from '../errors.js';
 import { loadDocument } from '../loaders/load-document.js';
-import type { LoadLimits } from '../loaders/types.js';
+import type { LoadLimitsInput } from '../loaders/types.js';
 import { resolveSource } from '../sources/resolve-source.js';
 import type { IngestSource, SourceOptions } from '../sources/types.js';
 import { pointId } from '../vector-store/ids.js';
@@ -61,7 +61,7 @@ export interface IngestDocumentDeps {
   /** Chunk size and overlap in tokens when the request names none. Default: `DEFAULT_CHUNKER_OPTIONS`. */
   chunking?: { chunkSize?: number | undefined; chunkOverlap?: number | undefined };
   /** Limits on the loaded file, merged over `DEFAULT_LOAD_LIMITS`. */
-  loadLimits?: Partial<LoadLimits>;
+  loadLimits?: LoadLimitsInput;
   /** Where sources may be read from (roots, URL policy, size and time limits). Default: `DEFAULT_SOURCE_OPTIONS`. */
   sources?: Partial<SourceOptions>;
   /** Told (at `info`/`warn`) of skips, resumes and clean-ups; silent without one. */

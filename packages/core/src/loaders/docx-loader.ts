@@ -1,14 +1,10 @@
 import mammoth from 'mammoth';
-import { DocumentError } from '../errors.js';
+import { TaskFailure } from '../sandbox/protocol.js';
 import type { ExtractedDocument } from './extracted.js';
 import { extractHtmlFragment } from './html-loader.js';
+import { runInSandbox, type SandboxedLoadOptions } from './sandboxed.js';
 import { readZipEntries } from './zip-entries.js';
-
-/**
- * A DOCX may inflate to this many times the largest accepted file. Text-heavy documents inflate
- * 3–10×; zip bombs inflate thousands of times and would exhaust memory inside the converter.
- */
-const MAX_INFLATION_OF_MAX_BYTES = 10;
+import { measureZipInflation } from './zip-inflation.js';
 
 const STYLE_MAP = [
   // The Title style is the document's top heading (and its title).
@@ -19,31 +15,45 @@ const STYLE_MAP = [
 /** Images are never read: only their absence of text matters here. */
 const SKIP_IMAGES = mammoth.images.imgElement(() => Promise.resolve({ src: '' }));
 
+/** A DOCX parsed in a sandbox child (task `docx`): zip bombs and inflating XML stay there. */
+export function extractDocx(
+  bytes: Uint8Array,
+  name: string,
+  options: SandboxedLoadOptions,
+): Promise<ExtractedDocument> {
+  const input: DocxTaskInput = { data: bytes, maxInflatedBytes: options.limits.maxInflatedBytes };
+  return runInSandbox<ExtractedDocument>('docx', name, input, options);
+}
+
+export interface DocxTaskInput {
+  data: Uint8Array;
+  /** Most bytes the archive's entries may inflate to, counted while inflating. */
+  maxInflatedBytes: number;
+}
+
 /**
  * DOCX through mammoth to HTML, so that Word's heading styles (Title, Heading 1–6) become the
  * heading path; then the HTML walker makes the sections. The title is the first top-level heading.
+ * Runs inside the sandbox child. Before mammoth reads anything, every entry is inflated once,
+ * streaming, and counted: an archive that inflates past `maxInflatedBytes` fails `too_large`
+ * whatever sizes it declares. Throws `TaskFailure` for a document that cannot be read.
  */
-export async function extractDocx(
-  bytes: Uint8Array,
-  name: string,
-  maxBytes: number,
-): Promise<ExtractedDocument> {
+export async function readDocx(input: DocxTaskInput): Promise<ExtractedDocument> {
+  const bytes = input.data;
   const entries = readZipEntries(bytes);
   if (entries === null) {
-    throw new DocumentError(
-      name,
+    throw new TaskFailure(
       'corrupt',
       'is not a readable Word document: its ZIP directory is missing or damaged',
     );
   }
-  const inflated = entries.reduce((sum, entry) => sum + entry.uncompressedSize, 0);
-  const maxInflated = maxBytes * MAX_INFLATION_OF_MAX_BYTES;
-  if (inflated > maxInflated) {
-    throw new DocumentError(
-      name,
+  const inflation = await measureZipInflation(bytes, entries, input.maxInflatedBytes);
+  if (!inflation.ok) {
+    const declared = entries.reduce((sum, entry) => sum + entry.uncompressedSize, 0);
+    throw new TaskFailure(
       'too_large',
-      `inflates to ${formatMb(inflated)} (limit ${formatMb(maxInflated)}, ${MAX_INFLATION_OF_MAX_BYTES}× maxBytes)`,
-      { details: { inflatedBytes: inflated, limitBytes: maxInflated } },
+      `inflates to more than ${formatMb(input.maxInflatedBytes)} (limit maxInflatedBytes, QUIRE_MAX_INFLATED_BYTES): stopped in ${JSON.stringify(inflation.entry)}; the archive declares ${formatMb(declared)} in all`,
+      { limitBytes: input.maxInflatedBytes, entry: inflation.entry, declaredBytes: declared },
     );
   }
 
@@ -60,9 +70,7 @@ export async function extractDocx(
     );
     html = result.value;
   } catch (error) {
-    throw new DocumentError(name, 'corrupt', `is not a readable Word document: ${messageOf(error)}`, {
-      cause: error,
-    });
+    throw new TaskFailure('corrupt', `is not a readable Word document: ${messageOf(error)}`);
   }
   const { text, sections, firstHeading } = extractHtmlFragment(html);
   return { text, sections, pageCount: null, title: firstHeading };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { QuireError } from '../errors.js';
-import type { LoadLimits } from './types.js';
+import type { LoadLimits, LoadLimitsInput } from './types.js';
 
 /**
  * Limits that keep one hostile or oversized file from taking a worker down. Each is sized for
@@ -12,8 +12,9 @@ export const DEFAULT_LOAD_LIMITS: Readonly<LoadLimits> = Object.freeze({
   maxBytes: 50 * 1024 * 1024,
   maxPages: 2_000,
   maxChars: 5_000_000,
-  pdfTimeoutMs: 120_000,
-  pdfMaxMemoryMb: 512,
+  parseTimeoutMs: 120_000,
+  parseMaxMemoryMb: 512,
+  maxInflatedBytes: 256 * 1024 * 1024,
 });
 
 const positiveInt = z.number().int().positive();
@@ -23,14 +24,17 @@ const limitsSchema = z
     maxBytes: positiveInt,
     maxPages: positiveInt,
     maxChars: positiveInt,
+    parseTimeoutMs: positiveInt,
+    // A sandbox child holds ~50 MiB before it parses anything.
+    parseMaxMemoryMb: positiveInt.min(64),
+    maxInflatedBytes: positiveInt,
     pdfTimeoutMs: positiveInt,
-    // V8 cannot start a worker with a smaller old generation than a few megabytes.
-    pdfMaxMemoryMb: positiveInt.min(4),
+    pdfMaxMemoryMb: positiveInt.min(64),
   })
   .partial();
 
 /** Merges caller limits over the defaults; a wrong value is an `invalid_input` error naming it. */
-export function resolveLoadLimits(limits: Partial<LoadLimits> | undefined): LoadLimits {
+export function resolveLoadLimits(limits: LoadLimitsInput | undefined): LoadLimits {
   if (limits === undefined) return { ...DEFAULT_LOAD_LIMITS };
   const parsed = limitsSchema.safeParse(limits);
   if (!parsed.success) {
@@ -39,8 +43,12 @@ export function resolveLoadLimits(limits: Partial<LoadLimits> | undefined): Load
       .join('; ');
     throw new QuireError('invalid_input', `invalid load limits: ${problems}`);
   }
+  const { pdfTimeoutMs, pdfMaxMemoryMb, ...current } = parsed.data;
   const merged: LoadLimits = { ...DEFAULT_LOAD_LIMITS };
-  for (const [key, value] of Object.entries(parsed.data) as [keyof LoadLimits, number | undefined][]) {
+  // The earlier PDF-only names apply to every sandboxed parse now; the new names win.
+  if (pdfTimeoutMs !== undefined) merged.parseTimeoutMs = pdfTimeoutMs;
+  if (pdfMaxMemoryMb !== undefined) merged.parseMaxMemoryMb = pdfMaxMemoryMb;
+  for (const [key, value] of Object.entries(current) as [keyof LoadLimits, number | undefined][]) {
     if (value !== undefined) merged[key] = value;
   }
   return merged;

@@ -1,23 +1,23 @@
 import { DocumentError, QuireError } from '../errors.js';
+import type { ParseSandbox } from '../sandbox/parse-sandbox.js';
 import { extractCsv } from './csv-loader.js';
 import { decodeText } from './decode-text.js';
 import { detectDocumentType } from './detect-type.js';
 import { extractDocx } from './docx-loader.js';
 import type { ExtractedDocument } from './extracted.js';
-import { extractHtml } from './html-loader.js';
 import { extractJson } from './json-loader.js';
 import { resolveLoadLimits } from './limits.js';
 import { extractMarkdown } from './markdown-loader.js';
 import { extractPdf } from './pdf-loader.js';
-import type { PdfParserPool } from './pdf-parser-pool.js';
+import { runInSandbox } from './sandboxed.js';
 import { extractPlainText } from './text-loader.js';
-import type { LoadedDocument, LoadInput, LoadLimits } from './types.js';
+import type { LoadedDocument, LoadInput, LoadLimitsInput } from './types.js';
 
 export interface LoadDocumentOptions {
   /** Limits for this load, merged over `DEFAULT_LOAD_LIMITS`; see `LoadLimits` for units and defaults. */
-  limits?: Partial<LoadLimits>;
-  /** Threads that parse PDFs. Default: the process-wide `defaultPdfParserPool()`. */
-  pdfPool?: PdfParserPool;
+  limits?: LoadLimitsInput;
+  /** Child processes that parse PDF, DOCX and HTML. Default: the process-wide `defaultParseSandbox()`. */
+  sandbox?: ParseSandbox;
 }
 
 /**
@@ -30,8 +30,9 @@ export interface LoadDocumentOptions {
  * wrong options are a `QuireError` `invalid_input`; an aborted `input.signal` rejects with the
  * signal's reason.
  *
- * PDFs are parsed on a pooled worker thread (see `PdfParserPool`); the other formats are parsed on
- * the calling thread, bounded by `maxBytes`.
+ * PDF, DOCX and HTML are parsed in a child process of the parse sandbox (see `ParseSandbox`),
+ * under `parseMaxMemoryMb` and `parseTimeoutMs`; the other formats are linear scans, parsed on the
+ * calling thread, bounded by `maxBytes`.
  */
 export async function loadDocument(
   input: LoadInput,
@@ -56,19 +57,22 @@ export async function loadDocument(
   signal?.throwIfAborted();
   const text = (): string => detected.decoded?.text ?? decodeText(bytes, name).text;
 
+  const sandboxed = {
+    limits,
+    ...(signal === undefined ? {} : { signal }),
+    ...(options.sandbox === undefined ? {} : { sandbox: options.sandbox }),
+  };
   let extracted: ExtractedDocument;
   try {
     switch (detected.kind) {
       case 'pdf':
         extracted = await extractPdf(bytes, name, {
-          limits,
+          ...sandboxed,
           ...(input.password === undefined ? {} : { password: input.password }),
-          ...(signal === undefined ? {} : { signal }),
-          ...(options.pdfPool === undefined ? {} : { pool: options.pdfPool }),
         });
         break;
       case 'docx':
-        extracted = await extractDocx(bytes, name, limits.maxBytes);
+        extracted = await extractDocx(bytes, name, sandboxed);
         break;
       case 'text':
         extracted = extractPlainText(text());
@@ -77,7 +81,7 @@ export async function loadDocument(
         extracted = extractMarkdown(text());
         break;
       case 'html':
-        extracted = extractHtml(text());
+        extracted = await runInSandbox<ExtractedDocument>('html', name, { html: text() }, sandboxed);
         break;
       case 'csv':
         extracted = extractCsv(text(), name, detected.mediaType);

@@ -1,31 +1,23 @@
 import { DocumentError } from '../errors.js';
+import type { PdfTaskInput, PdfTaskOutput } from '../sandbox/tasks/pdf-task.js';
 import type { ExtractedDocument } from './extracted.js';
-import { defaultPdfParserPool, type ParsedPdf, type PdfParserPool } from './pdf-parser-pool.js';
 import { assessPdfPages } from './pdf-text-quality.js';
+import { runInSandbox, type SandboxedLoadOptions } from './sandboxed.js';
 import { SectionBuilder, tidyText } from './section-builder.js';
-import type { LoadLimits } from './types.js';
 
-export type { ParsedPdf } from './pdf-parser-pool.js';
+/** A PDF as the parser read it: every page in order, `text` null for a page it could not read. */
+export type ParsedPdf = PdfTaskOutput;
 
-export interface ParsePdfOptions {
-  limits: LoadLimits;
+export interface ParsePdfOptions extends SandboxedLoadOptions {
   password?: string;
-  signal?: AbortSignal;
-  /** Pool whose threads parse the PDF. Default: the process-wide `defaultPdfParserPool()`. */
-  pool?: PdfParserPool;
-  /**
-   * Script run as the parser thread. Only tests change it, to stand in a parser that hangs or
-   * exhausts its heap and so drive the same timeout and memory-cap paths as a hostile PDF.
-   */
-  workerUrl?: URL;
 }
 
 /**
- * Parses a PDF on a thread of a `PdfParserPool`, with a heap cap (`pdfMaxMemoryMb`) and a
- * wall-clock limit (`pdfTimeoutMs`). pdf.js runs synchronously for long stretches on hostile input,
- * so a timer in its own thread might never fire: the thread is terminated from here instead, which
- * stops even a tight loop, and replaced for the next PDF. The caller's event loop is never blocked
- * by parsing.
+ * Parses a PDF in a child process of the parse sandbox (task `pdf`), under an RSS cap
+ * (`parseMaxMemoryMb`) and a wall-clock limit (`parseTimeoutMs`). pdf.js runs synchronously for
+ * long stretches on hostile input and keeps memory V8 does not count (typed arrays, WebAssembly):
+ * the child is killed from outside instead, which stops even a tight loop and gives all its memory
+ * back, and replaced for the next document. The caller's event loop never runs the parser.
  *
  * Rejects with a DocumentError (`encrypted`, `wrong_password`, `corrupt`, `too_many_pages`,
  * `too_many_chars`, `parse_timeout`, `parse_out_of_memory`), or with the signal's reason on abort.
@@ -35,16 +27,14 @@ export function parsePdfInWorker(
   name: string,
   options: ParsePdfOptions,
 ): Promise<ParsedPdf> {
-  const { limits, signal, workerUrl } = options;
-  signal?.throwIfAborted();
-  return (options.pool ?? defaultPdfParserPool()).parse({
-    bytes,
-    name,
-    limits,
+  const { limits } = options;
+  const input: PdfTaskInput = {
+    data: bytes,
     passwords: passwordCandidates(options.password),
-    ...(signal === undefined ? {} : { signal }),
-    ...(workerUrl === undefined ? {} : { workerUrl }),
-  });
+    maxPages: limits.maxPages,
+    maxChars: limits.maxChars,
+  };
+  return runInSandbox<ParsedPdf>('pdf', name, input, options);
 }
 
 /**

@@ -51,11 +51,33 @@ export interface LoadLimits {
   maxPages: number;
   /** Most characters of extracted text; more fails with `too_many_chars`. Default 5,000,000. */
   maxChars: number;
-  /** Wall-clock limit for parsing one PDF, in milliseconds. Default 120,000 (2 minutes). */
-  pdfTimeoutMs: number;
-  /** Heap cap (V8 old generation) for the PDF parser's worker thread, in megabytes. Default 512. */
-  pdfMaxMemoryMb: number;
+  /**
+   * Wall-clock limit for parsing one document in the sandbox (PDF, DOCX, HTML), in milliseconds;
+   * past it the parse fails with `parse_timeout`. Default 120,000 (2 minutes).
+   */
+  parseTimeoutMs: number;
+  /**
+   * RSS cap of the sandbox child that parses one document (PDF, DOCX, HTML), in MiB; past it the
+   * child is killed and the parse fails with `parse_out_of_memory`. Default 512.
+   */
+  parseMaxMemoryMb: number;
+  /**
+   * Most bytes a ZIP-based document (DOCX) may inflate to, counted while inflating (declared sizes
+   * are not trusted); past it the load fails with `too_large`. Default 256 MiB (268,435,456).
+   */
+  maxInflatedBytes: number;
 }
+
+/** Earlier names of two limits, still accepted as input (the new name wins when both are given). */
+export interface LegacyLoadLimits {
+  /** @deprecated use `parseTimeoutMs`. */
+  pdfTimeoutMs?: number;
+  /** @deprecated use `parseMaxMemoryMb`. */
+  pdfMaxMemoryMb?: number;
+}
+
+/** Limits as a caller gives them: any subset, merged over `DEFAULT_LOAD_LIMITS`. */
+export type LoadLimitsInput = Partial<LoadLimits> & LegacyLoadLimits;
 
 export interface LoadInput {
   bytes: Uint8Array;

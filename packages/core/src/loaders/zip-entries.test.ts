@@ -6,8 +6,8 @@ describe('readZipEntries', () => {
   it('lists names and declared sizes from the central directory', () => {
     const zip = makeZip({ 'a.txt': 'hello', 'dir/b.xml': '<x/>' });
     expect(readZipEntries(zip)).toEqual([
-      { name: 'a.txt', compressedSize: 5, uncompressedSize: 5 },
-      { name: 'dir/b.xml', compressedSize: 4, uncompressedSize: 4 },
+      { name: 'a.txt', compressedSize: 5, uncompressedSize: 5, method: 0, localHeaderOffset: 0 },
+      { name: 'dir/b.xml', compressedSize: 4, uncompressedSize: 4, method: 0, localHeaderOffset: 40 },
     ]);
   });
 

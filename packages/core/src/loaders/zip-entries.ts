@@ -1,8 +1,12 @@
 export interface ZipEntry {
   name: string;
   compressedSize: number;
-  /** Size the archive declares for the entry once inflated, in bytes. */
+  /** Size the archive declares for the entry once inflated, in bytes: a claim, never a bound. */
   uncompressedSize: number;
+  /** Compression method: 0 stored, 8 deflate. */
+  method: number;
+  /** Offset of the entry's local header in the archive. */
+  localHeaderOffset: number;
 }
 
 const END_OF_CENTRAL_DIRECTORY = 0x06054b50;
@@ -28,14 +32,16 @@ export function readZipEntries(bytes: Uint8Array): ZipEntry[] | null {
   for (let index = 0; index < count; index++) {
     if (offset + 46 > view.byteLength || view.getUint32(offset, true) !== CENTRAL_DIRECTORY_HEADER)
       return null;
+    const method = view.getUint16(offset + 10, true);
     const compressedSize = view.getUint32(offset + 20, true);
     const uncompressedSize = view.getUint32(offset + 24, true);
     const nameLength = view.getUint16(offset + 28, true);
     const extraLength = view.getUint16(offset + 30, true);
     const commentLength = view.getUint16(offset + 32, true);
+    const localHeaderOffset = view.getUint32(offset + 42, true);
     if (offset + 46 + nameLength > view.byteLength) return null;
     const name = decoder.decode(bytes.subarray(offset + 46, offset + 46 + nameLength));
-    entries.push({ name, compressedSize, uncompressedSize });
+    entries.push({ name, compressedSize, uncompressedSize, method, localHeaderOffset });
     offset += 46 + nameLength + extraLength + commentLength;
   }
   return entries;

@@ -8,6 +8,7 @@ export {
   spawnProcess,
   type WaitForLineOptions,
 } from './process.js';
+export { readTreeRss, TreeRssWatcher } from './process-memory.js';
 export {
   type GetTestRedisOptions,
   getTestRedis,

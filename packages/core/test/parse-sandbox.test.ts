@@ -1,0 +1,219 @@
+/**
+ * The parse sandbox's own behaviour, driven by small task modules (`fixtures/sandbox-tasks`) that
+ * answer, fail, crash, spin or hoard memory: children are reused, replaced after a kill, recycled,
+ * and every way a task can end reaches the caller as the right error.
+ */
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type ParseFinishedEvent,
+  ParseSandbox,
+  type ParseSandboxOptions,
+  registerSandboxTask,
+  type SandboxExitReason,
+} from '../src/sandbox/index.js';
+
+const task = (name: string) => new URL(`./fixtures/sandbox-tasks/${name}.ts`, import.meta.url);
+registerSandboxTask('test-echo', task('echo'));
+registerSandboxTask('test-spin', task('spin'));
+registerSandboxTask('test-hoard', task('hoard'));
+
+const MIB = 2 ** 20;
+const sandboxes: ParseSandbox[] = [];
+function makeSandbox(options: ParseSandboxOptions = {}): ParseSandbox {
+  const sandbox = new ParseSandbox(options);
+  sandboxes.push(sandbox);
+  return sandbox;
+}
+afterEach(async () => {
+  await Promise.all(sandboxes.splice(0).map((sandbox) => sandbox.close()));
+});
+
+const limits = { timeoutMs: 20_000, maxMemoryMb: 256 };
+type Echo = { value: unknown; pid: number };
+const echo = (sandbox: ParseSandbox, input: Record<string, unknown> = {}, name = 'doc.bin') =>
+  sandbox.run<Echo>({ kind: 'test-echo', name, input, ...limits });
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('ParseSandbox', () => {
+  it('runs tasks in child processes, one child per task at a time, and reuses them', async () => {
+    const sandbox = makeSandbox({ size: 2 });
+    const first = await echo(sandbox, { value: { a: [1, 2] } });
+    expect(first.value).toEqual({ a: [1, 2] });
+    expect(first.pid).not.toBe(process.pid);
+    expect((await echo(sandbox)).pid).toBe(first.pid);
+    const both = await Promise.all([echo(sandbox, { value: 1 }), echo(sandbox, { value: 2 })]);
+    expect(both.map((r) => r.value)).toEqual([1, 2]);
+    expect(new Set(both.map((r) => r.pid)).size).toBe(2);
+    expect(sandbox.stats()).toMatchObject({ children: 2, busy: 0, queued: 0, started: 2, killed: 0 });
+  });
+
+  it('turns what a task reports or throws, and a crash, into document errors; the next task runs', async () => {
+    const sandbox = makeSandbox({ size: 1 });
+    await expect(echo(sandbox, { fail: 'the table is broken' }, 'a.docx')).rejects.toMatchObject({
+      name: 'DocumentError',
+      code: 'corrupt',
+      retryable: false,
+      message: '"a.docx": the table is broken',
+      details: { where: 'echo' },
+    });
+    await expect(echo(sandbox, { throw: 'unexpected token' }, 'b.html')).rejects.toMatchObject({
+      code: 'corrupt',
+      message: '"b.html": could not be read as test-echo: unexpected token',
+    });
+    await expect(echo(sandbox, { exit: 3 }, 'c.pdf')).rejects.toMatchObject({
+      code: 'corrupt',
+      message: '"c.pdf": the parser stopped unexpectedly (exit code 3)',
+    });
+    expect((await echo(sandbox, { value: 'after' })).value).toBe('after');
+    expect(sandbox.stats()).toMatchObject({ started: 2, killed: 1 });
+  });
+
+  it('kills a child that runs past the time limit (parse_timeout) and starts a fresh one', async () => {
+    const exits: SandboxExitReason[] = [];
+    const sandbox = makeSandbox({ size: 1, observer: { childExited: (e) => exits.push(e.reason) } });
+    const { pid } = await echo(sandbox);
+    await expect(
+      sandbox.run({ kind: 'test-spin', name: 'spin.pdf', input: {}, timeoutMs: 300, maxMemoryMb: 256 }),
+    ).rejects.toMatchObject({
+      code: 'parse_timeout',
+      retryable: false,
+      message: '"spin.pdf": parsing took longer than 0.3 s (limit parseTimeoutMs, QUIRE_PARSE_TIMEOUT_MS)',
+    });
+    // The caller hears of the timeout only once the child is gone.
+    expect(alive(pid)).toBe(false);
+    expect(exits).toEqual(['timeout']);
+    expect((await echo(sandbox)).pid).not.toBe(pid);
+  });
+
+  it('kills a child whose RSS passes the cap (parse_out_of_memory), memory outside the V8 heap included', async () => {
+    const events: ParseFinishedEvent[] = [];
+    const sandbox = makeSandbox({ size: 1, observer: { parseFinished: (e) => events.push(e) } });
+    await expect(
+      sandbox.run({
+        kind: 'test-hoard',
+        name: 'bomb.pdf',
+        input: { mibPerStep: 8, stepMs: 10 },
+        timeoutMs: 60_000,
+        maxMemoryMb: 128,
+      }),
+    ).rejects.toMatchObject({
+      code: 'parse_out_of_memory',
+      message:
+        '"bomb.pdf": parsing needed more than 128 MiB of memory (limit parseMaxMemoryMb, QUIRE_PARSE_MAX_MEMORY_MB)',
+      details: { limitMb: 128 },
+    });
+    expect(events).toEqual([
+      expect.objectContaining({
+        kind: 'test-hoard',
+        outcome: 'killed',
+        killReason: 'memory',
+        code: 'parse_out_of_memory',
+      }),
+    ]);
+    // Sampled every 25 ms while growing ~800 MiB/s: the peak stays within a sample or two of the cap.
+    expect(events[0]!.peakRssBytes).toBeGreaterThan(128 * MIB);
+    expect(events[0]!.peakRssBytes).toBeLessThan((128 + 64) * MIB);
+    expect(sandbox.stats()).toMatchObject({ children: 0, killed: 1 });
+  });
+
+  it('kills the child on abort and rejects with the signal reason; a waiting task is dropped', async () => {
+    const sandbox = makeSandbox({ size: 1 });
+    const controller = new AbortController();
+    const spinning = sandbox.run({
+      kind: 'test-spin',
+      name: 's.pdf',
+      input: {},
+      ...limits,
+      signal: controller.signal,
+    });
+    const waitingController = new AbortController();
+    const waiting = echo(sandbox, {});
+    const dropped = sandbox.run({
+      kind: 'test-echo',
+      name: 'w.pdf',
+      input: {},
+      ...limits,
+      signal: waitingController.signal,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    waitingController.abort(new Error('caller gave up'));
+    await expect(dropped).rejects.toThrow('caller gave up');
+    controller.abort(new Error('job cancelled'));
+    await expect(spinning).rejects.toThrow('job cancelled');
+    expect((await waiting).value).toBeUndefined();
+    expect(sandbox.stats()).toMatchObject({ killed: 1, queued: 0 });
+  });
+
+  it('recycles a child after maxTasksPerChild tasks', async () => {
+    const sandbox = makeSandbox({ size: 1, maxTasksPerChild: 2 });
+    const pids = [];
+    for (let i = 0; i < 3; i++) pids.push((await echo(sandbox)).pid);
+    expect(pids[1]).toBe(pids[0]);
+    expect(pids[2]).not.toBe(pids[0]);
+    expect(sandbox.stats()).toMatchObject({ recycled: 1, killed: 0 });
+  });
+
+  it('refuses unknown kinds and bad options with invalid_input', async () => {
+    const sandbox = makeSandbox();
+    await expect(sandbox.run({ kind: 'nope', name: 'x', input: {}, ...limits })).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringContaining('unknown sandbox task kind "nope"'),
+    });
+    expect(() => new ParseSandbox({ size: 0 })).toThrow(
+      'ParseSandbox size must be a positive integer, got 0',
+    );
+    expect(() => registerSandboxTask('Bad Kind', task('echo'))).toThrow('lower-case');
+    expect(() => registerSandboxTask('web', new URL('https://example.com/task.js'))).toThrow('file: URL');
+  });
+
+  it('fails what is pending on close and takes no more tasks', async () => {
+    const sandbox = makeSandbox({ size: 1 });
+    const spinning = sandbox.run({ kind: 'test-spin', name: 's.pdf', input: {}, ...limits }).catch((e) => e);
+    const queued = echo(sandbox).catch((e) => e);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sandbox.close();
+    expect(await spinning).toEqual(new Error('the parse sandbox was closed'));
+    expect(await queued).toEqual(new Error('the parse sandbox was closed'));
+    await expect(echo(sandbox)).rejects.toThrow('the parse sandbox is closed');
+    expect(sandbox.stats().children).toBe(0);
+  });
+});
+
+describe('ParseSandbox in a process of its own', () => {
+  it('lets the process exit while a child idles, and the child goes with it', async () => {
+    const sandboxModule = pathToFileURL(fileURLToPath(new URL('../src/sandbox/index.ts', import.meta.url)));
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+    const script = [
+      `import { ParseSandbox, registerSandboxTask } from ${JSON.stringify(sandboxModule.href)};`,
+      `registerSandboxTask('test-echo', new URL(${JSON.stringify(task('echo').href)}));`,
+      `const sandbox = new ParseSandbox({ idleTimeoutMs: 600000 });`,
+      `const result = await sandbox.run({ kind: 'test-echo', name: 'x', input: {}, timeoutMs: 20000, maxMemoryMb: 256 });`,
+      `console.log(result.pid);`,
+    ].join('\n');
+    const child = spawn(process.execPath, ['--import', tsx, '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    const sandboxChild = Number(out.trim());
+    expect(sandboxChild).toBeGreaterThan(0);
+    // The child exits when its parent's IPC channel closes.
+    for (let i = 0; i < 50 && alive(sandboxChild); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(alive(sandboxChild)).toBe(false);
+  });
+});
