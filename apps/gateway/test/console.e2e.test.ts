@@ -59,7 +59,7 @@ beforeAll(async () => {
     QUIRE_API_KEYS: `acme:${hashApiKey(KEYS.acme)},globex:${hashApiKey(KEYS.globex)}`,
     GATEWAY_UPLOAD_DIR: uploadDir,
   });
-  producer = new Producer({ connection: redis.url, prefix, sources: { roots: [shared] } });
+  producer = new Producer({ connection: redis.url, prefix });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
