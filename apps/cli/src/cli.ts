@@ -425,6 +425,34 @@ Examples:
       collectStrings,
     )
     .option('--grace <seconds>', 'time given to in-flight jobs when stopping', integer(0, 3600), 30)
+    .addHelpText(
+      'after',
+      `
+The gateway (--gateway):
+  listens on HOST:PORT, default 127.0.0.1:8080; when PORT is not set and 8080 is taken, on a free
+  port instead. The summary prints the URL, the console (<url>/console) and the API docs (<url>/docs).
+  Without QUIRE_API_KEYS, a development API key for the tenant (--tenant, QUIRE_TENANT) is created
+  once and kept in <data dir>/dev-api-key (default .quire/dev-api-key, readable by you only); it is
+  never printed: export QUIRE_API_KEY="$(cat .quire/dev-api-key)".
+
+Queues:
+  The services consume queue prefix QUIRE_QUEUE_PREFIX (--prefix, default {quire}) on REDIS_URL.
+  Workers already consuming that prefix on the same Redis (someone else's quire dev) would share
+  your jobs: quire dev warns and suggests a prefix of this checkout's own.
+
+Logs:
+  The services log at LOG_LEVEL (default info), pretty-printed (LOG_FORMAT=json for JSON lines);
+  LOG_LEVEL=warn quire dev shows only warnings and errors.
+
+Stopping:
+  Ctrl-C or SIGTERM stops every service gracefully (--grace). The services also stop when quire dev
+  is killed (any signal, SIGKILL included), and quire dev stops when the process that launched it
+  (pnpm) is killed; started straight from an interactive shell, it stops with its terminal.
+
+Examples:
+  quire dev --gateway
+  PORT=9090 QUIRE_QUEUE_PREFIX='{quire-mine}' quire dev --gateway`,
+    )
     .action(
       run(async (ctx, opts: { gateway?: boolean; root?: string[]; grace: number }) =>
         (await import('./commands/dev.js')).runDev(ctx, {

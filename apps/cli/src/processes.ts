@@ -84,7 +84,8 @@ let exitHookInstalled = false;
  * own, so that only the CLI signals it, exactly once: a Ctrl-C reaching the whole group as well
  * would give each service a second signal, and a second SIGTERM ends a process in the middle of
  * its graceful shutdown. The CLI turns SIGINT, SIGTERM and SIGHUP into one ordered stop; should it
- * exit while a service still runs, its exit hook kills it.
+ * exit while a service still runs, its exit hook kills it; should it be killed outright, the
+ * service sees its IPC channel close and stops by itself.
  */
 export async function startService(options: StartServiceOptions): Promise<RunningService> {
   const { spec } = options;
@@ -92,9 +93,12 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   const child = spawn(process.execPath, [spec.main], {
     cwd: options.cwd,
     env: options.env as NodeJS.ProcessEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // The IPC channel is how a service notices that the CLI is gone, even SIGKILLed: the channel
+    // closes with the CLI and the service shuts down (see the runtime's ShutdownManager.listen).
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     detached: true,
   });
+  child.channel?.unref();
   running.add(child);
   const lines: string[] = [];
   const exited = new Promise<ProcessExit>((resolve) => {
@@ -124,6 +128,13 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       }
     });
   }
+
+  // A service also says it is ready over the IPC channel, which needs no log line (LOG_LEVEL=warn).
+  child.on('message', (message: unknown) => {
+    if (readyLine !== '' || !isReadyMessage(message)) return;
+    readyLine = `${spec.name} ready${message.address === undefined ? '' : ` at ${message.address}`}`;
+    markReady();
+  });
 
   const spawnError = new Promise<Error | undefined>((resolve) => {
     child.once('error', (error) => resolve(error));
@@ -182,6 +193,12 @@ export async function startServices(
   for (const result of started) if (result.status === 'fulfilled') into.push(result.value);
   const failed = started.find((result) => result.status === 'rejected');
   if (failed) throw failed.reason;
+}
+
+function isReadyMessage(message: unknown): message is { type: 'quire:ready'; address?: string } {
+  if (typeof message !== 'object' || message === null) return false;
+  const { type, address } = message as { type?: unknown; address?: unknown };
+  return type === 'quire:ready' && (address === undefined || typeof address === 'string');
 }
 
 function signal(child: ChildProcess, name: NodeJS.Signals): void {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The gateway process: env → logger → connections → services → server → listen → shutdown. */
 import { readFileSync } from 'node:fs';
-import { createLogger, runMain, ShutdownManager } from '@quire/runtime';
+import { announceReady, createLogger, runMain, ShutdownManager } from '@quire/runtime';
 import { loadEnv } from './env.js';
 import { createOpsServer, createServer } from './server.js';
 import { openServices } from './services.js';
@@ -45,6 +45,9 @@ runMain(SERVICE, async () => {
       webhooks: services.webhooks.enabled,
       uploadDir: env.uploads.dir,
     },
-    `${SERVICE} ready`,
+    // The address in the message too, so that a pretty (one line per field) log still names it
+    // on the line `quire dev` waits for.
+    `${SERVICE} ready at ${address}`,
   );
+  announceReady(address);
 });

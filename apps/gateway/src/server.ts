@@ -1,7 +1,8 @@
 /**
  * The gateway's HTTP server, built apart from `listen` so that tests can run it in-process:
  * `/v1` (API key → tenant), operations (`/healthz`, `/readyz`, `/metrics`), the OpenAPI document
- * and its interactive docs (`/docs`), and the queue dashboard (`/admin/queues`, admin key).
+ * and its interactive docs (`/docs`), the operator console (`/console/`, on the `/v1` routes with
+ * the operator's API key), and the queue dashboard (`/admin/queues`, admin key).
  */
 import { randomUUID } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';
@@ -27,12 +28,14 @@ import {
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { presentedKey, tenantForKey } from './auth.js';
+import { consoleRoutes } from './console.js';
 import type { GatewayEnv } from './env.js';
 import { ApiError, errorBody, toApiError, UnavailableError } from './errors.js';
 import { batchRoutes } from './routes/batches.js';
 import type { RouteContext } from './routes/context.js';
 import { documentRoutes } from './routes/documents.js';
 import { evalRoutes } from './routes/evals.js';
+import { failedDocumentRoutes } from './routes/failed-documents.js';
 import { jobRoutes } from './routes/jobs.js';
 import { checkAdminKey, opsRoutes } from './routes/ops.js';
 import { queryRoutes } from './routes/queries.js';
@@ -173,6 +176,7 @@ export async function createServer(deps: ServerDeps): Promise<GatewayServer> {
   });
 
   await app.register(opsRoutes, { ctx, access: 'admin' });
+  await app.register(consoleRoutes);
   await app.register(async (admin) => adminRoutes(admin, deps), { prefix: '/admin/queues' });
   await app.register(
     async (v1) => {
@@ -180,6 +184,7 @@ export async function createServer(deps: ServerDeps): Promise<GatewayServer> {
         request.tenant = authenticate(env, request);
       });
       await v1.register(documentRoutes, { ctx });
+      await v1.register(failedDocumentRoutes, { ctx });
       await v1.register(queryRoutes, { ctx });
       await v1.register(batchRoutes, { ctx });
       await v1.register(evalRoutes, { ctx });

@@ -216,5 +216,17 @@ describe('ingest worker, end to end', () => {
     expect(
       hits.every((h) => h.record.tenant === 'other-tenant' && h.record.documentId === 'report.pdf'),
     ).toBe(true);
+    // The same file under a second id of that tenant is reported as a copy of the first.
+    const copy = await producer.enqueueIngest({
+      tenant: 'other-tenant',
+      documentId: 'report-copy.pdf',
+      source: { kind: 'path', path: join(docs, 'report.pdf') },
+    });
+    const copied = (await producer.waitForJob(QUEUES.ingest, copy.jobId, {
+      timeoutMs: 30_000,
+    })) as IngestResult;
+    expect(copied.outcome).toBe('ingested');
+    expect(copied.duplicateOf).toEqual(['report.pdf']);
+    expect(result.duplicateOf).toBeUndefined();
   }, 60_000);
 });

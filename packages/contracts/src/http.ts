@@ -292,3 +292,37 @@ export const ErrorBodySchema = z
   })
   .meta({ id: 'Error' });
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+// ---- Failed documents: GET /v1/failed-documents, POST /v1/failed-documents/{documentId}/retry ----
+
+export const FailedDocumentSchema = z
+  .object({
+    documentId: z.string(),
+    /** The failed job; `GET /v1/jobs/ingest/{jobId}` has its details. */
+    jobId: z.string(),
+    /** Why it failed, naming the file and the cause. */
+    failedReason: z.string(),
+    failedAt: z.string().describe('ISO-8601 time of the failure'),
+    attemptsMade: z.number().int().nonnegative(),
+    /** What was submitted: `path` (shared root or spooled upload), `url`, `text` or `base64`. */
+    sourceKind: z.enum(['path', 'url', 'text', 'base64']),
+    sourceName: z.string().nullable(),
+    /** False when the source is gone (a spooled upload removed when its job ended): upload it again. */
+    retryable: z.boolean(),
+  })
+  .meta({ id: 'FailedDocument' });
+export type FailedDocument = z.infer<typeof FailedDocumentSchema>;
+
+export const FailedDocumentListSchema = z
+  .object({
+    documents: z.array(FailedDocumentSchema),
+    /** True when more failed jobs are kept than were read; the oldest are not listed. */
+    truncated: z.boolean(),
+  })
+  .meta({ id: 'FailedDocumentList' });
+
+export const FailedDocumentListQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+export const FailedDocumentParamsSchema = z.object({ documentId: DocumentIdSchema });

@@ -109,6 +109,11 @@ export const IngestResultSchema = z.object({
   chunksEmbedded: z.number().int().nonnegative(),
   tokens: z.number().int().nonnegative(),
   timingsMs: StageTimingsSchema,
+  /**
+   * Other documents of the tenant with the same content (the same file under another id): their
+   * passages are collapsed at retrieval; delete the copy you do not want. Absent when none.
+   */
+  duplicateOf: z.array(DocumentIdSchema).optional(),
 });
 export type IngestResult = z.infer<typeof IngestResultSchema>;
 

@@ -1,5 +1,6 @@
 export * from './chunker/index.js';
 export * from './config.js';
+export * from './duplicates/index.js';
 export * from './errors.js';
 export * from './eval/index.js';
 export * from './ingest/index.js';

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from './logger.js';
-import { ShutdownManager } from './shutdown.js';
+import { ShutdownManager, watchLauncher } from './shutdown.js';
 
 function quietLogger() {
   return createLogger({ service: 'test', format: 'json', level: 'silent' });
@@ -82,5 +82,55 @@ describe('createLogger', () => {
     expect(line).toContain('"version":"1.2.3"');
     for (const secret of ['sk-secret-1', 'sk-secret-2', 'hunter2', 'private words'])
       expect(line).not.toContain(secret);
+  });
+});
+
+describe('watchLauncher', () => {
+  function fakeProcess(connected: boolean, withChannel = true) {
+    let unrefs = 0;
+    const listeners: (() => void)[] = [];
+    return {
+      proc: {
+        channel: withChannel
+          ? {
+              unref: () => {
+                unrefs += 1;
+              },
+            }
+          : undefined,
+        connected,
+        once: (_event: 'disconnect', listener: () => void) => void listeners.push(listener),
+      },
+      disconnect: () => {
+        for (const listener of listeners.splice(0)) listener();
+      },
+      unrefs: () => unrefs,
+    };
+  }
+
+  it('calls back once the channel to the launcher closes, without keeping the process alive', () => {
+    const fake = fakeProcess(true);
+    let gone = 0;
+    watchLauncher(fake.proc, () => {
+      gone += 1;
+    });
+    expect(gone).toBe(0);
+    expect(fake.unrefs()).toBe(1);
+    fake.disconnect();
+    expect(gone).toBe(1);
+  });
+
+  it('calls back at once when the launcher is already gone, and never without a channel', () => {
+    let gone = 0;
+    watchLauncher(fakeProcess(false).proc, () => {
+      gone += 1;
+    });
+    expect(gone).toBe(1);
+    const alone = fakeProcess(true, false);
+    watchLauncher(alone.proc, () => {
+      gone += 1;
+    });
+    alone.disconnect();
+    expect(gone).toBe(1);
   });
 });

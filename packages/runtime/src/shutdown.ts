@@ -35,6 +35,11 @@ export class ShutdownManager {
     this.#phases.set(phase, list);
   }
 
+  /**
+   * Shuts down on these signals, and when the process that launched this one with an IPC channel
+   * (`quire dev`) is gone: the channel closes however the launcher ended, SIGKILL included, so a
+   * killed launcher never leaves its services running and holding their port.
+   */
   listen(signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT']): void {
     for (const signal of signals) {
       process.once(signal, () => {
@@ -42,6 +47,10 @@ export class ShutdownManager {
         void this.shutdown(0);
       });
     }
+    watchLauncher(process, () => {
+      this.#logger.warn('the process that launched this one is gone; shutting down');
+      void this.shutdown(0);
+    });
   }
 
   get shuttingDown(): boolean {
@@ -81,4 +90,42 @@ export class ShutdownManager {
     this.#logger.info({ code: exitCode }, 'shutdown complete');
     this.#exit(exitCode);
   }
+}
+
+/** The part of `process` that {@link watchLauncher} uses. */
+export interface LaunchedProcess {
+  readonly channel?: { unref(): void } | undefined;
+  readonly connected?: boolean;
+  once(event: 'disconnect', listener: () => void): unknown;
+}
+
+/**
+ * Calls `onGone` once when the IPC channel to the launching process closes. Does nothing for a
+ * process started without one. The channel does not keep the process alive by itself.
+ */
+export function watchLauncher(proc: LaunchedProcess, onGone: () => void): void {
+  if (proc.channel === undefined || proc.channel === null) return;
+  if (proc.connected === false) {
+    onGone();
+    return;
+  }
+  proc.once('disconnect', onGone);
+  proc.channel.unref();
+}
+
+/** The message a service sends its launcher once it serves (see {@link announceReady}). */
+export interface ReadyMessage {
+  type: 'quire:ready';
+  /** Where it listens, for a service that does (the gateway). */
+  address?: string;
+}
+
+/**
+ * Tells the launcher (`quire dev`), over the IPC channel it started this process with, that the
+ * process serves: it needs no log line for that, so any LOG_LEVEL works. A no-op without a channel.
+ */
+export function announceReady(address?: string): void {
+  if (typeof process.send !== 'function' || !process.connected) return;
+  const message: ReadyMessage = { type: 'quire:ready', ...(address === undefined ? {} : { address }) };
+  process.send(message, undefined, {}, () => {});
 }

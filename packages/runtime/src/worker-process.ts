@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { createLogger } from './logger.js';
 import { createMetrics, type PromMetrics, serveMetrics } from './metrics.js';
 import { guardModels, SharedRateLimiter } from './provider-limits.js';
-import { ShutdownManager } from './shutdown.js';
+import { announceReady, ShutdownManager } from './shutdown.js';
 
 export interface WorkerProcessOptions {
   service: string;
@@ -115,6 +115,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
         },
         `${service} ready`,
       );
+      announceReady();
     },
   };
 }

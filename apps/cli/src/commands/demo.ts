@@ -6,8 +6,8 @@
  * started or wrote.
  */
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { rm, rmdir } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 import { Redis } from 'ioredis';
 import { type CommandContext, createContext } from '../context.js';
 import { CliError, errorMessage } from '../errors.js';
@@ -143,7 +143,13 @@ export async function runDemo(ctx: CommandContext, options: DemoCommandOptions):
       ),
     );
     await redis.stop();
-    if (!options.keep) await rm(dataDir, { recursive: true, force: true });
+    if (!options.keep) {
+      await rm(dataDir, { recursive: true, force: true });
+      // `.quire/demo` and `.quire`, when the demo made them and nothing else is in them.
+      for (const dir of [dirname(dataDir), dirname(dirname(dataDir))]) {
+        await rmdir(dir).catch(() => undefined);
+      }
+    }
     const cleaned = [
       'stopped the workers',
       ...(redis.origin === 'private' ? ['stopped the private Redis'] : []),

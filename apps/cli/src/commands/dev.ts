@@ -1,14 +1,19 @@
 /**
  * `quire dev`: the workers (and the gateway with `--gateway`) as one process tree on the embedded
  * defaults, their log lines prefixed with the service name. Ctrl-C (or SIGTERM) stops them all
- * gracefully; if one dies, the others are stopped too.
+ * gracefully; if one dies, the others are stopped too; if the CLI's launcher (`pnpm`) is killed,
+ * or the CLI itself, the services stop as well.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
+import { QUEUES } from '@quire/jobs';
+import { Queue } from 'bullmq';
 import { assertRedisAnswers } from '../backend/redis.js';
 import type { CommandContext } from '../context.js';
 import type { Colors } from '../io.js';
+import { watchLaunchers } from '../launcher-watch.js';
 import {
   type OutputLine,
   type RunningService,
@@ -30,6 +35,13 @@ export interface DevCommandOptions {
 export async function runDev(ctx: CommandContext, options: DevCommandOptions): Promise<number> {
   const config = ctx.config();
   await assertRedisAnswers(config.redisUrl, 3_000);
+  const c = ctx.term.colors;
+  const consumers = await countConsumers(config.redisUrl, config.queuePrefix);
+  if (consumers > 0) {
+    ctx.term.stderr.write(
+      `${c.yellow('warning:')} ${sharedPrefixWarning(consumers, config.queuePrefix, ctx.cwd)}\n`,
+    );
+  }
   const names: ServiceName[] = ['ingest', 'query', ...(options.gateway ? (['gateway'] as const) : [])];
   const specs = names.map(serviceSpec);
   const roots =
@@ -37,6 +49,7 @@ export async function runDev(ctx: CommandContext, options: DevCommandOptions): P
   const vars = ctx.configVars();
   const dataDir = resolve(ctx.cwd, vars.QUIRE_DATA_DIR ?? '.quire');
   const gateway = options.gateway ? await gatewaySettings(vars, dataDir, ctx.tenant) : undefined;
+  if (gateway?.portNote) ctx.term.stderr.write(`${c.yellow('note:')} ${gateway.portNote}\n`);
   const allRoots = gateway ? [...roots, gateway.uploadDir] : roots;
   const env = {
     ...vars,
@@ -49,20 +62,21 @@ export async function runDev(ctx: CommandContext, options: DevCommandOptions): P
   try {
     await startServices(specs, { env, cwd: ctx.cwd, onLine: print }, services);
 
-    const c = ctx.term.colors;
     const lines = [
       '',
       `${c.bold('Quire is running')} (${names.join(', ')}) on ${redactUrl(config.redisUrl)}, queue prefix ${config.queuePrefix}`,
+      `  processes: ${services.map((s) => `${s.name} ${s.pid}`).join(', ')} (launcher ${process.pid})`,
       `  store: ${config.store.kind === 'sqlite' ? config.store.path : config.store.url} · models: ${config.models.kind}`,
       `  the workers read files under ${roots.join(', ')} in place: \`export QUIRE_FILE_ROOTS=${roots.join(',')}\` lets \`quire ingest\` send paths instead of uploading`,
     ];
     const gatewayService = services.find((s) => s.name === 'gateway');
     if (gateway && gatewayService) {
-      const url = gatewayAddress(gatewayService.readyLine);
-      lines.push(`  gateway: ${url ?? '(address in its log above)'}`);
+      const url = await gatewayUrl(gatewayService, gateway.port, gateway.host);
+      lines.push(`  gateway: ${url}  ·  console: ${url}/console  ·  API docs: ${url}/docs`);
       if (gateway.keyFile !== null) {
         lines.push(
-          `  a development API key for tenant "${ctx.tenant}" is in ${gateway.keyFile}: export QUIRE_URL=${url ?? '<gateway URL>'} QUIRE_API_KEY=$(cat ${gateway.keyFile})`,
+          `  a development API key for tenant "${ctx.tenant}" is in ${gateway.keyFile}`,
+          `  export QUIRE_URL=${url} QUIRE_API_KEY="$(cat ${shellQuote(gateway.keyFile)})"`,
         );
       }
     }
@@ -77,7 +91,16 @@ export async function runDev(ctx: CommandContext, options: DevCommandOptions): P
       if (ctx.signal.aborted) resolve('signal');
       ctx.signal.addEventListener('abort', () => resolve('signal'), { once: true });
     });
-    const ended = await Promise.race([firstExit, interrupted]);
+    let stopWatching = () => {};
+    const orphaned = new Promise<'orphaned'>((resolve) => {
+      stopWatching = watchLaunchers(() => resolve('orphaned'));
+    });
+    const ended = await Promise.race([firstExit, interrupted, orphaned]);
+    stopWatching();
+    if (ended === 'orphaned') {
+      ctx.term.stderr.write('\nThe process that started quire dev is gone; stopping…\n');
+      return 0;
+    }
     if (ended === 'signal' || ctx.signal.aborted) {
       ctx.term.stdout.write('\nStopping…\n');
       return 0;
@@ -98,6 +121,11 @@ export async function runDev(ctx: CommandContext, options: DevCommandOptions): P
 
 interface GatewaySettings {
   env: Record<string, string>;
+  host: string;
+  /** The port asked for; 0 means "any free port", read back from the gateway's ready line. */
+  port: number;
+  /** Said when the default port was taken and another one is used. */
+  portNote: string | null;
   uploadDir: string;
   /** Where a generated development key was written; null when QUIRE_API_KEYS was given. */
   keyFile: string | null;
@@ -115,13 +143,19 @@ async function gatewaySettings(
 ): Promise<GatewaySettings> {
   const uploadDir = vars.GATEWAY_UPLOAD_DIR ?? join(dataDir, 'uploads');
   await mkdir(uploadDir, { recursive: true });
-  const env: Record<string, string> = {
-    HOST: vars.HOST ?? '127.0.0.1',
-    PORT: vars.PORT ?? '8080',
-    GATEWAY_UPLOAD_DIR: uploadDir,
-  };
+  const host = vars.HOST ?? '127.0.0.1';
+  let port = DEFAULT_PORT;
+  let portNote: string | null = null;
+  if (vars.PORT !== undefined && vars.PORT.trim() !== '') {
+    port = Number(vars.PORT);
+  } else if (!(await portIsFree(host, DEFAULT_PORT))) {
+    port = await freePort(host);
+    portNote = `port ${DEFAULT_PORT} is taken (another gateway?); this gateway listens on ${port}. Set PORT to choose one.`;
+  }
+  const env: Record<string, string> = { HOST: host, PORT: String(port), GATEWAY_UPLOAD_DIR: uploadDir };
+  const settings = { env, host, port: Number.isInteger(port) ? port : 0, portNote, uploadDir };
   if (vars.QUIRE_API_KEYS !== undefined && vars.QUIRE_API_KEYS.trim() !== '') {
-    return { env, uploadDir, keyFile: null };
+    return { ...settings, keyFile: null };
   }
   const keyFile = join(dataDir, 'dev-api-key');
   const key = await readFile(keyFile, 'utf8')
@@ -133,12 +167,92 @@ async function gatewaySettings(
     await writeFile(keyFile, `${devKey}\n`, { mode: 0o600 });
   }
   env.QUIRE_API_KEYS = `${tenant}:${createHash('sha256').update(devKey, 'utf8').digest('hex')}`;
-  return { env, uploadDir, keyFile };
+  return { ...settings, keyFile };
 }
+
+/** The gateway's port when PORT is not set. */
+export const DEFAULT_PORT = 8080;
 
 /** The `http://host:port` the gateway's ready line names. */
 export function gatewayAddress(line: string): string | null {
   return /(https?:\/\/[^\s"',}]+)/.exec(line)?.[1] ?? null;
+}
+
+/**
+ * The URL to reach the gateway by: its own address when its log gives one (any-port starts), else
+ * the host and port it was given; an any-address host (0.0.0.0, ::) is reached on loopback.
+ */
+export function reachableUrl(address: string | null, host: string, port: number): string {
+  const url = new URL(address ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`);
+  if (url.hostname === '0.0.0.0') url.hostname = '127.0.0.1';
+  if (url.hostname === '[::]') url.hostname = '[::1]';
+  return url.origin;
+}
+
+async function gatewayUrl(service: RunningService, port: number, host: string): Promise<string> {
+  const address = [service.readyLine, ...service.tail()].map(gatewayAddress).find((a) => a !== null) ?? null;
+  return reachableUrl(port === 0 ? address : null, host, port);
+}
+
+function portIsFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen({ host, port: 0, exclusive: true }, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Workers consuming the ingest and query queues under `prefix` on this Redis (BullMQ names each
+ * worker's connection after its queue). 0 when Redis does not allow CLIENT LIST.
+ */
+async function countConsumers(redisUrl: string, prefix: string): Promise<number> {
+  let total = 0;
+  for (const name of [QUEUES.ingest, QUEUES.query]) {
+    const queue = new Queue(name, { connection: { url: redisUrl, maxRetriesPerRequest: 1 }, prefix });
+    try {
+      total += await queue.getWorkersCount();
+    } catch {
+      // Managed Redis may refuse CLIENT LIST: nothing to warn about then.
+    } finally {
+      await queue.close().catch(() => undefined);
+    }
+  }
+  return total;
+}
+
+/** A queue prefix of this checkout's own, to suggest when the default one is shared. */
+export function checkoutPrefix(cwd: string): string {
+  const name = (cwd.split(/[\\/]/).filter(Boolean).at(-1) ?? 'quire')
+    .replace(/[^A-Za-z0-9_-]/g, '')
+    .slice(0, 24);
+  const hash = createHash('sha256').update(cwd).digest('hex').slice(0, 6);
+  return `{quire-${name || 'dev'}-${hash}}`;
+}
+
+export function sharedPrefixWarning(consumers: number, prefix: string, cwd: string): string {
+  const suggestion = checkoutPrefix(cwd);
+  return [
+    `${consumers} worker${consumers === 1 ? '' : 's'} already consume${consumers === 1 ? 's' : ''} queue prefix ${prefix} on this Redis (another \`quire dev\`, or a deployment).`,
+    '  Jobs sent under this prefix go to whichever worker takes them first, theirs or these.',
+    `  To keep yours apart, give every quire command of this checkout its own prefix, e.g. export QUIRE_QUEUE_PREFIX='${suggestion}' (or --prefix '${suggestion}').`,
+  ].join('\n');
+}
+
+function shellQuote(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
 }
 
 function linePrinter(ctx: CommandContext, names: readonly ServiceName[]): (line: OutputLine) => void {

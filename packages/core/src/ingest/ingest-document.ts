@@ -13,6 +13,7 @@ import { CHUNKER_VERSION, chunkDocument } from '../chunker/chunk-document.js';
 import { DEFAULT_CHUNKER_OPTIONS } from '../chunker/options.js';
 import { CHUNKER_ENCODING } from '../chunker/tokens.js';
 import type { Chunk } from '../chunker/types.js';
+import { findDuplicateDocuments } from '../duplicates/index.js';
 import { DocumentError, QuireError } from '../errors.js';
 import { loadDocument } from '../loaders/load-document.js';
 import type { LoadLimitsInput } from '../loaders/types.js';
@@ -174,6 +175,7 @@ export async function ingestDocument(
   lap('chunk');
   if (chunks.length === 0) throw new DocumentError(source.name, 'no_text', 'no text to index after chunking');
   const tokens = chunks.reduce((sum, c) => sum + c.tokenCount, 0);
+  const duplicateOf = await reportDuplicates(deps, tenant, documentId, chunks, signal);
   const base = {
     tenant,
     documentId,
@@ -183,6 +185,7 @@ export async function ingestDocument(
     pages: doc.pageCount,
     chunks: chunks.length,
     tokens,
+    ...(duplicateOf.length > 0 ? { duplicateOf } : {}),
   };
 
   const stored = await store.countChunks(tenant, documentId, version, { signal });
@@ -347,5 +350,35 @@ async function removeUnfinishedVersion(
       { tenant, documentId, version, err: error },
       'could not remove the chunks of an unfinished version',
     );
+  }
+}
+
+/** Other documents of the tenant with this content, logged; a failed look is no reason to fail. */
+async function reportDuplicates(
+  deps: IngestDocumentDeps,
+  tenant: string,
+  documentId: string,
+  chunks: readonly Chunk[],
+  signal: AbortSignal | undefined,
+): Promise<string[]> {
+  try {
+    const duplicateOf = await findDuplicateDocuments({
+      store: deps.store,
+      tenant,
+      documentId,
+      chunks,
+      ...(signal ? { signal } : {}),
+    });
+    if (duplicateOf.length > 0) {
+      deps.logger?.warn(
+        { tenant, documentId, duplicateOf },
+        'the same content is stored under other document ids; retrieval collapses their passages',
+      );
+    }
+    return duplicateOf;
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    deps.logger?.warn({ tenant, documentId, err: error }, 'could not look for duplicate documents');
+    return [];
   }
 }

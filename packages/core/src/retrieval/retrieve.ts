@@ -1,5 +1,6 @@
 import { setImmediate } from 'node:timers/promises';
 import type { ModelApi } from '@quire/api-client';
+import { collapseDuplicatePassages } from '../duplicates/index.js';
 import { QuireError } from '../errors.js';
 import type { SearchFilter, VectorStore } from '../vector-store/types.js';
 import { fuseRankings, type RetrievalCandidate, RRF_K } from './fusion.js';
@@ -47,8 +48,13 @@ export interface RetrieveCandidatesOptions {
 }
 
 export interface RetrieveCandidatesResult {
-  /** Best first by fused score; at most `candidates`, each chunk once. */
+  /**
+   * Best first by fused score; at most `candidates`, each chunk once, and each content once: of
+   * chunks with the same text (one file ingested under two document ids) only the best ranked stays.
+   */
   candidates: RetrievalCandidate[];
+  /** Chunks left out because a better ranked one has the same text. */
+  duplicatesCollapsed: number;
   usage: {
     /** Tokens the embedding call reported for the question. */
     embeddingTokens: number;
@@ -122,10 +128,13 @@ export async function retrieveCandidates(
     store.searchDense(tenant, vector, searchOptions),
     lexical,
   ]);
-  const candidates = fuseRankings(denseHits, lexicalHits, { k: options.rrfK ?? RRF_K, limit });
+  // Fused in full, then collapsed, then cut: copies do not take the places of other passages.
+  const fused = fuseRankings(denseHits, lexicalHits, { k: options.rrfK ?? RRF_K });
+  const { kept, collapsed } = collapseDuplicatePassages(fused);
 
   return {
-    candidates,
+    candidates: kept.slice(0, limit),
+    duplicatesCollapsed: collapsed,
     usage: { embeddingTokens: embedded.usage.promptTokens },
     timingsMs: { embed: embedMs, search: elapsedMs(searchStart) },
   };

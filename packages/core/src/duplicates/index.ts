@@ -1,0 +1,106 @@
+/**
+ * Identical content under several document ids of one tenant (the same PDF ingested twice, a
+ * handbook copied into two folders). At ingest it is found and reported, so that an operator can
+ * delete the copy; at retrieval the copies' passages are collapsed to one, so that they do not
+ * crowd the few passages an answer is built from.
+ */
+import { createHash } from 'node:crypto';
+import type { ChunkRecord, VectorStore } from '../vector-store/types.js';
+
+/**
+ * What makes two passages "the same": their text, NFKC-normalised, with runs of white space made
+ * one space and the ends trimmed (extraction of one file can differ in line breaks only).
+ */
+export function contentKey(text: string): string {
+  const normalised = text.normalize('NFKC').replace(/\s+/g, ' ').trim();
+  return createHash('sha256').update(normalised, 'utf8').digest('hex').slice(0, 32);
+}
+
+/** A chunk as the ingest pipeline has it before embedding. */
+export interface ChunkText {
+  index: number;
+  text: string;
+}
+
+export interface FindDuplicateDocumentsOptions {
+  store: VectorStore;
+  tenant: string;
+  /** The document being ingested; its own stored versions are not duplicates. */
+  documentId: string;
+  /** Its chunks, in order. */
+  chunks: readonly ChunkText[];
+  /**
+   * Chunks compared (the first, the last and evenly spaced ones between).
+   * @defaultValue 3
+   */
+  samples?: number;
+  /**
+   * Lexical hits looked at per sampled chunk.
+   * @defaultValue 10
+   */
+  hitsPerSample?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Other documents of the tenant whose stored content is the same as `chunks`: as many chunks, and
+ * at every sampled position a chunk of the same text. Each sample costs one lexical search with
+ * the chunk's own text, where an identical chunk ranks first; a document whose copies are buried
+ * under more than `hitsPerSample` equally good matches can be missed (never a false report: texts
+ * are compared exactly). Sorted by document id.
+ */
+export async function findDuplicateDocuments(options: FindDuplicateDocumentsOptions): Promise<string[]> {
+  const { store, tenant, documentId, chunks, signal } = options;
+  const samples = sampleChunks(chunks, options.samples ?? 3);
+  let common: Set<string> | undefined;
+  for (const chunk of samples) {
+    const key = contentKey(chunk.text);
+    const hits = await store.searchLexical(tenant, chunk.text, {
+      limit: options.hitsPerSample ?? 10,
+      ...(signal ? { signal } : {}),
+    });
+    const same = new Set(
+      hits
+        .map((hit) => hit.record)
+        .filter(
+          (record) =>
+            record.documentId !== documentId &&
+            record.chunkIndex === chunk.index &&
+            record.chunkCount === chunks.length &&
+            contentKey(record.text) === key,
+        )
+        .map((record) => record.documentId),
+    );
+    const before: Set<string> = common ?? same;
+    common = new Set([...before].filter((id) => same.has(id)));
+    if (common.size === 0) return [];
+  }
+  return common === undefined ? [] : [...common].sort();
+}
+
+/** Up to `count` chunks spread over the document, first and last included, each once. */
+export function sampleChunks<T extends ChunkText>(chunks: readonly T[], count: number): T[] {
+  if (chunks.length === 0 || count <= 0) return [];
+  if (count === 1) return [chunks[0]!];
+  const picked = new Set<number>();
+  for (let i = 0; i < count; i++) picked.add(Math.round((i * (chunks.length - 1)) / (count - 1)));
+  return [...picked].sort((a, b) => a - b).map((i) => chunks[i]!);
+}
+
+/**
+ * Keeps the first (best ranked) of passages with the same content and drops the others, keeping
+ * the order. Returns the kept ones and how many were dropped.
+ */
+export function collapseDuplicatePassages<T extends { record: Pick<ChunkRecord, 'text'> }>(
+  ranked: readonly T[],
+): { kept: T[]; collapsed: number } {
+  const seen = new Set<string>();
+  const kept: T[] = [];
+  for (const item of ranked) {
+    const key = contentKey(item.record.text);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    kept.push(item);
+  }
+  return { kept, collapsed: ranked.length - kept.length };
+}

@@ -1,0 +1,141 @@
+/** Identical content under two document ids: found at ingest against a real SQLite store, collapsed at retrieval. */
+import { join } from 'node:path';
+import { makeTempDir, type TempDir } from '@quire/testkit';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  collapseDuplicatePassages,
+  contentKey,
+  findDuplicateDocuments,
+  sampleChunks,
+} from '../src/duplicates/index.js';
+import { type ChunkInput, CountingModels, embedChunks, TENANT } from '../src/retrieval/__tests__/fakes.js';
+import { retrieveCandidates } from '../src/retrieval/retrieve.js';
+import { SqliteVectorStore } from '../src/vector-store/sqlite.js';
+import type { ChunkPoint } from '../src/vector-store/types.js';
+
+const MANUAL = [
+  'The harbour lamp burns paraffin and is trimmed every evening at dusk.',
+  'The fog bell is rung twice a minute while the fog lasts, by hand if the clockwork fails.',
+  'Visitors sign the logbook in the keeper’s room before climbing the tower stairs.',
+  'The lens is cleaned with spirit on Mondays and covered with linen during the day.',
+];
+const OTHER = [
+  'The ferry to the island leaves at seven in the morning and returns at noon.',
+  'Tickets for the ferry are sold at the harbour office, cash only.',
+];
+
+/** The chunks of one document as the pipeline stores them. */
+function asChunks(documentId: string, texts: readonly string[], tenant = TENANT): ChunkInput[] {
+  return texts.map((text, chunkIndex) => ({ documentId, text, chunkIndex, tenant }));
+}
+
+/** embedChunks gives chunkCount = index + 1; a stored document has one count for all its chunks. */
+function whole(points: ChunkPoint[]): ChunkPoint[] {
+  return points.map((p) => ({ ...p, chunkCount: points.length }));
+}
+
+describe('duplicate content', () => {
+  let tmp: TempDir;
+  let store: SqliteVectorStore;
+  const models = new CountingModels();
+
+  beforeEach(async () => {
+    tmp = await makeTempDir('duplicates');
+    store = new SqliteVectorStore({ path: join(tmp.path, 'store.db'), dimension: 64 });
+    await store.init();
+    await store.upsert(TENANT, whole(await embedChunks(models.inner, asChunks('manual-2024', MANUAL))));
+    await store.upsert(TENANT, whole(await embedChunks(models.inner, asChunks('ferry', OTHER))));
+  });
+  afterEach(async () => {
+    await store.close();
+    await tmp.cleanup();
+  });
+
+  it('finds the document a new one copies, and only that one', async () => {
+    const copy = MANUAL.map((text, index) => ({ index, text: text.replace(/ /g, '  ') }));
+    const found = await findDuplicateDocuments({
+      store,
+      tenant: TENANT,
+      documentId: 'manual-copy',
+      chunks: copy,
+    });
+    expect(found).toEqual(['manual-2024']);
+    // Re-ingesting the same id is not a duplicate of itself.
+    expect(
+      await findDuplicateDocuments({ store, tenant: TENANT, documentId: 'manual-2024', chunks: copy }),
+    ).toEqual([]);
+  });
+
+  it('does not report a document that shares some passages or another tenant’s copy', async () => {
+    const partial = [...MANUAL.slice(0, 3), 'A different last page about the lighthouse cat.'].map(
+      (text, index) => ({ index, text }),
+    );
+    expect(
+      await findDuplicateDocuments({ store, tenant: TENANT, documentId: 'partial', chunks: partial }),
+    ).toEqual([]);
+    const longer = [...MANUAL, 'An appendix.'].map((text, index) => ({ index, text }));
+    expect(
+      await findDuplicateDocuments({ store, tenant: TENANT, documentId: 'longer', chunks: longer }),
+    ).toEqual([]);
+    await store.upsert('other', whole(await embedChunks(models.inner, asChunks('theirs', MANUAL, 'other'))));
+    const found = await findDuplicateDocuments({
+      store,
+      tenant: 'other',
+      documentId: 'mine',
+      chunks: MANUAL.map((text, index) => ({ index, text })),
+    });
+    expect(found).toEqual(['theirs']);
+  });
+
+  it('collapses the copies at retrieval, so other passages keep their places', async () => {
+    const question = 'When is the fog bell rung and the lamp trimmed?';
+    const before = await retrieveCandidates({
+      store,
+      models,
+      embeddingModel: 'embed',
+      tenant: TENANT,
+      question,
+      candidates: 4,
+    });
+    expect(before.duplicatesCollapsed).toBe(0);
+
+    await store.upsert(TENANT, whole(await embedChunks(models.inner, asChunks('manual-copy', MANUAL))));
+    const after = await retrieveCandidates({
+      store,
+      models,
+      embeddingModel: 'embed',
+      tenant: TENANT,
+      question,
+      candidates: 4,
+    });
+    const keys = after.candidates.map((c) => contentKey(c.record.text));
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(after.candidates).toHaveLength(4);
+    expect(after.duplicatesCollapsed).toBeGreaterThan(0);
+    // The same passages as before the copy came, whichever document each is read from.
+    expect(after.candidates.map((c) => c.record.text).sort()).toEqual(
+      before.candidates.map((c) => c.record.text).sort(),
+    );
+  });
+});
+
+describe('duplicate helpers', () => {
+  it('treats texts that differ only in white space as the same content', () => {
+    expect(contentKey('a  b\n c ')).toBe(contentKey('a b c'));
+    expect(contentKey('a b c')).not.toBe(contentKey('a b C'));
+  });
+
+  it('samples the first, the last and evenly spaced chunks, each once', () => {
+    const chunks = Array.from({ length: 10 }, (_, index) => ({ index, text: String(index) }));
+    expect(sampleChunks(chunks, 3).map((c) => c.index)).toEqual([0, 5, 9]);
+    expect(sampleChunks(chunks.slice(0, 2), 3).map((c) => c.index)).toEqual([0, 1]);
+    expect(sampleChunks([], 3)).toEqual([]);
+  });
+
+  it('keeps the best ranked of passages with the same text, in order', () => {
+    const ranked = ['x', 'y', 'x ', 'z', 'y'].map((text, i) => ({ record: { text }, i }));
+    const { kept, collapsed } = collapseDuplicatePassages(ranked);
+    expect(kept.map((k) => k.i)).toEqual([0, 1, 3]);
+    expect(collapsed).toBe(2);
+  });
+});
