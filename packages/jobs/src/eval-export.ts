@@ -1,5 +1,5 @@
 /** Eval reports as Markdown (for people), CSV (one row per question) and JSON. */
-import type { EvalReport } from '@quire/core';
+import type { EvalReport } from '@quire/contracts';
 import { stringify } from 'csv-stringify/sync';
 import { type CsvFormulas, escapeFormula } from './batch-export.js';
 
