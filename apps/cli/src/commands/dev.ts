@@ -115,7 +115,13 @@ export async function runDev(ctx: CommandContext, options: DevCommandOptions): P
     );
     return 1;
   } finally {
-    await Promise.all(services.map((s) => s.stop(options.graceMs)));
+    const exits = await Promise.all(services.map((s) => s.stop(options.graceMs)));
+    // How each service ended, so a stop that needed SIGKILL or failed is seen.
+    services.forEach((service, i) => {
+      const exit = exits[i];
+      const how = exit?.signal ? `signal ${exit.signal}` : `exit code ${exit?.code ?? 'unknown'}`;
+      ctx.term.stdout.write(`${service.name} stopped (${how})\n`);
+    });
   }
 }
 
