@@ -16,6 +16,7 @@ import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Job, Queue, Worker } from 'bullmq';
+import { whenEndedForGood } from './sealed-ingest.js';
 
 /** The Redis hash linking spooled file names to their ingest jobs. */
 export function spoolRegistryKey(prefix: string): string {
@@ -132,22 +133,13 @@ export interface ReleaseSpoolOptions {
  * are touched, whatever the job's source says.
  */
 export function releaseSpoolWhenDone(worker: Worker, spool: Spool, options: ReleaseSpoolOptions = {}): void {
-  const release = async (job: Job) => {
-    const source = (job.data as { source?: { kind?: unknown; path?: unknown } } | undefined)?.source;
-    if (source?.kind !== 'path' || typeof source.path !== 'string') return;
-    if (!isSpooled(source.path, spool.dir)) return;
-    try {
-      await spool.discard(source.path);
-    } catch (error) {
-      options.onError?.(error, job);
-    }
-  };
-  worker.on('completed', (job) => void release(job));
-  worker.on('failed', (job) => {
-    if (job === undefined) return;
-    void job
-      .getState()
-      .then((state) => (state === 'failed' ? release(job) : undefined))
-      .catch((error: unknown) => options.onError?.(error, job));
-  });
+  whenEndedForGood(
+    worker,
+    async (job) => {
+      const source = (job.data as { source?: { kind?: unknown; path?: unknown } } | undefined)?.source;
+      if (source?.kind !== 'path' || typeof source.path !== 'string') return;
+      if (isSpooled(source.path, spool.dir)) await spool.discard(source.path);
+    },
+    options.onError,
+  );
 }
