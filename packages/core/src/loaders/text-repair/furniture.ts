@@ -1,3 +1,5 @@
+import type { PageFurniture } from '../types.js';
+
 /**
  * Running headers and footers ("page furniture"): lines printed on most pages (a journal's name,
  * an author line, "Page 3 of 20", "- 4 -") that would otherwise repeat in every page's chunks.
@@ -29,15 +31,6 @@ const PAGE_LINE_MAX_WORDS = 6;
 const RUN_SHARE = 0.8;
 /** How far apart two page-number lines may be for their offsets to be compared. */
 const NEIGHBOUR_PAGES = 3;
-
-export interface PageFurniture {
-  /** The line as first found (numbers as on that page). */
-  text: string;
-  /** Its template: lower case, each number as "#". */
-  template: string;
-  /** Pages it was removed from. */
-  pages: number;
-}
 
 export interface PageText {
   /** 1-based page number. */

@@ -1,9 +1,10 @@
-import { type PageFurniture, type PageText, removeFurniture } from './furniture.js';
+import type { PageFurniture } from '../types.js';
+import { type PageText, removeFurniture } from './furniture.js';
 import { rejoinHyphenation } from './hyphenation.js';
 import { expandLatinLigatures } from './ligatures.js';
 import { repairRtl } from './rtl.js';
 
-export type { PageFurniture, PageText } from './furniture.js';
+export type { PageText } from './furniture.js';
 
 /**
  * Version of the repair rules below; part of a document's extraction recipe, so a change to any
