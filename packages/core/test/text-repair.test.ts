@@ -1,6 +1,6 @@
 import { makeLaidOutPdf, type PdfPageLayout } from '@quire/testkit';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LOAD_LIMITS, extractPdf } from '../src/loaders/index.js';
+import { DEFAULT_LOAD_LIMITS, extractPdf, loadDocument } from '../src/loaders/index.js';
 
 const HEADER = 'Journal of Reproducible Results, Vol. 7 (2024)';
 
@@ -46,5 +46,18 @@ describe('extractPdf text repair', () => {
       { text: HEADER, template: 'journal of reproducible results, vol. # (#)', pages: 4 },
       { text: 'Page 1 of 4', template: 'page # of #', pages: 4 },
     ]);
+  });
+});
+
+describe('loadDocument on HTML code blocks', () => {
+  it('keeps the lines of a <pre> block highlighted with a <br> per line', async () => {
+    const prose = (n: number) =>
+      `<p>Paragraph ${n} walks through the listing below in enough words, with commas, for a reader view to keep the article.</p>`;
+    const html =
+      `<!doctype html><html><head><title>Listing</title></head><body><nav>Home</nav><article><h1>Listing</h1>` +
+      `${prose(1)}${prose(2)}<pre><code><span class="kw">for</span> item <span class="kw">in</span> items:<br>` +
+      `    print(item)<br><br><span class="kw">return</span> None</code></pre>${prose(3)}</article></body></html>`;
+    const doc = await loadDocument({ bytes: new TextEncoder().encode(html), name: 'listing.html' });
+    expect(doc.text).toContain('for item in items:\n    print(item)\n\nreturn None');
   });
 });
