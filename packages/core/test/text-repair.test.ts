@@ -1,4 +1,5 @@
-import { makeLaidOutPdf, type PdfPageLayout } from '@quire/testkit';
+import { existsSync } from 'node:fs';
+import { makeLaidOutPdf, makeVisualOrderPdf, type PdfPageLayout } from '@quire/testkit';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LOAD_LIMITS, extractPdf, loadDocument } from '../src/loaders/index.js';
 
@@ -47,6 +48,26 @@ describe('extractPdf text repair', () => {
       { text: 'Page 1 of 4', template: 'page # of #', pages: 4 },
     ]);
   });
+});
+
+/** Hebrew and Arabic glyphs; Debian's fonts-dejavu-core. */
+const RTL_FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
+
+describe('extractPdf on right-to-left text', () => {
+  it.skipIf(!existsSync(RTL_FONT))(
+    'puts Hebrew and Arabic lines drawn in visual order in logical order',
+    async () => {
+      const lines = [
+        'שלום עולם גדול מאוד.',
+        'אנחנו כותבים מימין לשמאל.',
+        'السلام عليكم يا أصدقاء.',
+        'هذا كتاب جديد.',
+      ];
+      const bytes = await makeVisualOrderPdf(lines, RTL_FONT);
+      const doc = await extractPdf(bytes, 'rtl.pdf', { limits: DEFAULT_LOAD_LIMITS });
+      expect(doc.text).toBe(lines.join('\n'));
+    },
+  );
 });
 
 describe('loadDocument on HTML code blocks', () => {

@@ -51,6 +51,11 @@ describe('repairRtl', () => {
     expect(repairRtl([page])).toEqual([page]);
   });
 
+  it('drops the directional formatting characters Poppler wraps RTL lines in', () => {
+    const poppler = '\u202Bשלום עולם גדול מאוד\u202A.\u202C\u202C';
+    expect(repairRtl([poppler])).toEqual(['שלום עולם גדול מאוד.']);
+  });
+
   it('leaves lines alone when nothing shows their order', () => {
     expect(detectRtlOrder(['سلام عليكم'])).toEqual({ wordsReversed: false, lettersReversed: false });
     expect(repairRtl(['سلام عليكم'])).toEqual(['سلام عليكم']);

@@ -17,7 +17,7 @@
  * numbers) inside an RTL line keep their own order. Arabic and Hebrew presentation forms (the
  * shaped glyphs' code points, lam-alef ligatures among them) are mapped back to base letters
  * (NFKC on those ranges only) after reordering, since a ligature reversed as one character must be
- * expanded in its logical place.
+ * expanded in its logical place. Directional formatting characters are dropped.
  */
 
 const RTL_LETTER = /[\p{Script=Hebrew}\p{Script=Arabic}\p{Script=Syriac}\p{Script=Thaana}\p{Script=Nko}]/u;
@@ -139,10 +139,18 @@ export function expandRtlPresentationForms(text: string): string {
   return text.replace(PRESENTATION_FORMS, (forms) => forms.normalize('NFKC'));
 }
 
+/**
+ * Directional embeddings, overrides and isolates (U+202A–202E, U+2066–2069): Poppler wraps RTL
+ * lines and the neutral characters in them in these. Text in logical order needs none of them,
+ * and left in, they split words for search ("מאוד\u202A.\u202C").
+ */
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/g;
+
 /** Every RTL line of the pages in logical order, then presentation forms mapped to letters. */
 export function repairRtl(pages: readonly string[]): string[] {
-  const order = detectRtlOrder(pages.flatMap((text) => text.split('\n')));
-  return pages.map((text) =>
+  const bare = pages.map((text) => text.replace(BIDI_CONTROLS, ''));
+  const order = detectRtlOrder(bare.flatMap((text) => text.split('\n')));
+  return bare.map((text) =>
     expandRtlPresentationForms(
       text
         .split('\n')
