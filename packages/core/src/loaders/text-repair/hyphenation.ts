@@ -28,12 +28,12 @@
  * the earlier page), once running headers and footers are gone.
  */
 
-/** A split: the last word of a line before its hyphen, the hyphen, and the word starting the next line. */
-const LINE_END = /(\S*?)([\p{L}\p{M}]+)([-\u00AD\u2010])[ \t]*$/u;
+/** A split: the last word of a line (what precedes its letters, the letters, the hyphen)... */
+const LAST_WORD = /^(\S*?)([\p{L}\p{M}]+)([-\u00AD\u2010])$/u;
+/** ...and the word starting the next line. */
 const LINE_START = /^[ \t]*([\p{L}\p{M}]+)(\S*)/u;
-/** Both halves of a split and the line break between them, for leaving splits out of the vocabulary. */
-const SPLIT = /[\p{L}\p{M}]*[-\u00AD\u2010][ \t]*\n[ \t]*[\p{L}\p{M}]*/gu;
-const WORD = /[\p{L}\p{M}]+(?:[-\u2010][\p{L}\p{M}]+)*/gu;
+/** What separates words; hyphens stay inside them, so compounds count whole. */
+const NON_WORD = /[^\p{L}\p{M}\u2010-]+/u;
 const KEEP_PREFIXES = new Set(['self', 'well', 'half', 'quasi', 'cross', 'ill', 'all']);
 /** Words that make closed compounds ("overturned", "outright"), not hyphenated ones. */
 const CLOSED_PREFIXES = new Set([
@@ -71,23 +71,47 @@ const CONJUNCTIONS = new Set([
 
 export type HyphenDecision = 'join' | 'keep' | 'leave';
 
-/** How often each word (lower-cased, compounds whole) occurs outside line-end splits. */
+/**
+ * How often each word (lower-cased, compounds whole) occurs outside line-end splits. Counted on
+ * first use: most splits are decided before the document's words are needed, and text without
+ * them (Poppler already joins most) never pays for the count.
+ */
 export class Vocabulary {
-  readonly #counts = new Map<string, number>();
+  readonly #pages: readonly string[];
+  #counts: Map<string, number> | null = null;
 
   /** `pages` in order: a word split across a page break is left out too. */
   constructor(pages: readonly string[]) {
-    for (const text of [pages.join('\n')]) {
-      for (const [word] of text.replace(SPLIT, ' ').matchAll(WORD)) {
-        const key = word.toLowerCase().replace(/\u2010/g, '-');
-        this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
-      }
-    }
+    this.#pages = pages;
   }
 
   count(word: string): number {
+    this.#counts ??= countWords(this.#pages);
     return this.#counts.get(word.toLowerCase()) ?? 0;
   }
+}
+
+/**
+ * Word counts by splitting the lower-cased text (a tokenising regular expression is several times
+ * slower on long documents). A split's first half keeps its hyphen ("param-") and matches no
+ * query; its second half ("eters") would pass for a word, so it is taken off again.
+ */
+function countWords(pages: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  const text = pages.join('\n').toLowerCase();
+  for (const token of text.split(NON_WORD)) {
+    if (token === '') continue;
+    const key = token.includes('\u2010') ? token.replace(/\u2010/g, '-') : token;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const lines = text.split('\n');
+  for (let i = 0; i + 1 < lines.length; i++) {
+    if (!'-\u00AD\u2010'.includes(lines[i]!.trimEnd().at(-1) ?? ' ')) continue;
+    const continuation = LINE_START.exec(lines[i + 1]!)?.[1];
+    const count = continuation === undefined ? undefined : counts.get(continuation);
+    if (continuation !== undefined && count !== undefined) counts.set(continuation, count - 1);
+  }
+  return counts;
 }
 
 /** Decides one split: `lead` precedes `stem` in the word, `rest` follows `continuation`. */
@@ -133,14 +157,19 @@ export function mendSplit(
   next: string,
   vocabulary: Vocabulary,
 ): { line: string; next: string; decision: 'join' | 'keep' } | null {
-  const end = LINE_END.exec(line);
+  const trimmed = line.trimEnd();
+  if (!'-\u00AD\u2010'.includes(trimmed.at(-1) ?? ' ')) return null;
+  // The last word alone is matched: a regular expression anchored at the end of a long line
+  // would be tried from every position of it.
+  const wordStart = Math.max(trimmed.lastIndexOf(' '), trimmed.lastIndexOf('\t')) + 1;
+  const end = LAST_WORD.exec(trimmed.slice(wordStart));
   const start = LINE_START.exec(next);
   if (end === null || start === null) return null;
   const [, lead = '', stem = '', hyphen = ''] = end;
   const [matched, continuation = '', rest = ''] = start;
   const decision = decideSplit({ lead, stem, hyphen, continuation, rest }, vocabulary);
   if (decision === 'leave') return null;
-  const head = line.slice(0, end.index + lead.length + stem.length) + (decision === 'keep' ? '-' : '');
+  const head = trimmed.slice(0, wordStart + lead.length + stem.length) + (decision === 'keep' ? '-' : '');
   return {
     line: head + continuation + rest,
     next: next.slice(matched.length).replace(/^[ \t]+/, ''),

@@ -22,6 +22,8 @@
 
 const RTL_LETTER = /[\p{Script=Hebrew}\p{Script=Arabic}\p{Script=Syriac}\p{Script=Thaana}\p{Script=Nko}]/u;
 const LETTER = /\p{L}/u;
+/** Any character of the RTL blocks (letters, presentation forms, directional controls): a quick filter. */
+const ANY_RTL = /[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFC\u202A-\u202E\u2066-\u2069]/;
 /** A token that reads left to right: it has a non-RTL letter or a European digit. */
 const LTR_TOKEN =
   /[0-9]|(?![\p{Script=Hebrew}\p{Script=Arabic}\p{Script=Syriac}\p{Script=Thaana}\p{Script=Nko}])\p{L}/u;
@@ -148,6 +150,7 @@ const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/g;
 
 /** Every RTL line of the pages in logical order, then presentation forms mapped to letters. */
 export function repairRtl(pages: readonly string[]): string[] {
+  if (!pages.some((text) => ANY_RTL.test(text))) return [...pages];
   const bare = pages.map((text) => text.replace(BIDI_CONTROLS, ''));
   const order = detectRtlOrder(bare.flatMap((text) => text.split('\n')));
   return bare.map((text) =>
