@@ -18,6 +18,9 @@ describe('rejoinHyphenation', () => {
     expect(rejoin('a state-\nof-the-art system')).toBe('a state-of-the-art\nsystem');
     expect(rejoin('a state-of-\nthe-art system')).toBe('a state-of-the-art\nsystem');
     expect(rejoin('send an e-\nmail today')).toBe('send an e-mail\ntoday');
+    expect(rejoin('see https://example.org/text-\nrepair for more')).toBe(
+      'see https://example.org/text-repair\nfor more',
+    );
     expect(rejoin('die Nord-\nSüd-Achse')).toBe('die Nord-Süd-Achse');
     expect(rejoin('der Nord-\nSüd Dialog')).toBe('der Nord-Süd\nDialog');
     // A digit after the hyphen: the line break is left as it is.

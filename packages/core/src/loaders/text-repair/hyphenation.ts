@@ -8,8 +8,9 @@
  * 2. the next line starts with a digit, or its first word is a conjunction ("Haupt- und
  *    Nebensatz", "pre- and post-processing": a suspended hyphen): leave the line break alone;
  * 3. the part before the hyphen is itself a compound's tail ("state-of-") or the continuation is a
- *    compound's head ("of-the-art"), or the part before is a single letter ("e-mail", "X-ray"):
- *    keep the hyphen;
+ *    compound's head ("of-the-art"), or the part before is a single letter ("e-mail", "X-ray"),
+ *    or the word is a URL, path, address or identifier ("/", "@", "_" before the split; their
+ *    hyphens are real, typesetters break them without adding one): keep the hyphen;
  * 4. the continuation starts with a capital while the part before is not all capitals
  *    ("Jean-Paul", "non-European", German "Nord-Süd"; German nouns are capitalised, so a
  *    split noun continues in lower case): keep the hyphen;
@@ -123,6 +124,7 @@ export function decideSplit(
   if (hyphen === '\u00AD') return 'join';
   if (CONJUNCTIONS.has(continuation.toLowerCase()) && rest === '') return 'leave';
   if (/[-\u2010]$/.test(lead) || /^[-\u2010]\p{L}/u.test(rest) || [...stem].length === 1) return 'keep';
+  if (/[/@_]/.test(lead)) return 'keep';
   const first = continuation[0]!;
   const capital = first !== first.toLowerCase();
   const stemCapitals = stem === stem.toUpperCase() && stem !== stem.toLowerCase();
