@@ -47,7 +47,8 @@ describe('repairRtl', () => {
   });
 
   it('leaves logical RTL lines and left-to-right lines alone', () => {
-    const page = 'السلام عليكم يا أصدقاء.\nهذا نص عربي قصير.\nThe Arabic word سلام means peace. Really.';
+    const page =
+      'السلام عليكم يا أصدقاء.\nهذا نص عربي قصير.\n1. البند الأول\n٢. البند الثاني\n3. البند الثالث\nThe Arabic word سلام means peace. Really.';
     expect(repairRtl([page])).toEqual([page]);
   });
 

@@ -82,14 +82,21 @@ export function detectRtlOrder(lines: Iterable<string>): RtlOrder {
       else if (letters < 0) lettersReversed++;
     }
     if (tokens.length < 2) continue;
-    const first = tokens[0]!;
-    const last = tokens.at(-1)!;
-    const firstMarked = TERMINAL.includes(first.at(-1)!) || TERMINAL.includes(first[0]!);
-    const lastMarked = TERMINAL.includes(last.at(-1)!) || TERMINAL.includes(last[0]!);
+    const firstMarked = endsSentence(tokens[0]!);
+    const lastMarked = endsSentence(tokens.at(-1)!);
     if (firstMarked && !lastMarked) wordsVisual++;
     else if (lastMarked && !firstMarked) wordsLogical++;
   }
   return { wordsReversed: wordsVisual > wordsLogical, lettersReversed: lettersReversed > lettersLogical };
+}
+
+/**
+ * A word carrying a sentence's terminal punctuation at either end. Numbers are not words here: a
+ * numbered item ("1. ...", "١. ...") starts a logical line with a full stop.
+ */
+function endsSentence(token: string): boolean {
+  if (!RTL_LETTER.test(token)) return false;
+  return TERMINAL.includes(token.at(-1)!) || TERMINAL.includes(token[0]!);
 }
 
 /** +1: the token's letters read in logical order; -1: reversed; 0: no evidence. */
