@@ -95,14 +95,19 @@ function pageNumberLines(pages: ReadonlyArray<{ page: number; lines: string[] }>
   }
   // Each page keeps the one candidate most neighbours agree with: footnote marks such as "(1)"
   // agree with one another now and then, page numbers with every page around them.
+  const byPage = new Map<number, Array<{ index: number; offset: number }>>();
+  for (const candidate of candidates) {
+    const list = byPage.get(candidate.page) ?? [];
+    list.push(candidate);
+    byPage.set(candidate.page, list);
+  }
   const best = new Map<number, { index: number; agreeing: number }>();
   for (const candidate of candidates) {
-    const agreeing = candidates.filter(
-      (other) =>
-        other.page !== candidate.page &&
-        Math.abs(other.page - candidate.page) <= NEIGHBOUR_PAGES &&
-        other.offset === candidate.offset,
-    ).length;
+    let agreeing = 0;
+    for (let page = candidate.page - NEIGHBOUR_PAGES; page <= candidate.page + NEIGHBOUR_PAGES; page++) {
+      if (page === candidate.page) continue;
+      for (const other of byPage.get(page) ?? []) if (other.offset === candidate.offset) agreeing++;
+    }
     if (agreeing > (best.get(candidate.page)?.agreeing ?? 0)) {
       best.set(candidate.page, { index: candidate.index, agreeing });
     }

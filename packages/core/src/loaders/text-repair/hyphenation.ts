@@ -187,17 +187,22 @@ export function rejoinHyphenation(pages: readonly string[]): { pages: string[]; 
     if (decision === 'join') count.joined++;
     else count.kept++;
   };
-  const lined = pages.map((text) => text.split('\n'));
-  for (const lines of lined) {
-    for (let i = 0; i + 1 < lines.length; i++) {
-      const mended = mendSplit(lines[i]!, lines[i + 1]!, vocabulary);
-      if (mended === null) continue;
+  const lined = pages.map((text) => {
+    // Built line by line (no splicing), so a page of many splits stays linear.
+    const lines: string[] = [];
+    for (const line of text.split('\n')) {
+      const previous = lines.at(-1);
+      const mended = previous === undefined ? null : mendSplit(previous, line, vocabulary);
+      if (mended === null) {
+        lines.push(line);
+        continue;
+      }
       tally(mended.decision);
-      lines[i] = mended.line;
-      if (mended.next.trim() === '') lines.splice(i + 1, 1);
-      else lines[i + 1] = mended.next;
+      lines[lines.length - 1] = mended.line;
+      if (mended.next.trim() !== '') lines.push(mended.next);
     }
-  }
+    return lines;
+  });
   for (let p = 0; p + 1 < lined.length; p++) {
     const lines = lined[p]!;
     const following = lined[p + 1]!;
