@@ -50,24 +50,24 @@ describe('extractPdf text repair', () => {
   });
 });
 
-/** Hebrew and Arabic glyphs; Debian's fonts-dejavu-core. */
+/** Hebrew and Arabic glyphs; Debian's fonts-dejavu-core (`.ci/run` installs it). */
 const RTL_FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
 
 describe('extractPdf on right-to-left text', () => {
-  it.skipIf(!existsSync(RTL_FONT))(
-    'puts Hebrew and Arabic lines drawn in visual order in logical order',
-    async () => {
-      const lines = [
-        'שלום עולם גדול מאוד.',
-        'אנחנו כותבים מימין לשמאל.',
-        'السلام عليكم يا أصدقاء.',
-        'هذا كتاب جديد.',
-      ];
-      const bytes = await makeVisualOrderPdf(lines, RTL_FONT);
-      const doc = await extractPdf(bytes, 'rtl.pdf', { limits: DEFAULT_LOAD_LIMITS });
-      expect(doc.text).toBe(lines.join('\n'));
-    },
-  );
+  it('puts Hebrew and Arabic lines drawn in visual order in logical order', async () => {
+    if (!existsSync(RTL_FONT)) {
+      throw new Error(`${RTL_FONT} is missing: install Debian's fonts-dejavu-core (.ci/run does)`);
+    }
+    const lines = [
+      'שלום עולם גדול מאוד.',
+      'אנחנו כותבים מימין לשמאל.',
+      'السلام عليكم يا أصدقاء.',
+      'هذا كتاب جديد.',
+    ];
+    const bytes = await makeVisualOrderPdf(lines, RTL_FONT);
+    const doc = await extractPdf(bytes, 'rtl.pdf', { limits: DEFAULT_LOAD_LIMITS });
+    expect(doc.text).toBe(lines.join('\n'));
+  });
 });
 
 describe('loadDocument on HTML code blocks', () => {
