@@ -11,7 +11,7 @@ import {
   BatchReportSchema,
   MAX_BATCH_QUESTIONS,
   QueryFilterSchema,
-  QueryOptionsSchema,
+  QueryOptionsV2Schema,
   QueryResultSchema,
   QuestionSchema,
 } from './query.js';
@@ -161,7 +161,7 @@ export const AskBodySchema = z
   .object({
     question: QuestionSchema,
     filter: QueryFilterSchema.optional(),
-    options: QueryOptionsSchema.optional(),
+    options: QueryOptionsV2Schema.optional(),
     /** Wait for the answer (200), up to `waitMs`; 202 with the job when it is not ready in time. */
     wait: z.boolean().optional(),
     /** How long to wait, in ms; capped by the server's maximum. */
@@ -191,7 +191,7 @@ export const SubmitBatchBodySchema = z
   .object({
     name: z.string().max(256).optional(),
     filter: QueryFilterSchema.optional(),
-    options: QueryOptionsSchema.optional(),
+    options: QueryOptionsV2Schema.optional(),
     questions: z.array(BatchQuestionSchema).min(1).max(MAX_BATCH_QUESTIONS),
     webhookUrl: WebhookUrlSchema.optional(),
   })

@@ -30,16 +30,17 @@ import { DEFAULT_PREFIX, JOB_NAMES, type JobState, JobStateSchema, QUEUES, type 
 import {
   type BatchInput,
   BatchInputSchema,
-  type BatchJobData,
-  BatchJobDataSchema,
+  type BatchJobPayload,
+  BatchJobPayloadSchema,
   type BatchReport,
   BatchReportSchema,
   MAX_BATCH_QUESTIONS,
-  type QueryJobData,
-  QueryJobDataSchema,
   type QueryJobInput,
+  type QueryJobPayload,
+  QueryJobPayloadSchema,
   type QueryResult,
   QueryResultSchema,
+  queryOptionsVersion,
 } from './query-schemas.js';
 import {
   type DeleteJobData,
@@ -272,7 +273,8 @@ export class Producer {
 
   /** Enqueues one question. */
   async enqueueQuery(input: QueryJobInput, options: EnqueueOptions = {}): Promise<{ jobId: string }> {
-    const parsed = QueryJobDataSchema.safeParse({ ...input, v: 1 });
+    // The oldest version that carries the request, so that older workers still take it.
+    const parsed = QueryJobPayloadSchema.safeParse({ ...input, v: queryOptionsVersion(input.options) });
     if (!parsed.success) throw new JobInputError(`invalid query job: ${describeZodError(parsed.error)}`);
     return this.#add(QUEUES.query, JOB_NAMES.query, parsed.data, options);
   }
@@ -301,24 +303,26 @@ export class Producer {
       throw new JobInputError('invalid batch: batchId must be 1-100 letters, digits, "_" or "-"');
     }
     const { tenant, filter, options: queryOptions, questions, name } = parsed.data;
-    const data: BatchJobData = {
-      v: 1,
+    const v = queryOptionsVersion(queryOptions);
+    const data = {
+      v,
       batchId,
       tenant,
       ...(name ? { name } : {}),
       ...(filter ? { filter } : {}),
       ...(queryOptions ? { options: queryOptions } : {}),
       questions: questions.map((q) => ({ id: q.id ?? null, question: q.question })),
-    };
+    } as BatchJobPayload;
     const children = questions.map(
-      (q, index): QueryJobData => ({
-        v: 1,
-        tenant,
-        question: q.question,
-        ...(filter ? { filter } : {}),
-        ...(queryOptions ? { options: queryOptions } : {}),
-        batch: { id: batchId, index },
-      }),
+      (q, index) =>
+        ({
+          v,
+          tenant,
+          question: q.question,
+          ...(filter ? { filter } : {}),
+          ...(queryOptions ? { options: queryOptions } : {}),
+          batch: { id: batchId, index },
+        }) as QueryJobPayload,
     );
     const outcome = await addBatchFlow(
       {
@@ -351,7 +355,7 @@ export class Producer {
     const state = jobState(await this.queue(QUEUES.batch).getJobState(batchId));
     const job = await this.queue(QUEUES.batch).getJob(batchId);
     if (!job) return null;
-    const stored = BatchJobDataSchema.safeParse(job.data);
+    const stored = BatchJobPayloadSchema.safeParse(job.data);
     if (!stored.success)
       throw new Error(`batch ${batchId} has invalid data: ${describeZodError(stored.error)}`);
     const data = stored.data;

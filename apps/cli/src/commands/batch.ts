@@ -34,6 +34,12 @@ export interface BatchCommandOptions extends FilterOptions {
   name?: string;
   topN?: number;
   candidates?: number;
+  /** Token budget of each answer's passages (`--context-tokens`). */
+  contextTokens?: number;
+  /** Put each answer's passages in the report. */
+  includePassages?: boolean;
+  /** Put the fused candidates before reranking in the report. */
+  includeCandidates?: boolean;
   /** Longest wait for the report, in ms. */
   timeoutMs: number;
   /** Interval between status polls, in ms. Default 500. */
@@ -121,6 +127,12 @@ export async function runBatch(
     for (const item of report.items) {
       if (!item.ok)
         progress.write(`  question ${item.index + 1}${item.id ? ` (${item.id})` : ''}: ${item.error}\n`);
+    }
+    const cut = report.items.filter((item) => item.ok && item.contextTruncated !== undefined).length;
+    if (cut > 0) {
+      progress.write(
+        `${cut} answer${cut === 1 ? '' : 's'} left passages out to fit the context budget (contextTruncated in the report; raise it with --context-tokens)\n`,
+      );
     }
     return report.failed > 0 ? 1 : 0;
   });
