@@ -6,6 +6,8 @@
  */
 import { z } from 'zod';
 import { ChunkingSchema, DocumentIdSchema, MetadataSchema } from './common.js';
+import { EvalInputObjectSchema } from './eval.js';
+import { EvalReportSchema } from './eval-report.js';
 import {
   BatchQuestionSchema,
   BatchReportSchema,
@@ -84,6 +86,11 @@ export const DocumentSummarySchema = z
     /** Stored chunks over all versions. */
     chunks: z.number().int().nonnegative(),
     /**
+     * Pages of the most recent version: the last page any of its chunks reaches (the page count,
+     * unless the last pages hold no text); null for formats without pages.
+     */
+    pages: z.number().int().positive().nullable().optional(),
+    /**
      * Versions present, oldest `ingestedAt` first (then by version): `chunks` stored, `chunkCount`
      * expected. More than one only while a re-ingest is in flight.
      */
@@ -93,6 +100,8 @@ export const DocumentSummarySchema = z
         chunks: z.number().int().nonnegative(),
         chunkCount: z.number().int().nonnegative(),
         ingestedAt: z.string(),
+        /** The last page this version's chunks reach; null for formats without pages. */
+        pages: z.number().int().positive().nullable().optional(),
       }),
     ),
   })
@@ -226,6 +235,43 @@ export const ExportQuerySchema = z.object({
     .describe(
       "CSV only: cells starting with = + - @, a tab or a carriage return run as formulas in spreadsheets; 'escape' puts an apostrophe before them, 'keep' writes them as they are",
     ),
+});
+
+// --- Evals
+
+export const SubmitEvalBodySchema = EvalInputObjectSchema.omit({ tenant: true })
+  .extend({
+    /** Refuse the eval (400) when its token estimate is above this; set it when the workers use a paid model API. */
+    maxTokens: z.number().int().positive().optional(),
+  })
+  .strict()
+  .meta({ id: 'SubmitEval' });
+export type SubmitEvalBody = z.infer<typeof SubmitEvalBodySchema>;
+
+export const EvalParamsSchema = z.object({ evalId: JobIdSchema });
+
+export const EvalStatusSchema = z
+  .object({
+    evalId: z.string(),
+    name: z.string().nullable(),
+    state: JobStateSchema,
+    step: z.enum(['ingest', 'report']),
+    documents: z.number().int().nonnegative(),
+    documentsDone: z.number().int().nonnegative(),
+    questions: z.number().int().nonnegative(),
+    questionsDone: z.number().int().nonnegative(),
+    failedReason: z.string().nullable(),
+    reportUrl: z.string(),
+    exportUrls: z.object({ markdown: z.string(), csv: z.string(), json: z.string() }),
+  })
+  .meta({ id: 'EvalStatus' });
+export type EvalStatusBody = z.infer<typeof EvalStatusSchema>;
+
+export const EvalReportBodySchema = EvalReportSchema.meta({ id: 'EvalReport' });
+
+export const EvalExportQuerySchema = z.object({
+  format: z.enum(['markdown', 'csv', 'json']).default('markdown'),
+  formulas: z.enum(['escape', 'keep']).default('escape'),
 });
 
 // --- Webhooks
