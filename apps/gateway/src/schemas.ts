@@ -16,6 +16,8 @@ export {
   DocumentParamsSchema,
   DocumentSummarySchema,
   EvalExportQuerySchema,
+  EvalListQuerySchema,
+  EvalListSchema,
   EvalParamsSchema,
   EvalReportBodySchema,
   EvalStatusSchema,

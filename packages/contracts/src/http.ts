@@ -267,6 +267,24 @@ export const EvalStatusSchema = z
   .meta({ id: 'EvalStatus' });
 export type EvalStatusBody = z.infer<typeof EvalStatusSchema>;
 
+/** An eval in a listing: its status without the links. */
+export const EvalSummarySchema = EvalStatusSchema.omit({ reportUrl: true, exportUrls: true })
+  .extend({ statusUrl: z.string() })
+  .meta({ id: 'EvalSummary' });
+
+export const EvalListSchema = z
+  .object({
+    /** The tenant's evals, newest first. */
+    evals: z.array(EvalSummarySchema),
+  })
+  .meta({ id: 'EvalList' });
+export type EvalList = z.infer<typeof EvalListSchema>;
+
+export const EvalListQuerySchema = z.object({
+  /** Evals listed, newest first (default 50). */
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
 export const EvalReportBodySchema = EvalReportSchema.meta({ id: 'EvalReport' });
 
 export const EvalExportQuerySchema = z.object({

@@ -147,6 +147,14 @@ export interface EvalStatus {
   report: EvalReport | null;
 }
 
+/** Evals remembered per tenant for {@link Producer.listEvals}. */
+export const EVAL_INDEX_SIZE = 1000;
+
+/** The sorted set of a tenant's eval ids, scored by enqueue time. */
+export function evalIndexKey(prefix: string, tenant: string): string {
+  return `${prefix}:evals:${Buffer.from(tenant).toString('base64url')}`;
+}
+
 export interface EnqueueEvalOptions extends Omit<EnqueueBatchOptions, 'batchId'> {
   /** Your own eval id: 1–100 letters, digits, `_` or `-`; enqueueing again resumes one cut short. Default: a random UUID. */
   evalId?: string;
@@ -460,7 +468,34 @@ export class Producer {
     if (outcome === 'conflict') {
       throw new JobInputError(`invalid eval: eval ${evalId} already exists with other questions or settings`);
     }
+    // The tenant's evals by enqueue time, newest kept, so that they can be listed without reading
+    // every tenant's jobs.
+    const index = evalIndexKey(this.prefix, tenant);
+    await this.#redis
+      .multi()
+      .zadd(index, 'NX', Date.now(), evalId)
+      .zremrangebyrank(index, 0, -(EVAL_INDEX_SIZE + 1))
+      .exec();
     return { evalId };
+  }
+
+  /**
+   * A tenant's evals, newest first, with their state and progress but without their reports (read
+   * one with {@link getEval}). Evals removed by job retention are left out.
+   */
+  async listEvals(tenant: string, options: { limit?: number } = {}): Promise<Omit<EvalStatus, 'report'>[]> {
+    const limit = options.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > EVAL_INDEX_SIZE) {
+      throw new JobInputError(`limit must be an integer in 1..${EVAL_INDEX_SIZE}, got ${limit}`);
+    }
+    const index = evalIndexKey(this.prefix, tenant);
+    const ids = await this.#redis.zrevrange(index, 0, limit - 1);
+    const statuses = await Promise.all(ids.map((id) => this.getEval(id)));
+    const gone = ids.filter((_, i) => statuses[i] === null);
+    if (gone.length > 0) await this.#redis.zrem(index, ...gone);
+    return statuses
+      .filter((status): status is EvalStatus => status !== null && status.tenant === tenant)
+      .map(({ report: _report, ...status }) => status);
   }
 
   /** An eval's state and progress; the report once it is complete. */

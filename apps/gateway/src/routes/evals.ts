@@ -12,6 +12,8 @@ import { z } from 'zod';
 import { fingerprint } from '../idempotency.js';
 import {
   EvalExportQuerySchema,
+  EvalListQuerySchema,
+  EvalListSchema,
   EvalParamsSchema,
   EvalReportBodySchema,
   EvalStatusSchema,
@@ -24,6 +26,7 @@ import {
   IdempotencyHeadersSchema,
   type RouteContext,
   type RouteOptions,
+  requireRedis,
   SECURITY,
   submitJob,
 } from './context.js';
@@ -71,6 +74,40 @@ export const evalRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ctx
         },
       });
       return accepted(reply, QUEUES.eval, submitted, { evalId: submitted.jobId });
+    },
+  );
+
+  app.get(
+    '/evals',
+    {
+      schema: {
+        summary: "The tenant's evals, newest first, with their state and progress",
+        tags: TAGS,
+        security: SECURITY,
+        querystring: EvalListQuerySchema,
+        response: {
+          200: EvalListSchema,
+          ...errorResponses('unauthorized', 'invalid_request', 'unavailable'),
+        },
+      },
+    },
+    async (request) => {
+      requireRedis(ctx);
+      const evals = await producer.listEvals(request.tenant, { limit: request.query.limit });
+      return {
+        evals: evals.map((status) => ({
+          evalId: status.evalId,
+          name: status.name,
+          state: status.state,
+          step: status.step,
+          documents: status.documents,
+          documentsDone: status.documentsDone,
+          questions: status.questions,
+          questionsDone: status.questionsDone,
+          failedReason: status.failedReason,
+          statusUrl: `/v1/evals/${encodeURIComponent(status.evalId)}`,
+        })),
+      };
     },
   );
 
