@@ -87,11 +87,20 @@ describe('query worker, end to end', () => {
       expect(result.removedCitations).toEqual([]);
       expect(result.reranked).toBe(true);
       expect(result).toMatchObject({ tenant: TENANT_A, question: fact.question });
-      // Both scores of every passage, best reranked first.
-      const scores = result.passages.map((p) => p.rerankScore ?? Number.NaN);
+      // Citations run 1..n in order of first use; the cited passages come first, by that number.
+      expect(result.citations.map((c) => c.number)).toEqual(result.citations.map((_, i) => i + 1));
+      const firstUse = [...result.answer.matchAll(/\[(\d+)/g)].map((m) => Number(m[1]));
+      expect(firstUse.filter((n, i) => firstUse.indexOf(n) === i)).toEqual(
+        result.citations.map((c) => c.number),
+      );
+      expect(result.passages.map((p) => p.rank)).toEqual(result.passages.map((_, i) => i + 1));
+      // Both scores of every passage, best reranked first in the order the model was given them.
+      const given = [...result.passages].sort((a, b) => (a.contextRank ?? 0) - (b.contextRank ?? 0));
+      expect(given.map((p) => p.contextRank)).toEqual(given.map((_, i) => i + 1));
+      const scores = given.map((p) => p.rerankScore ?? Number.NaN);
       expect(scores.every((s) => s >= MIN_RERANK_SCORE)).toBe(true);
       expect([...scores].sort((a, b) => b - a)).toEqual(scores);
-      expect(result.passages.every((p) => p.retrievalScore > 0)).toBe(true);
+      expect(given.every((p) => p.retrievalScore > 0)).toBe(true);
       expect(result.usage.embeddingTokens).toBeGreaterThan(0);
       expect(result.usage.promptTokens).toBeGreaterThan(0);
       expect(result.usage.completionTokens).toBeGreaterThan(0);
