@@ -253,12 +253,14 @@ describe('query worker, end to end', () => {
     expect(result.citations.every((c) => ranks.has(c.number))).toBe(true);
     expect(prose(result)).toContain(fact.expected);
 
-    // …and the chat request held exactly these passages, in this order, with their sources.
+    // …and the chat request held exactly these passages, in their reranked order (`contextRank`;
+    // the result lists the cited ones first), with their sources.
     const chats = stack.models.chatsFor(fact.question);
     expect(chats).toHaveLength(1);
     const sent = chats[0]!.passages;
-    expect(sent.map((p) => p.number)).toEqual(result.passages.map((p) => p.rank));
-    expect(sent.map((p) => p.text)).toEqual(result.passages.map((p) => p.text));
-    expect(sent.map((p) => p.source)).toEqual(result.passages.map((p) => p.sourceName));
+    const given = [...result.passages].sort((a, b) => (a.contextRank ?? 0) - (b.contextRank ?? 0));
+    expect(sent.map((p) => p.number)).toEqual(given.map((p) => p.contextRank));
+    expect(sent.map((p) => p.text)).toEqual(given.map((p) => p.text));
+    expect(sent.map((p) => p.source)).toEqual(given.map((p) => p.sourceName));
   }, 60_000);
 });
