@@ -19,7 +19,6 @@ import {
   EvalStatusSchema,
   HealthSchema,
   JobAcceptedSchema,
-  JobStateSchema,
   JobStatusSchema,
 } from '@quire/contracts';
 import {
