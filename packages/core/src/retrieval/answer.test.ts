@@ -157,6 +157,21 @@ describe('answerQuestion over the SQLite store and the built-in models', () => {
     expect(result.preRerank).toBeUndefined();
   });
 
+  it("numbers the built-in answerer's citation [1] when the passage it quotes was ranked last", async () => {
+    // The reranker puts the Etna passage last of the four given to the answerer.
+    models.rerankScorer = (document) => (document.includes('Etna') ? 0.1 : 0.9);
+    const result = await answerQuestion(deps(), {
+      tenant: TENANT,
+      question: 'How high is the summit of Mount Etna?',
+    });
+    expect(result.answer).toContain('3,357 metres');
+    expect(result.citations.map((c) => [c.number, c.documentId])).toEqual([[1, 'etna']]);
+    expect(result.answer).toMatch(/\[1\]/);
+    expect(result.answer).not.toMatch(/\[[2-9]\]/);
+    expect(result.passages[0]).toMatchObject({ rank: 1, contextRank: 4, documentId: 'etna' });
+    expect(result.passages.map((p) => p.contextRank)).toEqual([4, 1, 2, 3]);
+  });
+
   it('says when the context budget left passages out, and returns the candidates when asked', async () => {
     const result = await answerQuestion(deps(), {
       tenant: TENANT,
