@@ -130,7 +130,7 @@ export const QuireEnvSchema = z.object({
 
   // --- Retrieval
   QUIRE_CANDIDATES: int(1, 100).default(30),
-  QUIRE_TOP_N: int(1, 20).default(4),
+  QUIRE_TOP_N: int(1, 50).default(4),
   /** Passages below this rerank score are dropped; none left → "not found" without a chat call. */
   QUIRE_MIN_RERANK_SCORE: z.coerce.number().min(0).max(1).optional(),
   QUIRE_CONTEXT_TOKENS: int(256, 1_000_000).default(3000),
