@@ -67,20 +67,30 @@ export interface PdfPageText {
   page: number;
   /** null when the parser could not read the page. */
   text: string | null;
+  /**
+   * Whether the page paints an image; asked by the engines only of pages with (almost) no text,
+   * to tell a scan from a blank page. Absent or null: not known.
+   */
+  images?: boolean | null;
 }
+
+/** Why a document as a whole has no usable text. */
+export type PdfProblem = 'needs_ocr' | 'blank' | 'garbled' | 'unreadable';
 
 export type DocumentVerdict =
   | { ok: true; keep: Array<{ page: number; text: string }>; skipped: SkippedPage[] }
-  | { ok: false; problem: 'scanned' | 'garbled' | 'unreadable'; reason: string; skipped: SkippedPage[] };
+  | { ok: false; problem: PdfProblem; reason: string; skipped: SkippedPage[] };
 
 /**
  * Keeps the pages worth indexing and decides whether the document as a whole has text:
  * - pages without text (blank or image-only) and garbled pages are skipped and listed;
- * - garbled pages on more than half of the pages that have any text fail the document;
+ * - garbled pages on more than half of the pages that have any text fail the document (`garbled`);
  * - so does having no text page, or text on fewer than half the pages while averaging under
- *   `minAverageCharsWhenMostlyImages` meaningful characters per page (a scan with a typed cover
- *   sheet or page stamps): it needs OCR;
- * - a document none of whose pages the parser could read is unreadable.
+ *   `minAverageCharsWhenMostlyImages` meaningful characters per page: when pages without text
+ *   paint images (or the engine cannot tell) it is a scan that `needs_ocr`; when none does, a
+ *   document with no text page at all is `blank` (blank pages, or a few stray characters), while
+ *   one with some text pages is kept (a short form with blank pages);
+ * - a document none of whose pages the parser could read is `unreadable`.
  */
 export function assessPdfPages(pages: readonly PdfPageText[]): DocumentVerdict {
   const keep: Array<{ page: number; text: string }> = [];
@@ -89,12 +99,15 @@ export function assessPdfPages(pages: readonly PdfPageText[]): DocumentVerdict {
   let garbledPages = 0;
   let pagesWithText = 0;
   let meaningful = 0;
-  for (const { page, text } of pages) {
+  /** Pages without a text page's worth of text that paint images, or may (not known). */
+  let imagePages = 0;
+  for (const { page, text, images } of pages) {
     if (text === null) {
       skipped.push({ page, reason: 'unreadable' });
       continue;
     }
     const assessment = assessPageText(text);
+    if (assessment.verdict !== 'text' && images !== false) imagePages++;
     if (assessment.verdict === 'no_text') {
       skipped.push({ page, reason: 'no_text' });
       continue;
@@ -116,7 +129,7 @@ export function assessPdfPages(pages: readonly PdfPageText[]): DocumentVerdict {
     return {
       ok: false,
       problem: 'unreadable',
-      reason: `none of its ${pageCount} pages could be read`,
+      reason: `is damaged: none of its ${pageCount} pages could be read`,
       skipped,
     };
   }
@@ -125,20 +138,37 @@ export function assessPdfPages(pages: readonly PdfPageText[]): DocumentVerdict {
       ok: false,
       problem: 'garbled',
       reason:
-        `its text is unreadable on ${garbledPages} of ${pageCount} pages (fonts without a Unicode map or a ` +
-        'damaged text layer); run OCR first',
+        `its text layer is unreadable on ${garbledPages} of ${pageCount} pages (fonts without a Unicode map ` +
+        'or a damaged text layer); run OCR on it',
       skipped,
     };
   }
   const mostlyImages =
     textPages * 2 < pageCount && meaningful < PDF_TEXT_QUALITY.minAverageCharsWhenMostlyImages * pageCount;
   if (textPages === 0 || mostlyImages) {
-    return {
-      ok: false,
-      problem: 'scanned',
-      reason: `no extractable text — it looks scanned (image-only); run OCR first (text on ${textPages} of ${pageCount} pages)`,
-      skipped,
-    };
+    if (imagePages > 0) {
+      return {
+        ok: false,
+        problem: 'needs_ocr',
+        reason:
+          `it is scanned: ${imagePages} of ${pageCount} pages hold images and no text ` +
+          `(text on ${textPages} of ${pageCount} pages); run OCR first`,
+        skipped,
+      };
+    }
+    if (textPages === 0) {
+      return {
+        ok: false,
+        problem: 'blank',
+        reason:
+          pageCount === 0
+            ? 'has no pages'
+            : meaningful === 0
+              ? `is blank: none of its ${pageCount} pages holds text or images`
+              : `is nearly empty: ${meaningful} letters or digits on ${pageCount} pages and no images`,
+        skipped,
+      };
+    }
   }
   return { ok: true, keep, skipped };
 }

@@ -1,4 +1,5 @@
 /** What a loader extracts from one file: its text and the structure that text came with. */
+import type { ExtractionRecipe } from './extraction-recipe.js';
 
 export type DocumentKind = 'pdf' | 'text' | 'markdown' | 'html' | 'docx' | 'csv' | 'json';
 
@@ -33,6 +34,8 @@ export interface LoadedDocument {
    * read). Absent for other formats.
    */
   skippedPages?: SkippedPage[];
+  /** How the text was extracted (engine, its version, repair rules): part of the document's version. */
+  extraction: ExtractionRecipe;
 }
 
 /** Why a PDF page contributed no section. */
