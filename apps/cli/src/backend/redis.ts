@@ -96,6 +96,8 @@ export class RedisBackend implements Backend {
       source: plan.source,
       ...(document.sourceName !== undefined ? { sourceName: document.sourceName } : {}),
       ...(document.metadata !== undefined ? { metadata: document.metadata } : {}),
+      ...(document.password !== undefined ? { password: document.password } : {}),
+      ...(document.force === true ? { force: true } : {}),
     });
     const sentAs: SentAs =
       plan.source.kind === 'base64' || plan.source.kind === 'text' ? 'inline' : plan.source.kind;
