@@ -123,7 +123,10 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
       '--password <password>',
       'password of the encrypted PDFs (visible in shell history and the process list: prefer --password-file)',
     )
-    .option('--password-file <path>', "read the PDF password from the file's first line ('-': standard input)")
+    .option(
+      '--password-file <path>',
+      "read the PDF password from the file's first line ('-': standard input)",
+    )
     .option('--force', 'ingest again even when this version of a document is already stored')
     .addOption(timeoutOption(600))
     .addHelpText(

@@ -39,7 +39,7 @@ runMain(SERVICE, async () => {
   // After the workers (phase 0) have let their jobs finish.
   app.shutdown.register('parse-sandbox', () => sandbox.close(), 1);
   // Resolved once (auto: poppler when installed), so every PDF of this worker reads one way.
-  const pdfEngines = await configurePdfEngines(config.parse.pdfEngine);
+  const pdfEngines = await configurePdfEngines(config.ingest.pdfEngine);
   app.logger.info(
     {
       setting: pdfEngines.setting,

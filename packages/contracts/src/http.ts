@@ -71,7 +71,10 @@ export const UploadFieldsSchema = z
     password: z.string().max(1024).optional(),
     chunkSize: z.coerce.number().int().min(32).max(8192).optional(),
     chunkOverlap: z.coerce.number().int().min(0).max(4096).optional(),
-    force: z.enum(['true', 'false']).optional().describe('"true": ingest again even when this version is stored'),
+    force: z
+      .enum(['true', 'false'])
+      .optional()
+      .describe('"true": ingest again even when this version is stored'),
     webhookUrl: WebhookUrlSchema.optional(),
   })
   .strict();

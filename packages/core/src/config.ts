@@ -174,6 +174,8 @@ export interface QuireConfig {
     maxInflatedBytes: number;
     urlTimeoutMs: number;
     allowPrivateUrls: boolean;
+    /** `QUIRE_PDF_ENGINE`: resolve it once with `configurePdfEngines`. */
+    pdfEngine: PdfEngineSetting;
   };
   /** The parse sandbox: child processes that parse PDF, DOCX and HTML under a memory cap. */
   parse: {
@@ -181,8 +183,6 @@ export interface QuireConfig {
     maxMemoryMb: number;
     poolSize: number;
     maxTasksPerChild: number;
-    /** `QUIRE_PDF_ENGINE`: resolve it once with `configurePdfEngines`. */
-    pdfEngine: PdfEngineSetting;
   };
   retrieval: { candidates: number; topN: number; minRerankScore: number | undefined; contextTokens: number };
   log: { level: string; format: 'json' | 'pretty' | 'auto' };
@@ -276,13 +276,13 @@ export function toConfig(e: QuireEnv, cwd: string): QuireConfig {
       maxInflatedBytes: e.QUIRE_MAX_INFLATED_BYTES,
       urlTimeoutMs: e.QUIRE_URL_TIMEOUT_MS,
       allowPrivateUrls: e.QUIRE_ALLOW_PRIVATE_URLS,
+      pdfEngine: e.QUIRE_PDF_ENGINE,
     },
     parse: {
       timeoutMs: e.QUIRE_PARSE_TIMEOUT_MS,
       maxMemoryMb: e.QUIRE_PARSE_MAX_MEMORY_MB,
       poolSize: e.QUIRE_PARSE_POOL_SIZE,
       maxTasksPerChild: e.QUIRE_PARSE_MAX_TASKS_PER_CHILD,
-      pdfEngine: e.QUIRE_PDF_ENGINE,
     },
     retrieval: {
       candidates: e.QUIRE_CANDIDATES,

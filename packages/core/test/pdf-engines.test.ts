@@ -45,7 +45,12 @@ function only(engine: PdfEngineName): PdfEngines {
   return { ...both[engine], fallback: null };
 }
 
-function load(bytes: Uint8Array, name: string, engines: PdfEngines, password?: string): Promise<LoadedDocument> {
+function load(
+  bytes: Uint8Array,
+  name: string,
+  engines: PdfEngines,
+  password?: string,
+): Promise<LoadedDocument> {
   return loadDocument(
     { bytes, name, ...(password === undefined ? {} : { password }) },
     { sandbox, pdfEngines: engines },
@@ -66,8 +71,14 @@ async function failure(promise: Promise<unknown>): Promise<DocumentError> {
 describe('engine resolution', () => {
   it('resolves auto to poppler when its tools are installed, with pdfjs as the fallback', async () => {
     const auto = await resolvePdfEngines('auto');
-    expect(auto.primary).toMatchObject({ engine: 'poppler', version: expect.stringMatching(/^poppler \d+\.\d+/) });
-    expect(auto.fallback).toMatchObject({ engine: 'pdfjs', version: expect.stringMatching(/^pdfjs-dist \d+\./) });
+    expect(auto.primary).toMatchObject({
+      engine: 'poppler',
+      version: expect.stringMatching(/^poppler \d+\.\d+/),
+    });
+    expect(auto.fallback).toMatchObject({
+      engine: 'pdfjs',
+      version: expect.stringMatching(/^pdfjs-dist \d+\./),
+    });
   });
 
   it('refuses an unknown engine by name', async () => {
@@ -129,7 +140,10 @@ describe.each(['pdfjs', 'poppler'] as const)('the %s engine', (engine) => {
   it('opens AES-256 with a password that only works SASLprep-normalised, never showing it', async () => {
     // The file's password is the SASLprep form (a plain space); the user types a no-break space.
     const typed = 'pässwörd\u00a0ünïcode';
-    const pdf = await makeEncryptedPdf(REPORT_PAGES, { userPassword: 'pässwörd ünïcode', pdfVersion: '1.7ext3' });
+    const pdf = await makeEncryptedPdf(REPORT_PAGES, {
+      userPassword: 'pässwörd ünïcode',
+      pdfVersion: '1.7ext3',
+    });
     const doc = await load(pdf, 'aes256.pdf', only(engine), typed);
     expect(doc.text).toContain(REPORT_PAGES[0]![0]!);
 
@@ -153,10 +167,7 @@ describe('passwordCandidates', () => {
 describe('fallback to the other engine', () => {
   it('reads with the other engine a file the first reads as control characters, and records it', async () => {
     // A pdfjs that returns control characters for every page, as pdf.js did for a readable paper.
-    registerSandboxTask(
-      'pdf',
-      new URL('./fixtures/sandbox-tasks/control-chars-pdf.ts', import.meta.url),
-    );
+    registerSandboxTask('pdf', new URL('./fixtures/sandbox-tasks/control-chars-pdf.ts', import.meta.url));
     try {
       const pdf = await makePdf(REPORT_PAGES);
       const doc = await load(pdf, 'paper.pdf', both.pdfjs);
@@ -188,7 +199,11 @@ describe('the poppler engine in the sandbox', () => {
     try {
       const loading = loadDocument(
         { bytes: bomb, name: 'bomb.pdf' },
-        { sandbox: own, pdfEngines: only('poppler'), limits: { parseTimeoutMs: 1500, parseMaxMemoryMb: 1024 } },
+        {
+          sandbox: own,
+          pdfEngines: only('poppler'),
+          limits: { parseTimeoutMs: 1500, parseMaxMemoryMb: 1024 },
+        },
       );
       const child = await waitFor(() => own.pids()[0]);
       const error = await failure(loading);

@@ -158,7 +158,10 @@ export async function readPassword(
     try {
       text = path === '-' ? await readStream(process.stdin) : await readFile(resolve(ctx.cwd, path), 'utf8');
     } catch (error) {
-      throw new CliError(`--password-file ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`, 2);
+      throw new CliError(
+        `--password-file ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+        2,
+      );
     }
     password = text.split(/\r?\n/, 1)[0] ?? '';
   }

@@ -202,7 +202,8 @@ export async function ingestDocument(
     ...(duplicateOf.length > 0 ? { duplicateOf } : {}),
   };
 
-  const stored = request.force === true ? 0 : await store.countChunks(tenant, documentId, version, { signal });
+  const stored =
+    request.force === true ? 0 : await store.countChunks(tenant, documentId, version, { signal });
   if (request.force === true) {
     logger?.info({ tenant, documentId, version, extraction: doc.extraction }, 'forced: ingesting again');
   }

@@ -36,7 +36,9 @@ export interface ExtractionRecipe {
 }
 
 /** The recipe of a load: what the engine (if any) reported plus the rules in force. */
-export function extractionRecipe(parts: { pdf?: PdfEngineRecipe | null; ocr?: OcrRecipe } = {}): ExtractionRecipe {
+export function extractionRecipe(
+  parts: { pdf?: PdfEngineRecipe | null; ocr?: OcrRecipe } = {},
+): ExtractionRecipe {
   return { pdf: parts.pdf ?? null, repairRules: TEXT_REPAIR_RULES_VERSION, ocr: parts.ocr ?? null };
 }
 

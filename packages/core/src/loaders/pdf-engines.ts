@@ -66,11 +66,12 @@ export async function resolvePdfEngines(setting: PdfEngineSetting = 'auto'): Pro
   }
   const pdfjs: PdfEngineRecipe = { engine: 'pdfjs', version: pdfjsVersion() };
   const popplerAt = await popplerVersion();
-  const poppler: PdfEngineRecipe | null = popplerAt === null ? null : { engine: 'poppler', version: popplerAt };
+  const poppler: PdfEngineRecipe | null =
+    popplerAt === null ? null : { engine: 'poppler', version: popplerAt };
   if (setting === 'poppler' && poppler === null) {
     throw new QuireError(
       'invalid_input',
-      'QUIRE_PDF_ENGINE=poppler but Poppler\'s pdftotext, pdfinfo and pdfimages are not all installed (Debian: apt-get install poppler-utils)',
+      "QUIRE_PDF_ENGINE=poppler but Poppler's pdftotext, pdfinfo and pdfimages are not all installed (Debian: apt-get install poppler-utils)",
     );
   }
   if (setting === 'pdfjs' || poppler === null) return { setting, primary: pdfjs, fallback: poppler };

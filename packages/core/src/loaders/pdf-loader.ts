@@ -103,7 +103,12 @@ const PROBLEM_CODE: Record<PdfProblem, QuireErrorCode> = {
 };
 
 type Attempt =
-  | { ok: true; parsed: ParsedPdf; keep: Array<{ page: number; text: string }>; skipped: ExtractedDocument['skippedPages'] }
+  | {
+      ok: true;
+      parsed: ParsedPdf;
+      keep: Array<{ page: number; text: string }>;
+      skipped: ExtractedDocument['skippedPages'];
+    }
   | { ok: false; error: DocumentError };
 
 async function attempt(
@@ -182,7 +187,8 @@ function describeFailure(
   const rank = (error: DocumentError) => FAILURE_RANK[error.code] ?? 0;
   const chosen = second !== undefined && rank(second) > rank(first) ? second : first;
   const engineOf = (error: DocumentError, fallback: boolean) =>
-    (error.details?.engine as string | undefined) ?? (fallback ? engines.fallback?.engine : engines.primary.engine);
+    (error.details?.engine as string | undefined) ??
+    (fallback ? engines.fallback?.engine : engines.primary.engine);
   const tried = [
     { engine: engineOf(first, false), code: first.code, message: first.details?.engineMessage },
     ...(second === undefined
@@ -206,7 +212,9 @@ function describeFailure(
   return new DocumentError(
     name,
     chosen.code,
-    typeof raw === 'string' && raw !== '' ? `${reason} (${engineOf(chosen, chosen === second)}: ${raw})` : reason,
+    typeof raw === 'string' && raw !== ''
+      ? `${reason} (${engineOf(chosen, chosen === second)}: ${raw})`
+      : reason,
     { details, cause: chosen },
   );
 }

@@ -50,7 +50,10 @@ function runTool(
     const child = spawn(
       '/bin/sh',
       ['-c', 'ulimit -v "$1" || exit 126; shift; exec "$@"', 'sh', String(maxMemoryMb * 1024), tool, ...args],
-      { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C.UTF-8' } },
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C.UTF-8' },
+      },
     );
     const out: Buffer[] = [];
     let outBytes = 0;
@@ -67,7 +70,8 @@ function runTool(
       out.push(chunk);
     });
     child.stderr.on('data', (chunk: Buffer) => {
-      if (stderr.length < STDERR_BYTES) stderr += chunk.toString('utf8').slice(0, STDERR_BYTES - stderr.length);
+      if (stderr.length < STDERR_BYTES)
+        stderr += chunk.toString('utf8').slice(0, STDERR_BYTES - stderr.length);
     });
     // A tool that stops reading early (a damaged file) closes its input: not an error of ours.
     child.stdin.on('error', () => undefined);
@@ -119,7 +123,13 @@ async function readInfo(input: PdfTaskInput, maxMemoryMb: number): Promise<Info>
   let last: ToolResult | undefined;
   for (const password of [...input.passwords, undefined]) {
     const passwordArgs = password === undefined ? [] : ['-upw', password];
-    const result = await runTool('pdfinfo', ['-enc', 'UTF-8', ...passwordArgs, '-'], input.data, maxMemoryMb, 1 << 20);
+    const result = await runTool(
+      'pdfinfo',
+      ['-enc', 'UTF-8', ...passwordArgs, '-'],
+      input.data,
+      maxMemoryMb,
+      1 << 20,
+    );
     if (result.code === 0) {
       const text = result.stdout.toString('utf8');
       const pages = /^Pages:\s+(\d+)/m.exec(text);
@@ -185,7 +195,19 @@ export async function run(input: PdfTaskInput): Promise<PdfTaskOutput> {
 
   const result = await runTool(
     'pdftotext',
-    ['-enc', 'UTF-8', '-eol', 'unix', '-f', '1', '-l', String(info.pageCount), ...info.passwordArgs, '-', '-'],
+    [
+      '-enc',
+      'UTF-8',
+      '-eol',
+      'unix',
+      '-f',
+      '1',
+      '-l',
+      String(info.pageCount),
+      ...info.passwordArgs,
+      '-',
+      '-',
+    ],
     input.data,
     maxMemoryMb,
     input.maxChars * BYTES_PER_CHAR + info.pageCount,
