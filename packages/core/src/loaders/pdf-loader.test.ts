@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { cleanPageText, passwordCandidates } from './pdf-loader.js';
 
 describe('passwordCandidates', () => {
-  it('tries a non-ASCII password as UTF-8 bytes first, then as typed', () => {
+  it('tries a non-ASCII password as UTF-8 bytes first, then as typed (pdf.js)', () => {
     expect(passwordCandidates('pässwörd')).toEqual(['pÃ¤sswÃ¶rd', 'pässwörd']);
+    expect(passwordCandidates('pässwörd', 'poppler')).toEqual(['pässwörd']);
   });
 
   it('tries an ASCII password once and treats an empty one as none', () => {

@@ -73,8 +73,13 @@ export function passwordCandidates(password: string | undefined, engine: PdfEngi
   return [...candidates];
 }
 
-/** Document failures after which the other engine is tried: it may read what this one could not. */
+/**
+ * Document failures after which the other engine is tried: it may read what this one could not.
+ * A refused password too: an older PDF's Latin-1 password cannot travel on Poppler's command line
+ * (arguments are UTF-8), while pdf.js takes its bytes.
+ */
 const FALLBACK_CODES = new Set<QuireErrorCode>([
+  'wrong_password',
   'corrupt',
   'unsupported_feature',
   'needs_ocr',
@@ -196,7 +201,7 @@ function describeFailure(
       : [{ engine: engineOf(second, true), code: second.code, message: second.details?.engineMessage }]),
   ];
   const details = { ...chosen.details, engines: tried };
-  if (chosen.code !== 'unsupported_feature') {
+  if (NO_TEXT_CODES.has(chosen.code)) {
     const filter = unsupportedFilter(bytes);
     if (filter !== undefined) {
       return new DocumentError(
@@ -219,6 +224,9 @@ function describeFailure(
   );
 }
 
+/** Failures where the text may sit behind a filter no engine decodes. */
+const NO_TEXT_CODES = new Set<QuireErrorCode>(['corrupt', 'needs_ocr', 'blank_document', 'garbled_text']);
+
 /** Stream filters of the PDF standard (full and abbreviated names) and the Crypt filter. */
 const KNOWN_FILTERS = new Set([
   'ASCIIHexDecode',
@@ -231,6 +239,8 @@ const KNOWN_FILTERS = new Set([
   'DCTDecode',
   'JPXDecode',
   'Crypt',
+  // The security handler of an encryption dictionary (`/Filter /Standard`), not a stream filter.
+  'Standard',
   'AHx',
   'A85',
   'LZW',
