@@ -63,7 +63,8 @@ describe('assessPdfPages', () => {
     for (const images of [true, null, undefined]) {
       const verdict = assessPdfPages([1, 2, 3].map((page) => ({ page, text: '', images })));
       expect(verdict).toMatchObject({ ok: false, problem: 'needs_ocr' });
-      if (!verdict.ok) expect(verdict.reason).toContain('it is scanned: 3 of 3 pages hold images and no text');
+      if (!verdict.ok)
+        expect(verdict.reason).toContain('it is scanned: 3 of 3 pages hold images and no text');
     }
   });
 
