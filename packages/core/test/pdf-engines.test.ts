@@ -181,6 +181,19 @@ describe('fallback to the other engine', () => {
     }
   });
 
+  it('never hands a password to poppler when pdfjs is the chosen engine', async () => {
+    const pdf = await makeEncryptedPdf(REPORT_PAGES, { userPassword: 'right', pdfVersion: '1.7ext3' });
+    const chosenPdfjs = await failure(load(pdf, 'locked.pdf', both.pdfjs, 'wrong'));
+    expect(chosenPdfjs.code).toBe('wrong_password');
+    expect(chosenPdfjs.details?.engines).toEqual([expect.objectContaining({ engine: 'pdfjs' })]);
+    // With poppler chosen, a refused password is tried by pdfjs too.
+    const chosenPoppler = await failure(load(pdf, 'locked.pdf', both.poppler, 'wrong'));
+    expect(chosenPoppler.details?.engines).toEqual([
+      expect.objectContaining({ engine: 'poppler', code: 'wrong_password' }),
+      expect.objectContaining({ engine: 'pdfjs', code: 'wrong_password' }),
+    ]);
+  });
+
   it('reports the more telling verdict when both engines fail, with both engines under details', async () => {
     const error = await failure(load(await makeScannedPdf(1), 'scan.pdf', both.poppler));
     expect(error.code).toBe('needs_ocr');

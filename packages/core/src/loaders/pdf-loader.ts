@@ -152,12 +152,17 @@ export async function extractPdf(
 ): Promise<ExtractedDocument> {
   const engines = options.engines ?? (await defaultPdfEngines());
   let recipe: PdfEngineRecipe = engines.primary;
+  // Poppler takes a password on its command line: with `pdfjs` chosen, a password never goes there.
+  const passwordKeptFromPoppler =
+    engines.setting === 'pdfjs' && options.password !== undefined && options.password !== '';
+  const fallback =
+    engines.fallback?.engine === 'poppler' && passwordKeptFromPoppler ? null : engines.fallback;
   let result = await attempt(bytes, name, options, recipe.engine);
-  if (!result.ok && engines.fallback !== null) {
+  if (!result.ok && fallback !== null) {
     const first = result.error;
-    const second = await attempt(bytes, name, options, engines.fallback.engine);
+    const second = await attempt(bytes, name, options, fallback.engine);
     if (second.ok) {
-      recipe = engines.fallback;
+      recipe = fallback;
       result = second;
     } else {
       throw describeFailure(bytes, name, first, second.error, engines);
