@@ -107,7 +107,12 @@ async function main() {
   printLine(`${pages} pages in total`);
 
   // Word recall of the pdfjs engine against pdftotext, per file, both normalised the same way.
-  const recallRows: Array<{ file: string; words: number; 'pdfjs recall': number; 'poppler engine recall': number }> = [];
+  const recallRows: Array<{
+    file: string;
+    words: number;
+    'pdfjs recall': number;
+    'poppler engine recall': number;
+  }> = [];
   if (poppler) {
     for (const [i, f] of files.entries()) {
       const reference = pdftotextText(f.path);

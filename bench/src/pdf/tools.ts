@@ -78,7 +78,12 @@ export async function runLoadDocument(
   const started = performance.now();
   const bytes = await readFile(path);
   const doc = await loadDocument({ bytes, name: path }, { limits: { maxPages }, pdfEngines });
-  return { ms: performance.now() - started, pages: doc.pageCount ?? 0, chars: doc.text.length, text: doc.text };
+  return {
+    ms: performance.now() - started,
+    pages: doc.pageCount ?? 0,
+    chars: doc.text.length,
+    text: doc.text,
+  };
 }
 
 /** pdftotext's text of a PDF (reading order, UTF-8). */
