@@ -36,19 +36,16 @@ export interface PageAssessment {
 }
 
 const LEADERS = /([.·…_\-–—=*~])(?:\s?\1){3,}/gu;
-const MEANINGFUL = /[\p{L}\p{N}]/u;
-const UNREADABLE = /[\uFFFD\p{Cc}\p{Co}\p{Cn}\p{Cs}]/u;
+const VISIBLE = /\S/gu;
+const MEANINGFUL = /[\p{L}\p{N}]/gu;
+/** Unmapped glyphs as engines output them; whitespace (itself `\p{Cc}` in part) is not one. */
+const UNREADABLE = /(?!\s)[\uFFFD\p{Cc}\p{Co}\p{Cn}\p{Cs}]/gu;
 
 export function assessPageText(text: string): PageAssessment {
-  let visible = 0;
-  let meaningful = 0;
-  let unreadable = 0;
-  for (const char of text.replace(LEADERS, '')) {
-    if (/\s/u.test(char)) continue;
-    visible++;
-    if (MEANINGFUL.test(char)) meaningful++;
-    else if (UNREADABLE.test(char)) unreadable++;
-  }
+  const judged = text.replace(LEADERS, '');
+  const visible = judged.match(VISIBLE)?.length ?? 0;
+  const meaningful = judged.match(MEANINGFUL)?.length ?? 0;
+  const unreadable = judged.match(UNREADABLE)?.length ?? 0;
   const q = PDF_TEXT_QUALITY;
   let verdict: PageVerdict;
   if (visible >= q.minVisibleToJudge) {
@@ -72,6 +69,24 @@ export interface PdfPageText {
    * to tell a scan from a blank page. Absent or null: not known.
    */
   images?: boolean | null;
+}
+
+/**
+ * Whether the verdict on these pages depends on which of their pages without text paint images:
+ * only when the document would otherwise be refused as a scan. Engines ask it before looking for
+ * images, so a document with text never pays for the look.
+ */
+export function needsImageCheck(pages: readonly PdfPageText[]): boolean {
+  const verdict = assessPdfPages(pages);
+  return !verdict.ok && verdict.problem === 'needs_ocr';
+}
+
+/** Pages with too little text to count as text pages: where an engine looks for images. */
+export function pagesWithoutText(pages: readonly PdfPageText[]): PdfPageText[] {
+  return pages.filter(
+    (entry) =>
+      entry.text !== null && assessPageText(entry.text).meaningful < PDF_TEXT_QUALITY.minTextPageChars,
+  );
 }
 
 /** Why a document as a whole has no usable text. */

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PdfTaskInput, PdfTaskOutput } from '../../loaders/pdf-engine-types.js';
-import { assessPageText, PDF_TEXT_QUALITY, type PdfPageText } from '../../loaders/pdf-text-quality.js';
+import { needsImageCheck, type PdfPageText, pagesWithoutText } from '../../loaders/pdf-text-quality.js';
 import { TaskFailure } from '../protocol.js';
 
 export type { PdfTaskInput, PdfTaskOutput };
@@ -154,11 +154,7 @@ export async function run(input: PdfTaskInput): Promise<PdfTaskOutput> {
       } catch {
         text = null;
       }
-      const entry: PdfPageText = { page, text };
-      if (text !== null && assessPageText(text).meaningful < PDF_TEXT_QUALITY.minTextPageChars) {
-        entry.images = await pageHasImages(parser, page);
-      }
-      pages.push(entry);
+      pages.push({ page, text });
       chars += text?.length ?? 0;
       if (chars > input.maxChars) {
         throw new TaskFailure(
@@ -167,6 +163,10 @@ export async function run(input: PdfTaskInput): Promise<PdfTaskOutput> {
           { limit: input.maxChars, page },
         );
       }
+    }
+    // A scan or a blank document: which pages paint images tells them apart.
+    if (needsImageCheck(pages)) {
+      for (const entry of pagesWithoutText(pages)) entry.images = await pageHasImages(parser, entry.page);
     }
     return { engine: 'pdfjs', pageCount, title: titleOf(info), pages };
   } finally {

@@ -15,7 +15,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { PdfTaskInput, PdfTaskOutput } from '../../loaders/pdf-engine-types.js';
-import { assessPageText, PDF_TEXT_QUALITY, type PdfPageText } from '../../loaders/pdf-text-quality.js';
+import { needsImageCheck, type PdfPageText, pagesWithoutText } from '../../loaders/pdf-text-quality.js';
 import { TaskFailure } from '../protocol.js';
 
 /** Default address-space cap of a tool when the task is given none, in MiB. */
@@ -241,11 +241,9 @@ export async function run(input: PdfTaskInput): Promise<PdfTaskOutput> {
     }
     pages.push({ page, text });
   }
-  // A page without text is a scan or a blank page: pdfimages tells which.
-  const bare = pages.filter(
-    (entry) => assessPageText(entry.text ?? '').meaningful < PDF_TEXT_QUALITY.minTextPageChars,
-  );
-  if (bare.length > 0) {
+  // A scan or a blank document: pdfimages tells which pages paint images.
+  const bare = pagesWithoutText(pages);
+  if (needsImageCheck(pages) && bare.length > 0) {
     const withImages = await pagesWithImages(
       input,
       info,
