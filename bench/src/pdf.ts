@@ -112,6 +112,7 @@ async function main() {
     words: number;
     'pdfjs recall': number;
     'poppler engine recall': number;
+    'pdfjs vs visible text': number;
   }> = [];
   if (poppler) {
     for (const [i, f] of files.entries()) {
@@ -122,6 +123,8 @@ async function main() {
         words: recallWords(reference).length,
         'pdfjs recall': round(wordRecall(warm.results[i]!.text, reference)),
         'poppler engine recall': round(wordRecall(popplerText, reference)),
+        // The poppler engine's text is pdftotext's inside each page's crop box: what a reader sees.
+        'pdfjs vs visible text': round(wordRecall(warm.results[i]!.text, popplerText)),
       });
     }
     printTable('word recall against pdftotext (hyphenation joined, NFKC, lower case), per file', recallRows);

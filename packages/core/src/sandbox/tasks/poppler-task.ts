@@ -1,7 +1,9 @@
 /**
  * Sandbox task `pdf-poppler`: the text of each page of a PDF with the `poppler` engine, Poppler's
- * command-line tools: `pdfinfo` (page count, title, password check), one `pdftotext` run for all
- * pages (pages end in form feeds) and, for pages with (almost) no text, `pdfimages -list`.
+ * command-line tools: `pdfinfo` (page count, title, page boxes, password check), `pdftotext` for
+ * the text of the pages inside their crop boxes (one run for each stretch of pages with the same
+ * crop box, usually one for the document; pages end in form feeds) and, when the verdict depends on
+ * it, `pdfimages -list`.
  *
  * The tools run as children of the sandbox child, in its process group: the sandbox kills the
  * whole group on its time limit, memory cap or abort, so no tool outlives its task. Its RSS
@@ -111,11 +113,82 @@ function failOnUnknownFilter(stderr: string): void {
   }
 }
 
+/** The visible area of a page inside its media box, in points from the top left (pdftotext's crop). */
+interface Crop {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
 interface Info {
   pageCount: number;
   title: string | null;
   /** Arguments that give the accepted password (empty when none is needed). */
   passwordArgs: string[];
+  /** Per page (index 0 = page 1): the crop box when it is smaller than the media box, else null. */
+  crops: Array<Crop | null>;
+}
+
+/**
+ * Crop boxes from `pdfinfo -box`: text outside a page's crop box (printers' slug lines, crop marks)
+ * is not part of the page a reader sees, and pdf.js leaves it out too. Rotated pages are not
+ * cropped (pdftotext's crop area is in unrotated coordinates only for rotation 0).
+ */
+function parseCrops(text: string, pageCount: number): Array<Crop | null> {
+  const boxes = new Map<number, { media?: number[]; crop?: number[]; rot?: number }>();
+  const entry = (page: number) => {
+    let box = boxes.get(page);
+    if (box === undefined) {
+      box = {};
+      boxes.set(page, box);
+    }
+    return box;
+  };
+  for (const line of text.split('\n')) {
+    const match = /^Page\s+(\d+)\s+(MediaBox|CropBox|rot):\s+(.*)$/.exec(line);
+    if (match === null) continue;
+    const box = entry(Number(match[1]));
+    const values = match[3]!.trim().split(/\s+/).map(Number);
+    if (match[2] === 'rot') box.rot = values[0] ?? 0;
+    else if (values.length === 4 && values.every(Number.isFinite)) {
+      if (match[2] === 'MediaBox') box.media = values;
+      else box.crop = values;
+    }
+  }
+  const crops: Array<Crop | null> = [];
+  for (let page = 1; page <= pageCount; page++) {
+    const { media, crop, rot } = boxes.get(page) ?? {};
+    if (media === undefined || crop === undefined || (rot ?? 0) % 360 !== 0) {
+      crops.push(null);
+      continue;
+    }
+    const [mx0, , , my1] = media as [number, number, number, number];
+    const [cx0, cy0, cx1, cy1] = crop as [number, number, number, number];
+    const same = media.every((value, i) => Math.abs(value - crop[i]!) < 1);
+    crops.push(same ? null : { x: cx0 - mx0, y: my1 - cy1, width: cx1 - cx0, height: cy1 - cy0 });
+  }
+  return crops;
+}
+
+function sameCrop(a: Crop | null, b: Crop | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.x === b.x && a.y === b.y && a.width === b.width && a.height === b.height;
+}
+
+function cropArgs(crop: Crop | null): string[] {
+  if (crop === null) return [];
+  // pdftotext's crop area is in pixels at -r (72 dpi: points), from the page's top left.
+  return [
+    '-x',
+    String(Math.floor(crop.x)),
+    '-y',
+    String(Math.floor(crop.y)),
+    '-W',
+    String(Math.ceil(crop.width)),
+    '-H',
+    String(Math.ceil(crop.height)),
+  ];
 }
 
 /** Opens the file with `pdfinfo`, trying each password, and last none (an owner password only). */
@@ -125,18 +198,21 @@ async function readInfo(input: PdfTaskInput, maxMemoryMb: number): Promise<Info>
     const passwordArgs = password === undefined ? [] : ['-upw', password];
     const result = await runTool(
       'pdfinfo',
-      ['-enc', 'UTF-8', ...passwordArgs, '-'],
+      // Boxes of at most one page past the limit: a longer document fails on its count anyway.
+      ['-enc', 'UTF-8', '-box', '-f', '1', '-l', String(input.maxPages + 1), ...passwordArgs, '-'],
       input.data,
       maxMemoryMb,
-      1 << 20,
+      32 << 20,
     );
     if (result.code === 0) {
       const text = result.stdout.toString('utf8');
       const pages = /^Pages:\s+(\d+)/m.exec(text);
       const title = /^Title:\s+(.*)$/m.exec(text)?.[1]?.trim();
+      const pageCount = pages?.[1] === undefined ? 0 : Number(pages[1]);
       return {
-        pageCount: pages?.[1] === undefined ? 0 : Number(pages[1]),
+        pageCount,
         title: title === undefined || title === '' ? null : title,
+        crops: pageCount <= input.maxPages ? parseCrops(text, pageCount) : [],
         passwordArgs,
       };
     }
@@ -192,41 +268,58 @@ export async function run(input: PdfTaskInput): Promise<PdfTaskOutput> {
     );
   }
   if (info.pageCount === 0) return { engine: 'poppler', pageCount: 0, title: info.title, pages: [] };
+  let stderrSeen = '';
 
-  const result = await runTool(
-    'pdftotext',
-    [
-      '-enc',
-      'UTF-8',
-      '-eol',
-      'unix',
-      '-f',
-      '1',
-      '-l',
-      String(info.pageCount),
-      ...info.passwordArgs,
-      '-',
-      '-',
-    ],
-    input.data,
-    maxMemoryMb,
-    input.maxChars * BYTES_PER_CHAR + info.pageCount,
-  );
-  if (result.overflow) {
-    throw new TaskFailure(
-      'too_many_chars',
-      `has more than ${input.maxChars} characters of text (limit maxChars)`,
-      { limit: input.maxChars },
+  // One pdftotext run per stretch of pages with the same crop box: one run for most documents.
+  const runs: Array<{ first: number; last: number; crop: Crop | null }> = [];
+  for (let page = 1; page <= info.pageCount; page++) {
+    const crop = info.crops[page - 1] ?? null;
+    const previous = runs[runs.length - 1];
+    if (previous !== undefined && sameCrop(previous.crop, crop)) previous.last = page;
+    else runs.push({ first: page, last: page, crop });
+  }
+  const texts: string[] = [];
+  let budget = input.maxChars * BYTES_PER_CHAR + info.pageCount;
+  for (const run of runs) {
+    const result = await runTool(
+      'pdftotext',
+      [
+        '-enc',
+        'UTF-8',
+        '-eol',
+        'unix',
+        '-f',
+        String(run.first),
+        '-l',
+        String(run.last),
+        ...cropArgs(run.crop),
+        ...info.passwordArgs,
+        '-',
+        '-',
+      ],
+      input.data,
+      maxMemoryMb,
+      budget,
     );
+    if (result.overflow) {
+      throw new TaskFailure(
+        'too_many_chars',
+        `has more than ${input.maxChars} characters of text (limit maxChars)`,
+        { limit: input.maxChars },
+      );
+    }
+    if (result.code !== 0) {
+      failOnUnknownFilter(result.stderr);
+      throw new TaskFailure('corrupt', 'is damaged: Poppler could not read its pages', {
+        engineMessage: rawMessage(result.stderr),
+      });
+    }
+    budget -= result.stdout.length;
+    stderrSeen += result.stderr;
+    // Each page ends in a form feed; a page Poppler could not read is empty, like a blank one.
+    const pagesText = result.stdout.toString('utf8').split('\f');
+    for (let page = run.first; page <= run.last; page++) texts.push(pagesText[page - run.first] ?? '');
   }
-  if (result.code !== 0) {
-    failOnUnknownFilter(result.stderr);
-    throw new TaskFailure('corrupt', 'is damaged: Poppler could not read its pages', {
-      engineMessage: rawMessage(result.stderr),
-    });
-  }
-  // Each page ends in a form feed; a page Poppler could not read is empty, like a blank one.
-  const texts = result.stdout.toString('utf8').split('\f');
   const pages: PdfPageText[] = [];
   let chars = 0;
   for (let page = 1; page <= info.pageCount; page++) {
@@ -255,6 +348,6 @@ export async function run(input: PdfTaskInput): Promise<PdfTaskOutput> {
   }
   // Poppler reads past a filter it does not know and leaves its content out: name it when that
   // left pages empty.
-  if (bare.length === pages.length) failOnUnknownFilter(result.stderr);
+  if (bare.length === pages.length) failOnUnknownFilter(stderrSeen);
   return { engine: 'poppler', pageCount: info.pageCount, title: info.title, pages };
 }
