@@ -6,7 +6,11 @@ const base = { tenant: 'acme', documentId: 'handbook', source: { kind: 'text', t
 
 describe('ingest payload version 3', () => {
   it('carries force, and the payload union reads it', () => {
-    expect(IngestJobPayloadSchema.parse({ ...base, v: 3, force: true })).toEqual({ ...base, v: 3, force: true });
+    expect(IngestJobPayloadSchema.parse({ ...base, v: 3, force: true })).toEqual({
+      ...base,
+      v: 3,
+      force: true,
+    });
     expect(IngestJobDataV3Schema.parse({ ...base, v: 3 })).toEqual({ ...base, v: 3 });
   });
 

@@ -39,7 +39,12 @@ describe('sealed ingest secrets', () => {
     expect(JSON.stringify(sealed)).not.toContain('pässwörd');
     expect(openIngestJob(sealed, keyring)).toEqual({ ...job(), force: true });
 
-    const plain = { v: 1 as const, tenant: 'acme', documentId: 'd', source: { kind: 'text' as const, text: 'hi' } };
+    const plain = {
+      v: 1 as const,
+      tenant: 'acme',
+      documentId: 'd',
+      source: { kind: 'text' as const, text: 'hi' },
+    };
     const forced = IngestJobPayloadSchema.parse(sealIngestJob(plain, null, true));
     expect(forced).toEqual({ ...plain, v: 3, force: true });
     expect(openIngestJob(forced, null)).toEqual({ ...plain, force: true });
