@@ -161,13 +161,13 @@ describe('quire, end to end through Redis', { timeout: 120_000 }, () => {
     );
     await writeFile(join(tmp.path, 'pw'), `${password}\n`);
     const ingest = async (...extra: string[]) => {
-      const result = await run([
-        'ingest',
-        join(tmp.path, 'outside', 'locked.pdf'),
-        '--wait',
-        '--json',
-        ...extra,
-      ]);
+      // A tenant of its own: other tests count the e2e tenant's documents.
+      const result = await run(
+        ['ingest', join(tmp.path, 'outside', 'locked.pdf'), '--wait', '--json', ...extra],
+        {
+          QUIRE_TENANT: 'e2e-locked',
+        },
+      );
       expect(result.code, result.stdout + result.stderr).toBe(0);
       expect(result.stdout + result.stderr).not.toContain(password);
       return (JSON.parse(result.stdout) as { documents: Array<{ outcome: string }> }).documents[0]?.outcome;
