@@ -6,7 +6,7 @@
  */
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { PDF_ENGINE_SETTINGS, type PdfEngineSetting } from './loaders/pdf-engine-types.js';
+import { PDF_ENGINE_SETTINGS, type PdfEngineSetting } from './loaders/pdf-engine-names.js';
 
 /** `z.coerce.boolean()` turns "false" into true; this one does not. */
 export const envBoolean = z

@@ -9,7 +9,7 @@
  *
  * One slot per stage; a stage that is not built yet keeps its slot `null` until it is.
  */
-import type { PdfEngineName } from './pdf-engine-types.js';
+import type { PdfEngineName } from './pdf-engine-names.js';
 
 /**
  * Version of the engine-independent text repair rules (hyphenation, ligatures, right-to-left

@@ -2,15 +2,16 @@
  * What the PDF engines share: the sandbox task's input and output, the same for every engine, so
  * the loader, the quality gate and the fallback never need to know which engine read a file.
  */
+
+import type { PdfEngineName } from './pdf-engine-names.js';
 import type { PdfPageText } from './pdf-text-quality.js';
 
-/** The PDF engines: pdf.js (through pdf-parse, always available) and Poppler's command-line tools. */
-export const PDF_ENGINES = ['pdfjs', 'poppler'] as const;
-export type PdfEngineName = (typeof PDF_ENGINES)[number];
-
-/** `QUIRE_PDF_ENGINE`: an engine, or `auto` (poppler when its tools are installed, else pdfjs). */
-export const PDF_ENGINE_SETTINGS = ['auto', ...PDF_ENGINES] as const;
-export type PdfEngineSetting = (typeof PDF_ENGINE_SETTINGS)[number];
+export {
+  PDF_ENGINE_SETTINGS,
+  PDF_ENGINES,
+  type PdfEngineName,
+  type PdfEngineSetting,
+} from './pdf-engine-names.js';
 
 export interface PdfTaskInput {
   data: Uint8Array;
