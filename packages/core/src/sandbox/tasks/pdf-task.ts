@@ -36,8 +36,8 @@ interface PdfJsDocument {
 }
 
 /**
- * Whether a page paints an image, from its operator list (no image is decoded). Asked only of
- * pages without text, to tell a scan (needs OCR) from a blank page; null when pdf.js cannot say.
+ * Whether a page paints an image, from its operator list (the page is not rendered). Asked only of
+ * pages without text when the verdict depends on it; null when pdf.js cannot say.
  */
 async function pageHasImages(parser: unknown, page: number): Promise<boolean | null> {
   const doc = (parser as { doc?: PdfJsDocument }).doc;
