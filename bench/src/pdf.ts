@@ -16,14 +16,21 @@ import { machineInfo, printLine, printTable, times, writeResults } from './lib/r
 import { median, ratio, summarize } from './lib/stats.js';
 import {
   closeThreads,
+  pdftotextText,
   pdftotextVersion,
   pool,
+  recallWords,
   runLoadDocument,
   runPdfParse,
   runPdftotext,
   runThreads,
   SANDBOX_CAP_MB,
+  wordRecall,
 } from './pdf/tools.js';
+
+function round(value: number): number {
+  return Math.round(value * 10_000) / 10_000;
+}
 
 const USAGE = `pnpm bench:pdf [flags]
   --runs N           timed passes over the corpus PDFs per tool and concurrency (default 5)
@@ -45,10 +52,11 @@ const flags = parseFlags(
 const RSS_CHILD = fileURLToPath(new URL('./pdf/rss-child.ts', import.meta.url));
 const CONCURRENCIES = [1, 2] as const;
 /**
- * quire: loadDocument (the parse sandbox); threads: the previous isolation (pdf.js on worker
- * threads); pdftotext: poppler, a process per PDF; pdf-parse: pdf.js on the calling thread.
+ * quire: loadDocument (the parse sandbox) with the pdfjs engine; quire-poppler: the same with the
+ * poppler engine; threads: the previous isolation (pdf.js on worker threads, pdfjs's baseline);
+ * pdftotext: poppler, a process per PDF; pdf-parse: pdf.js on the calling thread.
  */
-const TOOLS = ['quire', 'threads', 'pdftotext', 'pdf-parse'] as const;
+const TOOLS = ['quire', 'quire-poppler', 'threads', 'pdftotext', 'pdf-parse'] as const;
 type Tool = (typeof TOOLS)[number];
 
 /** Deterministic prose-like lines: a page of a report, 46 lines of about 85 characters. */
@@ -92,8 +100,39 @@ async function main() {
   const warm = await pool(files, 2, (f) => runLoadDocument(f.path));
   await pool(files, 2, (f) => runThreads(f.path));
   const pages = warm.results.reduce((sum, r) => sum + r.pages, 0);
-  if (poppler) await pool(files, 2, (f) => runPdftotext(f.path));
+  if (poppler) {
+    await pool(files, 2, (f) => runPdftotext(f.path));
+    await pool(files, 2, (f) => runLoadDocument(f.path, 2000, 'poppler'));
+  }
   printLine(`${pages} pages in total`);
+
+  // Word recall of the pdfjs engine against pdftotext, per file, both normalised the same way.
+  const recallRows: Array<{
+    file: string;
+    words: number;
+    'pdfjs recall': number;
+    'poppler engine recall': number;
+    'pdfjs vs visible text': number;
+  }> = [];
+  if (poppler) {
+    for (const [i, f] of files.entries()) {
+      const reference = pdftotextText(f.path);
+      const popplerText = (await runLoadDocument(f.path, 2000, 'poppler')).text;
+      recallRows.push({
+        file: f.name,
+        words: recallWords(reference).length,
+        'pdfjs recall': round(wordRecall(warm.results[i]!.text, reference)),
+        'poppler engine recall': round(wordRecall(popplerText, reference)),
+        // The poppler engine's text is pdftotext's inside each page's crop box: what a reader sees.
+        'pdfjs vs visible text': round(wordRecall(warm.results[i]!.text, popplerText)),
+      });
+    }
+    printTable('word recall against pdftotext (hyphenation joined, NFKC, lower case), per file', recallRows);
+    const recalls = recallRows.map((r) => r['pdfjs recall']);
+    printLine(
+      `pdfjs recall: median ${round(median(recalls))}, min ${Math.min(...recalls)}; files below 0.98: ${recallRows.filter((r) => r['pdfjs recall'] < 0.98).length} of ${recallRows.length}`,
+    );
+  }
 
   type Pass = {
     tool: Tool;
@@ -106,13 +145,14 @@ async function main() {
   for (let run = 1; run <= flags.runs; run++) {
     for (const concurrency of CONCURRENCIES) {
       const tools: Tool[] = ['quire', 'threads'];
-      if (poppler) tools.push('pdftotext');
+      if (poppler) tools.push('pdftotext', 'quire-poppler');
       // pdf-parse on one thread cannot use a second core: it runs at concurrency 1 only.
       if (concurrency === 1) tools.push('pdf-parse');
       if (run % 2 === 0) tools.reverse();
       for (const tool of tools) {
         const task: Record<Tool, (f: CorpusFile) => Promise<{ ms: number }>> = {
           quire: (f) => runLoadDocument(f.path),
+          'quire-poppler': (f) => runLoadDocument(f.path, 2000, 'poppler'),
           threads: (f) => runThreads(f.path),
           pdftotext: (f) => runPdftotext(f.path),
           'pdf-parse': (f) => runPdfParse(f.path),
@@ -236,6 +276,7 @@ async function main() {
     files: files.map((f, i) => ({ name: f.name, bytes: f.bytes, pages: warm.results[i]!.pages })),
     pages,
     corpus: corpusRows,
+    recall: recallRows,
     passes,
     fixedCost: { file: smallest.name, quireMs: fixed.quire, pdftotextMs: fixed.pdftotext },
     large: { pages: flags.largePages, rows: largeRows, runs: large },

@@ -119,12 +119,26 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     )
     .option('--id <documentId>', 'document id of the only input (default: its file name)')
     .option('--id-prefix <prefix>', 'prepended to every document id, e.g. "handbook/"')
+    .option(
+      '--password <password>',
+      'password of the encrypted PDFs (visible in shell history and the process list: prefer --password-file)',
+    )
+    .option(
+      '--password-file <path>',
+      "read the PDF password from the file's first line ('-': standard input)",
+    )
+    .option('--force', 'ingest again even when this version of a document is already stored')
     .addOption(timeoutOption(600))
     .addHelpText(
       'after',
       `
+The password travels sealed (QUIRE_SECRET_KEYS) or over the gateway, never in clear in Redis,
+and is never printed or logged.
+
 Examples:
   quire ingest ./docs --wait
+  quire ingest secret.pdf --password-file ~/.secret/report.pw --wait
+  quire ingest ./docs --force --wait
   quire ingest 'reports/**/*.pdf' -m team=finance -m year=2024 --wait
   quire ingest https://example.com/guide.html --id guide`,
     )
@@ -139,6 +153,9 @@ Examples:
             metadata?: Metadata;
             id?: string;
             idPrefix?: string;
+            password?: string;
+            passwordFile?: string;
+            force?: boolean;
             timeout: number;
           },
         ) =>
@@ -147,6 +164,9 @@ Examples:
             json: opts.json === true,
             metadata: opts.metadata ?? {},
             timeoutMs: opts.timeout * 1000,
+            force: opts.force === true,
+            ...(opts.password !== undefined ? { password: opts.password } : {}),
+            ...(opts.passwordFile !== undefined ? { passwordFile: opts.passwordFile } : {}),
             ...(opts.id !== undefined ? { id: opts.id } : {}),
             ...(opts.idPrefix !== undefined ? { idPrefix: opts.idPrefix } : {}),
           }),

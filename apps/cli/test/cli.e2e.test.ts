@@ -2,12 +2,13 @@
  * The CLI end to end: `quire dev` runs the real workers and gateway as processes, and each test
  * runs the built `quire` against them, through Redis (the default) or the gateway (`--url`).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   cleanupPrefix,
   getTestRedis,
+  makeEncryptedPdf,
   makePdf,
   makeTempDir,
   makeTruncatedPdf,
@@ -67,6 +68,8 @@ beforeAll(async () => {
     QUIRE_DATA_DIR: join(tmp.path, 'data'),
     QUIRE_FILE_ROOTS: `${docs},${join(tmp.path, 'broken')}`,
     QUIRE_TENANT: TENANT,
+    // Seals PDF passwords in the jobs (the CLI and the workers share it).
+    QUIRE_SECRET_KEYS: `e2e:${randomBytes(32).toString('base64')}`,
   };
   dev = await startQuire(['dev', '--gateway', '--grace', '10'], {
     cwd: tmp.path,
@@ -191,6 +194,33 @@ describe('quire, end to end through Redis', { timeout: 120_000 }, () => {
     } finally {
       client.disconnect();
     }
+  });
+
+  it('opens an encrypted PDF with --password-file, never printing it; --force ingests it again', async () => {
+    const password = 'pässwort ünïcode';
+    await writeFile(
+      join(tmp.path, 'outside', 'locked.pdf'),
+      await makeEncryptedPdf([['Locked ledger', 'The vault code changes every Tuesday.']], {
+        userPassword: password,
+        pdfVersion: '1.7ext3',
+      }),
+    );
+    await writeFile(join(tmp.path, 'pw'), `${password}\n`);
+    const ingest = async (...extra: string[]) => {
+      // A tenant of its own: other tests count the e2e tenant's documents.
+      const result = await run(
+        ['ingest', join(tmp.path, 'outside', 'locked.pdf'), '--wait', '--json', ...extra],
+        {
+          QUIRE_TENANT: 'e2e-locked',
+        },
+      );
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      expect(result.stdout + result.stderr).not.toContain(password);
+      return (JSON.parse(result.stdout) as { documents: Array<{ outcome: string }> }).documents[0]?.outcome;
+    };
+    expect(await ingest('--password-file', 'pw')).toBe('ingested');
+    expect(await ingest('--password-file', 'pw')).toBe('skipped');
+    expect(await ingest('--password-file', 'pw', '--force')).toBe('ingested');
   });
 
   it('answers a question with its numbered sources, document and page', async () => {

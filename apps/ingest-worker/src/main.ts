@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The ingest worker process: env → logger → connections → services → worker → shutdown. */
 import { readFileSync } from 'node:fs';
-import { checkParseMemoryBudget, configureDefaultParseSandbox } from '@quire/core';
+import { checkParseMemoryBudget, configureDefaultParseSandbox, configurePdfEngines } from '@quire/core';
 import { forgetSecretsWhenDone, QUEUES, releaseSpoolWhenDone, SecretKeyring, Spool } from '@quire/jobs';
 import { mapProcessorError, readContainerMemoryLimit, runMain, startWorkerProcess } from '@quire/runtime';
 import { Queue, Worker } from 'bullmq';
@@ -38,6 +38,17 @@ runMain(SERVICE, async () => {
   });
   // After the workers (phase 0) have let their jobs finish.
   app.shutdown.register('parse-sandbox', () => sandbox.close(), 1);
+  // Resolved once (auto: poppler when installed), so every PDF of this worker reads one way.
+  const pdfEngines = await configurePdfEngines(config.ingest.pdfEngine);
+  app.logger.info(
+    {
+      setting: pdfEngines.setting,
+      engine: pdfEngines.primary.engine,
+      version: pdfEngines.primary.version,
+      fallback: pdfEngines.fallback?.engine ?? null,
+    },
+    `PDF engine: ${pdfEngines.primary.version}${pdfEngines.fallback ? `, falling back to ${pdfEngines.fallback.version}` : ''}`,
+  );
 
   const processor = createIngestProcessor({
     store: app.store,

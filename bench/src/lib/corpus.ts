@@ -11,7 +11,7 @@ export interface CorpusFile {
 }
 
 /**
- * PDFs without a text layer: Quire refuses them by design (`no_text`, "run OCR first"), so neither
+ * PDFs without a text layer: Quire refuses them by design (`needs_ocr`, "run OCR first"), so neither
  * pipeline is given them.
  */
 const IMAGE_ONLY = new Set([

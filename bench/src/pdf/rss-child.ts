@@ -24,7 +24,11 @@ try {
   load =
     tool === 'threads'
       ? await runThreads(path, 1)
-      : await runLoadDocument(path, Math.max(2000, Number(pages) + 1));
+      : await runLoadDocument(path, Math.max(2000, Number(pages) + 1)).then(({ ms, pages, chars }) => ({
+          ms,
+          pages,
+          chars,
+        }));
 } catch (error) {
   load = { ms: performance.now() - started, pages: 0, chars: 0, error: (error as Error).message };
 }

@@ -1,7 +1,13 @@
 /** Running poppler's pdftotext and Quire's loadDocument the same way, for the PDF benchmark. */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { DEFAULT_LOAD_LIMITS, loadDocument } from '@quire/core';
+import {
+  DEFAULT_LOAD_LIMITS,
+  loadDocument,
+  type PdfEngineName,
+  type PdfEngines,
+  resolvePdfEngines,
+} from '@quire/core';
 import { PDFParse } from 'pdf-parse';
 import { PeakRssWatcher } from '../lib/proc.js';
 import { ThreadPdfPool } from './thread-pool.js';
@@ -47,12 +53,73 @@ export interface QuireLoad {
   chars: number;
 }
 
-/** Loads a PDF with Quire's loadDocument (parsed in the parse sandbox), reading the file as the worker does. */
-export async function runLoadDocument(path: string, maxPages = 2000): Promise<QuireLoad> {
+const engines = new Map<PdfEngineName, Promise<PdfEngines>>();
+
+/** One engine alone (no fallback), as `QUIRE_PDF_ENGINE` picks it. */
+export function engineAlone(engine: PdfEngineName): Promise<PdfEngines> {
+  let resolved = engines.get(engine);
+  if (resolved === undefined) {
+    resolved = resolvePdfEngines(engine).then((e) => ({ ...e, fallback: null }));
+    engines.set(engine, resolved);
+  }
+  return resolved;
+}
+
+/**
+ * Loads a PDF with Quire's loadDocument (parsed in the parse sandbox) with one engine, reading the
+ * file as the worker does.
+ */
+export async function runLoadDocument(
+  path: string,
+  maxPages = 2000,
+  engine: PdfEngineName = 'pdfjs',
+): Promise<QuireLoad & { text: string }> {
+  const pdfEngines = await engineAlone(engine);
   const started = performance.now();
   const bytes = await readFile(path);
-  const doc = await loadDocument({ bytes, name: path }, { limits: { maxPages } });
-  return { ms: performance.now() - started, pages: doc.pageCount ?? 0, chars: doc.text.length };
+  const doc = await loadDocument({ bytes, name: path }, { limits: { maxPages }, pdfEngines });
+  return {
+    ms: performance.now() - started,
+    pages: doc.pageCount ?? 0,
+    chars: doc.text.length,
+    text: doc.text,
+  };
+}
+
+/** pdftotext's text of a PDF (reading order, UTF-8). */
+export function pdftotextText(path: string): string {
+  const result = spawnSync('pdftotext', ['-q', '-enc', 'UTF-8', path, '-'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+  });
+  return result.stdout ?? '';
+}
+
+/**
+ * Words of a text for the recall comparison, both sides normalised the same way: NFKC (ligatures
+ * to letters), line-end hyphenation joined (`param-\neters` → `parameters`), lower case, runs of
+ * letters, marks and digits.
+ */
+export function recallWords(text: string): string[] {
+  const joined = text.normalize('NFKC').replace(/(\p{L})[-\u00ad\u2010]\s*\n\s*(\p{Ll})/gu, '$1$2');
+  return joined.toLowerCase().match(/[\p{L}\p{M}\p{N}]+/gu) ?? [];
+}
+
+/** Share of the reference's words (as a multiset) found in the candidate. */
+export function wordRecall(candidate: string, reference: string): number {
+  const counts = new Map<string, number>();
+  for (const word of recallWords(candidate)) counts.set(word, (counts.get(word) ?? 0) + 1);
+  const wanted = recallWords(reference);
+  if (wanted.length === 0) return 1;
+  let found = 0;
+  for (const word of wanted) {
+    const left = counts.get(word) ?? 0;
+    if (left > 0) {
+      found++;
+      counts.set(word, left - 1);
+    }
+  }
+  return found / wanted.length;
 }
 
 /** The parse sandbox's default RSS cap per child, in MiB (`QUIRE_PARSE_MAX_MEMORY_MB`). */

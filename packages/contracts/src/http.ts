@@ -52,6 +52,8 @@ export const SubmitDocumentBodySchema = z
     /** Password of an encrypted PDF. */
     password: z.string().max(1024).optional(),
     chunking: ChunkingSchema.optional(),
+    /** Ingest again even when this version of the document is already stored. Default false. */
+    force: z.boolean().optional(),
     webhookUrl: WebhookUrlSchema.optional(),
   })
   .strict()
@@ -71,6 +73,10 @@ export const UploadFieldsSchema = z
     password: z.string().max(1024).optional(),
     chunkSize: z.coerce.number().int().min(32).max(8192).optional(),
     chunkOverlap: z.coerce.number().int().min(0).max(4096).optional(),
+    force: z
+      .enum(['true', 'false'])
+      .optional()
+      .describe('"true": ingest again even when this version is stored'),
     webhookUrl: WebhookUrlSchema.optional(),
   })
   .strict();

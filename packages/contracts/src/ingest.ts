@@ -37,8 +37,11 @@ export const IngestJobDataSchema = z
   })
   .strict();
 export type IngestJobData = z.infer<typeof IngestJobDataSchema>;
-/** What a caller gives to enqueue an ingestion (the SDK adds `v` and `seq`). */
-export type IngestJobInput = Omit<IngestJobData, 'v' | 'seq'>;
+/**
+ * What a caller gives to enqueue an ingestion (the SDK adds `v` and `seq`). `force` re-extracts
+ * and re-stores a document even when its version is already stored (version 3 of the payload).
+ */
+export type IngestJobInput = Omit<IngestJobData, 'v' | 'seq'> & { force?: boolean };
 
 /** A sealed box of job secrets (AES-256-GCM); see `secrets.ts` in `@quire/jobs`. */
 export const SealedSecretsSchema = z
@@ -79,8 +82,28 @@ export const IngestJobDataV2Schema = IngestJobDataSchema.omit({ v: true, passwor
   .strict();
 export type IngestJobDataV2 = z.infer<typeof IngestJobDataV2Schema>;
 
-/** Any ingest payload a worker takes: version 1 (secrets in clear, older producers) or 2. */
-export const IngestJobPayloadSchema = z.discriminatedUnion('v', [IngestJobDataSchema, IngestJobDataV2Schema]);
+/**
+ * Version 3 of the ingest payload: version 2 plus `force`, written only when a caller asks for a
+ * forced re-ingestion (older workers refuse it rather than skip the document as unchanged).
+ */
+export const IngestJobDataV3Schema = IngestJobDataV2Schema.omit({ v: true })
+  .extend({
+    v: z.literal(3),
+    /**
+     * Extract, chunk, embed and store the document again even when this version is already
+     * stored: for fixes that reach documents already ingested. Default false.
+     */
+    force: z.boolean().optional(),
+  })
+  .strict();
+export type IngestJobDataV3 = z.infer<typeof IngestJobDataV3Schema>;
+
+/** Any ingest payload a worker takes: version 1 (secrets in clear, older producers), 2 or 3. */
+export const IngestJobPayloadSchema = z.discriminatedUnion('v', [
+  IngestJobDataSchema,
+  IngestJobDataV2Schema,
+  IngestJobDataV3Schema,
+]);
 export type IngestJobPayload = z.infer<typeof IngestJobPayloadSchema>;
 
 export const DeleteJobDataSchema = z

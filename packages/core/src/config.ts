@@ -6,6 +6,7 @@
  */
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { PDF_ENGINE_SETTINGS, type PdfEngineSetting } from './loaders/pdf-engine-names.js';
 
 /** `z.coerce.boolean()` turns "false" into true; this one does not. */
 export const envBoolean = z
@@ -107,6 +108,11 @@ export const QuireEnvSchema = z.object({
   QUIRE_PARSE_POOL_SIZE: int(1, 64).default(2),
   /** Parses a child runs before a fresh one replaces it. */
   QUIRE_PARSE_MAX_TASKS_PER_CHILD: int(1, 1_000_000).default(200),
+  /**
+   * PDF engine: `pdfjs`, `poppler` (pdftotext/pdfinfo/pdfimages from poppler-utils), or `auto`
+   * (poppler when installed, resolved once at start). The other engine is a per-file fallback.
+   */
+  QUIRE_PDF_ENGINE: z.enum(PDF_ENGINE_SETTINGS).default('auto'),
   /** Most bytes a ZIP-based document (DOCX) may inflate to, counted while inflating. */
   QUIRE_MAX_INFLATED_BYTES: int(1024, 2 ** 40).default(256 * 1024 * 1024),
   QUIRE_URL_TIMEOUT_MS: int(100, 600_000).default(30_000),
@@ -176,6 +182,8 @@ export interface QuireConfig {
     maxInflatedBytes: number;
     urlTimeoutMs: number;
     allowPrivateUrls: boolean;
+    /** `QUIRE_PDF_ENGINE`: resolve it once with `configurePdfEngines`. */
+    pdfEngine: PdfEngineSetting;
   };
   /** The parse sandbox: child processes that parse PDF, DOCX and HTML under a memory cap. */
   parse: {
@@ -281,6 +289,7 @@ export function toConfig(e: QuireEnv, cwd: string): QuireConfig {
       maxInflatedBytes: e.QUIRE_MAX_INFLATED_BYTES,
       urlTimeoutMs: e.QUIRE_URL_TIMEOUT_MS,
       allowPrivateUrls: e.QUIRE_ALLOW_PRIVATE_URLS,
+      pdfEngine: e.QUIRE_PDF_ENGINE,
     },
     parse: {
       timeoutMs: e.QUIRE_PARSE_TIMEOUT_MS,

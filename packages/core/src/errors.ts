@@ -9,6 +9,14 @@ export type QuireErrorCode =
   | 'encrypted'
   | 'wrong_password'
   | 'no_text'
+  // a PDF whose pages hold images and no text: a scan, it needs OCR
+  | 'needs_ocr'
+  // a PDF with no text and no images on any page (blank, or a few stray characters)
+  | 'blank_document'
+  // a text layer no engine reads as text (fonts without a Unicode map)
+  | 'garbled_text'
+  // a feature no engine supports (e.g. a compression filter), named in the message
+  | 'unsupported_feature'
   | 'corrupt'
   | 'too_large'
   | 'too_many_pages'

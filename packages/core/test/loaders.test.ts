@@ -46,6 +46,8 @@ describe('loadDocument on the fixture set', () => {
     expect([...codes].sort()).toEqual([
       'corrupt',
       'encrypted',
+      'garbled_text',
+      'needs_ocr',
       'no_text',
       'unsupported_type',
       'wrong_password',
@@ -131,8 +133,8 @@ describe('PDF', () => {
 
   it('calls a scanned PDF scanned and says to run OCR', async () => {
     await expect(load('scanned.pdf')).rejects.toMatchObject({
-      code: 'no_text',
-      message: expect.stringContaining('no extractable text — it looks scanned (image-only); run OCR first'),
+      code: 'needs_ocr',
+      message: expect.stringContaining('it is scanned: 3 of 3 pages hold images and no text'),
     });
   });
 

@@ -253,7 +253,11 @@ export class Producer {
 
   /** Enqueues the ingestion of one document; a later job for the same document wins. */
   async enqueueIngest(input: IngestJobInput, options: EnqueueOptions = {}): Promise<{ jobId: string }> {
-    const parsed = IngestJobDataSchema.safeParse({ ...input, v: 1 });
+    const { force, ...fields } = input;
+    if (force !== undefined && typeof force !== 'boolean') {
+      throw new JobInputError('invalid ingest job: force: must be true or false');
+    }
+    const parsed = IngestJobDataSchema.safeParse({ ...fields, v: 1 });
     if (!parsed.success) throw new JobInputError(`invalid ingest job: ${describeZodError(parsed.error)}`);
     const problem = sourceShapeProblem(parsed.data.source);
     if (problem !== null) throw new JobInputError(`invalid ingest job: ${problem}`);
@@ -261,7 +265,7 @@ export class Producer {
     // Sealed before anything touches Redis: a job refused here leaves no sequence number behind.
     let payload: IngestJobPayload;
     try {
-      payload = sealIngestJob(parsed.data, this.#keyring);
+      payload = sealIngestJob(parsed.data, this.#keyring, force === true);
     } catch (error) {
       if (error instanceof SecretKeyError) throw new JobInputError(`invalid ingest job: ${error.message}`);
       throw error;

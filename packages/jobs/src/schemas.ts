@@ -12,6 +12,8 @@ export {
   IngestJobDataSchema,
   type IngestJobDataV2,
   IngestJobDataV2Schema,
+  type IngestJobDataV3,
+  IngestJobDataV3Schema,
   type IngestJobInput,
   type IngestJobPayload,
   IngestJobPayloadSchema,

@@ -5,7 +5,7 @@
 
 import type { IngestSecrets } from '@quire/contracts';
 import type { Job, Worker } from 'bullmq';
-import type { IngestJobData, IngestJobDataV2, IngestJobPayload } from './schemas.js';
+import type { IngestJobData, IngestJobDataV2, IngestJobDataV3, IngestJobPayload } from './schemas.js';
 import {
   ingestSecretsContext,
   publicUrl,
@@ -16,9 +16,21 @@ import {
 
 /**
  * The payload to store for `data`: unchanged (version 1) when it has no secret, else version 2
- * with the secrets sealed. Throws SecretKeyError when it has secrets and no keyring is given.
+ * with the secrets sealed; version 3 (the same with `force`) when `force` is asked for. Throws
+ * SecretKeyError when it has secrets and no keyring is given.
  */
-export function sealIngestJob(data: IngestJobData, keyring: SecretKeyring | null): IngestJobPayload {
+export function sealIngestJob(
+  data: IngestJobData,
+  keyring: SecretKeyring | null,
+  force = false,
+): IngestJobPayload {
+  const payload = sealSecrets(data, keyring);
+  if (!force) return payload;
+  const { v: _v, ...rest } = payload;
+  return { ...rest, v: 3, force: true } satisfies IngestJobDataV3;
+}
+
+function sealSecrets(data: IngestJobData, keyring: SecretKeyring | null): IngestJobData | IngestJobDataV2 {
   const { password, ...rest } = data;
   const secrets: IngestSecrets = {};
   if (password !== undefined && password !== '') secrets.password = password;
@@ -42,14 +54,18 @@ export function sealIngestJob(data: IngestJobData, keyring: SecretKeyring | null
   } satisfies IngestJobDataV2;
 }
 
+/** An ingest job as the pipeline takes it: secrets opened, and whether it is forced (version 3). */
+export type OpenedIngestJob = IngestJobData & { force?: boolean };
+
 /**
  * The job as the pipeline takes it, secrets opened. Throws SecretKeyError when they cannot be:
  * no keyring, an unknown key id, or a box made for another job.
  */
-export function openIngestJob(payload: IngestJobPayload, keyring: SecretKeyring | null): IngestJobData {
+export function openIngestJob(payload: IngestJobPayload, keyring: SecretKeyring | null): OpenedIngestJob {
   if (payload.v === 1) return payload;
-  const { sealed, v: _v, ...rest } = payload;
-  const data: IngestJobData = { ...rest, v: 1 };
+  const { sealed, v: _v, ...fields } = payload;
+  const { force, ...rest } = 'force' in fields ? fields : { ...fields, force: undefined };
+  const data: OpenedIngestJob = { ...rest, v: 1, ...(force === true ? { force } : {}) };
   if (sealed === undefined) return data;
   if (keyring === null) {
     throw new SecretKeyError(

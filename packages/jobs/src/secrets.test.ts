@@ -32,6 +32,26 @@ describe('sealed ingest secrets', () => {
     expect(openIngestJob(IngestJobPayloadSchema.parse(sealed), keyring)).toEqual(job());
   });
 
+  it('writes a forced job as version 3, sealed or not, and opens it with force', () => {
+    const keyring = SecretKeyring.parse(OLD);
+    const sealed = IngestJobPayloadSchema.parse(sealIngestJob(job(), keyring, true));
+    expect(sealed).toMatchObject({ v: 3, force: true, sealed: { kid: 'k1' } });
+    expect(JSON.stringify(sealed)).not.toContain('pässwörd');
+    expect(openIngestJob(sealed, keyring)).toEqual({ ...job(), force: true });
+
+    const plain = {
+      v: 1 as const,
+      tenant: 'acme',
+      documentId: 'd',
+      source: { kind: 'text' as const, text: 'hi' },
+    };
+    const forced = IngestJobPayloadSchema.parse(sealIngestJob(plain, null, true));
+    expect(forced).toEqual({ ...plain, v: 3, force: true });
+    expect(openIngestJob(forced, null)).toEqual({ ...plain, force: true });
+    // Not forced: the versions older workers read.
+    expect(sealIngestJob(plain, null, false)).toEqual(plain);
+  });
+
   it('leaves a job without secrets as version 1, and refuses secrets without a keyring', () => {
     const plain = {
       v: 1 as const,

@@ -105,9 +105,13 @@ describe('GatewayBackend', () => {
         documentId: 'kb/guide.md',
         sourceName: 'guide.md',
         metadata: { team: 'docs' },
+        password: 'pässwort',
+        force: true,
         input: { kind: 'file', path, name: 'guide.md', documentId: 'kb/guide.md', size: 7 },
       });
       expect(sent).toEqual({ jobId: 'job-7', sentAs: 'upload' });
+      expect(fake.seen[0]!.body instanceof FormData && fake.seen[0]!.body.get('password')).toBe('pässwort');
+      expect(fake.seen[0]!.body instanceof FormData && fake.seen[0]!.body.get('force')).toBe('true');
       const request = fake.seen[0]!;
       expect(request.headers.get('authorization')).toBe('Bearer secret-key');
       const form = request.body as FormData;

@@ -155,6 +155,8 @@ export class GatewayBackend implements Backend {
         source: { kind: 'url', url: input.url },
         ...(document.sourceName !== undefined ? { sourceName: document.sourceName } : {}),
         ...(document.metadata !== undefined ? { metadata: document.metadata } : {}),
+        ...(document.password !== undefined ? { password: document.password } : {}),
+        ...(document.force === true ? { force: true } : {}),
       };
       const { jobId } = await this.#request('POST', 'v1/documents', { schema: AcceptedSchema, json: body });
       return { jobId, sentAs: 'url' };
@@ -163,6 +165,8 @@ export class GatewayBackend implements Backend {
     form.append('documentId', document.documentId);
     if (document.sourceName !== undefined) form.append('sourceName', document.sourceName);
     if (document.metadata !== undefined) form.append('metadata', JSON.stringify(document.metadata));
+    if (document.password !== undefined) form.append('password', document.password);
+    if (document.force === true) form.append('force', 'true');
     // Appended last: the gateway reads the fields either way, but a streaming reader prefers them first.
     form.append('file', await openAsBlob(input.path), basename(input.path));
     const { jobId } = await this.#request('POST', 'v1/documents/upload', {

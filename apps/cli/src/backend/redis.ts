@@ -110,6 +110,8 @@ export class RedisBackend implements Backend {
             ? { sourceName: basename(document.input.path) }
             : {}),
         ...(document.metadata !== undefined ? { metadata: document.metadata } : {}),
+        ...(document.password !== undefined ? { password: document.password } : {}),
+        ...(document.force === true ? { force: true } : {}),
       }));
     } catch (error) {
       if (plan.spooled !== undefined) await spool?.discard(plan.spooled).catch(() => undefined);

@@ -67,6 +67,10 @@ export interface DocumentSubmission {
   sourceName?: string;
   metadata?: Metadata;
   input: IngestInput;
+  /** Password of an encrypted PDF: sealed in the job, or sent to the gateway; never printed. */
+  password?: string;
+  /** Ingest again even when this version is stored. */
+  force?: boolean;
 }
 
 /**

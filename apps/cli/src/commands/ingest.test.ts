@@ -1,6 +1,10 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { JobStatus } from '@quire/jobs';
+import { makeTempDir } from '@quire/testkit';
 import { describe, expect, it } from 'vitest';
-import { applyStatus, exitCodeOf, newJob } from './ingest.js';
+import type { CommandContext } from '../context.js';
+import { applyStatus, exitCodeOf, newJob, readPassword } from './ingest.js';
 
 const status = (state: JobStatus['state'], extra: Partial<JobStatus> = {}): JobStatus => ({
   id: '1',
@@ -80,5 +84,28 @@ describe('applyStatus', () => {
     const job = newJob('a.md', 'a.md');
     applyStatus(job, status('delayed', { attemptsMade: 2 }));
     expect(job).toMatchObject({ state: 'queued', progress: { detail: 'retrying after attempt 2' } });
+  });
+});
+
+describe('readPassword', () => {
+  it("reads --password, or --password-file's first line without its line end", async () => {
+    const tmp = await makeTempDir('cli-password');
+    try {
+      const ctx = { cwd: tmp.path } as CommandContext;
+      await writeFile(join(tmp.path, 'pw'), 'pässwort ünïcode\r\nignored\n');
+      expect(await readPassword(ctx, { passwordFile: 'pw' })).toBe('pässwort ünïcode');
+      expect(await readPassword(ctx, { password: 'typed' })).toBe('typed');
+      expect(await readPassword(ctx, {})).toBeUndefined();
+    } finally {
+      await tmp.cleanup();
+    }
+  });
+
+  it('refuses both options, an empty password and an unreadable file, never showing the password', async () => {
+    const ctx = { cwd: '/' } as CommandContext;
+    await expect(readPassword(ctx, { password: 'hunter2', passwordFile: 'x' })).rejects.toThrow(/not both/);
+    await expect(readPassword(ctx, { password: '' })).rejects.toThrow(/empty/);
+    const error = await readPassword(ctx, { passwordFile: '/nonexistent/pw' }).catch((e: Error) => e);
+    expect(String(error)).toContain('--password-file /nonexistent/pw: cannot read it (ENOENT)');
   });
 });

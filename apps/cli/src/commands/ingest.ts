@@ -1,4 +1,6 @@
 /** `quire ingest <paths or URLs…>`: queue documents, and with `--wait` follow them to the end. */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Metadata } from '@quire/core';
 import {
   DeleteResultSchema,
@@ -29,6 +31,12 @@ export interface IngestCommandOptions {
   timeoutMs: number;
   /** Interval between status polls, in ms. Default 250. */
   pollMs?: number;
+  /** Password of the encrypted PDFs (`--password`). Never printed. */
+  password?: string;
+  /** File whose first line is the password (`--password-file`; `-`: standard input). */
+  passwordFile?: string;
+  /** Ingest again even when the version is stored (`--force`). */
+  force?: boolean;
 }
 
 /** One document's way through the command: queued (or refused), then followed. */
@@ -53,6 +61,8 @@ export async function runIngest(
   options: IngestCommandOptions,
 ): Promise<number> {
   checkMetadata('--metadata', options.metadata);
+  const password = await readPassword(ctx, options);
+  const submit = { ...(password !== undefined ? { password } : {}), force: options.force === true };
   const inputs = await expandInputs(args, {
     cwd: ctx.cwd,
     signal: ctx.signal,
@@ -62,7 +72,7 @@ export async function runIngest(
   return withBackend(ctx, async (backend) => {
     const jobs: DocumentJob[] = [];
     for (const input of inputs) {
-      jobs.push(await enqueueOne(backend, ctx, input, options.metadata));
+      jobs.push(await enqueueOne(backend, ctx, input, options.metadata, submit));
     }
     const queued = jobs.filter((job) => job.jobId !== null).length;
     if (!options.json) {
@@ -111,6 +121,7 @@ async function enqueueOne(
   ctx: CommandContext,
   input: IngestInput,
   metadata: Metadata,
+  extra: { password?: string; force: boolean } = { force: false },
 ): Promise<DocumentJob> {
   const job = newJob(input.name, input.documentId);
   try {
@@ -118,6 +129,8 @@ async function enqueueOne(
       tenant: ctx.tenant,
       documentId: input.documentId,
       input,
+      ...(extra.password !== undefined ? { password: extra.password } : {}),
+      ...(extra.force ? { force: true } : {}),
       ...(input.kind === 'file' ? { sourceName: input.name } : {}),
       ...(Object.keys(metadata).length > 0 ? { metadata } : {}),
     });
@@ -125,6 +138,43 @@ async function enqueueOne(
   } catch (error) {
     return refuse(job, errorMessage(error));
   }
+}
+
+/**
+ * The PDF password of `--password` or `--password-file` (its first line, without the line end; `-`
+ * reads standard input). Errors name the option and the file, never the password.
+ */
+export async function readPassword(
+  ctx: CommandContext,
+  options: Pick<IngestCommandOptions, 'password' | 'passwordFile'>,
+): Promise<string | undefined> {
+  if (options.password !== undefined && options.passwordFile !== undefined) {
+    throw new CliError('give the password with --password or --password-file, not both', 2);
+  }
+  let password = options.password;
+  if (options.passwordFile !== undefined) {
+    const path = options.passwordFile;
+    let text: string;
+    try {
+      text = path === '-' ? await readStream(process.stdin) : await readFile(resolve(ctx.cwd, path), 'utf8');
+    } catch (error) {
+      throw new CliError(
+        `--password-file ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+        2,
+      );
+    }
+    password = text.split(/\r?\n/, 1)[0] ?? '';
+  }
+  if (password === undefined) return undefined;
+  if (password === '') throw new CliError('the PDF password is empty', 2);
+  if (password.length > 1024) throw new CliError('the PDF password is longer than 1024 characters', 2);
+  return password;
+}
+
+async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export function newJob(label: string, documentId: string): DocumentJob {

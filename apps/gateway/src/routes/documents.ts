@@ -169,6 +169,7 @@ export const documentRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
           ...(fields.metadata ? { metadata: fields.metadata } : {}),
           ...(fields.password ? { password: fields.password } : {}),
           ...(fields.chunking ? { chunking: fields.chunking } : {}),
+          ...(fields.force ? { force: true } : {}),
         };
         const { webhookUrl } = fields;
         const submitted = await submitJob(ctx, request, {
@@ -319,6 +320,7 @@ interface ParsedUploadFields {
   metadata: z.infer<typeof MetadataSchema> | undefined;
   password: string | undefined;
   chunking: { chunkSize?: number; chunkOverlap?: number } | undefined;
+  force: boolean;
   webhookUrl: string | undefined;
 }
 
@@ -356,6 +358,7 @@ function uploadFields(raw: Record<string, string>): ParsedUploadFields {
     metadata,
     password: f.password,
     chunking,
+    force: f.force === 'true',
     webhookUrl: f.webhookUrl,
   };
 }

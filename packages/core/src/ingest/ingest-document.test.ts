@@ -1,5 +1,7 @@
+import { makePdf } from '@quire/testkit';
 import { describe, expect, it } from 'vitest';
 import { QuireError } from '../errors.js';
+import { resolvePdfEngines } from '../loaders/pdf-engines.js';
 import { CountingModels, MemoryVectorStore, TENANT } from '../retrieval/__tests__/fakes.js';
 import {
   type IngestDocumentDeps,
@@ -105,6 +107,37 @@ describe('ingestDocument', () => {
     expect(changed.version).not.toBe(first.version);
     const versions = new Set((await store.listChunks(TENANT)).map((r) => r.version));
     expect(versions).toEqual(new Set([changed.version]));
+  });
+
+  it('ingests an unchanged document again when forced, under the same version', async () => {
+    const { store, models, deps } = setup();
+    const first = await ingestDocument(deps, request(LONG_TEXT));
+    const calls = models.calls.embeddings;
+    const forced = await ingestDocument(deps, request(LONG_TEXT, { force: true }));
+    expect(forced).toMatchObject({
+      outcome: 'ingested',
+      version: first.version,
+      chunksEmbedded: first.chunks,
+    });
+    expect(models.calls.embeddings).toBeGreaterThan(calls);
+    expect(await store.countChunks(TENANT, 'guide', first.version)).toBe(first.chunks);
+  });
+
+  it('puts the PDF engine and its version in the document version', async () => {
+    const { deps } = setup();
+    const pdf = await makePdf([LONG_TEXT.split('\n\n').slice(0, 20)]);
+    const source = { kind: 'base64' as const, data: pdf.toString('base64'), name: 'guide.pdf' };
+    const pdfjs = await resolvePdfEngines('pdfjs');
+    const poppler = await resolvePdfEngines('poppler');
+    const a = await ingestDocument({ ...deps, pdfEngines: pdfjs }, { ...request(''), source });
+    const b = await ingestDocument({ ...deps, pdfEngines: poppler }, { ...request(''), source });
+    const c = await ingestDocument(
+      { ...deps, pdfEngines: { ...poppler, primary: { engine: 'poppler', version: 'poppler 99.0.0' } } },
+      { ...request(''), source },
+    );
+    const again = await ingestDocument({ ...deps, pdfEngines: pdfjs }, { ...request(''), source });
+    expect(new Set([a.version, b.version, c.version]).size).toBe(3);
+    expect(again).toMatchObject({ version: a.version });
   });
 
   it('gives a new version when the chunking or the metadata changes', async () => {

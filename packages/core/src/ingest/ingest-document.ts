@@ -15,7 +15,9 @@ import { CHUNKER_ENCODING } from '../chunker/tokens.js';
 import type { Chunk } from '../chunker/types.js';
 import { findDuplicateDocuments } from '../duplicates/index.js';
 import { DocumentError, QuireError } from '../errors.js';
+import { recipeKey } from '../loaders/extraction-recipe.js';
 import { loadDocument } from '../loaders/load-document.js';
+import type { PdfEngines } from '../loaders/pdf-engines.js';
 import type { LoadLimitsInput } from '../loaders/types.js';
 import { resolveSource } from '../sources/resolve-source.js';
 import type { IngestSource, SourceOptions } from '../sources/types.js';
@@ -62,6 +64,8 @@ export interface IngestDocumentDeps {
   chunking?: { chunkSize?: number | undefined; chunkOverlap?: number | undefined };
   /** Limits on the loaded file, merged over `DEFAULT_LOAD_LIMITS`. */
   loadLimits?: LoadLimitsInput;
+  /** The PDF engines. Default: the process-wide `defaultPdfEngines()` (`QUIRE_PDF_ENGINE`). */
+  pdfEngines?: PdfEngines;
   /** Where sources may be read from (roots, URL policy, size and time limits). Default: `DEFAULT_SOURCE_OPTIONS`. */
   sources?: Partial<SourceOptions>;
   /** Told (at `info`/`warn`) of skips, resumes and clean-ups; silent without one. */
@@ -81,6 +85,11 @@ export interface IngestDocumentRequest {
   password?: string;
   /** Overrides the deps' chunk size and overlap for this document. */
   chunking?: { chunkSize?: number | undefined; chunkOverlap?: number | undefined };
+  /**
+   * Embed and store every chunk again even when this version is already stored (complete or in
+   * part); the points are rewritten under the same ids. Default false.
+   */
+  force?: boolean;
   /** Aborts every source, load, model and store call; the ingestion then rejects with the signal's reason. */
   signal?: AbortSignal;
   /** Told of each stage and of every stored batch. A rejection fails the ingestion. */
@@ -151,7 +160,10 @@ export async function ingestDocument(
       ...(request.password !== undefined ? { password: request.password } : {}),
       ...(signal ? { signal } : {}),
     },
-    deps.loadLimits ? { limits: deps.loadLimits } : {},
+    {
+      ...(deps.loadLimits ? { limits: deps.loadLimits } : {}),
+      ...(deps.pdfEngines ? { pdfEngines: deps.pdfEngines } : {}),
+    },
   );
   lap('load');
 
@@ -169,6 +181,8 @@ export async function ingestDocument(
     dimension: deps.dimension,
     sourceName,
     metadata,
+    // Engine, engine version, repair rules, OCR: a fix to any gives a new version.
+    extraction: recipeKey(doc.extraction),
   });
   await progress({ stage: 'chunking', pages: doc.pageCount });
   const chunks = chunkDocument(doc, chunking);
@@ -188,7 +202,11 @@ export async function ingestDocument(
     ...(duplicateOf.length > 0 ? { duplicateOf } : {}),
   };
 
-  const stored = await store.countChunks(tenant, documentId, version, { signal });
+  const stored =
+    request.force === true ? 0 : await store.countChunks(tenant, documentId, version, { signal });
+  if (request.force === true) {
+    logger?.info({ tenant, documentId, version, extraction: doc.extraction }, 'forced: ingesting again');
+  }
   if (stored === chunks.length) {
     await progress({ stage: 'cleanup', chunks: chunks.length });
     await assertOwner();

@@ -1,10 +1,16 @@
 export type { DetectedType, DetectTypeInput } from './detect-type.js';
 export { detectDocumentType } from './detect-type.js';
+export type { ExtractionRecipe, OcrRecipe, PdfEngineRecipe } from './extraction-recipe.js';
+export { extractionRecipe, recipeKey, TEXT_REPAIR_RULES_VERSION } from './extraction-recipe.js';
 export { DEFAULT_LOAD_LIMITS } from './limits.js';
 export type { LoadDocumentOptions } from './load-document.js';
 export { loadDocument } from './load-document.js';
+export type { PdfEngineName, PdfEngineSetting } from './pdf-engine-types.js';
+export { PDF_ENGINE_SETTINGS, PDF_ENGINES } from './pdf-engine-types.js';
+export type { PdfEngines } from './pdf-engines.js';
+export { configurePdfEngines, defaultPdfEngines, resolvePdfEngines } from './pdf-engines.js';
 export type { ParsedPdf, ParsePdfOptions } from './pdf-loader.js';
-export { extractPdf, parsePdfInWorker } from './pdf-loader.js';
+export { extractPdf, parsePdfInWorker, passwordCandidates, unsupportedFilter } from './pdf-loader.js';
 export type { PageText, RepairedText } from './text-repair/index.js';
 export { repairPageTexts, TEXT_REPAIR_VERSION } from './text-repair/index.js';
 export type * from './types.js';

@@ -5,9 +5,11 @@ import { decodeText } from './decode-text.js';
 import { detectDocumentType } from './detect-type.js';
 import { extractDocx } from './docx-loader.js';
 import type { ExtractedDocument } from './extracted.js';
+import { extractionRecipe } from './extraction-recipe.js';
 import { extractJson } from './json-loader.js';
 import { resolveLoadLimits } from './limits.js';
 import { extractMarkdown } from './markdown-loader.js';
+import type { PdfEngines } from './pdf-engines.js';
 import { extractPdf } from './pdf-loader.js';
 import { runInSandbox } from './sandboxed.js';
 import { extractPlainText } from './text-loader.js';
@@ -18,6 +20,8 @@ export interface LoadDocumentOptions {
   limits?: LoadLimitsInput;
   /** Child processes that parse PDF, DOCX and HTML. Default: the process-wide `defaultParseSandbox()`. */
   sandbox?: ParseSandbox;
+  /** The PDF engines. Default: the process-wide `defaultPdfEngines()` (`QUIRE_PDF_ENGINE`). */
+  pdfEngines?: PdfEngines;
 }
 
 /**
@@ -26,7 +30,8 @@ export interface LoadDocumentOptions {
  *
  * Every failure caused by the document is a `DocumentError` whose message names the document
  * and the cause (`unsupported_type`, `encrypted`, `wrong_password`, `no_text`, `corrupt`,
- * `too_large`, `too_many_pages`, `too_many_chars`, `parse_timeout`, `parse_out_of_memory`);
+ * `too_large`, `too_many_pages`, `too_many_chars`, `parse_timeout`, `parse_out_of_memory`, and
+ * for PDFs `needs_ocr`, `blank_document`, `garbled_text`, `unsupported_feature`);
  * wrong options are a `QuireError` `invalid_input`; an aborted `input.signal` rejects with the
  * signal's reason.
  *
@@ -69,6 +74,7 @@ export async function loadDocument(
         extracted = await extractPdf(bytes, name, {
           ...sandboxed,
           ...(input.password === undefined ? {} : { password: input.password }),
+          ...(options.pdfEngines === undefined ? {} : { engines: options.pdfEngines }),
         });
         break;
       case 'docx':
@@ -110,7 +116,12 @@ export async function loadDocument(
   }
   if (extracted.sections.length === 0) throw new DocumentError(name, 'no_text', 'contains no text');
 
-  return { kind: detected.kind, mediaType: detected.mediaType, ...extracted };
+  return {
+    kind: detected.kind,
+    mediaType: detected.mediaType,
+    ...extracted,
+    extraction: extracted.extraction ?? extractionRecipe(),
+  };
 }
 
 function validateInput(input: LoadInput): void {

@@ -1,84 +1,278 @@
-import { DocumentError } from '../errors.js';
-import type { PdfTaskInput, PdfTaskOutput } from '../sandbox/tasks/pdf-task.js';
+import saslprep from '@mongodb-js/saslprep';
+import { DocumentError, type QuireErrorCode } from '../errors.js';
 import type { ExtractedDocument } from './extracted.js';
-import { assessPdfPages } from './pdf-text-quality.js';
+import { extractionRecipe, type PdfEngineRecipe } from './extraction-recipe.js';
+import type { PdfEngineName, PdfTaskInput, PdfTaskOutput } from './pdf-engine-types.js';
+import { defaultPdfEngines, PDF_ENGINE_TASK, type PdfEngines } from './pdf-engines.js';
+import { assessPdfPages, type PdfProblem } from './pdf-text-quality.js';
 import { runInSandbox, type SandboxedLoadOptions } from './sandboxed.js';
 import { SectionBuilder, tidyText } from './section-builder.js';
 import { repairPageTexts } from './text-repair/index.js';
 
-/** A PDF as the parser read it: every page in order, `text` null for a page it could not read. */
+/** A PDF as an engine read it: every page in order, `text` null for a page it could not read. */
 export type ParsedPdf = PdfTaskOutput;
 
 export interface ParsePdfOptions extends SandboxedLoadOptions {
+  /** Password of an encrypted PDF; tried as given and SASLprep-normalised. Never logged. */
   password?: string;
+  /** The engines to read with. Default: the process-wide `defaultPdfEngines()` (`QUIRE_PDF_ENGINE`). */
+  engines?: PdfEngines;
 }
 
 /**
- * Parses a PDF in a child process of the parse sandbox (task `pdf`), under an RSS cap
- * (`parseMaxMemoryMb`) and a wall-clock limit (`parseTimeoutMs`). pdf.js runs synchronously for
- * long stretches on hostile input and keeps memory V8 does not count (typed arrays, WebAssembly):
- * the child is killed from outside instead, which stops even a tight loop and gives all its memory
- * back, and replaced for the next document. The caller's event loop never runs the parser.
+ * Parses a PDF with one engine in a child process of the parse sandbox (task `pdf` for pdfjs,
+ * `pdf-poppler` for poppler), under an RSS cap (`parseMaxMemoryMb`) and a wall-clock limit
+ * (`parseTimeoutMs`). The child, and any tool it started, is killed from outside on either, which
+ * stops even a tight loop and gives all its memory back. The caller's event loop never parses.
  *
- * Rejects with a DocumentError (`encrypted`, `wrong_password`, `corrupt`, `too_many_pages`,
- * `too_many_chars`, `parse_timeout`, `parse_out_of_memory`), or with the signal's reason on abort.
+ * Rejects with a DocumentError (`encrypted`, `wrong_password`, `corrupt`, `unsupported_feature`,
+ * `too_many_pages`, `too_many_chars`, `parse_timeout`, `parse_out_of_memory`), or with the
+ * signal's reason on abort.
  */
 export function parsePdfInWorker(
   bytes: Uint8Array,
   name: string,
   options: ParsePdfOptions,
+  engine: PdfEngineName = 'pdfjs',
 ): Promise<ParsedPdf> {
   const { limits } = options;
   const input: PdfTaskInput = {
     data: bytes,
-    passwords: passwordCandidates(options.password),
+    passwords: passwordCandidates(options.password, engine),
     maxPages: limits.maxPages,
     maxChars: limits.maxChars,
+    maxMemoryMb: limits.parseMaxMemoryMb,
   };
-  return runInSandbox<ParsedPdf>('pdf', name, input, options);
+  return runInSandbox<ParsedPdf>(PDF_ENGINE_TASK[engine], name, input, options);
 }
 
 /**
- * Passwords to try. pdf.js turns a password string into bytes by char code, which fits the
- * Latin-1 passwords of older PDFs (RC4, AES-128) but not the UTF-8 ones of AES-256 (revision 5),
- * where "pässwörd" must arrive as its UTF-8 bytes; so a non-ASCII password is tried both ways.
+ * Passwords to try, in order. AES-256 PDFs (revision 6) take a password as the UTF-8 bytes of its
+ * SASLprep form (RFC 4013: e.g. a no-break space becomes a space, a soft hyphen goes); a file
+ * made by a tool that skipped SASLprep wants the bytes as typed. So both forms are tried.
+ * pdf.js turns a password string into bytes by char code, which fits the Latin-1 passwords of
+ * older PDFs (RC4, AES-128) but not UTF-8 ones: for pdfjs a non-ASCII form is tried as its UTF-8
+ * bytes first, then as is. Poppler takes bytes from its command line, which are UTF-8.
  */
-export function passwordCandidates(password: string | undefined): string[] {
+export function passwordCandidates(password: string | undefined, engine: PdfEngineName = 'pdfjs'): string[] {
   if (password === undefined || password === '') return [];
-  const utf8AsLatin1 = Buffer.from(password, 'utf8').toString('latin1');
-  return utf8AsLatin1 === password ? [password] : [utf8AsLatin1, password];
+  const forms = [password];
+  try {
+    forms.push(saslprep(password));
+  } catch {
+    // Characters SASLprep prohibits: only the password as typed can be right.
+  }
+  const candidates = new Set<string>();
+  for (const form of forms) {
+    if (form === '') continue;
+    if (engine === 'pdfjs') {
+      const utf8AsLatin1 = Buffer.from(form, 'utf8').toString('latin1');
+      if (utf8AsLatin1 !== form) candidates.add(utf8AsLatin1);
+    }
+    candidates.add(form);
+  }
+  return [...candidates];
 }
 
 /**
- * Text of every readable page with text, one section per page; the quality gate decides the rest.
- * The text is repaired (`text-repair/`): ligatures, RTL order, hyphenation; running headers and
- * footers go to `furniture`.
+ * Document failures after which the other engine is tried: it may read what this one could not.
+ * A refused password too: an older PDF's Latin-1 password cannot travel on Poppler's command line
+ * (arguments are UTF-8), while pdf.js takes its bytes.
+ */
+const FALLBACK_CODES = new Set<QuireErrorCode>([
+  'wrong_password',
+  'corrupt',
+  'unsupported_feature',
+  'needs_ocr',
+  'blank_document',
+  'garbled_text',
+]);
+
+/**
+ * When both engines fail, the more telling verdict is reported: an engine that named an
+ * unsupported feature or opened the file and judged its pages says more than one that found the
+ * file damaged.
+ */
+const FAILURE_RANK: Partial<Record<QuireErrorCode, number>> = {
+  unsupported_feature: 5,
+  needs_ocr: 4,
+  garbled_text: 3,
+  blank_document: 2,
+  corrupt: 1,
+};
+
+const PROBLEM_CODE: Record<PdfProblem, QuireErrorCode> = {
+  needs_ocr: 'needs_ocr',
+  blank: 'blank_document',
+  garbled: 'garbled_text',
+  unreadable: 'corrupt',
+};
+
+type Attempt =
+  | {
+      ok: true;
+      parsed: ParsedPdf;
+      keep: Array<{ page: number; text: string }>;
+      skipped: ExtractedDocument['skippedPages'];
+    }
+  | { ok: false; error: DocumentError };
+
+async function attempt(
+  bytes: Uint8Array,
+  name: string,
+  options: ParsePdfOptions,
+  engine: PdfEngineName,
+): Promise<Attempt> {
+  let parsed: ParsedPdf;
+  try {
+    parsed = await parsePdfInWorker(bytes, name, options, engine);
+  } catch (error) {
+    if (error instanceof DocumentError && FALLBACK_CODES.has(error.code)) return { ok: false, error };
+    throw error;
+  }
+  const verdict = assessPdfPages(parsed.pages);
+  if (verdict.ok) return { ok: true, parsed, keep: verdict.keep, skipped: verdict.skipped };
+  return {
+    ok: false,
+    error: new DocumentError(name, PROBLEM_CODE[verdict.problem], verdict.reason, {
+      details: { engine, pageCount: parsed.pageCount, skippedPages: verdict.skipped.length },
+    }),
+  };
+}
+
+/**
+ * Text of every readable page with text, one section per page. The first engine reads the file;
+ * when it finds no text, garbage or a damaged file, the other engine (if installed) tries, and its
+ * text is used if it passes the quality gate. The engine that produced the text is recorded in
+ * the extraction recipe, so it is part of the document's version. The text is then repaired
+ * (`text-repair/`: ligatures, RTL order, hyphenation) and running headers and footers go to
+ * `furniture`.
  */
 export async function extractPdf(
   bytes: Uint8Array,
   name: string,
   options: ParsePdfOptions,
 ): Promise<ExtractedDocument> {
-  const parsed = await parsePdfInWorker(bytes, name, options);
-  const verdict = assessPdfPages(parsed.pages);
-  if (!verdict.ok) {
-    const code = verdict.problem === 'unreadable' ? 'corrupt' : 'no_text';
-    throw new DocumentError(name, code, verdict.reason, {
-      details: { pageCount: parsed.pageCount, skippedPages: verdict.skipped.length },
-    });
+  const engines = options.engines ?? (await defaultPdfEngines());
+  let recipe: PdfEngineRecipe = engines.primary;
+  // Poppler takes a password on its command line: with `pdfjs` chosen, a password never goes there.
+  const passwordKeptFromPoppler =
+    engines.setting === 'pdfjs' && options.password !== undefined && options.password !== '';
+  const fallback =
+    engines.fallback?.engine === 'poppler' && passwordKeptFromPoppler ? null : engines.fallback;
+  let result = await attempt(bytes, name, options, recipe.engine);
+  if (!result.ok && fallback !== null) {
+    const first = result.error;
+    const second = await attempt(bytes, name, options, fallback.engine);
+    if (second.ok) {
+      recipe = fallback;
+      result = second;
+    } else {
+      throw describeFailure(bytes, name, first, second.error, engines);
+    }
   }
-  const repaired = repairPageTexts(
-    verdict.keep.map(({ page, text }) => ({ page, text: cleanPageText(text) })),
-  );
+  if (!result.ok) throw describeFailure(bytes, name, result.error, undefined, engines);
+
+  const { parsed, keep, skipped } = result;
+  const repaired = repairPageTexts(keep.map(({ page, text }) => ({ page, text: cleanPageText(text) })));
   const builder = new SectionBuilder();
   for (const { page, text } of repaired.pages) builder.add(text, page, []);
   return {
     ...builder.build(),
     pageCount: parsed.pageCount,
     title: parsed.title,
-    skippedPages: verdict.skipped,
+    skippedPages: skipped ?? [],
     ...(repaired.furniture.length > 0 ? { furniture: repaired.furniture } : {}),
+    extraction: extractionRecipe({ pdf: recipe }),
   };
+}
+
+/**
+ * The failure reported when no engine read the file: the more telling of the two, its message in
+ * Quire's words, each engine's own message under `details` (and a damaged file's in the message),
+ * and a compression filter no engine supports named as such rather than as damage.
+ */
+function describeFailure(
+  bytes: Uint8Array,
+  name: string,
+  first: DocumentError,
+  second: DocumentError | undefined,
+  engines: PdfEngines,
+): DocumentError {
+  const rank = (error: DocumentError) => FAILURE_RANK[error.code] ?? 0;
+  const chosen = second !== undefined && rank(second) > rank(first) ? second : first;
+  const engineOf = (error: DocumentError, fallback: boolean) =>
+    (error.details?.engine as string | undefined) ??
+    (fallback ? engines.fallback?.engine : engines.primary.engine);
+  const tried = [
+    { engine: engineOf(first, false), code: first.code, message: first.details?.engineMessage },
+    ...(second === undefined
+      ? []
+      : [{ engine: engineOf(second, true), code: second.code, message: second.details?.engineMessage }]),
+  ];
+  const details = { ...chosen.details, engines: tried };
+  if (NO_TEXT_CODES.has(chosen.code)) {
+    const filter = unsupportedFilter(bytes);
+    if (filter !== undefined) {
+      return new DocumentError(
+        name,
+        'unsupported_feature',
+        `is compressed with the ${filter} filter, which Quire's PDF engines cannot decode`,
+        { details: { ...details, filter } },
+      );
+    }
+  }
+  const reason = chosen.message.slice(JSON.stringify(name).length + 2);
+  const raw = chosen.code === 'corrupt' ? chosen.details?.engineMessage : undefined;
+  return new DocumentError(
+    name,
+    chosen.code,
+    typeof raw === 'string' && raw !== ''
+      ? `${reason} (${engineOf(chosen, chosen === second)}: ${raw})`
+      : reason,
+    { details, cause: chosen },
+  );
+}
+
+/** Failures where the text may sit behind a filter no engine decodes. */
+const NO_TEXT_CODES = new Set<QuireErrorCode>(['corrupt', 'needs_ocr', 'blank_document', 'garbled_text']);
+
+/** Stream filters of the PDF standard (full and abbreviated names) and the Crypt filter. */
+const KNOWN_FILTERS = new Set([
+  'ASCIIHexDecode',
+  'ASCII85Decode',
+  'LZWDecode',
+  'FlateDecode',
+  'RunLengthDecode',
+  'CCITTFaxDecode',
+  'JBIG2Decode',
+  'DCTDecode',
+  'JPXDecode',
+  'Crypt',
+  // The security handler of an encryption dictionary (`/Filter /Standard`), not a stream filter.
+  'Standard',
+  'AHx',
+  'A85',
+  'LZW',
+  'Fl',
+  'RL',
+  'CCF',
+  'DCT',
+]);
+
+/**
+ * A filter named in the file that is not one of the standard's, e.g. `BrotliDecode`. Looked for
+ * only once the engines failed; filters inside compressed object streams are not seen.
+ */
+export function unsupportedFilter(bytes: Uint8Array): string | undefined {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  const pattern = /\/Filter\s*(\[[^\]]{0,200}\]|\/[^\s/<>[\]()]{1,64})/g;
+  for (const match of text.matchAll(pattern)) {
+    for (const [, filter] of (match[1] ?? '').matchAll(/\/([^\s/<>[\]()]{1,64})/g)) {
+      if (filter !== undefined && !KNOWN_FILTERS.has(filter)) return filter;
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -59,18 +59,41 @@ describe('assessPdfPages', () => {
     });
   });
 
-  it('fails a document with no text as scanned', () => {
-    const verdict = assessPdfPages([1, 2, 3].map((page) => ({ page, text: '' })));
-    expect(verdict).toMatchObject({ ok: false, problem: 'scanned' });
-    if (!verdict.ok) expect(verdict.reason).toContain('it looks scanned (image-only); run OCR first');
+  it('fails a document whose pages hold images and no text as scanned (or may: not known)', () => {
+    for (const images of [true, null, undefined]) {
+      const verdict = assessPdfPages([1, 2, 3].map((page) => ({ page, text: '', images })));
+      expect(verdict).toMatchObject({ ok: false, problem: 'needs_ocr' });
+      if (!verdict.ok)
+        expect(verdict.reason).toContain('it is scanned: 3 of 3 pages hold images and no text');
+    }
+  });
+
+  it('calls a document without text or images blank, and one with a few characters nearly empty', () => {
+    const blank = assessPdfPages([1, 2].map((page) => ({ page, text: '', images: false })));
+    expect(blank).toMatchObject({ ok: false, problem: 'blank', reason: expect.stringContaining('is blank') });
+    const numbers = assessPdfPages([1, 2].map((page) => ({ page, text: String(page), images: false })));
+    expect(numbers).toMatchObject({
+      ok: false,
+      problem: 'blank',
+      reason: 'is nearly empty: 2 letters or digits on 2 pages and no images',
+    });
+    expect(assessPdfPages([])).toMatchObject({ ok: false, problem: 'blank', reason: 'has no pages' });
+  });
+
+  it('keeps a document with a few text pages among blank ones (no images)', () => {
+    const pages = [
+      { page: 1, text: 'Axis labels 100 200 300 percentage oppose' },
+      ...[2, 3, 4, 5, 6].map((page) => ({ page, text: '', images: false })),
+    ];
+    expect(assessPdfPages(pages)).toMatchObject({ ok: true });
   });
 
   it('fails a mostly image-only document with a little text as scanned', () => {
     const pages = [
       { page: 1, text: 'Axis labels 100 200 300 percentage oppose' },
-      ...[2, 3, 4, 5, 6].map((page) => ({ page, text: '' })),
+      ...[2, 3, 4, 5, 6].map((page) => ({ page, text: '', images: true })),
     ];
-    expect(assessPdfPages(pages)).toMatchObject({ ok: false, problem: 'scanned' });
+    expect(assessPdfPages(pages)).toMatchObject({ ok: false, problem: 'needs_ocr' });
   });
 
   it('accepts a short document whose few pages with text carry plenty of it', () => {

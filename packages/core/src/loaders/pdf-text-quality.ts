@@ -36,19 +36,16 @@ export interface PageAssessment {
 }
 
 const LEADERS = /([.·…_\-–—=*~])(?:\s?\1){3,}/gu;
-const MEANINGFUL = /[\p{L}\p{N}]/u;
-const UNREADABLE = /[\uFFFD\p{Cc}\p{Co}\p{Cn}\p{Cs}]/u;
+const VISIBLE = /\S/gu;
+const MEANINGFUL = /[\p{L}\p{N}]/gu;
+/** Unmapped glyphs as engines output them; whitespace (itself `\p{Cc}` in part) is not one. */
+const UNREADABLE = /(?!\s)[\uFFFD\p{Cc}\p{Co}\p{Cn}\p{Cs}]/gu;
 
 export function assessPageText(text: string): PageAssessment {
-  let visible = 0;
-  let meaningful = 0;
-  let unreadable = 0;
-  for (const char of text.replace(LEADERS, '')) {
-    if (/\s/u.test(char)) continue;
-    visible++;
-    if (MEANINGFUL.test(char)) meaningful++;
-    else if (UNREADABLE.test(char)) unreadable++;
-  }
+  const judged = text.replace(LEADERS, '');
+  const visible = judged.match(VISIBLE)?.length ?? 0;
+  const meaningful = judged.match(MEANINGFUL)?.length ?? 0;
+  const unreadable = judged.match(UNREADABLE)?.length ?? 0;
   const q = PDF_TEXT_QUALITY;
   let verdict: PageVerdict;
   if (visible >= q.minVisibleToJudge) {
@@ -67,20 +64,48 @@ export interface PdfPageText {
   page: number;
   /** null when the parser could not read the page. */
   text: string | null;
+  /**
+   * Whether the page paints an image; asked by the engines only of pages with (almost) no text,
+   * to tell a scan from a blank page. Absent or null: not known.
+   */
+  images?: boolean | null;
 }
+
+/**
+ * Whether the verdict on these pages depends on which of their pages without text paint images:
+ * only when the document would otherwise be refused as a scan. Engines ask it before looking for
+ * images, so a document with text never pays for the look.
+ */
+export function needsImageCheck(pages: readonly PdfPageText[]): boolean {
+  const verdict = assessPdfPages(pages);
+  return !verdict.ok && verdict.problem === 'needs_ocr';
+}
+
+/** Pages with too little text to count as text pages: where an engine looks for images. */
+export function pagesWithoutText(pages: readonly PdfPageText[]): PdfPageText[] {
+  return pages.filter(
+    (entry) =>
+      entry.text !== null && assessPageText(entry.text).meaningful < PDF_TEXT_QUALITY.minTextPageChars,
+  );
+}
+
+/** Why a document as a whole has no usable text. */
+export type PdfProblem = 'needs_ocr' | 'blank' | 'garbled' | 'unreadable';
 
 export type DocumentVerdict =
   | { ok: true; keep: Array<{ page: number; text: string }>; skipped: SkippedPage[] }
-  | { ok: false; problem: 'scanned' | 'garbled' | 'unreadable'; reason: string; skipped: SkippedPage[] };
+  | { ok: false; problem: PdfProblem; reason: string; skipped: SkippedPage[] };
 
 /**
  * Keeps the pages worth indexing and decides whether the document as a whole has text:
  * - pages without text (blank or image-only) and garbled pages are skipped and listed;
- * - garbled pages on more than half of the pages that have any text fail the document;
+ * - garbled pages on more than half of the pages that have any text fail the document (`garbled`);
  * - so does having no text page, or text on fewer than half the pages while averaging under
- *   `minAverageCharsWhenMostlyImages` meaningful characters per page (a scan with a typed cover
- *   sheet or page stamps): it needs OCR;
- * - a document none of whose pages the parser could read is unreadable.
+ *   `minAverageCharsWhenMostlyImages` meaningful characters per page: when pages without text
+ *   paint images (or the engine cannot tell) it is a scan that `needs_ocr`; when none does, a
+ *   document with no text page at all is `blank` (blank pages, or a few stray characters), while
+ *   one with some text pages is kept (a short form with blank pages);
+ * - a document none of whose pages the parser could read is `unreadable`.
  */
 export function assessPdfPages(pages: readonly PdfPageText[]): DocumentVerdict {
   const keep: Array<{ page: number; text: string }> = [];
@@ -89,12 +114,15 @@ export function assessPdfPages(pages: readonly PdfPageText[]): DocumentVerdict {
   let garbledPages = 0;
   let pagesWithText = 0;
   let meaningful = 0;
-  for (const { page, text } of pages) {
+  /** Pages without a text page's worth of text that paint images, or may (not known). */
+  let imagePages = 0;
+  for (const { page, text, images } of pages) {
     if (text === null) {
       skipped.push({ page, reason: 'unreadable' });
       continue;
     }
     const assessment = assessPageText(text);
+    if (assessment.verdict !== 'text' && images !== false) imagePages++;
     if (assessment.verdict === 'no_text') {
       skipped.push({ page, reason: 'no_text' });
       continue;
@@ -116,7 +144,7 @@ export function assessPdfPages(pages: readonly PdfPageText[]): DocumentVerdict {
     return {
       ok: false,
       problem: 'unreadable',
-      reason: `none of its ${pageCount} pages could be read`,
+      reason: `is damaged: none of its ${pageCount} pages could be read`,
       skipped,
     };
   }
@@ -125,20 +153,37 @@ export function assessPdfPages(pages: readonly PdfPageText[]): DocumentVerdict {
       ok: false,
       problem: 'garbled',
       reason:
-        `its text is unreadable on ${garbledPages} of ${pageCount} pages (fonts without a Unicode map or a ` +
-        'damaged text layer); run OCR first',
+        `its text layer is unreadable on ${garbledPages} of ${pageCount} pages (fonts without a Unicode map ` +
+        'or a damaged text layer); run OCR on it',
       skipped,
     };
   }
   const mostlyImages =
     textPages * 2 < pageCount && meaningful < PDF_TEXT_QUALITY.minAverageCharsWhenMostlyImages * pageCount;
   if (textPages === 0 || mostlyImages) {
-    return {
-      ok: false,
-      problem: 'scanned',
-      reason: `no extractable text — it looks scanned (image-only); run OCR first (text on ${textPages} of ${pageCount} pages)`,
-      skipped,
-    };
+    if (imagePages > 0) {
+      return {
+        ok: false,
+        problem: 'needs_ocr',
+        reason:
+          `it is scanned: ${imagePages} of ${pageCount} pages hold images and no text ` +
+          `(text on ${textPages} of ${pageCount} pages); run OCR first`,
+        skipped,
+      };
+    }
+    if (textPages === 0) {
+      return {
+        ok: false,
+        problem: 'blank',
+        reason:
+          pageCount === 0
+            ? 'has no pages'
+            : meaningful === 0
+              ? `is blank: none of its ${pageCount} pages holds text or images`
+              : `is nearly empty: ${meaningful} letters or digits on ${pageCount} pages and no images`,
+        skipped,
+      };
+    }
   }
   return { ok: true, keep, skipped };
 }

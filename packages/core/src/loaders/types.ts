@@ -1,4 +1,5 @@
 /** What a loader extracts from one file: its text and the structure that text came with. */
+import type { ExtractionRecipe } from './extraction-recipe.js';
 
 export type DocumentKind = 'pdf' | 'text' | 'markdown' | 'html' | 'docx' | 'csv' | 'json';
 
@@ -33,6 +34,8 @@ export interface LoadedDocument {
    * read). Absent for other formats.
    */
   skippedPages?: SkippedPage[];
+  /** How the text was extracted (engine, its version, repair rules): part of the document's version. */
+  extraction: ExtractionRecipe;
   /**
    * PDF running headers and footers (journal name, author line, page numbers) taken out of the
    * page texts, so that they can be shown with the document without repeating in every chunk.

@@ -54,6 +54,13 @@ process.on('message', (request: SandboxRequest) => {
   if (request?.type !== 'run') return;
   previous = previous.then(() => run(request));
 });
-// The parent is gone (it exited or closed the sandbox): so is this process.
-process.on('disconnect', () => process.exit(0));
+// The parent is gone (it exited or closed the sandbox): so is this process, with any tool a task
+// started (it leads its own process group).
+process.on('disconnect', () => {
+  try {
+    process.kill(-process.pid, 'SIGKILL');
+  } catch {
+    process.exit(0);
+  }
+});
 send({ type: 'ready' });

@@ -129,6 +129,10 @@ const TASK_CODES = new Set<QuireErrorCode>([
   'encrypted',
   'wrong_password',
   'no_text',
+  'needs_ocr',
+  'blank_document',
+  'garbled_text',
+  'unsupported_feature',
   'corrupt',
   'too_large',
   'too_many_pages',
@@ -284,6 +288,8 @@ export class ParseSandbox {
       execArgv: [...typeScriptLoader(), `--max-old-space-size=${maxMemoryMb}`],
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+      // Its own process group: a tool a task starts (pdftotext) is in it and is killed with it.
+      detached: true,
     });
     const child: Child = {
       process: proc,
@@ -562,7 +568,7 @@ export class ParseSandbox {
       if (child.process.exitCode !== null || child.process.signalCode !== null) resolve();
       else child.process.once('exit', () => resolve());
     });
-    child.process.kill('SIGKILL');
+    killGroup(child.process);
     return exited;
   }
 
@@ -618,6 +624,22 @@ export async function configureDefaultParseSandbox(options: ParseSandboxOptions)
 function typeScriptLoader(): string[] {
   if (MODULE_EXTENSION !== '.ts') return [];
   return ['--import', new URL('./register-source-hooks.mjs', import.meta.url).href];
+}
+
+/**
+ * SIGKILL to the child's process group: the child and any tool a task started. Falls back to the
+ * child alone when the group is gone already.
+ */
+function killGroup(proc: ChildProcess): void {
+  try {
+    if (proc.pid !== undefined) {
+      process.kill(-proc.pid, 'SIGKILL');
+      return;
+    }
+  } catch {
+    // No such group (the child has exited): kill the child itself below, a no-op if it is gone.
+  }
+  proc.kill('SIGKILL');
 }
 
 function checkOption(name: string, value: number, integer: boolean): number {

@@ -17,9 +17,10 @@ function sibling(path: string): URL {
   return new URL(`${path}${MODULE_EXTENSION}`, import.meta.url);
 }
 
-/** The built-in kinds. */
-export const BUILTIN_TASK_KINDS = ['pdf', 'docx', 'html'] as const;
+/** The built-in kinds: `pdf` is the `pdfjs` PDF engine, `pdf-poppler` the `poppler` one. */
+export const BUILTIN_TASK_KINDS = ['pdf', 'pdf-poppler', 'docx', 'html'] as const;
 kinds.set('pdf', sibling('./tasks/pdf-task'));
+kinds.set('pdf-poppler', sibling('./tasks/poppler-task'));
 kinds.set('docx', sibling('./tasks/docx-task'));
 kinds.set('html', sibling('./tasks/html-task'));
 

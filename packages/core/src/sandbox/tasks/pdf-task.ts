@@ -1,32 +1,56 @@
 /**
- * Sandbox task `pdf`: the text of each page of a PDF, with pdf-parse (pdf.js). Runs in a sandbox
- * child, which keeps pdf.js loaded between documents and is killed from outside on the memory cap
- * or the time limit: pdf.js runs synchronously for long stretches on hostile input.
+ * Sandbox task `pdf`: the text of each page of a PDF with the `pdfjs` engine, pdf-parse (pdf.js).
+ * Runs in a sandbox child, which keeps pdf.js loaded between documents and is killed from outside
+ * on the memory cap or the time limit: pdf.js runs synchronously for long stretches on hostile input.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { PdfPageText } from '../../loaders/pdf-text-quality.js';
+import { pathToFileURL } from 'node:url';
+import type { PdfTaskInput, PdfTaskOutput } from '../../loaders/pdf-engine-types.js';
+import { needsImageCheck, type PdfPageText, pagesWithoutText } from '../../loaders/pdf-text-quality.js';
 import { TaskFailure } from '../protocol.js';
 
-export interface PdfTaskInput {
-  data: Uint8Array;
-  /** Passwords to try in order; empty when none was given. */
-  passwords: string[];
-  maxPages: number;
-  maxChars: number;
-}
-
-export interface PdfTaskOutput {
-  pageCount: number;
-  title: string | null;
-  pages: PdfPageText[];
-}
+export type { PdfTaskInput, PdfTaskOutput };
 
 /** pdf.js codes on its PasswordException. */
 const NEED_PASSWORD = 1;
 
 type PdfParseModule = typeof import('pdf-parse');
 let pdfParse: Promise<PdfParseModule> | undefined;
+
+/** The operators with which a page paints an image (pdf.js's `OPS`), read from pdf-parse's own pdf.js. */
+let imageOps: Promise<Set<number>> | undefined;
+async function loadImageOps(): Promise<Set<number>> {
+  const require = createRequire(import.meta.url);
+  const path = createRequire(require.resolve('pdf-parse')).resolve('pdfjs-dist/legacy/build/pdf.mjs');
+  const { OPS } = (await import(pathToFileURL(path).href)) as { OPS: Record<string, number> };
+  return new Set(
+    Object.entries(OPS)
+      .filter(([name]) => /^paint.*Image/.test(name))
+      .map(([, op]) => op),
+  );
+}
+
+interface PdfJsDocument {
+  getPage(page: number): Promise<{ getOperatorList(): Promise<{ fnArray: number[] }> }>;
+}
+
+/**
+ * Whether a page paints an image, from its operator list (the page is not rendered). Asked only of
+ * pages without text when the verdict depends on it; null when pdf.js cannot say.
+ */
+async function pageHasImages(parser: unknown, page: number): Promise<boolean | null> {
+  const doc = (parser as { doc?: PdfJsDocument }).doc;
+  if (doc === undefined) return null;
+  try {
+    imageOps ??= loadImageOps();
+    const ops = await imageOps;
+    const list = await (await doc.getPage(page)).getOperatorList();
+    return list.fnArray.some((op) => ops.has(op));
+  } catch {
+    return null;
+  }
+}
 
 /** Where pdf.js finds CMaps (CJK text), standard fonts and its WASM decoders: inside pdfjs-dist. */
 function resources() {
@@ -100,7 +124,11 @@ export async function run(input: PdfTaskInput): Promise<PdfTaskOutput> {
     opened = await open(input);
   } catch (error) {
     const code = passwordCode(error);
-    if (code === undefined) throw new TaskFailure('corrupt', messageOf(error));
+    if (code === undefined) {
+      throw new TaskFailure('corrupt', 'is damaged: pdf.js found no document in it', {
+        engineMessage: messageOf(error),
+      });
+    }
     if (code === NEED_PASSWORD && input.passwords.length === 0) {
       throw new TaskFailure('encrypted', 'the PDF is password-protected; give its password');
     }
@@ -136,7 +164,11 @@ export async function run(input: PdfTaskInput): Promise<PdfTaskOutput> {
         );
       }
     }
-    return { pageCount, title: titleOf(info), pages };
+    // A scan or a blank document: which pages paint images tells them apart.
+    if (needsImageCheck(pages)) {
+      for (const entry of pagesWithoutText(pages)) entry.images = await pageHasImages(parser, entry.page);
+    }
+    return { engine: 'pdfjs', pageCount, title: titleOf(info), pages };
   } finally {
     await parser.destroy().catch(() => undefined);
   }
