@@ -13,6 +13,12 @@ describe('rejoinHyphenation', () => {
     );
   });
 
+  it('rejoins a word split across a column break written as a blank line, and only a lower-case one', () => {
+    expect(rejoin('each experi-\n\nment ran twice')).toBe('each experiment\nran twice');
+    expect(rejoin('see the list-\n\nItems follow')).toBe('see the list-\n\nItems follow');
+    expect(rejoin('a well-\n\nknown case, well known')).toBe('a well-\n\nknown case, well known');
+  });
+
   it('keeps the hyphen of compounds: capitalised halves, compound parts, digits, single letters', () => {
     expect(rejoin('painted by Jean-\nPaul Laurens')).toBe('painted by Jean-Paul\nLaurens');
     expect(rejoin('a state-\nof-the-art system')).toBe('a state-of-the-art\nsystem');

@@ -190,17 +190,31 @@ export function rejoinHyphenation(pages: readonly string[]): { pages: string[]; 
   const lined = pages.map((text) => {
     // Built line by line (no splicing), so a page of many splits stays linear.
     const lines: string[] = [];
+    // Blank lines held back after a line ending in a hyphen: an extractor that writes each column
+    // as a block (Poppler) puts one between a column's last line and the next column's first.
+    let held = 0;
     for (const line of text.split('\n')) {
       const previous = lines.at(-1);
-      const mended = previous === undefined ? null : mendSplit(previous, line, vocabulary);
+      if (line.trim() === '' && previous !== undefined && endsWithHyphen(previous)) {
+        held++;
+        continue;
+      }
+      let mended = previous === undefined ? null : mendSplit(previous, line, vocabulary);
+      // Across a column break only a plain join continues the word: a lower-case continuation.
+      if (mended !== null && held > 0 && (mended.decision !== 'join' || !/^\p{Ll}/u.test(line.trimStart()))) {
+        mended = null;
+      }
       if (mended === null) {
+        for (; held > 0; held--) lines.push('');
         lines.push(line);
         continue;
       }
+      held = 0;
       tally(mended.decision);
       lines[lines.length - 1] = mended.line;
       if (mended.next.trim() !== '') lines.push(mended.next);
     }
+    for (; held > 0; held--) lines.push('');
     return lines;
   });
   for (let p = 0; p + 1 < lined.length; p++) {
@@ -217,6 +231,10 @@ export function rejoinHyphenation(pages: readonly string[]): { pages: string[]; 
     else following[first] = mended.next;
   }
   return { pages: lined.map((lines) => lines.join('\n')), count };
+}
+
+function endsWithHyphen(line: string): boolean {
+  return '-\u00AD\u2010'.includes(line.trimEnd().at(-1) ?? ' ');
 }
 
 function lastTextLine(lines: readonly string[]): number {
