@@ -16,11 +16,12 @@
  */
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import type { TermImpacts } from './lexical-topk.js';
 
 /** The token of the `every` column. Queries reach it only through the column filter `every :`. */
 export const EVERY_TOKEN = 'x';
 
-/** Rows per tenant whose term statistics a connection caches, and tenants it keeps them for. */
+/** Terms per tenant whose row counts a connection caches, and tenants it keeps them for. */
 const CACHED_TERMS_PER_TENANT = 8192;
 const CACHED_TENANTS = 64;
 
@@ -28,8 +29,16 @@ const CACHED_TENANTS = 64;
 export interface TermStats {
   /** Rows of the tenant holding the term. */
   documents: number;
-  /** The highest bm25() the term alone gives a row of the tenant, once computed. */
-  maxScore?: number;
+}
+
+/** What a connection has cached about one tenant, valid while the tenant's generation stays. */
+export interface TenantCache {
+  generation: number;
+  terms: Map<string, TermStats>;
+  /** Each term's rows and what the term alone scores in each (its part of any query's bm25()). */
+  impacts: Map<string, TermImpacts>;
+  /** Rows held in `impacts`, all terms together. */
+  postings: number;
 }
 
 export interface TenantIndex {
@@ -44,14 +53,17 @@ export interface TenantIndex {
   rowsWithTerm: Database.Statement<[string], number>;
   /** FTS5's averages record (row 1 of `_data`), whose first varint is bm25()'s N. */
   averages: Database.Statement<[], Buffer>;
-  /** The highest single-term bm25() in the tenant, for a MATCH expression naming one term. */
-  maxScore: Database.Statement<[string], number | null>;
+  /** Every row holding one term, ascending, with the score the term alone gives it. */
+  impacts: Database.Statement<[string], [number, number]>;
 }
 
 /** A small least-recently-used map: `get` refreshes, `set` evicts the oldest beyond `capacity`. */
 export class LruMap<K, V> {
   private readonly map = new Map<K, V>();
-  constructor(private readonly capacity: number) {}
+  constructor(
+    private readonly capacity: number,
+    private readonly onEvict?: (value: V) => void,
+  ) {}
   get(key: K): V | undefined {
     const value = this.map.get(key);
     if (value !== undefined) {
@@ -63,7 +75,15 @@ export class LruMap<K, V> {
   set(key: K, value: V): void {
     this.map.delete(key);
     this.map.set(key, value);
-    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value as K);
+    if (this.map.size > this.capacity) this.evictOldest();
+  }
+  /** Drops the least recently used entry; false when empty. */
+  evictOldest(): boolean {
+    const oldest = this.map.entries().next();
+    if (oldest.done === true) return false;
+    this.map.delete(oldest.value[0]);
+    this.onEvict?.(oldest.value[1]);
+    return true;
   }
   clear(): void {
     this.map.clear();
@@ -101,9 +121,11 @@ export function termQuery(token: string): string {
 export class TenantLexicalIndexes {
   private readonly registry: string;
   private readonly indexes = new LruMap<string, TenantIndex>(CACHED_TENANTS * 4);
-  private readonly stats = new LruMap<string, { generation: number; terms: Map<string, TermStats> }>(
-    CACHED_TENANTS,
-  );
+  private readonly caches = new LruMap<string, TenantCache>(CACHED_TENANTS, (cache) => {
+    this.cachedPostings -= cache.postings;
+  });
+  /** Rows held in every tenant's `impacts`. */
+  private cachedPostings = 0;
   private readonly statements: {
     find: Database.Statement<[string], string>;
     register: Database.Statement<[string, string]>;
@@ -114,6 +136,8 @@ export class TenantLexicalIndexes {
   constructor(
     private readonly db: Database.Database,
     private readonly collection: string,
+    /** Most rows of term impacts kept in memory, all tenants together (16 bytes each). */
+    private readonly maxCachedPostings = 0,
   ) {
     this.registry = `"${collection}__lexical"`;
     this.statements = {
@@ -165,27 +189,72 @@ export class TenantLexicalIndexes {
   }
 
   /**
-   * The connection's cache of the tenant's term statistics for its current generation (read in the
-   * caller's transaction, so that the statistics and the query see one snapshot).
+   * The connection's cache for the tenant's current generation (read in the caller's transaction, so
+   * that what is cached and the query see one snapshot); a new generation starts an empty cache.
    */
-  termStats(tenant: string): Map<string, TermStats> {
+  cacheOf(tenant: string): TenantCache {
     const generation = this.statements.generation.get(tenant) ?? 0;
-    let entry = this.stats.get(tenant);
+    let cache = this.caches.get(tenant);
     if (
-      entry === undefined ||
-      entry.generation !== generation ||
-      entry.terms.size > CACHED_TERMS_PER_TENANT
+      cache === undefined ||
+      cache.generation !== generation ||
+      cache.terms.size > CACHED_TERMS_PER_TENANT
     ) {
-      entry = { generation, terms: new Map() };
-      this.stats.set(tenant, entry);
+      if (cache !== undefined) this.cachedPostings -= cache.postings;
+      cache = { generation, terms: new Map(), impacts: new Map(), postings: 0 };
+      this.caches.set(tenant, cache);
     }
-    return entry.terms;
+    return cache;
+  }
+
+  /** Rows holding the term in the tenant (FTS5's own count), cached. */
+  documents(index: TenantIndex, cache: TenantCache, token: string): number {
+    let stats = cache.terms.get(token);
+    if (stats === undefined) {
+      stats = { documents: index.rowsWithTerm.get(token) ?? 0 };
+      cache.terms.set(token, stats);
+    }
+    return stats.documents;
+  }
+
+  /**
+   * The term's rows and scores in the tenant: from the cache, else read from FTS5 (one pass over the
+   * term's rows) and cached while the memory budget allows, evicting the least recently searched
+   * tenants' impacts first.
+   */
+  impacts(index: TenantIndex, cache: TenantCache, token: string): TermImpacts {
+    const cached = cache.impacts.get(token);
+    if (cached !== undefined) return cached;
+    const rows = index.impacts.all(termQuery(token));
+    const impacts: TermImpacts = {
+      rowids: new Float64Array(rows.length),
+      scores: new Float64Array(rows.length),
+    };
+    rows.forEach(([rowid, score], i) => {
+      impacts.rowids[i] = rowid;
+      impacts.scores[i] = score;
+    });
+    if (rows.length > this.maxCachedPostings) return impacts;
+    // The tenant being searched is the most recently used entry: others go first.
+    while (this.cachedPostings + rows.length > this.maxCachedPostings && this.caches.size > 1) {
+      this.caches.evictOldest();
+    }
+    if (this.cachedPostings + rows.length > this.maxCachedPostings) {
+      this.cachedPostings -= cache.postings;
+      cache.postings = 0;
+      cache.impacts.clear();
+    }
+    cache.impacts.set(token, impacts);
+    cache.postings += rows.length;
+    this.cachedPostings += rows.length;
+    return impacts;
   }
 
   /** Forgets cached statements and statistics (the connection is closing). */
   clear(): void {
     this.indexes.clear();
-    this.stats.clear();
+    this.caches.clear();
+    this.cachedPostings = 0;
   }
 
   private open(tenant: string, name: string): TenantIndex {
@@ -201,13 +270,12 @@ export class TenantLexicalIndexes {
       delete: this.db.prepare(`DELETE FROM ${table} WHERE rowid = ?`),
       rowsWithTerm: this.db.prepare<[string], number>(`SELECT doc FROM ${vocabulary} WHERE term = ?`).pluck(),
       averages: this.db.prepare<[], Buffer>(`SELECT block FROM "${name}_data" WHERE id = 1`).pluck(),
-      maxScore: this.db
-        .prepare<[string], number | null>(
-          // bm25() cannot sit inside an aggregate: the sort keeps the best row only.
-          `SELECT -bm25(${table}, 1.0, 0.0) AS score FROM ${table} WHERE ${table} MATCH ? ` +
-            'ORDER BY score DESC LIMIT 1',
+      // bm25() negated, as every search reports it: the term's part of a row's score.
+      impacts: this.db
+        .prepare<[string], [number, number]>(
+          `SELECT rowid, -bm25(${table}, 1.0, 0.0) FROM ${table} WHERE ${table} MATCH ?`,
         )
-        .pluck(),
+        .raw(),
     };
     this.indexes.set(tenant, index);
     return index;

@@ -29,16 +29,8 @@ import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
 import { QuireError, StoreError } from '../errors.js';
 import { lexicalTokens } from './lexical.js';
-import { bm25TermBound, exactTopK, type QueryTerm } from './lexical-topk.js';
-import {
-  EVERY_TOKEN,
-  ftsQuery,
-  LruMap,
-  type TenantIndex,
-  TenantLexicalIndexes,
-  type TermStats,
-  termQuery,
-} from './sqlite-lexical.js';
+import { bm25TermBound, exactTopK, type QueryTerm, topByImpacts } from './lexical-topk.js';
+import { EVERY_TOKEN, ftsQuery, LruMap, TenantLexicalIndexes } from './sqlite-lexical.js';
 import type {
   ChunkPoint,
   ChunkRecord,
@@ -89,16 +81,28 @@ export interface SqliteVectorStoreOptions {
    */
   vectorChunkSize?: number;
   /**
-   * How lexical search finds its top k; every mode returns the same hits, scores and order (the tests
-   * compare them). `maxscore-exact` prunes with each common term's exact highest score in the tenant;
-   * `maxscore` with bm25's ceiling for every term, no cache; `exhaustive` ranks every row holding a
-   * query term. The latter two are there to measure against.
-   * @default 'maxscore-exact'
+   * How lexical search finds its top k in a tenant of 4,096 chunks or more (smaller ones always run the
+   * plain query); every mode returns the same hits, scores and order (the tests compare them).
+   * - `impacts`: each query term's rows and bm25() parts are read from FTS5 once and kept in memory
+   *   until the tenant's next write (see `impactCacheRows`); a query adds them up in JavaScript, in the
+   *   order FTS5 adds them, so its scores are the very floats the full query gives. Filtered searches
+   *   run as `maxscore`.
+   * - `maxscore`: SQL queries that require the terms of the highest bounds and prune with bm25's
+   *   ceiling per term (`lexical-topk.ts`).
+   * - `exhaustive`: one SQL query ranking every row that holds a query term.
+   * @default 'impacts'
    */
   lexicalSearch?: LexicalSearchMode;
+  /**
+   * Rows of term impacts (16 bytes each) the `impacts` mode keeps in memory, all tenants together;
+   * the least recently searched tenants' go first. A term with more rows than this is read for each
+   * query. 0 reads every term for each query.
+   * @default 2000000 (32 MiB)
+   */
+  impactCacheRows?: number;
 }
 
-export type LexicalSearchMode = 'maxscore-exact' | 'maxscore' | 'exhaustive';
+export type LexicalSearchMode = 'impacts' | 'maxscore' | 'exhaustive';
 
 /**
  * The collection of an embedding model and dimension: the model name in lower-case letters and digits,
@@ -201,12 +205,8 @@ function defaultVectorChunkSize(dimension: number): number {
  */
 const PRUNE_MIN_ROWS = 4096;
 
-/**
- * Terms held by at least this many rows per hit asked for get their exact highest score as their bound
- * (one scan of their rows, cached until the tenant's next write); rarer ones, which the pruned query
- * requires anyway, keep bm25's ceiling.
- */
-const EXACT_BOUND_MIN_ROWS = 8;
+/** Rows of term impacts a connection keeps in memory by default (16 bytes each: 32 MiB). */
+const DEFAULT_IMPACT_CACHE_ROWS = 2_000_000;
 
 /** Search statements kept per connection (by tenant table and filter shape). */
 const CACHED_SEARCH_STATEMENTS = 256;
@@ -317,6 +317,7 @@ export class SqliteVectorStore implements VectorStore {
     Database.Statement<unknown[], ChunkRow & { score: number }>
   >(CACHED_SEARCH_STATEMENTS);
   private readonly lexicalSearch: LexicalSearchMode;
+  private readonly impactCacheRows: number;
 
   constructor(options: SqliteVectorStoreOptions) {
     const invalid = (message: string) => new QuireError('invalid_input', `SqliteVectorStore: ${message}`);
@@ -349,13 +350,16 @@ export class SqliteVectorStore implements VectorStore {
     this.busyTimeoutMs = busyTimeoutMs;
     this.mmapSizeBytes = mmapSizeBytes;
     this.vectorChunkSize = vectorChunkSize;
-    const lexicalSearch = options.lexicalSearch ?? 'maxscore-exact';
-    if (!['maxscore-exact', 'maxscore', 'exhaustive'].includes(lexicalSearch)) {
-      throw invalid(
-        `lexicalSearch must be maxscore-exact, maxscore or exhaustive, got ${String(lexicalSearch)}`,
-      );
+    const lexicalSearch = options.lexicalSearch ?? 'impacts';
+    if (!['impacts', 'maxscore', 'exhaustive'].includes(lexicalSearch)) {
+      throw invalid(`lexicalSearch must be impacts, maxscore or exhaustive, got ${String(lexicalSearch)}`);
+    }
+    const impactCacheRows = options.impactCacheRows ?? DEFAULT_IMPACT_CACHE_ROWS;
+    if (!Number.isSafeInteger(impactCacheRows) || impactCacheRows < 0) {
+      throw invalid(`impactCacheRows must be a non-negative integer, got ${impactCacheRows}`);
     }
     this.lexicalSearch = lexicalSearch;
+    this.impactCacheRows = impactCacheRows;
   }
 
   private table(name: 'chunks' | 'meta' | 'vec'): string {
@@ -369,7 +373,7 @@ export class SqliteVectorStore implements VectorStore {
       const db = this.db ?? this.open();
       this.createTables(db);
       this.statements ??= this.prepare(db);
-      this.lexical ??= new TenantLexicalIndexes(db, this.collection);
+      this.lexical ??= new TenantLexicalIndexes(db, this.collection, this.impactCacheRows);
     } catch (error) {
       throw storeError(error, 'initialise');
     }
@@ -658,7 +662,7 @@ export class SqliteVectorStore implements VectorStore {
           match: ftsQuery(required, optional),
           limit: options.limit,
         });
-      // One read transaction: the statistics the bounds come from and the queries see one snapshot.
+      // One read transaction: the statistics, the cached impacts and the queries see one snapshot.
       const rows = this.db!.transaction(() => {
         const indexRows = fts5RowCount(lexical.averages.get());
         // A small tenant's full query is cheap, cheaper than counting the rows of common terms.
@@ -670,36 +674,46 @@ export class SqliteVectorStore implements VectorStore {
         ) {
           return search(tokens, []);
         }
-        return exactTopK(this.queryTerms(lexical, tokens, indexRows, options.limit), options.limit, search);
+        const cache = this.lexical!.cacheOf(tenant);
+        if (this.lexicalSearch === 'impacts' && candidates.sql === '') {
+          const top = topByImpacts(
+            tokens.map((token) => this.lexical!.impacts(lexical, cache, token)),
+            options.limit,
+          );
+          return this.rowsByImpact(tenant, top, options.limit);
+        }
+        const terms: QueryTerm[] = tokens.map((token) => {
+          const documents = this.lexical!.documents(lexical, cache, token);
+          return { token, documents, maxContribution: bm25TermBound(indexRows, documents) };
+        });
+        return exactTopK(terms, options.limit, search);
       })();
       return rows.map((row) => ({ record: toRecord(row), score: row.score }));
     });
   }
 
   /**
-   * The query's terms with their row counts and the most each can add to a row's score: the exact
-   * highest score of the term alone in the tenant for common terms (cached per tenant until its next
-   * write), bm25's ceiling (IDF × (k1 + 1)) for rare ones, which the pruned query requires anyway.
+   * The chunks of the best-scored rows, ordered as the SQL query orders them (score, then id), at most
+   * `limit`: `top` holds every row tied with the last place, so that ids decide among them.
    */
-  private queryTerms(lexical: TenantIndex, tokens: string[], indexRows: number, limit: number): QueryTerm[] {
-    const cache =
-      this.lexicalSearch === 'maxscore'
-        ? new Map<string, TermStats>()
-        : this.lexical!.termStats(lexical.tenant);
-    return tokens.map((token) => {
-      let stats = cache.get(token);
-      if (stats === undefined) {
-        stats = { documents: lexical.rowsWithTerm.get(token) ?? 0 };
-        cache.set(token, stats);
-      }
-      let maxContribution = bm25TermBound(indexRows, stats.documents);
-      if (this.lexicalSearch === 'maxscore-exact' && stats.documents >= EXACT_BOUND_MIN_ROWS * limit) {
-        stats.maxScore ??= lexical.maxScore.get(termQuery(token)) ?? 0;
-        // A sum taken in another order may round a little differently: the bound stays above it.
-        maxContribution = Math.min(maxContribution, stats.maxScore * (1 + 1e-9) + 1e-12);
-      }
-      return { token, documents: stats.documents, maxContribution };
-    });
+  private rowsByImpact(
+    tenant: string,
+    top: Array<{ rowid: number; score: number }>,
+    limit: number,
+  ): Array<ChunkRow & { score: number }> {
+    if (top.length === 0) return [];
+    const scores = new Map(top.map((row) => [row.rowid, row.score]));
+    const statement = this.searchStatement(
+      'lexical:rows',
+      () =>
+        `SELECT ${CHUNK_COLUMNS}, 0.0 AS score FROM ${this.table('chunks')} c ` +
+        'WHERE c.rowid IN (SELECT value FROM json_each(?)) AND c.tenant = ?',
+    );
+    return statement
+      .all(JSON.stringify(top.map((row) => row.rowid)), tenant)
+      .map((row) => ({ ...row, score: scores.get(row.rowid)! }))
+      .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, limit);
   }
 
   private searchStatement(

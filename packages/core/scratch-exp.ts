@@ -1,0 +1,16 @@
+import Database from 'better-sqlite3';
+import { lexicalTokens } from './src/vector-store/lexical.js';
+const db = new Database('/tmp/lexscratch/100k.db', { readonly: true });
+const t = db.prepare('select fts from vectors_8__lexical').pluck().get() as string;
+db.exec(`CREATE VIRTUAL TABLE temp.v USING fts5vocab(main, "${t}", 'row')`);
+const q = '[5.7.2](https://github.com/taskforcesh/bullmq/compare/v5.7.1...v5.7.2) (2024-04-18) ### Bug Fixes * **stalled:** consider';
+const tokens = [...new Set(lexicalTokens(q))];
+const df = db.prepare('select doc from v where term = ?').pluck();
+console.log(tokens.map((x) => `${x}:${df.get(x)}`).join(' '));
+const m = `terms : (${tokens.map((x) => `"${x}"`).join(' OR ')})`;
+const time = (label: string, f: () => unknown) => { f(); const c = process.cpuUsage(); for (let i = 0; i < 3; i++) f(); const d = process.cpuUsage(c); console.log(label, ((d.user + d.system) / 3000).toFixed(1), 'ms'); };
+time('count(*) match', () => db.prepare(`select count(*) from "${t}" where "${t}" match ?`).get(m));
+time('bm25 top30', () => db.prepare(`select rowid, -bm25("${t}", 1.0, 0.0) s from "${t}" where "${t}" match ? order by s desc limit 30`).all(m));
+time('rank top30', () => db.prepare(`select rowid from "${t}" where "${t}" match ? order by rank limit 30`).all(m));
+time('bm25 first row only', () => db.prepare(`select rowid, bm25("${t}", 1.0, 0.0) s from "${t}" where "${t}" match ? limit 1`).all(m));
+for (const x of tokens) time(`df scan ${x}`, () => df.get(x));

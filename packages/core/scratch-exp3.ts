@@ -1,0 +1,22 @@
+import Database from 'better-sqlite3';
+import { lexicalTokens } from './src/vector-store/lexical.js';
+import { exactTopK, bm25TermBound } from './src/vector-store/lexical-topk.js';
+import { ftsQuery } from './src/vector-store/sqlite-lexical.js';
+const db = new Database('/tmp/lexscratch/100k.db', { readonly: true });
+const t = db.prepare('select fts from vectors_8__lexical').pluck().get() as string;
+db.exec(`CREATE VIRTUAL TABLE temp.v USING fts5vocab(main, "${t}", 'row')`);
+const q = process.argv[2]!;
+const df = db.prepare('select doc from v where term = ?').pluck();
+const max = db.prepare(`select -bm25("${t}", 1.0, 0.0) s from "${t}" where "${t}" match ? order by s desc limit 1`).pluck();
+const top = db.prepare(`select rowid, -bm25("${t}", 1.0, 0.0) score from "${t}" where "${t}" match ? order by score desc limit 30`);
+const N = 100000;
+const tokens = [...new Set(lexicalTokens(q))];
+const terms = tokens.map((x) => { const d = df.get(x) as number; const m = max.get(`terms : "${x}"`) as number; return { token: x, documents: d, maxContribution: d >= 240 ? Math.min(bm25TermBound(N, d), m * (1 + 1e-9) + 1e-12) : bm25TermBound(N, d) }; });
+const rows = exactTopK(terms, 30, (req, opt) => {
+  const c = process.cpuUsage();
+  const r = top.all(ftsQuery(req, opt)) as { score: number }[];
+  const d = process.cpuUsage(c);
+  console.log('run req', req.join(','), '| opt', opt.length, '| kth', r[29]?.score.toFixed(2), 'ms', ((d.user + d.system) / 1000).toFixed(1));
+  return r;
+});
+console.log(terms.sort((a,b)=>a.maxContribution-b.maxContribution).map((z) => `${z.token}:${z.documents}:${z.maxContribution.toFixed(2)}`).join(' '));
