@@ -307,7 +307,7 @@ describe('SqliteVectorStore on a file of its own', () => {
       // The same file through the store's other modes, which must agree with the default one.
       // A small impact cache keeps evicting and reading terms again.
       const others = [
-        new SqliteVectorStore({ path, dimension: 8, impactCacheRows: 3_000 }),
+        new SqliteVectorStore({ path, dimension: 8, impactCacheBytes: 20_000 }),
         new SqliteVectorStore({ path, dimension: 8, lexicalSearch: 'maxscore' }),
         new SqliteVectorStore({ path, dimension: 8, lexicalSearch: 'exhaustive' }),
       ];

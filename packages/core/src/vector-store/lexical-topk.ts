@@ -122,10 +122,44 @@ export function exactTopK<Row extends { score: number }>(
   return full();
 }
 
-/** One term's rows (ascending) and what the term adds to each row's score. */
+/**
+ * One term's rows (ascending) and what the term adds to each row's score: `palette[codes[i]]` for row
+ * `rowids[i]`. Rows of equal term frequency and length score alike, so a term has far fewer distinct
+ * scores than rows, and a palette keeps them in 6 bytes a row instead of 16.
+ */
 export interface TermImpacts {
-  rowids: Float64Array;
-  scores: Float64Array;
+  rowids: Uint32Array | Float64Array;
+  codes: Uint16Array | Uint32Array;
+  palette: Float64Array;
+}
+
+/** Packs a term's `(rowid, score)` rows, rowids ascending. */
+export function packImpacts(rows: ReadonlyArray<readonly [number, number]>): TermImpacts {
+  const small = rows.every(([rowid]) => rowid >= 0 && rowid <= 0xffffffff);
+  const rowids = small ? new Uint32Array(rows.length) : new Float64Array(rows.length);
+  const index = new Map<number, number>();
+  const values: number[] = [];
+  const raw = new Uint32Array(rows.length);
+  rows.forEach(([rowid, score], i) => {
+    rowids[i] = rowid;
+    let code = index.get(score);
+    if (code === undefined) {
+      code = values.length;
+      values.push(score);
+      index.set(score, code);
+    }
+    raw[i] = code;
+  });
+  return {
+    rowids,
+    codes: values.length <= 0x10000 ? Uint16Array.from(raw) : raw,
+    palette: Float64Array.from(values),
+  };
+}
+
+/** Bytes a term's packed impacts hold. */
+export function impactBytes(impacts: TermImpacts): number {
+  return impacts.rowids.byteLength + impacts.codes.byteLength + impacts.palette.byteLength;
 }
 
 /**
@@ -139,29 +173,43 @@ export function topByImpacts(
   lists: readonly TermImpacts[],
   limit: number,
 ): Array<{ rowid: number; score: number }> {
-  const totals = new Map<number, number>();
-  for (const { rowids, scores } of lists) {
-    for (let i = 0; i < rowids.length; i++) {
-      const rowid = rowids[i]!;
-      totals.set(rowid, (totals.get(rowid) ?? 0) + scores[i]!);
+  // Document at a time: every list is in rowid order, so a merge visits each row once and adds its
+  // impacts in the order of `lists`.
+  const cursors = new Int32Array(lists.length);
+  const heap = new Float64Array(limit);
+  let size = 0;
+  const kept: Array<{ rowid: number; score: number }> = [];
+  for (;;) {
+    let rowid = Number.POSITIVE_INFINITY;
+    for (let t = 0; t < lists.length; t++) {
+      const list = lists[t]!;
+      const at = cursors[t]!;
+      if (at < list.rowids.length && list.rowids[at]! < rowid) rowid = list.rowids[at]!;
     }
-  }
-  let kth = Number.NEGATIVE_INFINITY;
-  if (totals.size > limit) {
-    // A min-heap of the `limit` best scores seen: its root is the k-th score.
-    const heap = new Float64Array(limit);
-    let size = 0;
-    for (const score of totals.values()) {
-      if (size < limit) {
-        let i = size++;
-        heap[i] = score;
-        while (i > 0) {
-          const parent = (i - 1) >> 1;
-          if (heap[parent]! <= heap[i]!) break;
-          [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
-          i = parent;
-        }
-      } else if (score > heap[0]!) {
+    if (rowid === Number.POSITIVE_INFINITY) break;
+    let score = 0;
+    for (let t = 0; t < lists.length; t++) {
+      const list = lists[t]!;
+      const at = cursors[t]!;
+      if (at < list.rowids.length && list.rowids[at] === rowid) {
+        score += list.palette[list.codes[at]!]!;
+        cursors[t] = at + 1;
+      }
+    }
+    // A min-heap of the `limit` best scores seen: its root is the k-th score so far. Rows below it
+    // cannot enter the result; rows tied with it are kept until a better k-th score drops them.
+    if (size < limit) {
+      let i = size++;
+      heap[i] = score;
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (heap[parent]! <= heap[i]!) break;
+        [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
+        i = parent;
+      }
+      kept.push({ rowid, score });
+    } else if (score >= heap[0]!) {
+      if (score > heap[0]!) {
         heap[0] = score;
         let i = 0;
         for (;;) {
@@ -175,10 +223,16 @@ export function topByImpacts(
           i = smallest;
         }
       }
+      kept.push({ rowid, score });
+      // Keep the list short: drop what fell below the k-th score once it has doubled.
+      if (kept.length > 2 * limit + 64) {
+        const kth = heap[0]!;
+        let w = 0;
+        for (const row of kept) if (row.score >= kth) kept[w++] = row;
+        kept.length = w;
+      }
     }
-    kth = heap[0]!;
   }
-  const top: Array<{ rowid: number; score: number }> = [];
-  for (const [rowid, score] of totals) if (score >= kth) top.push({ rowid, score });
-  return top.sort((a, b) => b.score - a.score || a.rowid - b.rowid);
+  const kth = size < limit ? Number.NEGATIVE_INFINITY : heap[0]!;
+  return kept.filter((row) => row.score >= kth).sort((a, b) => b.score - a.score || a.rowid - b.rowid);
 }

@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import type { TermImpacts } from './lexical-topk.js';
+import { impactBytes, packImpacts, type TermImpacts } from './lexical-topk.js';
 
 /** The token of the `every` column. Queries reach it only through the column filter `every :`. */
 export const EVERY_TOKEN = 'x';
@@ -37,8 +37,8 @@ export interface TenantCache {
   terms: Map<string, TermStats>;
   /** Each term's rows and what the term alone scores in each (its part of any query's bm25()). */
   impacts: Map<string, TermImpacts>;
-  /** Rows held in `impacts`, all terms together. */
-  postings: number;
+  /** Bytes held in `impacts`, all terms together. */
+  bytes: number;
 }
 
 export interface TenantIndex {
@@ -122,10 +122,10 @@ export class TenantLexicalIndexes {
   private readonly registry: string;
   private readonly indexes = new LruMap<string, TenantIndex>(CACHED_TENANTS * 4);
   private readonly caches = new LruMap<string, TenantCache>(CACHED_TENANTS, (cache) => {
-    this.cachedPostings -= cache.postings;
+    this.cachedBytes -= cache.bytes;
   });
-  /** Rows held in every tenant's `impacts`. */
-  private cachedPostings = 0;
+  /** Bytes held in every tenant's `impacts`. */
+  private cachedBytes = 0;
   private readonly statements: {
     find: Database.Statement<[string], string>;
     register: Database.Statement<[string, string]>;
@@ -136,8 +136,8 @@ export class TenantLexicalIndexes {
   constructor(
     private readonly db: Database.Database,
     private readonly collection: string,
-    /** Most rows of term impacts kept in memory, all tenants together (16 bytes each). */
-    private readonly maxCachedPostings = 0,
+    /** Most bytes of term impacts kept in memory, all tenants together. */
+    private readonly maxCachedBytes = 0,
   ) {
     this.registry = `"${collection}__lexical"`;
     this.statements = {
@@ -200,8 +200,8 @@ export class TenantLexicalIndexes {
       cache.generation !== generation ||
       cache.terms.size > CACHED_TERMS_PER_TENANT
     ) {
-      if (cache !== undefined) this.cachedPostings -= cache.postings;
-      cache = { generation, terms: new Map(), impacts: new Map(), postings: 0 };
+      if (cache !== undefined) this.cachedBytes -= cache.bytes;
+      cache = { generation, terms: new Map(), impacts: new Map(), bytes: 0 };
       this.caches.set(tenant, cache);
     }
     return cache;
@@ -224,29 +224,29 @@ export class TenantLexicalIndexes {
    */
   impacts(index: TenantIndex, cache: TenantCache, token: string): TermImpacts {
     const cached = cache.impacts.get(token);
-    if (cached !== undefined) return cached;
-    const rows = index.impacts.all(termQuery(token));
-    const impacts: TermImpacts = {
-      rowids: new Float64Array(rows.length),
-      scores: new Float64Array(rows.length),
-    };
-    rows.forEach(([rowid, score], i) => {
-      impacts.rowids[i] = rowid;
-      impacts.scores[i] = score;
-    });
-    if (rows.length > this.maxCachedPostings) return impacts;
-    // The tenant being searched is the most recently used entry: others go first.
-    while (this.cachedPostings + rows.length > this.maxCachedPostings && this.caches.size > 1) {
+    if (cached !== undefined) {
+      // Most recently used last, so that eviction takes the oldest first.
+      cache.impacts.delete(token);
+      cache.impacts.set(token, cached);
+      return cached;
+    }
+    const impacts = packImpacts(index.impacts.all(termQuery(token)));
+    const bytes = impactBytes(impacts);
+    if (bytes > this.maxCachedBytes) return impacts;
+    // The tenant being searched is the most recently used entry: other tenants go first, then this
+    // tenant's least recently used terms.
+    while (this.cachedBytes + bytes > this.maxCachedBytes && this.caches.size > 1) {
       this.caches.evictOldest();
     }
-    if (this.cachedPostings + rows.length > this.maxCachedPostings) {
-      this.cachedPostings -= cache.postings;
-      cache.postings = 0;
-      cache.impacts.clear();
+    for (const [oldToken, old] of cache.impacts) {
+      if (this.cachedBytes + bytes <= this.maxCachedBytes) break;
+      cache.impacts.delete(oldToken);
+      cache.bytes -= impactBytes(old);
+      this.cachedBytes -= impactBytes(old);
     }
     cache.impacts.set(token, impacts);
-    cache.postings += rows.length;
-    this.cachedPostings += rows.length;
+    cache.bytes += bytes;
+    this.cachedBytes += bytes;
     return impacts;
   }
 
@@ -254,7 +254,7 @@ export class TenantLexicalIndexes {
   clear(): void {
     this.indexes.clear();
     this.caches.clear();
-    this.cachedPostings = 0;
+    this.cachedBytes = 0;
   }
 
   private open(tenant: string, name: string): TenantIndex {

@@ -84,7 +84,7 @@ export interface SqliteVectorStoreOptions {
    * How lexical search finds its top k in a tenant of 4,096 chunks or more (smaller ones always run the
    * plain query); every mode returns the same hits, scores and order (the tests compare them).
    * - `impacts`: each query term's rows and bm25() parts are read from FTS5 once and kept in memory
-   *   until the tenant's next write (see `impactCacheRows`); a query adds them up in JavaScript, in the
+   *   until the tenant's next write (see `impactCacheBytes`); a query adds them up in JavaScript, in the
    *   order FTS5 adds them, so its scores are the very floats the full query gives. Filtered searches
    *   run as `maxscore`.
    * - `maxscore`: SQL queries that require the terms of the highest bounds and prune with bm25's
@@ -94,12 +94,12 @@ export interface SqliteVectorStoreOptions {
    */
   lexicalSearch?: LexicalSearchMode;
   /**
-   * Rows of term impacts (16 bytes each) the `impacts` mode keeps in memory, all tenants together;
-   * the least recently searched tenants' go first. A term with more rows than this is read for each
-   * query. 0 reads every term for each query.
-   * @default 2000000 (32 MiB)
+   * Bytes of term impacts the `impacts` mode keeps in memory, all tenants together (about 6 bytes per
+   * row holding a term); the least recently searched tenants' go first, then the least recently used
+   * terms. A term larger than this is read for each query; 0 reads every term for each query.
+   * @default 67108864 (64 MiB: about 11 million rows)
    */
-  impactCacheRows?: number;
+  impactCacheBytes?: number;
 }
 
 export type LexicalSearchMode = 'impacts' | 'maxscore' | 'exhaustive';
@@ -205,8 +205,8 @@ function defaultVectorChunkSize(dimension: number): number {
  */
 const PRUNE_MIN_ROWS = 4096;
 
-/** Rows of term impacts a connection keeps in memory by default (16 bytes each: 32 MiB). */
-const DEFAULT_IMPACT_CACHE_ROWS = 2_000_000;
+/** Bytes of term impacts a connection keeps in memory by default. */
+const DEFAULT_IMPACT_CACHE_BYTES = 64 * 1024 * 1024;
 
 /** Search statements kept per connection (by tenant table and filter shape). */
 const CACHED_SEARCH_STATEMENTS = 256;
@@ -317,7 +317,7 @@ export class SqliteVectorStore implements VectorStore {
     Database.Statement<unknown[], ChunkRow & { score: number }>
   >(CACHED_SEARCH_STATEMENTS);
   private readonly lexicalSearch: LexicalSearchMode;
-  private readonly impactCacheRows: number;
+  private readonly impactCacheBytes: number;
 
   constructor(options: SqliteVectorStoreOptions) {
     const invalid = (message: string) => new QuireError('invalid_input', `SqliteVectorStore: ${message}`);
@@ -354,12 +354,12 @@ export class SqliteVectorStore implements VectorStore {
     if (!['impacts', 'maxscore', 'exhaustive'].includes(lexicalSearch)) {
       throw invalid(`lexicalSearch must be impacts, maxscore or exhaustive, got ${String(lexicalSearch)}`);
     }
-    const impactCacheRows = options.impactCacheRows ?? DEFAULT_IMPACT_CACHE_ROWS;
-    if (!Number.isSafeInteger(impactCacheRows) || impactCacheRows < 0) {
-      throw invalid(`impactCacheRows must be a non-negative integer, got ${impactCacheRows}`);
+    const impactCacheBytes = options.impactCacheBytes ?? DEFAULT_IMPACT_CACHE_BYTES;
+    if (!Number.isSafeInteger(impactCacheBytes) || impactCacheBytes < 0) {
+      throw invalid(`impactCacheBytes must be a non-negative integer, got ${impactCacheBytes}`);
     }
     this.lexicalSearch = lexicalSearch;
-    this.impactCacheRows = impactCacheRows;
+    this.impactCacheBytes = impactCacheBytes;
   }
 
   private table(name: 'chunks' | 'meta' | 'vec'): string {
@@ -373,7 +373,7 @@ export class SqliteVectorStore implements VectorStore {
       const db = this.db ?? this.open();
       this.createTables(db);
       this.statements ??= this.prepare(db);
-      this.lexical ??= new TenantLexicalIndexes(db, this.collection, this.impactCacheRows);
+      this.lexical ??= new TenantLexicalIndexes(db, this.collection, this.impactCacheBytes);
     } catch (error) {
       throw storeError(error, 'initialise');
     }
