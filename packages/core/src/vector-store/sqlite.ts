@@ -85,8 +85,9 @@ export interface SqliteVectorStoreOptions {
    * plain query); every mode returns the same hits, scores and order (the tests compare them).
    * - `impacts`: each query term's rows and bm25() parts are read from FTS5 once and kept in memory
    *   until the tenant's next write (see `impactCacheBytes`); a query adds them up in JavaScript, in the
-   *   order FTS5 adds them, so its scores are the very floats the full query gives. Filtered searches
-   *   run as `maxscore`.
+   *   order FTS5 adds them, so its scores are the very floats the full query gives. Filtered searches,
+   *   and searches whose uncached terms hold more than 32,768 rows (those right after a write), run as
+   *   `maxscore` while the cache fills.
    * - `maxscore`: SQL queries that require the terms of the highest bounds and prune with bm25's
    *   ceiling per term (`lexical-topk.ts`).
    * - `exhaustive`: one SQL query ranking every row that holds a query term.
@@ -204,6 +205,12 @@ function defaultVectorChunkSize(dimension: number): number {
  * are many (at 10k chunks in one tenant it halves the time; at 1k it costs more than it saves).
  */
 const PRUNE_MIN_ROWS = 4096;
+
+/**
+ * Rows of uncached term impacts one search reads at most before it runs as `maxscore` instead (about
+ * 30 ms of reading on a 2-core machine).
+ */
+const COLD_READ_ROWS = 32_768;
 
 /** Bytes of term impacts a connection keeps in memory by default. */
 const DEFAULT_IMPACT_CACHE_BYTES = 64 * 1024 * 1024;
@@ -676,11 +683,28 @@ export class SqliteVectorStore implements VectorStore {
         }
         const cache = this.lexical!.cacheOf(tenant);
         if (this.lexicalSearch === 'impacts' && candidates.sql === '') {
-          const top = topByImpacts(
-            tokens.map((token) => this.lexical!.impacts(lexical, cache, token)),
-            options.limit,
-          );
-          return this.rowsByImpact(tenant, top, options.limit);
+          // Terms not in the cache are read from FTS5 at about a microsecond a row. Right after a write
+          // (an empty cache) a query of common terms would read hundreds of thousands: beyond a budget
+          // it runs as `maxscore` instead, after reading its smallest missing terms within the budget,
+          // so that the cache fills over the next queries and a write costs a bounded amount.
+          const missing = tokens
+            .filter((token) => !cache.impacts.has(token))
+            .map((token) => ({ token, documents: this.lexical!.documents(lexical, cache, token) }))
+            .sort((a, b) => a.documents - b.documents);
+          const missingRows = missing.reduce((sum, term) => sum + term.documents, 0);
+          if (missingRows <= COLD_READ_ROWS) {
+            const top = topByImpacts(
+              tokens.map((token) => this.lexical!.impacts(lexical, cache, token)),
+              options.limit,
+            );
+            return this.rowsByImpact(tenant, top, options.limit);
+          }
+          let read = 0;
+          for (const term of missing) {
+            if (read + term.documents > COLD_READ_ROWS) break;
+            this.lexical!.impacts(lexical, cache, term.token);
+            read += term.documents;
+          }
         }
         const terms: QueryTerm[] = tokens.map((token) => {
           const documents = this.lexical!.documents(lexical, cache, token);
