@@ -356,7 +356,7 @@ describe('SqliteVectorStore on a file of its own', () => {
         for (const other of others) await other.close();
         await store.close();
       }
-    });
+    }, 120_000);
     it('reads the N bm25() uses, which keeps rows deleted from the contentless index', async () => {
       const path = join(dir.path, 'count.db');
       const store = new SqliteVectorStore({ path, dimension: 8 });
