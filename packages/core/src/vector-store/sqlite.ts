@@ -685,8 +685,9 @@ export class SqliteVectorStore implements VectorStore {
         if (this.lexicalSearch === 'impacts' && candidates.sql === '') {
           // Terms not in the cache are read from FTS5 at about a microsecond a row. Right after a write
           // (an empty cache) a query of common terms would read hundreds of thousands: beyond a budget
-          // it runs as `maxscore` instead, after reading its smallest missing terms within the budget,
-          // so that the cache fills over the next queries and a write costs a bounded amount.
+          // it runs as `maxscore` instead, after reading its smallest missing terms within the budget
+          // (at least one), so that the cache fills over the next queries and a write costs a bounded
+          // amount.
           const missing = tokens
             .filter((token) => !cache.impacts.has(token))
             .map((token) => ({ token, documents: this.lexical!.documents(lexical, cache, token) }))
@@ -699,9 +700,10 @@ export class SqliteVectorStore implements VectorStore {
             );
             return this.rowsByImpact(tenant, top, options.limit);
           }
+          // At least one term, so that terms above the budget are read too, one search at a time.
           let read = 0;
           for (const term of missing) {
-            if (read + term.documents > COLD_READ_ROWS) break;
+            if (read > 0 && read + term.documents > COLD_READ_ROWS) break;
             this.lexical!.impacts(lexical, cache, term.token);
             read += term.documents;
           }
