@@ -3,6 +3,7 @@
  * returns the list of what went wrong, empty when the scenario passed.
  */
 import { BOMB_REASONS, type BombsReport } from './scenarios/bombs.js';
+import type { QuotaReport, WebhookIdleReport } from './scenarios/gateway.js';
 import type { LeaseLossReport } from './scenarios/lease-loss.js';
 import type { FaultPhaseReport, ProviderFaultsReport } from './scenarios/provider-faults.js';
 import type { RedisRestartReport } from './scenarios/redis-restart.js';
@@ -166,5 +167,48 @@ export function checkBombs(report: BombsReport): string[] {
   }
   if (report.unexpectedExits.length > 0)
     problems.push(`workers exited: ${report.unexpectedExits.join(', ')}`);
+  return problems;
+}
+
+/** A webhook after an idle spell arrives within this long of its job's completion. */
+export const WEBHOOK_DELAY_BOUND_MS = 5_000;
+
+export function checkWebhookIdle(report: WebhookIdleReport): string[] {
+  const problems: string[] = [];
+  report.rounds.forEach((round, i) => {
+    if (round.delayMs === null) problems.push(`round ${i + 1}: no webhook arrived within 30 s`);
+    else if (round.delayMs > WEBHOOK_DELAY_BOUND_MS) {
+      problems.push(
+        `round ${i + 1}: the webhook arrived ${round.delayMs} ms after completion (bound ${WEBHOOK_DELAY_BOUND_MS})`,
+      );
+    }
+  });
+  if (report.timeoutLines.length > 0) {
+    problems.push(
+      `the gateway logged ${report.timeoutLines.length} timed-out waits: ${report.timeoutLines[0]}`,
+    );
+  }
+  return problems;
+}
+
+export function checkQuota(report: QuotaReport): string[] {
+  const problems: string[] = [];
+  const { flood, calm } = report;
+  if (flood.refused === 0)
+    problems.push(`the flooding tenant was never refused (${flood.accepted} accepted)`);
+  if (flood.refusedWithRetryAfter !== flood.refused) {
+    problems.push(`${flood.refused - flood.refusedWithRetryAfter} refusals came without Retry-After`);
+  }
+  if (flood.other > 0) problems.push(`${flood.other} flood requests got neither 202 nor 429`);
+  // The limit is a token bucket of one minute: a burst of the limit plus what refills during the run.
+  const allowance = report.jobsPerMinute * (1 + report.durationMs / 60_000) + 1;
+  if (flood.accepted > allowance) {
+    problems.push(`the flooding tenant got ${flood.accepted} jobs in, more than its ${allowance.toFixed(0)}`);
+  }
+  if (calm.accepted !== calm.sent)
+    problems.push(`the other tenant had ${calm.sent - calm.accepted} documents refused`);
+  if (calm.completed !== calm.accepted) {
+    problems.push(`the other tenant's documents: ${calm.completed} of ${calm.accepted} completed`);
+  }
   return problems;
 }

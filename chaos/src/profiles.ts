@@ -3,6 +3,7 @@
  * the vitest tests (the short form, in CI).
  */
 import type { BombsOptions } from './scenarios/bombs.js';
+import type { QuotaOptions, WebhookIdleOptions } from './scenarios/gateway.js';
 import type { ProviderFaultsOptions } from './scenarios/provider-faults.js';
 import type { RedisRestartOptions } from './scenarios/redis-restart.js';
 import type { ScaleOutOptions } from './scenarios/scale-out.js';
@@ -17,6 +18,8 @@ export interface SuiteProfile {
   faults: Sized<ProviderFaultsOptions>;
   scale: Sized<ScaleOutOptions>;
   bombs: Sized<BombsOptions>;
+  webhook: Sized<WebhookIdleOptions>;
+  quota: Sized<QuotaOptions>;
 }
 
 /** Seconds on two shared cores; the CI form. */
@@ -36,6 +39,8 @@ export const SHORT_PROFILE: SuiteProfile = {
     ],
   },
   bombs: { documents: 30, bombsPerKind: 1, workers: 1 },
+  webhook: { rounds: 2, idleMs: 7_000 },
+  quota: { jobsPerMinute: 20, flood: 100, calm: 8 },
 };
 
 /** Minutes; the figures of the README. */
@@ -46,4 +51,6 @@ export const LONG_PROFILE: SuiteProfile = {
   faults: { documentsPerPhase: 20, faultRate: 0.2 },
   scale: { documentsPerWorker: 100, requestsPerMinute: 1_000, latencyMs: 200 },
   bombs: { documents: 200, bombsPerKind: 2, workers: 2 },
+  webhook: { rounds: 4, idleMs: 12_000 },
+  quota: { jobsPerMinute: 60, flood: 1_000, calm: 30 },
 };

@@ -1,5 +1,6 @@
 /** The command's tables, one per scenario. */
 import type { BombsReport } from './scenarios/bombs.js';
+import type { QuotaReport, WebhookIdleReport } from './scenarios/gateway.js';
 import type { LeaseLossReport } from './scenarios/lease-loss.js';
 import type { ProviderFaultsReport } from './scenarios/provider-faults.js';
 import type { RedisRestartReport } from './scenarios/redis-restart.js';
@@ -178,6 +179,32 @@ export function renderBombs(r: BombsReport): string {
       `${r.peakTreeMb.map((mb) => mb.toFixed(0)).join(', ')} (${r.boundMb})`,
     ],
     ['workers exited on their own', r.unexpectedExits.length],
+    ['run time, s', seconds(r.durationMs)],
+  ]);
+}
+
+export function renderWebhookIdle(r: WebhookIdleReport): string {
+  return figures([
+    ["gateway's request-path Redis timeout, ms", r.commandTimeoutMs],
+    ...r.rounds.map((round, i): [string, Cell] => [
+      `round ${i + 1}: idle ${round.idleMs} ms, then completion → webhook, ms`,
+      round.delayMs ?? 'none in 30 s',
+    ]),
+    ['timed-out waits logged by the gateway', r.timeoutLines.length],
+    ['run time, s', seconds(r.durationMs)],
+  ]);
+}
+
+export function renderQuota(r: QuotaReport): string {
+  return figures([
+    ['limit per tenant, jobs per minute', r.jobsPerMinute],
+    ['flooding tenant: sent / accepted', `${r.flood.sent} / ${r.flood.accepted}`],
+    ['flooding tenant: 429 (with Retry-After)', `${r.flood.refused} (${r.flood.refusedWithRetryAfter})`],
+    [
+      'other tenant: sent / accepted / completed',
+      `${r.calm.sent} / ${r.calm.accepted} / ${r.calm.completed}`,
+    ],
+    ['other tenant: slowest submission → completion, ms', r.calm.slowestMs],
     ['run time, s', seconds(r.durationMs)],
   ]);
 }

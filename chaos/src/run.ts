@@ -3,7 +3,7 @@
  * sizes). Prints one table per scenario and a verdict; exits 1 when an invariant broke.
  *
  *   --short              the short form
- *   --only kills,redis,faults,bombs,lease   (lease: an extra scenario, not run by default)
+ *   --only kills,redis,faults,bombs,webhook,quota,lease   (lease: an extra scenario, not run by default)
  *   --seed N             corpus and victim choice (default 1)
  *   --spare-stalled      never kill a worker while an already-stalled job is active
  *   --blind-kills        pick victims blindly even in the short form
@@ -14,7 +14,9 @@ import {
   checkBombs,
   checkLeaseLoss,
   checkProviderFaults,
+  checkQuota,
   checkRedisRestart,
+  checkWebhookIdle,
   checkWorkerKills,
 } from './checks.js';
 import { printScenario, progressLog, redisForRun } from './cli.js';
@@ -23,18 +25,21 @@ import {
   renderBombs,
   renderLeaseLoss,
   renderProviderFaults,
+  renderQuota,
   renderRedisRestart,
+  renderWebhookIdle,
   renderWorkerKills,
 } from './render.js';
 import { runBombs } from './scenarios/bombs.js';
+import { runQuota, runWebhookIdle } from './scenarios/gateway.js';
 import { runLeaseLoss } from './scenarios/lease-loss.js';
 import { runProviderFaults } from './scenarios/provider-faults.js';
 import { runRedisRestart } from './scenarios/redis-restart.js';
 import { runWorkerKills } from './scenarios/worker-kills.js';
 
-const SCENARIOS = ['kills', 'redis', 'faults', 'bombs', 'lease'] as const;
+const SCENARIOS = ['kills', 'redis', 'faults', 'bombs', 'webhook', 'quota', 'lease'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
-const DEFAULT_SCENARIOS: readonly ScenarioName[] = ['kills', 'redis', 'faults', 'bombs'];
+const DEFAULT_SCENARIOS: readonly ScenarioName[] = ['kills', 'redis', 'faults', 'bombs', 'webhook', 'quota'];
 
 const { values } = parseArgs({
   options: {
@@ -50,7 +55,7 @@ const { values } = parseArgs({
 
 if (values.help) {
   process.stdout.write(
-    'usage: pnpm chaos [--short] [--only kills,redis,faults,bombs,lease] [--seed N] [--spare-stalled | --blind-kills] [--worker-env K=V]…\n',
+    'usage: pnpm chaos [--short] [--only kills,redis,faults,bombs,webhook,quota,lease] [--seed N] [--spare-stalled | --blind-kills] [--worker-env K=V]…\n',
   );
   process.exit(0);
 }
@@ -132,6 +137,24 @@ try {
         `d. hostile uploads in a ${options.documents}-document run (${options.workers} workers)`,
         renderBombs(report),
         checkBombs(report),
+      ) && passed;
+  }
+  if (wanted('webhook')) {
+    const report = await runWebhookIdle({ ...profile.webhook, redisUrl: redis.url, log: progressLog });
+    passed =
+      printScenario(
+        `e. webhooks after the gateway idles (${report.rounds.length} rounds)`,
+        renderWebhookIdle(report),
+        checkWebhookIdle(report),
+      ) && passed;
+  }
+  if (wanted('quota')) {
+    const report = await runQuota({ ...profile.quota, redisUrl: redis.url, log: progressLog });
+    passed =
+      printScenario(
+        `f. one tenant floods the gateway, another submits (${report.flood.sent} vs ${report.calm.sent} documents)`,
+        renderQuota(report),
+        checkQuota(report),
       ) && passed;
   }
   if (wanted('lease')) {

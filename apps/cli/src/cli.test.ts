@@ -37,10 +37,15 @@ describe('quire command line', () => {
   });
 
   it('names a flag whose value is wrong', async () => {
-    const topN = await cli(['ask', '--top-n', '50', 'why?']);
+    const topN = await cli(['ask', '--top-n', '51', 'why?']);
     expect(topN.code).toBe(2);
     expect(topN.stderr).toMatch(
-      /option '--top-n <n>' argument '50' is invalid\. expected a whole number from 1 to 20/,
+      /option '--top-n <n>' argument '51' is invalid\. expected a whole number from 1 to 50/,
+    );
+    const budget = await cli(['batch', '--context-tokens', '32001', 'questions.txt']);
+    expect(budget.code).toBe(2);
+    expect(budget.stderr).toMatch(
+      /option '--context-tokens <n>' argument '32001' is invalid\. expected a whole number from 1 to 32000/,
     );
     const meta = await cli(['ingest', '-m', 'novalue', 'docs']);
     expect(meta.code).toBe(2);

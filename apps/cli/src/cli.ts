@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Metadata } from '@quire/core';
-import type { CsvFormulas, QueueName } from '@quire/jobs';
+import { type CsvFormulas, MAX_CONTEXT_TOKENS, MAX_TOP_N, type QueueName } from '@quire/jobs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { ReportFormat } from './commands/batch.js';
 import type { CommandContext, GlobalOptions } from './context.js';
@@ -205,7 +205,12 @@ Examples:
         'questions file format (default: from its extension)',
       ).choices(['txt', 'jsonl', 'csv']),
     )
-    .option('--name <name>', 'a name for the batch (default: the file name)');
+    .option('--name <name>', 'a name for the batch (default: the file name)')
+    .option('--include-passages', "put each answer's passages in the report (JSON Lines)")
+    .option(
+      '--include-candidates',
+      'put the fused candidates before reranking (ids, scores, ranks) in the report (JSON Lines)',
+    );
   addQueryOptions(batch)
     .addOption(timeoutOption(1800))
     .addHelpText(
@@ -226,6 +231,8 @@ Examples:
           csvFormulas: CsvFormulas;
           questionsFormat?: QuestionFormat;
           name?: string;
+          includePassages?: boolean;
+          includeCandidates?: boolean;
           timeout: number;
         },
       ) =>
@@ -236,6 +243,8 @@ Examples:
           csvFormulas: opts.csvFormulas,
           ...(opts.questionsFormat !== undefined ? { questionsFormat: opts.questionsFormat } : {}),
           ...(opts.name !== undefined ? { name: opts.name } : {}),
+          includePassages: opts.includePassages === true,
+          includeCandidates: opts.includeCandidates === true,
           timeoutMs: opts.timeout * 1000,
         }),
     ),
@@ -266,8 +275,8 @@ Examples:
     )
     .option(
       '--top-n <n>',
-      "passages given to the answer (1-20; default: the workers' QUIRE_TOP_N)",
-      integer(1, 20),
+      `passages given to the answer (1-${MAX_TOP_N}; default: the workers' QUIRE_TOP_N)`,
+      integer(1, MAX_TOP_N),
     )
     .option(
       '--candidates <n>',
@@ -276,8 +285,8 @@ Examples:
     )
     .option(
       '--context-tokens <n>',
-      "token budget of the answer's passages (1-32000; default 3000)",
-      integer(1, 32_000),
+      `token budget of the answer's passages (1-${MAX_CONTEXT_TOKENS}; default 3000)`,
+      integer(1, MAX_CONTEXT_TOKENS),
     )
     .option(
       '--max-tokens <n>',
@@ -518,6 +527,7 @@ interface QueryFlags {
   where?: Metadata;
   topN?: number;
   candidates?: number;
+  contextTokens?: number;
 }
 
 function addQueryOptions(command: Command): Command {
@@ -535,13 +545,18 @@ function addQueryOptions(command: Command): Command {
     )
     .option(
       '--top-n <n>',
-      "passages kept after reranking (1-20; default: the workers' QUIRE_TOP_N)",
-      integer(1, 20),
+      `passages kept after reranking (1-${MAX_TOP_N}; default: the workers' QUIRE_TOP_N)`,
+      integer(1, MAX_TOP_N),
     )
     .option(
       '--candidates <n>',
       'candidates retrieved before reranking (1-100; default: QUIRE_CANDIDATES)',
       integer(1, 100),
+    )
+    .option(
+      '--context-tokens <n>',
+      `token budget of the passages given to the answer (1-${MAX_CONTEXT_TOKENS}; default: the workers' QUIRE_CONTEXT_TOKENS); passages that do not fit are left out, and the result says so`,
+      integer(1, MAX_CONTEXT_TOKENS),
     );
 }
 
@@ -552,6 +567,7 @@ function queryFlags(opts: QueryFlags) {
     metadata: opts.where ?? {},
     ...(opts.topN !== undefined ? { topN: opts.topN } : {}),
     ...(opts.candidates !== undefined ? { candidates: opts.candidates } : {}),
+    ...(opts.contextTokens !== undefined ? { contextTokens: opts.contextTokens } : {}),
   };
 }
 

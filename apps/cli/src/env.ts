@@ -16,8 +16,11 @@ const optionalString = z
 
 export const DEFAULT_TENANT = 'default';
 
-/** Default cap of a file sent inline (base64 in the job payload): 16 MiB. */
-export const DEFAULT_INLINE_MAX_BYTES = 16 * 1024 * 1024;
+/**
+ * Default cap of a file sent inline (base64 in the job payload): 256 KiB, the gateway's default too.
+ * Larger files go through the spool shared with the workers.
+ */
+export const DEFAULT_INLINE_MAX_BYTES = 256 * 1024;
 
 const CliEnvSchema = z.object({
   // --- Where to send work
@@ -35,12 +38,12 @@ const CliEnvSchema = z.object({
    * below them are sent as paths, others inline.
    */
   QUIRE_FILE_ROOTS: envList,
-  /** Largest file sent inline (base64) when it is not under a shared root, in bytes. */
+  /** Largest file sent inline (base64) when it is not under a shared root, in bytes (at most 16 MiB). */
   QUIRE_INLINE_MAX_BYTES: z.coerce
     .number()
     .int()
     .min(1)
-    .max(2 ** 31)
+    .max(16 * 1024 * 1024)
     .default(DEFAULT_INLINE_MAX_BYTES),
   // --- Terminal
   /** https://no-color.org: any non-empty value turns colours off. */

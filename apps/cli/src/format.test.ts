@@ -58,6 +58,21 @@ describe('formatAnswer', () => {
     expect(text).toMatch(/\[1\] guide\.pdf \(kb\/guide\)$/m);
   });
 
+  it('says when the context budget left passages out', () => {
+    const text = formatAnswer(
+      {
+        answer: 'It flashes every ten seconds. [1]',
+        notFound: false,
+        citations: [citation],
+        contextTruncated: { budget: 500, kept: 2, dropped: 3, shortened: false },
+      },
+      plain,
+    );
+    expect(text.split('\n').at(-1)).toBe(
+      'context budget 500 tokens: 2 passages given, 3 left out (raise it with --context-tokens)',
+    );
+  });
+
   it('says so when nothing answers the question', () => {
     expect(formatAnswer({ answer: 'No answer.', notFound: true, citations: [] }, plain)).toContain(
       'no passage of the documents answers this',

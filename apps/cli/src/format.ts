@@ -59,13 +59,26 @@ export interface AnswerView {
   answer: string;
   notFound: boolean;
   citations: readonly Citation[];
+  /** What the context budget left out, when it did. */
+  contextTruncated?: { budget: number; kept: number; dropped: number; shortened: boolean } | undefined;
+}
+
+/** `context budget 3000 tokens: 9 passages given, 3 left out`, or null when nothing was cut. */
+export function formatTruncation(truncated: AnswerView['contextTruncated']): string | null {
+  if (truncated === undefined) return null;
+  const parts = [`${truncated.kept} passage${truncated.kept === 1 ? '' : 's'} given`];
+  if (truncated.dropped > 0) parts.push(`${truncated.dropped} left out`);
+  if (truncated.shortened) parts.push('the passage given was shortened');
+  return `context budget ${truncated.budget} tokens: ${parts.join(', ')} (raise it with --context-tokens)`;
 }
 
 /** The answer, then its numbered sources. */
 export function formatAnswer(result: AnswerView, colors: Colors): string {
   const lines = [result.answer];
+  const truncation = formatTruncation(result.contextTruncated);
   if (result.notFound) {
     lines.push('', colors.dim('(no passage of the documents answers this)'));
+    if (truncation !== null) lines.push(colors.dim(truncation));
     return lines.join('\n');
   }
   if (result.citations.length > 0) {
@@ -73,6 +86,7 @@ export function formatAnswer(result: AnswerView, colors: Colors): string {
     // The excerpt (the passage's opening words) stays in --json: it is rarely the sentence cited.
     for (const citation of result.citations) lines.push(`  ${formatCitation(citation, colors)}`);
   }
+  if (truncation !== null) lines.push('', colors.dim(truncation));
   return lines.join('\n');
 }
 

@@ -48,8 +48,35 @@ describe('planSource', () => {
     const plan = await planSource(file(join(tmp.path, 'b.txt'), 12), { roots: [], inlineMaxBytes: 10 });
     expect(plan.ok).toBe(false);
     expect(!plan.ok && plan.error).toMatch(
-      /12 B is more than the 10 B .*QUIRE_FILE_ROOTS.*QUIRE_INLINE_MAX_BYTES/,
+      /12 B is more than the 10 B .*no spool.*QUIRE_SPOOL_DIR.*QUIRE_FILE_ROOTS.*QUIRE_INLINE_MAX_BYTES/,
     );
+  });
+
+  it('sends a file above the inline limit through the spool, as a path to the copy', async () => {
+    const copies: string[] = [];
+    const plan = await planSource(file(join(tmp.path, 'b.txt'), 12), {
+      roots: [],
+      inlineMaxBytes: 10,
+      spoolFile: async (path) => {
+        copies.push(path);
+        return '/spool/1234-b.txt';
+      },
+    });
+    expect(copies).toEqual([join(tmp.path, 'b.txt')]);
+    expect(plan).toEqual({
+      ok: true,
+      source: { kind: 'path', path: '/spool/1234-b.txt' },
+      spooled: '/spool/1234-b.txt',
+    });
+  });
+
+  it('keeps small files inline even when a spool exists', async () => {
+    const plan = await planSource(file(join(tmp.path, 'b.txt'), 12), {
+      roots: [],
+      inlineMaxBytes: 100,
+      spoolFile: () => Promise.reject(new Error('must not spool')),
+    });
+    expect(plan.ok && plan.source.kind).toBe('base64');
   });
 
   it('sends a URL as a URL', async () => {

@@ -5,9 +5,13 @@
  *   for their workers too) goes as a `path` source: only its path is queued, the worker reads the
  *   file itself under its own limits, and Redis never holds the bytes (a job payload stays in Redis
  *   for as long as job retention keeps it).
- * - Any other file goes inline, base64 in the job payload: the workers may run on another machine
- *   or in a container that cannot see it, and a worker refuses paths outside its roots. Inline
- *   files are capped (QUIRE_INLINE_MAX_BYTES, 16 MiB by default) to keep Redis lean.
+ * - Any other small file goes inline, base64 in the job payload: the workers may run on another
+ *   machine or in a container that cannot see it, and a worker refuses paths outside its roots.
+ *   Inline files are capped (QUIRE_INLINE_MAX_BYTES, 256 KiB by default): a job payload stays in
+ *   Redis as long as the job is kept.
+ * - A larger file is copied into the spool shared with the workers (QUIRE_SPOOL_DIR; by default
+ *   `<QUIRE_DATA_DIR>/spool` with the embedded store) and goes as a `path` source; the copy is
+ *   removed when its job has ended for good. Without a spool it is refused, saying what to set.
  * - A URL goes as a `url` source; the worker fetches it under its network policy.
  */
 import { readFile, realpath } from 'node:fs/promises';
@@ -20,10 +24,15 @@ export interface SourcePlanOptions {
   roots: readonly string[];
   /** Largest file sent inline, in bytes. */
   inlineMaxBytes: number;
+  /** Copies a file into the spool shared with the workers and returns its path there; absent: no spool. */
+  spoolFile?: (path: string) => Promise<string>;
 }
 
-/** A source, or why the input cannot be sent. */
-export type SourcePlan = { ok: true; source: IngestSource } | { ok: false; error: string };
+/**
+ * A source, or why the input cannot be sent. `spooled` is the spool copy a `path` source points at:
+ * the caller registers it with the job, or discards it when the job is not enqueued.
+ */
+export type SourcePlan = { ok: true; source: IngestSource; spooled?: string } | { ok: false; error: string };
 
 /** Roots with symbolic links resolved; a root that does not exist holds no file and is dropped. */
 export async function resolveRoots(roots: readonly string[]): Promise<string[]> {
@@ -50,9 +59,13 @@ export async function planSource(input: IngestInput, options: SourcePlanOptions)
     return { ok: true, source: { kind: 'path', path: input.path } };
   }
   if (input.size > options.inlineMaxBytes) {
+    if (options.spoolFile !== undefined) {
+      const spooled = await options.spoolFile(input.path);
+      return { ok: true, source: { kind: 'path', path: spooled }, spooled };
+    }
     return {
       ok: false,
-      error: `${formatBytes(input.size)} is more than the ${formatBytes(options.inlineMaxBytes)} that may be sent inline; put it under a directory the workers share (QUIRE_FILE_ROOTS) or raise QUIRE_INLINE_MAX_BYTES`,
+      error: `${formatBytes(input.size)} is more than the ${formatBytes(options.inlineMaxBytes)} that may be sent inline, and there is no spool: set QUIRE_SPOOL_DIR to a directory the workers share (their QUIRE_SPOOL_DIR), put the file under a directory they read (QUIRE_FILE_ROOTS), or raise QUIRE_INLINE_MAX_BYTES`,
     };
   }
   const bytes = await readFile(input.path);

@@ -3,7 +3,7 @@
  * runs the built `quire` against them, through Redis (the default) or the gateway (`--url`).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   cleanupPrefix,
@@ -17,6 +17,7 @@ import {
   uniquePrefix,
 } from '@quire/testkit';
 import { parse } from 'csv-parse/sync';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quire, startQuire } from './harness.js';
 
@@ -145,6 +146,51 @@ describe('quire, end to end through Redis', { timeout: 120_000 }, () => {
         outcome: 'ingested',
       }),
     ]);
+  });
+
+  it('sends a large file outside the shared roots through the spool, which the worker empties', async () => {
+    const filler = Array.from(
+      { length: 6000 },
+      (_, i) => `Paragraph ${i} records the tide table of the harbour.`,
+    );
+    const big = join(tmp.path, 'outside', 'tides.txt');
+    await writeFile(big, `Tides\n\nThe spring tide floods the quay at noon.\n\n${filler.join('\n\n')}\n`);
+    // A tenant of its own, so that the other tests' document counts stay as they are.
+    const result = await run(['ingest', big, '--wait', '--json'], { QUIRE_TENANT: 'e2e-spool' });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { documents: { jobId: string }[] };
+    expect(report.documents).toEqual([
+      expect.objectContaining({
+        documentId: 'tides.txt',
+        sentAs: 'spool',
+        state: 'completed',
+        outcome: 'ingested',
+      }),
+    ]);
+    // The job carries a path into the spool, never the bytes; the copy goes once the job has ended.
+    const client = new Redis(redis.url);
+    try {
+      const data = JSON.parse(
+        (await client.hget(`${prefix}:ingest:${report.documents[0]!.jobId}`, 'data')) ?? '{}',
+      ) as {
+        source?: { kind?: string; path?: string };
+        sourceName?: string;
+      };
+      expect(data.source?.kind).toBe('path');
+      expect(data.source?.path?.startsWith(join(tmp.path, 'data', 'spool'))).toBe(true);
+      expect(data.sourceName).toBe('tides.txt');
+      const spoolDir = join(tmp.path, 'data', 'spool');
+      const deadline = Date.now() + 10_000;
+      let left = await readdir(spoolDir);
+      while (left.length > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        left = await readdir(spoolDir);
+      }
+      expect(left).toEqual([]);
+      expect(await client.hlen(`${prefix}:spool`)).toBe(0);
+    } finally {
+      client.disconnect();
+    }
   });
 
   it('answers a question with its numbered sources, document and page', async () => {

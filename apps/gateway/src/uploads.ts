@@ -3,18 +3,19 @@
  * upload must reach it one of two ways:
  * - small files travel in the job as a `base64` source: nothing shared between machines, but the
  *   bytes live in Redis as long as the job is kept, so this is for files up to a bound;
- * - larger files are spooled to a directory shared with the workers (a volume listed in their
- *   QUIRE_FILE_ROOTS) and the job carries a `path` source. The file is removed when its job
- *   finishes for good; a sweep removes files whose job is gone or never came.
+ * - larger files are spooled to a directory shared with the workers (their QUIRE_SPOOL_DIR, see
+ *   `Spool` in `@quire/jobs`) and the job carries a `path` source. The file is removed when its job
+ *   finishes for good (here and by the ingest worker); a sweep removes files whose job is gone or
+ *   never came.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { safeFileName } from '@quire/core';
-import { type Producer, QUEUES } from '@quire/jobs';
+import { isSpooled, type Producer, QUEUES, Spool, spoolFileName } from '@quire/jobs';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ApiError } from './errors.js';
@@ -55,13 +56,16 @@ export interface UploadSpoolOptions {
 
 export class UploadSpool {
   readonly #options: UploadSpoolOptions;
-  readonly #registry: string;
+  readonly #spool: Spool | null;
   #timer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
 
   constructor(options: UploadSpoolOptions) {
     this.#options = options;
-    this.#registry = `${options.prefix}:gateway:uploads`;
+    this.#spool =
+      options.dir === null
+        ? null
+        : new Spool({ dir: options.dir, redis: options.redis, prefix: options.prefix });
   }
 
   get dir(): string | null {
@@ -99,7 +103,7 @@ export class UploadSpool {
               `the file is larger than ${inlineMaxBytes} bytes, the most this gateway takes without an upload directory (GATEWAY_UPLOAD_DIR)`,
             );
           }
-          path = join(dir, `${randomUUID()}-${safeName}`);
+          path = join(dir, spoolFileName(safeName));
           await mkdir(dir, { recursive: true });
           out = createWriteStream(path, { flags: 'wx', mode: 0o640 });
           for (const buffered of chunks.splice(0)) await write(out, buffered);
@@ -129,13 +133,12 @@ export class UploadSpool {
 
   /** Links a spooled file to the job that reads it, so the sweep knows when it may go. */
   async register(path: string, jobId: string): Promise<void> {
-    await this.#options.redis.hset(this.#registry, fileKey(path), jobId);
+    await this.#spool?.register(path, jobId);
   }
 
   /** Removes a spooled file whose job was not (or need not be) enqueued. */
   async discard(path: string): Promise<void> {
-    await rm(path, { force: true });
-    await this.#options.redis.hdel(this.#registry, fileKey(path)).catch(() => 0);
+    await this.#spool?.discard(path).catch(() => undefined);
   }
 
   /** Starts removing spooled files when their ingest job finishes, and the periodic sweep. */
@@ -150,12 +153,15 @@ export class UploadSpool {
   }
 
   async #release(jobId: string): Promise<void> {
-    const { producer, logger, dir } = this.#options;
+    const { producer, logger } = this.#options;
+    const spool = this.#spool;
+    if (spool === null) return;
     try {
       const job = await producer.queue(QUEUES.ingest).getJob(jobId);
       const source = (job?.data as { source?: { kind?: unknown; path?: unknown } } | undefined)?.source;
-      if (source?.kind !== 'path' || typeof source.path !== 'string' || dirname(source.path) !== dir) return;
-      await this.discard(source.path);
+      if (source?.kind !== 'path' || typeof source.path !== 'string' || !isSpooled(source.path, spool.dir))
+        return;
+      await spool.discard(source.path);
     } catch (error) {
       logger.warn(
         { err: error instanceof Error ? error.message : String(error), jobId },
@@ -166,26 +172,10 @@ export class UploadSpool {
 
   /** Removes spooled files whose job finished or is gone, and old files no job was made for. */
   async sweep(): Promise<void> {
-    const { dir, redis, producer, logger } = this.#options;
-    if (dir === null || redis.status !== 'ready') return;
-    const orphanAgeMs = this.#options.orphanAgeMs ?? 3_600_000;
+    const { redis, producer, logger } = this.#options;
+    if (this.#spool === null || redis.status !== 'ready') return;
     try {
-      const names = await readdir(dir).catch(() => [] as string[]);
-      for (const name of names) {
-        const path = join(dir, name);
-        const info = await stat(path).catch(() => null);
-        if (info === null || !info.isFile()) continue;
-        const age = Date.now() - info.mtimeMs;
-        // A young file may belong to a request still between spooling and enqueueing.
-        if (age < 5 * 60_000) continue;
-        const jobId = await redis.hget(this.#registry, fileKey(path));
-        if (jobId === null) {
-          if (age > orphanAgeMs) await this.discard(path);
-          continue;
-        }
-        const state = await producer.queue(QUEUES.ingest).getJobState(jobId);
-        if (state === 'completed' || state === 'failed' || state === 'unknown') await this.discard(path);
-      }
+      await this.#spool.sweep(producer.queue(QUEUES.ingest), this.#options.orphanAgeMs ?? 3_600_000);
     } catch (error) {
       logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'upload sweep failed');
     }
@@ -196,10 +186,6 @@ export class UploadSpool {
     this.#timer = undefined;
     this.#unsubscribe?.();
   }
-}
-
-function fileKey(path: string): string {
-  return path.slice(path.lastIndexOf('/') + 1);
 }
 
 function write(out: WriteStream, chunk: Buffer): Promise<void> {

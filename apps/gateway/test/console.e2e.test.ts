@@ -1,8 +1,9 @@
 /**
  * The operator console end to end, in headless Chromium: real Redis, the workers as processes, the
  * gateway on a real port. An operator signs in with an API key, drops files, watches them ingest,
- * asks, opens the cited passage, retries a failed document and runs a batch; every view passes an
- * axe-core accessibility check, and screenshots go to `test-output/console/`. The failed-documents
+ * asks, opens the cited passage, retries a failed document, runs a batch and reads an eval report
+ * (stages side by side, exported); every view passes an axe-core accessibility check, and
+ * screenshots go to `test-output/console/`. The failed-documents
  * API behind it is checked over HTTP (happy, error and security cases).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -208,7 +209,7 @@ describe('console page', () => {
 });
 
 describe('console in the browser', { timeout: 240_000 }, () => {
-  it('signs in, uploads by drag and drop, watches ingestion, asks, opens the cited passage, retries a failed document, runs a batch', async () => {
+  it('signs in, uploads by drag and drop, watches ingestion, asks, opens the cited passage, retries a failed document, runs a batch, reads an eval report', async () => {
     await writeFile(join(shared, 'tide-table.pdf'), await makeTruncatedPdf([['Tide table']]));
     await ingestPath('tide-table', 'tide-table.pdf');
 
@@ -266,6 +267,10 @@ describe('console in the browser', { timeout: 240_000 }, () => {
     await screenshot('documents');
     await page.getByRole('button', { name: 'Retry tide-table' }).click();
     await documentRow('tide-table').filter({ hasText: 'ingested' }).waitFor({ timeout: 60_000 });
+    // Page counts come from the document list, also for documents no job of this page ingested.
+    const pagesCell = (id: string) => documentRow(id).locator('td').nth(2);
+    expect(await pagesCell('api-broken').textContent()).toBe('1');
+    expect(await pagesCell('handbook.md').textContent()).toBe('—');
 
     // Ask: the answer cites a passage; the citation opens it.
     await view('ask').click();
@@ -311,6 +316,54 @@ describe('console in the browser', { timeout: 240_000 }, () => {
     expect(file.suggestedFilename()).toMatch(/^batch-.+\.csv$/);
     await checkAccessibility('batches');
     await screenshot('batches');
+
+    // Evals: one run through the API, listed with its progress, its report's stages side by side.
+    const { evalId } = await producer.enqueueEval({
+      tenant: 'acme',
+      name: 'harbour eval',
+      corpus: [
+        { id: 'eval-pier', text: 'The harbour pier is three hundred metres long and built of granite.' },
+        { id: 'eval-crane', text: 'The dock crane lifts forty tonnes and runs on rails.' },
+      ],
+      queries: [
+        { id: 'pier', text: 'How long is the harbour pier?' },
+        { id: 'crane', text: 'How much does the dock crane lift?' },
+      ],
+      qrels: [
+        { queryId: 'pier', documentId: 'eval-pier', grade: 1 },
+        { queryId: 'crane', documentId: 'eval-crane', grade: 1 },
+      ],
+      answers: [{ queryId: 'pier', answers: ['three hundred metres'] }],
+      cleanup: true,
+    });
+    await view('evals').click();
+    const evalRow = page.locator(`tr[data-eval="${evalId}"]`);
+    await evalRow.filter({ hasText: 'completed' }).waitFor({ timeout: 90_000 });
+    expect(await evalRow.textContent()).toMatch(/harbour eval.*2 of 2 questions/s);
+    await page.getByRole('button', { name: `Open report of harbour eval (${evalId})` }).click();
+    const retrieval = page.locator('table[data-table="retrieval"]');
+    await retrieval.waitFor();
+    expect(await retrieval.locator('thead th').allTextContents()).toEqual([
+      'Metric',
+      'Lexical',
+      'Dense',
+      'Fused',
+      'Fused + rerank',
+    ]);
+    const recallAt1 = retrieval.locator('tbody tr').first();
+    expect(await recallAt1.locator('th').textContent()).toBe('Recall@1');
+    expect(await recallAt1.locator('td').allTextContents()).toHaveLength(4);
+    for (const cell of await recallAt1.locator('td').allTextContents()) expect(cell).toMatch(/^\d+\.\d %$/);
+    expect(await page.locator('table[data-table="answers"]').textContent()).toMatch(/Answerable/);
+    expect(await page.locator('table[data-table="latency"] tbody tr').count()).toBe(6);
+    const evalDownload = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export Markdown' }).click();
+    expect((await evalDownload).suggestedFilename()).toBe(`eval-${evalId}.md`);
+    // Another tenant does not see it.
+    const theirs = await call('GET', '/v1/evals', 'globex');
+    expect((theirs.body.evals as { evalId: string }[]).map((e) => e.evalId)).not.toContain(evalId);
+    await checkAccessibility('evals');
+    await screenshot('evals');
 
     // The key went nowhere but the Authorization header.
     expect(page.url()).not.toContain(KEYS.acme);

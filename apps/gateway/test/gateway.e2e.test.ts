@@ -209,8 +209,15 @@ describe('gateway, end to end', () => {
 
     const list = await call('GET', '/v1/documents');
     expect(list.status).toBe(200);
-    const documents = list.body.documents as { documentId: string; chunks: number; versions: unknown[] }[];
+    const documents = list.body.documents as {
+      documentId: string;
+      chunks: number;
+      pages: number | null;
+      versions: unknown[];
+    }[];
     expect(documents.map((d) => d.documentId)).toEqual(['harbour.md', 'report-2024']);
+    // Pages of the PDF; none for Markdown.
+    expect(documents.map((d) => d.pages)).toEqual([null, 2]);
     for (const d of documents) {
       expect(d.chunks).toBeGreaterThan(0);
       expect(d.versions).toHaveLength(1);
@@ -405,6 +412,19 @@ describe('gateway, end to end', () => {
     const documents = (await call('GET', '/v1/documents')).body as { documents: { documentId: string }[] };
     expect(documents.documents.map((d) => d.documentId).filter((id) => id.startsWith('eval-'))).toEqual([]);
     expect((await call('GET', `/v1/evals/${evalId}`, { key: 'globex' })).status).toBe(404);
+    const listed = (await call('GET', '/v1/evals')).body as { evals: Record<string, unknown>[] };
+    expect(listed.evals[0]).toMatchObject({
+      evalId,
+      name: 'crafts',
+      state: 'completed',
+      questionsDone: 3,
+      statusUrl: `/v1/evals/${evalId}`,
+    });
+    const others = (await call('GET', '/v1/evals', { key: 'globex' })).body as {
+      evals: { evalId: string }[];
+    };
+    expect(others.evals.map((e) => e.evalId)).not.toContain(evalId);
+    expect((await call('GET', '/v1/evals?limit=0')).status).toBe(400);
 
     const bad = await call('POST', '/v1/evals', {
       body: { queries: [{ id: 'a', text: 'Why?' }], qrels: [{ queryId: 'b', documentId: 'x', grade: 1 }] },

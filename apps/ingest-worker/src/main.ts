@@ -2,9 +2,9 @@
 /** The ingest worker process: env → logger → connections → services → worker → shutdown. */
 import { readFileSync } from 'node:fs';
 import { checkParseMemoryBudget, configureDefaultParseSandbox } from '@quire/core';
-import { forgetSecretsWhenDone, QUEUES, SecretKeyring } from '@quire/jobs';
+import { forgetSecretsWhenDone, QUEUES, releaseSpoolWhenDone, SecretKeyring, Spool } from '@quire/jobs';
 import { mapProcessorError, readContainerMemoryLimit, runMain, startWorkerProcess } from '@quire/runtime';
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { loadEnv } from './env.js';
 import { createIngestProcessor } from './processor.js';
 
@@ -56,7 +56,11 @@ runMain(SERVICE, async () => {
       parseMaxMemoryMb: config.parse.maxMemoryMb,
     },
     sources: {
-      roots: config.ingest.fileRoots,
+      // The spool holds documents producers could not put in the job; it is read like a root.
+      roots:
+        config.ingest.spoolDir === null
+          ? config.ingest.fileRoots
+          : [...config.ingest.fileRoots, config.ingest.spoolDir],
       maxBytes: config.ingest.maxFileBytes,
       urlTimeoutMs: config.ingest.urlTimeoutMs,
       allowPrivateNetworks: config.ingest.allowPrivateUrls,
@@ -95,6 +99,40 @@ runMain(SERVICE, async () => {
         "could not remove a finished job's sealed secrets",
       ),
   });
+  if (config.ingest.spoolDir !== null) {
+    const spool = new Spool({ dir: config.ingest.spoolDir, redis: app.redis, prefix: config.queuePrefix });
+    releaseSpoolWhenDone(worker, spool, {
+      onError: (error, job) =>
+        app.logger.warn(
+          { err: error instanceof Error ? error.message : String(error), jobId: job.id },
+          "could not remove a finished job's spooled document; the sweep will",
+        ),
+    });
+    // Files whose job is gone or never came (a producer stopped between writing and enqueueing).
+    const ingestQueue = new Queue(QUEUES.ingest, { connection: app.redis, prefix: config.queuePrefix });
+    const sweep = setInterval(() => {
+      spool
+        .sweep(ingestQueue)
+        .then((removed) => {
+          if (removed > 0) app.logger.info({ removed }, 'spool swept');
+        })
+        .catch((error: unknown) =>
+          app.logger.warn(
+            { err: error instanceof Error ? error.message : String(error) },
+            'spool sweep failed',
+          ),
+        );
+    }, 600_000);
+    sweep.unref();
+    app.shutdown.register(
+      'spool-sweep',
+      async () => {
+        clearInterval(sweep);
+        await ingestQueue.close();
+      },
+      1,
+    );
+  }
   app.addWorker(worker);
   await app.start({
     concurrency: env.concurrency,

@@ -105,10 +105,66 @@ describe('batch processor', () => {
     expect(report.items[1]).toMatchObject({ ok: false, error: 'no result was recorded for this question' });
   });
 
+  it('carries passages, pre-rerank candidates and the budget note when a version 2 batch asks', async () => {
+    const withExtras = (question: string, text: string): QueryResult => ({
+      ...answer(question, text),
+      passages: [
+        {
+          rank: 1,
+          contextRank: 2,
+          documentId: 'manual',
+          sourceName: 'manual.pdf',
+          pageStart: 2,
+          pageEnd: 2,
+          chunkIndex: 1,
+          text,
+          retrievalScore: 0.03,
+          rerankScore: 0.9,
+        },
+      ],
+      contextTruncated: { budget: 100, tokens: 95, kept: 1, dropped: 3, shortened: false },
+      preRerank: [
+        {
+          documentId: 'manual',
+          chunkIndex: 1,
+          fusedRank: 1,
+          fusedScore: 0.03,
+          denseRank: 1,
+          denseScore: 0.8,
+          lexicalRank: null,
+          lexicalScore: null,
+        },
+      ],
+    });
+    const values = async () => ({ [key(0)]: withExtras(data.questions[0]!.question, 'Paraffin oil.') });
+    const v2 = {
+      ...data,
+      v: 2,
+      options: { topN: 30, contextTokens: 100, include: { passages: true, candidates: true } },
+    };
+    const report = await processBatch(parent({ data: v2, getChildrenValues: values }));
+    expect(report.items[0]).toMatchObject({
+      ok: true,
+      contextTruncated: { kept: 1, dropped: 3 },
+      passages: [{ rank: 1, contextRank: 2, text: 'Paraffin oil.' }],
+      preRerank: [{ fusedRank: 1, denseRank: 1, lexicalRank: null }],
+    });
+
+    // Without `include`, only the budget note comes along.
+    const plain = await processBatch(parent({ getChildrenValues: values }));
+    expect(plain.items[0]).toMatchObject({ contextTruncated: { dropped: 3 } });
+    expect(plain.items[0]).not.toHaveProperty('passages');
+    expect(plain.items[0]).not.toHaveProperty('preRerank');
+  });
+
   it('refuses a job it does not know at once', async () => {
     await expect(processBatch(parent({ name: 'other' }))).rejects.toBeInstanceOf(UnrecoverableError);
     await expect(processBatch(parent({ data: { ...data, questions: [] } }))).rejects.toThrow(
       /invalid batch job: questions/,
     );
+    // Version 1 refuses the options of version 2.
+    await expect(
+      processBatch(parent({ data: { ...data, options: { contextTokens: 500 } } })),
+    ).rejects.toThrow(/invalid batch job/);
   });
 });

@@ -10,15 +10,16 @@ import type { ModelApi } from '@quire/api-client';
 import { answerQuestion, type VectorStore } from '@quire/core';
 import {
   type BatchItem,
-  type BatchJobData,
-  BatchJobDataSchema,
+  BatchJobPayloadSchema,
   type BatchReport,
   batchChildIndex,
   describeZodError,
   JOB_NAMES,
-  QueryJobDataSchema,
+  QueryJobPayloadSchema,
   type QueryResult,
   QueryResultSchema,
+  upgradeBatchJob,
+  upgradeQueryJob,
 } from '@quire/jobs';
 import type { Metrics } from '@quire/runtime';
 import { type Job, UnrecoverableError } from 'bullmq';
@@ -43,9 +44,9 @@ export function createQueryProcessor(deps: QueryDeps) {
     if (job.name !== JOB_NAMES.query) {
       throw new UnrecoverableError(`unknown job name ${JSON.stringify(job.name)} on the query queue`);
     }
-    const parsed = QueryJobDataSchema.safeParse(job.data);
+    const parsed = QueryJobPayloadSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid query job: ${describeZodError(parsed.error)}`);
-    const data = parsed.data;
+    const data = upgradeQueryJob(parsed.data);
     const logger = deps.logger.child({ jobId: job.id, queue: 'query', tenant: data.tenant });
     const options = data.options ?? {};
     const result = await answerQuestion(
@@ -61,7 +62,8 @@ export function createQueryProcessor(deps: QueryDeps) {
           : {}),
         rerankFallback: options.rerankFallback ?? 'fail',
         maxRerankDocumentsPerRequest: deps.maxRerankDocuments,
-        contextTokens: deps.defaults.contextTokens,
+        contextTokens: options.contextTokens ?? deps.defaults.contextTokens,
+        includeCandidates: options.include?.candidates === true,
         ...(signal ? { signal } : {}),
       },
     );
@@ -89,9 +91,10 @@ export function createBatchProcessor(deps: { logger: Logger }) {
     if (job.name !== JOB_NAMES.batch) {
       throw new UnrecoverableError(`unknown job name ${JSON.stringify(job.name)} on the batch queue`);
     }
-    const parsed = BatchJobDataSchema.safeParse(job.data);
+    const parsed = BatchJobPayloadSchema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid batch job: ${describeZodError(parsed.error)}`);
-    const data: BatchJobData = parsed.data;
+    const data = upgradeBatchJob(parsed.data);
+    const include = data.options?.include ?? {};
     const [values, failures] = await Promise.all([job.getChildrenValues(), job.getIgnoredChildrenFailures()]);
     const items: (BatchItem | undefined)[] = new Array(data.questions.length);
     const indexOf = (key: string) => batchChildIndex(data.batchId, key.slice(key.lastIndexOf(':') + 1));
@@ -124,6 +127,11 @@ export function createBatchProcessor(deps: { logger: Logger }) {
         ...(result.rerankError === undefined ? {} : { rerankError: result.rerankError }),
         citations: result.citations,
         timingsMs: result.timingsMs,
+        ...(result.contextTruncated === undefined ? {} : { contextTruncated: result.contextTruncated }),
+        ...(include.passages === true ? { passages: result.passages } : {}),
+        ...(include.candidates === true && result.preRerank !== undefined
+          ? { preRerank: result.preRerank }
+          : {}),
       };
     }
     for (const [key, reason] of Object.entries(failures)) {

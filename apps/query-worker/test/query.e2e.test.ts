@@ -87,11 +87,20 @@ describe('query worker, end to end', () => {
       expect(result.removedCitations).toEqual([]);
       expect(result.reranked).toBe(true);
       expect(result).toMatchObject({ tenant: TENANT_A, question: fact.question });
-      // Both scores of every passage, best reranked first.
-      const scores = result.passages.map((p) => p.rerankScore ?? Number.NaN);
+      // Citations run 1..n in order of first use; the cited passages come first, by that number.
+      expect(result.citations.map((c) => c.number)).toEqual(result.citations.map((_, i) => i + 1));
+      const firstUse = [...result.answer.matchAll(/\[(\d+)/g)].map((m) => Number(m[1]));
+      expect(firstUse.filter((n, i) => firstUse.indexOf(n) === i)).toEqual(
+        result.citations.map((c) => c.number),
+      );
+      expect(result.passages.map((p) => p.rank)).toEqual(result.passages.map((_, i) => i + 1));
+      // Both scores of every passage, best reranked first in the order the model was given them.
+      const given = [...result.passages].sort((a, b) => (a.contextRank ?? 0) - (b.contextRank ?? 0));
+      expect(given.map((p) => p.contextRank)).toEqual(given.map((_, i) => i + 1));
+      const scores = given.map((p) => p.rerankScore ?? Number.NaN);
       expect(scores.every((s) => s >= MIN_RERANK_SCORE)).toBe(true);
       expect([...scores].sort((a, b) => b - a)).toEqual(scores);
-      expect(result.passages.every((p) => p.retrievalScore > 0)).toBe(true);
+      expect(given.every((p) => p.retrievalScore > 0)).toBe(true);
       expect(result.usage.embeddingTokens).toBeGreaterThan(0);
       expect(result.usage.promptTokens).toBeGreaterThan(0);
       expect(result.usage.completionTokens).toBeGreaterThan(0);
@@ -244,12 +253,14 @@ describe('query worker, end to end', () => {
     expect(result.citations.every((c) => ranks.has(c.number))).toBe(true);
     expect(prose(result)).toContain(fact.expected);
 
-    // …and the chat request held exactly these passages, in this order, with their sources.
+    // …and the chat request held exactly these passages, in their reranked order (`contextRank`;
+    // the result lists the cited ones first), with their sources.
     const chats = stack.models.chatsFor(fact.question);
     expect(chats).toHaveLength(1);
     const sent = chats[0]!.passages;
-    expect(sent.map((p) => p.number)).toEqual(result.passages.map((p) => p.rank));
-    expect(sent.map((p) => p.text)).toEqual(result.passages.map((p) => p.text));
-    expect(sent.map((p) => p.source)).toEqual(result.passages.map((p) => p.sourceName));
+    const given = [...result.passages].sort((a, b) => (a.contextRank ?? 0) - (b.contextRank ?? 0));
+    expect(sent.map((p) => p.number)).toEqual(given.map((p) => p.contextRank));
+    expect(sent.map((p) => p.text)).toEqual(given.map((p) => p.text));
+    expect(sent.map((p) => p.source)).toEqual(given.map((p) => p.sourceName));
   }, 60_000);
 });

@@ -3,6 +3,7 @@
  * and the CLI.
  */
 import { z } from 'zod';
+import { EvalCandidateSchema } from './eval-report.js';
 
 const count = z.number().int().nonnegative();
 const page = z.number().int().positive().nullable();
@@ -23,8 +24,13 @@ export const CitationSchema = z.object({
 export type Citation = z.infer<typeof CitationSchema>;
 
 export const AnswerPassageSchema = z.object({
-  /** 1-based; the answer cites this passage as `[rank]`. */
+  /**
+   * 1-based; the answer cites this passage as `[rank]`. Cited passages come first, numbered in the
+   * order the answer first cites them, then the others in `contextRank` order.
+   */
   rank: z.number().int().positive(),
+  /** 1-based position in the reranked list the model was given (absent from older workers). */
+  contextRank: z.number().int().positive().optional(),
   documentId: z.string(),
   sourceName: z.string(),
   pageStart: page,
@@ -63,6 +69,25 @@ export const AnswerTimingsSchema = z.object({
 });
 export type AnswerTimings = z.infer<typeof AnswerTimingsSchema>;
 
+/** What the context budget left out: present only when it dropped or shortened a passage. */
+export const ContextTruncationSchema = z.object({
+  /** The budget, in tokens. */
+  budget: count,
+  /** Tokens of the passages given. */
+  tokens: count,
+  /** Passages given to the model. */
+  kept: count,
+  /** Passages the reranker kept that did not fit the budget. */
+  dropped: count,
+  /** Whether the one passage given was shortened to fit (it alone exceeded the budget). */
+  shortened: z.boolean(),
+});
+export type ContextTruncation = z.infer<typeof ContextTruncationSchema>;
+
+/** A fused candidate before reranking: where each search placed it (ids, scores, ranks). */
+export const AnswerCandidateSchema = EvalCandidateSchema;
+export type AnswerCandidate = z.infer<typeof AnswerCandidateSchema>;
+
 export const AnswerResultSchema = z.object({
   /** The answer with its `[n]` citations, or exactly `NOT_FOUND_ANSWER`. */
   answer: z.string(),
@@ -70,10 +95,17 @@ export const AnswerResultSchema = z.object({
   notFound: z.boolean(),
   /** Whether the chat model was called. */
   generated: z.boolean(),
-  /** Passages cited, by ascending number; `citations[i].number` is a `passages[].rank`. */
+  /**
+   * Passages cited, by ascending number (1..n in the order the answer first cites them, no gaps);
+   * `citations[i].number` is a `passages[].rank`.
+   */
   citations: z.array(CitationSchema),
-  /** Passages given to the model, in rank order. */
+  /** Passages given to the model, by `rank`: the cited ones first. */
   passages: z.array(AnswerPassageSchema),
+  /** Set when the context budget left passages out or shortened the only one given. */
+  contextTruncated: ContextTruncationSchema.optional(),
+  /** With `include.candidates`: the fused candidates the reranker was given, in fused order. */
+  preRerank: z.array(AnswerCandidateSchema).optional(),
   /** False when the rerank call failed and the fused order was used (see `rerankError`), or nothing was reranked. */
   reranked: z.boolean(),
   rerankError: z.string().optional(),

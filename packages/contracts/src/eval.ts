@@ -5,21 +5,19 @@
  */
 import { z } from 'zod';
 import { DocumentIdSchema, TenantSchema } from './common.js';
-import { QueryFilterSchema, QuestionSchema } from './query.js';
+import { MAX_CONTEXT_TOKENS, MAX_TOP_N, QueryFilterSchema, QuestionSchema } from './query.js';
 
 export const MAX_EVAL_QUESTIONS = 10_000;
 export const MAX_EVAL_DOCUMENTS = 20_000;
 /** Characters of one corpus document (larger ones belong in an ingest job of their own). */
 export const MAX_EVAL_DOCUMENT_CHARS = 1_000_000;
-/** Most tokens of passages one answer may be given. */
-export const MAX_CONTEXT_TOKENS = 32_000;
 
 export const EvalOptionsSchema = z
   .object({
     /** Candidates retrieved per search and kept after fusion (1–100). Default: the worker's. */
     candidates: z.number().int().min(1).max(100).optional(),
-    /** Passages given to the answer (1–20). Default: the worker's. */
-    topN: z.number().int().min(1).max(20).optional(),
+    /** Passages given to the answer (1–50). Default: the worker's. */
+    topN: z.number().int().min(1).max(MAX_TOP_N).optional(),
     /** Passages under this rerank score are not given to the answer (0–1). */
     minRerankScore: z.number().min(0).max(1).optional(),
     /** Token budget of the answer's passages (1–32,000). Default: the worker's (3,000). */

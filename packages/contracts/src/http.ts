@@ -6,12 +6,14 @@
  */
 import { z } from 'zod';
 import { ChunkingSchema, DocumentIdSchema, MetadataSchema } from './common.js';
+import { EvalInputObjectSchema } from './eval.js';
+import { EvalReportSchema } from './eval-report.js';
 import {
   BatchQuestionSchema,
   BatchReportSchema,
   MAX_BATCH_QUESTIONS,
   QueryFilterSchema,
-  QueryOptionsSchema,
+  QueryOptionsV2Schema,
   QueryResultSchema,
   QuestionSchema,
 } from './query.js';
@@ -84,6 +86,11 @@ export const DocumentSummarySchema = z
     /** Stored chunks over all versions. */
     chunks: z.number().int().nonnegative(),
     /**
+     * Pages of the most recent version: the last page any of its chunks reaches (the page count,
+     * unless the last pages hold no text); null for formats without pages.
+     */
+    pages: z.number().int().positive().nullable().optional(),
+    /**
      * Versions present, oldest `ingestedAt` first (then by version): `chunks` stored, `chunkCount`
      * expected. More than one only while a re-ingest is in flight.
      */
@@ -93,6 +100,8 @@ export const DocumentSummarySchema = z
         chunks: z.number().int().nonnegative(),
         chunkCount: z.number().int().nonnegative(),
         ingestedAt: z.string(),
+        /** The last page this version's chunks reach; null for formats without pages. */
+        pages: z.number().int().positive().nullable().optional(),
       }),
     ),
   })
@@ -161,7 +170,7 @@ export const AskBodySchema = z
   .object({
     question: QuestionSchema,
     filter: QueryFilterSchema.optional(),
-    options: QueryOptionsSchema.optional(),
+    options: QueryOptionsV2Schema.optional(),
     /** Wait for the answer (200), up to `waitMs`; 202 with the job when it is not ready in time. */
     wait: z.boolean().optional(),
     /** How long to wait, in ms; capped by the server's maximum. */
@@ -191,7 +200,7 @@ export const SubmitBatchBodySchema = z
   .object({
     name: z.string().max(256).optional(),
     filter: QueryFilterSchema.optional(),
-    options: QueryOptionsSchema.optional(),
+    options: QueryOptionsV2Schema.optional(),
     questions: z.array(BatchQuestionSchema).min(1).max(MAX_BATCH_QUESTIONS),
     webhookUrl: WebhookUrlSchema.optional(),
   })
@@ -226,6 +235,61 @@ export const ExportQuerySchema = z.object({
     .describe(
       "CSV only: cells starting with = + - @, a tab or a carriage return run as formulas in spreadsheets; 'escape' puts an apostrophe before them, 'keep' writes them as they are",
     ),
+});
+
+// --- Evals
+
+export const SubmitEvalBodySchema = EvalInputObjectSchema.omit({ tenant: true })
+  .extend({
+    /** Refuse the eval (400) when its token estimate is above this; set it when the workers use a paid model API. */
+    maxTokens: z.number().int().positive().optional(),
+  })
+  .strict()
+  .meta({ id: 'SubmitEval' });
+export type SubmitEvalBody = z.infer<typeof SubmitEvalBodySchema>;
+
+export const EvalParamsSchema = z.object({ evalId: JobIdSchema });
+
+export const EvalStatusSchema = z
+  .object({
+    evalId: z.string(),
+    name: z.string().nullable(),
+    state: JobStateSchema,
+    step: z.enum(['ingest', 'report']),
+    documents: z.number().int().nonnegative(),
+    documentsDone: z.number().int().nonnegative(),
+    questions: z.number().int().nonnegative(),
+    questionsDone: z.number().int().nonnegative(),
+    failedReason: z.string().nullable(),
+    reportUrl: z.string(),
+    exportUrls: z.object({ markdown: z.string(), csv: z.string(), json: z.string() }),
+  })
+  .meta({ id: 'EvalStatus' });
+export type EvalStatusBody = z.infer<typeof EvalStatusSchema>;
+
+/** An eval in a listing: its status without the links. */
+export const EvalSummarySchema = EvalStatusSchema.omit({ reportUrl: true, exportUrls: true })
+  .extend({ statusUrl: z.string() })
+  .meta({ id: 'EvalSummary' });
+
+export const EvalListSchema = z
+  .object({
+    /** The tenant's evals, newest first. */
+    evals: z.array(EvalSummarySchema),
+  })
+  .meta({ id: 'EvalList' });
+export type EvalList = z.infer<typeof EvalListSchema>;
+
+export const EvalListQuerySchema = z.object({
+  /** Evals listed, newest first (default 50). */
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export const EvalReportBodySchema = EvalReportSchema.meta({ id: 'EvalReport' });
+
+export const EvalExportQuerySchema = z.object({
+  format: z.enum(['markdown', 'csv', 'json']).default('markdown'),
+  formulas: z.enum(['escape', 'keep']).default('escape'),
 });
 
 // --- Webhooks

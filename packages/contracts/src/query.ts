@@ -3,7 +3,12 @@
  * and the gateway.
  */
 import { z } from 'zod';
-import { AnswerResultSchema } from './answer.js';
+import {
+  AnswerCandidateSchema,
+  AnswerPassageSchema,
+  AnswerResultSchema,
+  ContextTruncationSchema,
+} from './answer.js';
 import { DocumentIdSchema, MetadataSchema, TenantSchema } from './common.js';
 import { payloadVersion } from './version.js';
 
@@ -30,6 +35,44 @@ export const QueryOptionsSchema = z
   .strict();
 export type QueryOptions = z.infer<typeof QueryOptionsSchema>;
 
+/** Most passages one answer may be given (`topN`). */
+export const MAX_TOP_N = 50;
+/** Most tokens of passages one answer may be given (`contextTokens`). */
+export const MAX_CONTEXT_TOKENS = 32_000;
+
+/**
+ * Version 2 of the query options: `topN` up to 50, a per-query context budget, and what a batch
+ * report carries per question. A payload whose options fit version 1 is still written as version 1.
+ */
+export const QueryOptionsV2Schema = z
+  .object({
+    ...QueryOptionsSchema.shape,
+    /** Passages kept after reranking (1–50); the context budget may still leave some out. */
+    topN: z.number().int().min(1).max(MAX_TOP_N).optional(),
+    /**
+     * Token budget of the passages given to the answer (1–32,000). Default: the worker's (3,000).
+     * Passages that do not fit are left out, and the result says so (`contextTruncated`).
+     */
+    contextTokens: z.number().int().min(1).max(MAX_CONTEXT_TOKENS).optional(),
+    /** What the result carries besides the answer. */
+    include: z
+      .object({
+        /** Batch reports: each question's passages (a query's result always has them). */
+        passages: z.boolean().optional(),
+        /** The fused candidates before reranking (ids, scores, ranks), as `preRerank`. */
+        candidates: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type QueryOptionsV2 = z.infer<typeof QueryOptionsV2Schema>;
+
+/** The oldest payload version that carries these options (see the README's versioning policy). */
+export function queryOptionsVersion(options: QueryOptionsV2 | undefined): 1 | 2 {
+  return options === undefined || QueryOptionsSchema.safeParse(options).success ? 1 : 2;
+}
+
 export const QuestionSchema = z
   .string()
   .trim()
@@ -51,7 +94,23 @@ export const QueryJobDataSchema = z
   })
   .strict();
 export type QueryJobData = z.infer<typeof QueryJobDataSchema>;
-export type QueryJobInput = Omit<QueryJobData, 'v' | 'batch'>;
+
+/** Version 2 of the query payload: the options of {@link QueryOptionsV2Schema}. */
+export const QueryJobDataV2Schema = z
+  .object({ ...QueryJobDataSchema.shape, v: z.literal(2), options: QueryOptionsV2Schema.optional() })
+  .strict();
+export type QueryJobDataV2 = z.infer<typeof QueryJobDataV2Schema>;
+/** A question as a producer gives it; written as the oldest payload version that carries it. */
+export type QueryJobInput = Omit<QueryJobDataV2, 'v' | 'batch'>;
+
+/** Any query payload a worker takes: version 1 or 2. */
+export const QueryJobPayloadSchema = z.discriminatedUnion('v', [QueryJobDataSchema, QueryJobDataV2Schema]);
+export type QueryJobPayload = z.infer<typeof QueryJobPayloadSchema>;
+
+/** A query payload of any version as the newest: version 1 means the same with `v: 2`. */
+export function upgradeQueryJob(data: QueryJobPayload): QueryJobDataV2 {
+  return { ...data, v: 2 };
+}
 
 export const QueryResultSchema = AnswerResultSchema.extend({
   v: z.literal(1),
@@ -76,7 +135,7 @@ export const BatchInputSchema = z
     tenant: TenantSchema,
     name: z.string().max(256).optional(),
     filter: QueryFilterSchema.optional(),
-    options: QueryOptionsSchema.optional(),
+    options: QueryOptionsV2Schema.optional(),
     questions: z
       .array(BatchQuestionSchema)
       .min(1, 'a batch needs at least one question')
@@ -100,6 +159,21 @@ export const BatchJobDataSchema = z
   .strict();
 export type BatchJobData = z.infer<typeof BatchJobDataSchema>;
 
+/** Version 2 of the batch payload: the options of {@link QueryOptionsV2Schema}. */
+export const BatchJobDataV2Schema = z
+  .object({ ...BatchJobDataSchema.shape, v: z.literal(2), options: QueryOptionsV2Schema.optional() })
+  .strict();
+export type BatchJobDataV2 = z.infer<typeof BatchJobDataV2Schema>;
+
+/** Any batch payload a worker takes: version 1 or 2. */
+export const BatchJobPayloadSchema = z.discriminatedUnion('v', [BatchJobDataSchema, BatchJobDataV2Schema]);
+export type BatchJobPayload = z.infer<typeof BatchJobPayloadSchema>;
+
+/** A batch payload of any version as the newest. */
+export function upgradeBatchJob(data: BatchJobPayload): BatchJobDataV2 {
+  return { ...data, v: 2 };
+}
+
 export const BatchItemSchema = z.discriminatedUnion('ok', [
   z.object({
     ok: z.literal(true),
@@ -113,6 +187,12 @@ export const BatchItemSchema = z.discriminatedUnion('ok', [
     rerankError: z.string().optional(),
     citations: AnswerResultSchema.shape.citations,
     timingsMs: AnswerResultSchema.shape.timingsMs,
+    /** Set when the context budget left passages out of the answer. */
+    contextTruncated: ContextTruncationSchema.optional(),
+    /** With `include.passages`: the passages the answer was given, by the number it cites them by. */
+    passages: z.array(AnswerPassageSchema).optional(),
+    /** With `include.candidates`: the fused candidates before reranking, in fused order. */
+    preRerank: z.array(AnswerCandidateSchema).optional(),
   }),
   z.object({
     ok: z.literal(false),

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import {
   BatchJobDataSchema,
+  BatchJobPayloadSchema,
   BatchReportSchema,
   DeleteJobDataSchema,
   DeleteResultSchema,
@@ -16,7 +17,11 @@ import {
   IngestProgressSchema,
   IngestResultSchema,
   QueryJobDataSchema,
+  QueryJobPayloadSchema,
   QueryResultSchema,
+  queryOptionsVersion,
+  upgradeBatchJob,
+  upgradeQueryJob,
 } from '../src/index.js';
 
 const FIXTURES = new URL('./fixtures/', import.meta.url);
@@ -108,4 +113,43 @@ describe('payload versions', () => {
       expect(parsed.data).not.toHaveProperty('addedLater');
     },
   );
+});
+
+describe('query and batch payloads, version 2', () => {
+  const v1 = (kind: string) =>
+    fixtures.find((f) => f.kind === kind && f.version === 'v1')!.data as Record<string, unknown>;
+
+  it('reads version 1 as version 2 with the same meaning', () => {
+    const query = QueryJobPayloadSchema.parse(v1('query-job'));
+    expect(upgradeQueryJob(query)).toEqual({ ...v1('query-job'), v: 2 });
+    const batch = BatchJobPayloadSchema.parse(v1('batch-job'));
+    expect(upgradeBatchJob(batch)).toEqual({ ...v1('batch-job'), v: 2 });
+  });
+
+  it('carries topN above 20, a context budget and what a batch report includes, within their limits', () => {
+    const options = { topN: 50, contextTokens: 32_000, include: { passages: true, candidates: true } };
+    expect(QueryJobPayloadSchema.safeParse({ ...v1('query-job'), v: 2, options }).success).toBe(true);
+    expect(BatchJobPayloadSchema.safeParse({ ...v1('batch-job'), v: 2, options }).success).toBe(true);
+    for (const bad of [
+      { topN: 51 },
+      { contextTokens: 0 },
+      { contextTokens: 32_001 },
+      { include: { all: true } },
+    ]) {
+      const parsed = QueryJobPayloadSchema.safeParse({ ...v1('query-job'), v: 2, options: bad });
+      expect(parsed.success, JSON.stringify(bad)).toBe(false);
+    }
+    // Version 1 never carries them: an older worker refuses such a job instead of ignoring the option.
+    expect(
+      QueryJobDataSchema.safeParse({ ...v1('query-job'), options: { contextTokens: 500 } }).success,
+    ).toBe(false);
+  });
+
+  it('is written only when the options need it', () => {
+    expect(queryOptionsVersion(undefined)).toBe(1);
+    expect(queryOptionsVersion({ topN: 20, candidates: 50 })).toBe(1);
+    expect(queryOptionsVersion({ topN: 21 })).toBe(2);
+    expect(queryOptionsVersion({ contextTokens: 4000 })).toBe(2);
+    expect(queryOptionsVersion({ include: { passages: true } })).toBe(2);
+  });
 });

@@ -89,6 +89,12 @@ export const QuireEnvSchema = z.object({
   QUIRE_CHUNK_OVERLAP: int(0, 4096).optional(),
   /** Directories a `path` source may read from (comma-separated); empty = path sources refused. */
   QUIRE_FILE_ROOTS: list,
+  /**
+   * Directory shared by producers (gateway, CLI) and ingest workers where documents too large to
+   * travel in a job are written; the workers read it like a file root. Default with the embedded
+   * store: `<QUIRE_DATA_DIR>/spool` (everything runs on one machine); with Qdrant: unset (none).
+   */
+  QUIRE_SPOOL_DIR: z.string().trim().optional(),
   QUIRE_MAX_FILE_BYTES: int(1, 2 ** 40).default(50 * 1024 * 1024),
   QUIRE_MAX_PDF_PAGES: int(1, 1_000_000).default(2000),
   QUIRE_MAX_CHARS: int(1, 2 ** 31).default(5_000_000),
@@ -124,7 +130,7 @@ export const QuireEnvSchema = z.object({
 
   // --- Retrieval
   QUIRE_CANDIDATES: int(1, 100).default(30),
-  QUIRE_TOP_N: int(1, 20).default(4),
+  QUIRE_TOP_N: int(1, 50).default(4),
   /** Passages below this rerank score are dropped; none left → "not found" without a chat call. */
   QUIRE_MIN_RERANK_SCORE: z.coerce.number().min(0).max(1).optional(),
   QUIRE_CONTEXT_TOKENS: int(256, 1_000_000).default(3000),
@@ -162,6 +168,8 @@ export interface QuireConfig {
     chunkSize: number | undefined;
     chunkOverlap: number | undefined;
     fileRoots: string[];
+    /** The spool shared with producers (absolute), or null when there is none. */
+    spoolDir: string | null;
     maxFileBytes: number;
     maxPdfPages: number;
     maxChars: number;
@@ -262,6 +270,11 @@ export function toConfig(e: QuireEnv, cwd: string): QuireConfig {
       chunkSize: e.QUIRE_CHUNK_SIZE,
       chunkOverlap: e.QUIRE_CHUNK_OVERLAP,
       fileRoots: e.QUIRE_FILE_ROOTS.map((r) => resolve(cwd, r)),
+      spoolDir: e.QUIRE_SPOOL_DIR
+        ? resolve(cwd, e.QUIRE_SPOOL_DIR)
+        : e.QDRANT_URL
+          ? null
+          : join(dataDir, 'spool'),
       maxFileBytes: e.QUIRE_MAX_FILE_BYTES,
       maxPdfPages: e.QUIRE_MAX_PDF_PAGES,
       maxChars: e.QUIRE_MAX_CHARS,

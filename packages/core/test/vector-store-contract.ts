@@ -570,10 +570,13 @@ export function describeVectorStoreContract(
           ...documentPoints('t1', 'alpha', 'v1', 3, {
             sourceName: 'alpha-old.txt',
             ingestedAt: '2024-01-01T00:00:00.000Z',
+            pageStart: 2,
           }),
           ...documentPoints('t1', 'alpha', 'v2', 2, {
             sourceName: 'alpha.txt',
             ingestedAt: '2024-02-01T00:00:00.000Z',
+            pageStart: 1,
+            pageEnd: 7,
           }),
           ...documentPoints('t1', 'beta', 'v1', 4, { sourceName: 'beta.txt' }),
         ]);
@@ -587,22 +590,24 @@ export function describeVectorStoreContract(
         expect(await store.countChunks('t1', 'gamma', 'v1')).toBe(0);
       });
 
-      it('lists documents with their versions and chunk counts', async () => {
+      it('lists documents with their versions, chunk and page counts', async () => {
         expect(await store.listDocuments('t1')).toEqual([
           {
             documentId: 'alpha',
             sourceName: 'alpha.txt',
             versions: [
-              { version: 'v1', chunks: 3, chunkCount: 3, ingestedAt: '2024-01-01T00:00:00.000Z' },
-              { version: 'v2', chunks: 2, chunkCount: 2, ingestedAt: '2024-02-01T00:00:00.000Z' },
+              { version: 'v1', chunks: 3, chunkCount: 3, ingestedAt: '2024-01-01T00:00:00.000Z', pages: 2 },
+              { version: 'v2', chunks: 2, chunkCount: 2, ingestedAt: '2024-02-01T00:00:00.000Z', pages: 7 },
             ],
             chunks: 5,
+            pages: 7,
           },
           {
             documentId: 'beta',
             sourceName: 'beta.txt',
-            versions: [{ version: 'v1', chunks: 4, chunkCount: 4, ingestedAt: INGESTED_AT }],
+            versions: [{ version: 'v1', chunks: 4, chunkCount: 4, ingestedAt: INGESTED_AT, pages: null }],
             chunks: 4,
+            pages: null,
           },
         ]);
         expect(await store.listDocuments('t-empty')).toEqual([]);

@@ -16,7 +16,12 @@
 import type { FlowProducer, Job, JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { INTERNAL_QUEUES, JOB_NAMES, QUEUES } from './names.js';
-import { type BatchJobData, BatchJobDataSchema, batchChildId, type QueryJobData } from './query-schemas.js';
+import {
+  type BatchJobPayload,
+  BatchJobPayloadSchema,
+  batchChildId,
+  type QueryJobPayload,
+} from './query-schemas.js';
 
 /** Queue of batch gates: jobs no worker takes, each holding its batch open while it is enqueued. */
 export const BATCH_GATE_QUEUE = INTERNAL_QUEUES.batchGate;
@@ -68,8 +73,8 @@ export type BatchFlowOutcome = 'added' | 'resumed' | 'exists' | 'conflict';
 /** Adds the batch's parent, gate and questions, then opens the gate. Safe to call again after a failure. */
 export async function addBatchFlow(
   targets: BatchFlowTargets,
-  data: BatchJobData,
-  children: QueryJobData[],
+  data: BatchJobPayload,
+  children: QueryJobPayload[],
   options: Pick<EnqueueBatchOptions, 'signal' | 'onProgress'> = {},
 ): Promise<BatchFlowOutcome> {
   const { batchId } = data;
@@ -78,8 +83,11 @@ export async function addBatchFlow(
   const existing = await targets.batch.getJob(batchId);
   if (existing !== undefined) {
     // Compared as the schema writes them, so that key order does not matter.
-    const stored = BatchJobDataSchema.safeParse(existing.data);
-    if (!stored.success || JSON.stringify(stored.data) !== JSON.stringify(BatchJobDataSchema.parse(data))) {
+    const stored = BatchJobPayloadSchema.safeParse(existing.data);
+    if (
+      !stored.success ||
+      JSON.stringify(stored.data) !== JSON.stringify(BatchJobPayloadSchema.parse(data))
+    ) {
       return 'conflict';
     }
     // Fully enqueued before: nothing to do (adding its children again would be wrong, see below).

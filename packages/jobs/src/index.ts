@@ -17,3 +17,4 @@ export * from './query-schemas.js';
 export * from './schemas.js';
 export * from './sealed-ingest.js';
 export * from './secrets.js';
+export * from './spool.js';

@@ -30,16 +30,17 @@ import { DEFAULT_PREFIX, JOB_NAMES, type JobState, JobStateSchema, QUEUES, type 
 import {
   type BatchInput,
   BatchInputSchema,
-  type BatchJobData,
-  BatchJobDataSchema,
+  type BatchJobPayload,
+  BatchJobPayloadSchema,
   type BatchReport,
   BatchReportSchema,
   MAX_BATCH_QUESTIONS,
-  type QueryJobData,
-  QueryJobDataSchema,
   type QueryJobInput,
+  type QueryJobPayload,
+  QueryJobPayloadSchema,
   type QueryResult,
   QueryResultSchema,
+  queryOptionsVersion,
 } from './query-schemas.js';
 import {
   type DeleteJobData,
@@ -144,6 +145,14 @@ export interface EvalStatus {
   failedReason: string | null;
   /** Present once the eval is complete. */
   report: EvalReport | null;
+}
+
+/** Evals remembered per tenant for {@link Producer.listEvals}. */
+export const EVAL_INDEX_SIZE = 1000;
+
+/** The sorted set of a tenant's eval ids, scored by enqueue time. */
+export function evalIndexKey(prefix: string, tenant: string): string {
+  return `${prefix}:evals:${Buffer.from(tenant).toString('base64url')}`;
 }
 
 export interface EnqueueEvalOptions extends Omit<EnqueueBatchOptions, 'batchId'> {
@@ -272,7 +281,8 @@ export class Producer {
 
   /** Enqueues one question. */
   async enqueueQuery(input: QueryJobInput, options: EnqueueOptions = {}): Promise<{ jobId: string }> {
-    const parsed = QueryJobDataSchema.safeParse({ ...input, v: 1 });
+    // The oldest version that carries the request, so that older workers still take it.
+    const parsed = QueryJobPayloadSchema.safeParse({ ...input, v: queryOptionsVersion(input.options) });
     if (!parsed.success) throw new JobInputError(`invalid query job: ${describeZodError(parsed.error)}`);
     return this.#add(QUEUES.query, JOB_NAMES.query, parsed.data, options);
   }
@@ -301,24 +311,26 @@ export class Producer {
       throw new JobInputError('invalid batch: batchId must be 1-100 letters, digits, "_" or "-"');
     }
     const { tenant, filter, options: queryOptions, questions, name } = parsed.data;
-    const data: BatchJobData = {
-      v: 1,
+    const v = queryOptionsVersion(queryOptions);
+    const data = {
+      v,
       batchId,
       tenant,
       ...(name ? { name } : {}),
       ...(filter ? { filter } : {}),
       ...(queryOptions ? { options: queryOptions } : {}),
       questions: questions.map((q) => ({ id: q.id ?? null, question: q.question })),
-    };
+    } as BatchJobPayload;
     const children = questions.map(
-      (q, index): QueryJobData => ({
-        v: 1,
-        tenant,
-        question: q.question,
-        ...(filter ? { filter } : {}),
-        ...(queryOptions ? { options: queryOptions } : {}),
-        batch: { id: batchId, index },
-      }),
+      (q, index) =>
+        ({
+          v,
+          tenant,
+          question: q.question,
+          ...(filter ? { filter } : {}),
+          ...(queryOptions ? { options: queryOptions } : {}),
+          batch: { id: batchId, index },
+        }) as QueryJobPayload,
     );
     const outcome = await addBatchFlow(
       {
@@ -351,7 +363,7 @@ export class Producer {
     const state = jobState(await this.queue(QUEUES.batch).getJobState(batchId));
     const job = await this.queue(QUEUES.batch).getJob(batchId);
     if (!job) return null;
-    const stored = BatchJobDataSchema.safeParse(job.data);
+    const stored = BatchJobPayloadSchema.safeParse(job.data);
     if (!stored.success)
       throw new Error(`batch ${batchId} has invalid data: ${describeZodError(stored.error)}`);
     const data = stored.data;
@@ -456,7 +468,34 @@ export class Producer {
     if (outcome === 'conflict') {
       throw new JobInputError(`invalid eval: eval ${evalId} already exists with other questions or settings`);
     }
+    // The tenant's evals by enqueue time, newest kept, so that they can be listed without reading
+    // every tenant's jobs.
+    const index = evalIndexKey(this.prefix, tenant);
+    await this.#redis
+      .multi()
+      .zadd(index, 'NX', Date.now(), evalId)
+      .zremrangebyrank(index, 0, -(EVAL_INDEX_SIZE + 1))
+      .exec();
     return { evalId };
+  }
+
+  /**
+   * A tenant's evals, newest first, with their state and progress but without their reports (read
+   * one with {@link getEval}). Evals removed by job retention are left out.
+   */
+  async listEvals(tenant: string, options: { limit?: number } = {}): Promise<Omit<EvalStatus, 'report'>[]> {
+    const limit = options.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > EVAL_INDEX_SIZE) {
+      throw new JobInputError(`limit must be an integer in 1..${EVAL_INDEX_SIZE}, got ${limit}`);
+    }
+    const index = evalIndexKey(this.prefix, tenant);
+    const ids = await this.#redis.zrevrange(index, 0, limit - 1);
+    const statuses = await Promise.all(ids.map((id) => this.getEval(id)));
+    const gone = ids.filter((_, i) => statuses[i] === null);
+    if (gone.length > 0) await this.#redis.zrem(index, ...gone);
+    return statuses
+      .filter((status): status is EvalStatus => status !== null && status.tenant === tenant)
+      .map(({ report: _report, ...status }) => status);
   }
 
   /** An eval's state and progress; the report once it is complete. */

@@ -95,22 +95,39 @@ export interface ForgetSecretsOptions {
  * attempt left. A job gone already (retention) has nothing left to remove.
  */
 export function forgetSecretsWhenDone(worker: Worker, options: ForgetSecretsOptions = {}): void {
-  const forget = async (job: Job) => {
-    const stripped = withoutSecrets(job.data);
-    if (stripped === job.data) return;
-    try {
-      await job.updateData(stripped);
-    } catch (error) {
-      if (error instanceof Error && /Missing key|does not exist/i.test(error.message)) return;
-      options.onError?.(error, job);
-    }
-  };
-  worker.on('completed', (job) => void forget(job));
+  whenEndedForGood(
+    worker,
+    async (job) => {
+      const stripped = withoutSecrets(job.data);
+      if (stripped === job.data) return;
+      try {
+        await job.updateData(stripped);
+      } catch (error) {
+        if (error instanceof Error && /Missing key|does not exist/i.test(error.message)) return;
+        throw error;
+      }
+    },
+    options.onError,
+  );
+}
+
+/**
+ * Runs `handler` once a job of the worker has ended for good: completed, or failed with no attempt
+ * left (a job failing with attempts left is retried and still needs what it carries). Errors of the
+ * handler go to `onError`.
+ */
+export function whenEndedForGood(
+  worker: Worker,
+  handler: (job: Job) => Promise<void>,
+  onError: ((error: unknown, job: Job) => void) | undefined,
+): void {
+  const run = (job: Job) => handler(job).catch((error: unknown) => onError?.(error, job));
+  worker.on('completed', (job) => void run(job));
   worker.on('failed', (job) => {
     if (job === undefined) return;
     void job
       .getState()
-      .then((state) => (state === 'failed' ? forget(job) : undefined))
-      .catch((error: unknown) => options.onError?.(error, job));
+      .then((state) => (state === 'failed' ? run(job) : undefined))
+      .catch((error: unknown) => onError?.(error, job));
   });
 }

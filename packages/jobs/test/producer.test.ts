@@ -64,6 +64,35 @@ describe('Producer', () => {
     expect(status).toMatchObject({ state: 'waiting', tenant: 't1', name: 'ingest', failedReason: null });
   });
 
+  it('writes the oldest payload version that carries a question or a batch', async () => {
+    const plain = await producer.enqueueQuery({ tenant: 't1', question: 'Why?', options: { topN: 20 } });
+    const budget = await producer.enqueueQuery({
+      tenant: 't1',
+      question: 'Why?',
+      options: { topN: 40, contextTokens: 8000 },
+    });
+    const query = producer.queue(QUEUES.query);
+    expect((await query.getJob(plain.jobId))?.data).toMatchObject({ v: 1, options: { topN: 20 } });
+    expect((await query.getJob(budget.jobId))?.data).toMatchObject({
+      v: 2,
+      options: { topN: 40, contextTokens: 8000 },
+    });
+    await expect(
+      producer.enqueueQuery({ tenant: 't1', question: 'Why?', options: { contextTokens: 40_000 } }),
+    ).rejects.toThrow(/contextTokens/);
+
+    const { batchId } = await producer.enqueueBatch({
+      tenant: 't1',
+      questions: [{ question: 'One?' }, { question: 'Two?' }],
+      options: { include: { passages: true, candidates: true } },
+    });
+    const parent = await producer.queue(QUEUES.batch).getJob(batchId);
+    expect(parent?.data).toMatchObject({ v: 2, options: { include: { passages: true, candidates: true } } });
+    const child = await query.getJob(`${batchId}-q1`);
+    expect(child?.data).toMatchObject({ v: 2, question: 'Two?', batch: { id: batchId, index: 1 } });
+    expect(await producer.getBatch(batchId)).toMatchObject({ total: 2 });
+  });
+
   it('refuses bad payloads with a message naming the field, and enqueues nothing', async () => {
     await expect(
       producer.enqueueIngest({ tenant: 'bad tenant!', documentId: 'd', source: { kind: 'text', text: 'x' } }),

@@ -16,9 +16,9 @@ import {
   DocumentListSchema,
   type DocumentSummary,
   ErrorBodySchema,
+  EvalStatusSchema,
   HealthSchema,
   JobAcceptedSchema,
-  JobStateSchema,
   JobStatusSchema,
 } from '@quire/contracts';
 import {
@@ -84,15 +84,15 @@ const BatchStatusBodySchema = BatchStatusSchema.pick({
   failed: true,
   failedReason: true,
 });
-const EvalStatusBodySchema = z.object({
-  evalId: z.string(),
-  state: JobStateSchema,
-  step: z.enum(['ingest', 'report']),
-  documents: z.number().int().nonnegative(),
-  documentsDone: z.number().int().nonnegative(),
-  questions: z.number().int().nonnegative(),
-  questionsDone: z.number().int().nonnegative(),
-  failedReason: z.string().nullable(),
+const EvalStatusBodySchema = EvalStatusSchema.pick({
+  evalId: true,
+  state: true,
+  step: true,
+  documents: true,
+  documentsDone: true,
+  questions: true,
+  questionsDone: true,
+  failedReason: true,
 });
 const DocumentListBodySchema = DocumentListSchema.extend({ next: DocumentListSchema.shape.next.optional() });
 

@@ -4,6 +4,7 @@
  * workers (same REDIS_URL, QUIRE_QUEUE_PREFIX, QUIRE_DATA_DIR or QDRANT_URL).
  */
 import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { DocumentSummary, QuireConfig } from '@quire/core';
 import {
   type BatchInput,
@@ -18,6 +19,7 @@ import {
   type QueryResult,
   QueryResultSchema,
   type QueueName,
+  Spool,
 } from '@quire/jobs';
 import type { Job } from 'bullmq';
 import { CliError, errorMessage } from '../errors.js';
@@ -74,6 +76,7 @@ export class RedisBackend implements Backend {
   readonly #config: QuireConfig;
   readonly #options: RedisBackendOptions;
   readonly #producer: Producer;
+  #spoolInstance: Promise<Spool> | undefined;
 
   constructor(options: RedisBackendOptions) {
     const { config } = options;
@@ -88,18 +91,48 @@ export class RedisBackend implements Backend {
   }
 
   async submitDocument(document: DocumentSubmission): Promise<{ jobId: string; sentAs: SentAs }> {
-    const plan = await planSource(document.input, this.#options);
-    if (!plan.ok) throw new CliError(plan.error);
-    const { jobId } = await this.#producer.enqueueIngest({
-      tenant: document.tenant,
-      documentId: document.documentId,
-      source: plan.source,
-      ...(document.sourceName !== undefined ? { sourceName: document.sourceName } : {}),
-      ...(document.metadata !== undefined ? { metadata: document.metadata } : {}),
+    const spool = await this.#spool();
+    const plan = await planSource(document.input, {
+      ...this.#options,
+      ...(spool === null ? {} : { spoolFile: (path: string) => spool.copyIn(path) }),
     });
+    if (!plan.ok) throw new CliError(plan.error);
+    let jobId: string;
+    try {
+      ({ jobId } = await this.#producer.enqueueIngest({
+        tenant: document.tenant,
+        documentId: document.documentId,
+        source: plan.source,
+        // The spool copy has a generated name: cite the document by its own.
+        ...(document.sourceName !== undefined
+          ? { sourceName: document.sourceName }
+          : plan.spooled !== undefined && document.input.kind === 'file'
+            ? { sourceName: basename(document.input.path) }
+            : {}),
+        ...(document.metadata !== undefined ? { metadata: document.metadata } : {}),
+      }));
+    } catch (error) {
+      if (plan.spooled !== undefined) await spool?.discard(plan.spooled).catch(() => undefined);
+      throw error;
+    }
+    if (plan.spooled !== undefined) await spool?.register(plan.spooled, jobId);
     const sentAs: SentAs =
-      plan.source.kind === 'base64' || plan.source.kind === 'text' ? 'inline' : plan.source.kind;
+      plan.spooled !== undefined
+        ? 'spool'
+        : plan.source.kind === 'base64' || plan.source.kind === 'text'
+          ? 'inline'
+          : plan.source.kind;
     return { jobId, sentAs };
+  }
+
+  /** The spool shared with the workers (QUIRE_SPOOL_DIR), or null when there is none. */
+  async #spool(): Promise<Spool | null> {
+    const dir = this.#config.ingest.spoolDir;
+    if (dir === null) return null;
+    this.#spoolInstance ??= this.#producer
+      .queue(QUEUES.ingest)
+      .client.then((redis) => new Spool({ dir, redis, prefix: this.#config.queuePrefix }));
+    return this.#spoolInstance;
   }
 
   enqueueDelete(input: DeleteJobInput): Promise<{ jobId: string }> {

@@ -69,8 +69,11 @@ export interface DocumentSubmission {
   input: IngestInput;
 }
 
-/** How a document travelled: a path the workers read, inline in the job, a URL, or an HTTP upload. */
-export type SentAs = 'path' | 'inline' | 'url' | 'upload';
+/**
+ * How a document travelled: a path the workers read, inline in the job, a copy in the spool shared
+ * with the workers, a URL, or an HTTP upload.
+ */
+export type SentAs = 'path' | 'inline' | 'spool' | 'url' | 'upload';
 
 export interface BatchView {
   batchId: string;

@@ -5,7 +5,7 @@ import {
   JobTimeoutError,
   QUEUES,
   type QueryFilter,
-  type QueryOptions,
+  type QueryOptionsV2,
   QuestionSchema,
 } from '@quire/jobs';
 import { type CommandContext, withBackend } from '../context.js';
@@ -26,6 +26,8 @@ export interface AskCommandOptions extends FilterOptions {
   json: boolean;
   topN?: number;
   candidates?: number;
+  /** Token budget of the passages (`--context-tokens`). */
+  contextTokens?: number;
   /** Longest wait for the answer, in ms. */
   timeoutMs: number;
 }
@@ -80,10 +82,22 @@ export function toFilter(options: FilterOptions): QueryFilter | undefined {
   return Object.keys(filter).length > 0 ? filter : undefined;
 }
 
-export function toQueryOptions(options: { topN?: number; candidates?: number }): QueryOptions | undefined {
-  const result: QueryOptions = {
+export function toQueryOptions(options: {
+  topN?: number;
+  candidates?: number;
+  contextTokens?: number;
+  includePassages?: boolean;
+  includeCandidates?: boolean;
+}): QueryOptionsV2 | undefined {
+  const include = {
+    ...(options.includePassages === true ? { passages: true } : {}),
+    ...(options.includeCandidates === true ? { candidates: true } : {}),
+  };
+  const result: QueryOptionsV2 = {
     ...(options.topN !== undefined ? { topN: options.topN } : {}),
     ...(options.candidates !== undefined ? { candidates: options.candidates } : {}),
+    ...(options.contextTokens !== undefined ? { contextTokens: options.contextTokens } : {}),
+    ...(Object.keys(include).length > 0 ? { include } : {}),
   };
   return Object.keys(result).length > 0 ? result : undefined;
 }

@@ -2,7 +2,6 @@
  * `quire batch <questions file> [--out results.jsonl|.csv]`: many questions as one job; follows
  * its progress and writes the report (JSON Lines or CSV; JSON Lines on stdout without `--out`).
  */
-import { writeFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import {
   type BatchReport,
@@ -11,11 +10,9 @@ import {
   type CsvFormulas,
   QUEUES,
 } from '@quire/jobs';
-import type { BatchView } from '../backend/types.js';
 import { type CommandContext, tenantLabel, withBackend } from '../context.js';
 import { CliError } from '../errors.js';
-import { formatDuration } from '../format.js';
-import { pause } from '../poll.js';
+import { followFlow, writeReport } from '../follow.js';
 import { type QuestionFormat, readQuestionsFile } from '../questions.js';
 import { type FilterOptions, toFilter, toQueryOptions } from './ask.js';
 import { warnWithoutWorkers } from './ingest.js';
@@ -34,6 +31,12 @@ export interface BatchCommandOptions extends FilterOptions {
   name?: string;
   topN?: number;
   candidates?: number;
+  /** Token budget of each answer's passages (`--context-tokens`). */
+  contextTokens?: number;
+  /** Put each answer's passages in the report. */
+  includePassages?: boolean;
+  /** Put the fused candidates before reranking in the report. */
+  includeCandidates?: boolean;
   /** Longest wait for the report, in ms. */
   timeoutMs: number;
   /** Interval between status polls, in ms. Default 500. */
@@ -63,7 +66,6 @@ export async function runBatch(
   const queryOptions = toQueryOptions(options);
   // Progress goes to stderr when the report itself goes to stdout.
   const progress = options.out === undefined ? ctx.term.stderr : ctx.term.stdout;
-  const live = progress.isTTY === true;
   return withBackend(ctx, async (backend) => {
     const { batchId } = await backend.enqueueBatch({
       tenant: ctx.tenant,
@@ -77,50 +79,34 @@ export async function runBatch(
     );
     await warnWithoutWorkers(ctx, backend, QUEUES.query);
 
-    const started = Date.now();
-    const deadline = started + options.timeoutMs;
-    let last = '';
-    let status: BatchView | null = null;
-    for (;;) {
-      status = await backend.getBatch(batchId);
-      if (status === null)
-        throw new CliError(`batch ${batchId} no longer exists (removed by job retention?)`);
-      const line = `${status.answered + status.failed}/${status.total} done · ${status.failed} failed · ${formatDuration(Date.now() - started)}`;
-      if (live) progress.write(`\r\u001b[2K${line}`);
-      else if (line.split(' · ')[0] !== last.split(' · ')[0]) progress.write(`${line}\n`);
-      last = line;
-      if (status.state === 'completed' || status.state === 'failed') break;
-      if (Date.now() >= deadline) {
-        if (live) progress.write('\n');
-        throw new CliError(
-          `batch ${batchId} is not finished after ${formatDuration(options.timeoutMs)}; it goes on`,
-        );
-      }
-      if (!(await pause(options.pollMs ?? 500, ctx.signal))) {
-        if (live) progress.write('\n');
-        throw new CliError(`stopped waiting; batch ${batchId} goes on`, 130);
-      }
-    }
-    if (live) progress.write('\n');
-    if (status.state === 'failed' || status.report === null) {
-      throw new CliError(`batch ${batchId} failed: ${status.failedReason ?? 'no report was produced'}`);
-    }
-    const report: BatchReport = status.report;
+    const report: BatchReport = await followFlow({
+      kind: 'batch',
+      id: batchId,
+      read: () => backend.getBatch(batchId),
+      describe: (status) =>
+        `${status.answered + status.failed}/${status.total} done · ${status.failed} failed`,
+      progress,
+      timeoutMs: options.timeoutMs,
+      pollMs: options.pollMs,
+      signal: ctx.signal,
+    });
     const text =
       format === 'csv'
         ? batchReportToCsv(report, { formulas: options.csvFormulas ?? 'escape' })
         : batchReportToJsonl(report);
-    if (options.out === undefined) {
-      ctx.term.stdout.write(text);
-    } else {
-      await writeFile(options.out, text, 'utf8');
-    }
+    await writeReport(ctx, options.out, text);
     progress.write(
       `${report.answered} answered, ${report.failed} failed${options.out === undefined ? '' : ` → ${options.out}`}\n`,
     );
     for (const item of report.items) {
       if (!item.ok)
         progress.write(`  question ${item.index + 1}${item.id ? ` (${item.id})` : ''}: ${item.error}\n`);
+    }
+    const cut = report.items.filter((item) => item.ok && item.contextTruncated !== undefined).length;
+    if (cut > 0) {
+      progress.write(
+        `${cut} answer${cut === 1 ? '' : 's'} left passages out to fit the context budget (contextTruncated in the report; raise it with --context-tokens)\n`,
+      );
     }
     return report.failed > 0 ? 1 : 0;
   });

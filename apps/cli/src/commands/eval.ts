@@ -5,7 +5,6 @@
  * .md, .json, .csv with one row per question).
  */
 import { randomUUID } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import {
   type CsvFormulas,
@@ -17,12 +16,11 @@ import {
   evalReportToMarkdown,
   QUEUES,
 } from '@quire/jobs';
-import type { Backend, EvalView } from '../backend/types.js';
+import type { Backend } from '../backend/types.js';
 import { readBeirSet } from '../beir.js';
 import { type CommandContext, withBackend } from '../context.js';
 import { CliError } from '../errors.js';
-import { formatDuration } from '../format.js';
-import { pause } from '../poll.js';
+import { followFlow, writeReport } from '../follow.js';
 import { warnWithoutWorkers } from './ingest.js';
 
 export type EvalReportFormat = 'markdown' | 'json' | 'csv';
@@ -119,7 +117,6 @@ export async function runEval(
     );
   }
 
-  const live = progress.isTTY === true;
   return withBackend(ctx, async (backend) => {
     if (options.maxTokens === undefined && usesModelApi(ctx, backend)) {
       throw new CliError(
@@ -132,45 +129,26 @@ export async function runEval(
       options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens },
     );
     await warnWithoutWorkers(ctx, backend, QUEUES.query);
-    const started = Date.now();
-    const deadline = started + options.timeoutMs;
-    let status: EvalView | null = null;
-    let last = '';
-    for (;;) {
-      status = await backend.getEval(id);
-      if (status === null) throw new CliError(`eval ${id} no longer exists (removed by job retention?)`);
-      const line =
+    const report: EvalReport = await followFlow({
+      kind: 'eval',
+      id,
+      read: () => backend.getEval(id),
+      describe: (status) =>
         status.step === 'ingest'
-          ? `ingesting ${status.documentsDone}/${status.documents} documents · ${formatDuration(Date.now() - started)}`
-          : `${status.questionsDone}/${status.questions} questions · ${formatDuration(Date.now() - started)}`;
-      if (live) progress.write(`\r\u001b[2K${line}`);
-      else if (line.split(' · ')[0] !== last.split(' · ')[0]) progress.write(`${line}\n`);
-      last = line;
-      if (status.state === 'completed' || status.state === 'failed') break;
-      if (Date.now() >= deadline) {
-        if (live) progress.write('\n');
-        throw new CliError(
-          `eval ${id} is not finished after ${formatDuration(options.timeoutMs)}; it goes on`,
-        );
-      }
-      if (!(await pause(options.pollMs ?? 500, ctx.signal))) {
-        if (live) progress.write('\n');
-        throw new CliError(`stopped waiting; eval ${id} goes on`, 130);
-      }
-    }
-    if (live) progress.write('\n');
-    if (status.state === 'failed' || status.report === null) {
-      throw new CliError(`eval ${id} failed: ${status.failedReason ?? 'no report was produced'}`);
-    }
-    const report: EvalReport = status.report;
+          ? `ingesting ${status.documentsDone}/${status.documents} documents`
+          : `${status.questionsDone}/${status.questions} questions`,
+      progress,
+      timeoutMs: options.timeoutMs,
+      pollMs: options.pollMs,
+      signal: ctx.signal,
+    });
     const text =
       format === 'csv'
         ? evalReportToCsv(report, { formulas: options.csvFormulas ?? 'escape' })
         : format === 'json'
           ? evalReportToJson(report)
           : evalReportToMarkdown(report);
-    if (options.out === undefined) ctx.term.stdout.write(text);
-    else await writeFile(options.out, text, 'utf8');
+    await writeReport(ctx, options.out, text);
     const r = report.retrieval;
     progress.write(
       `R@1 lexical ${pct(r.lexical.recallAt1)} · dense ${pct(r.dense.recallAt1)} · fused ${pct(r.fused.recallAt1)} · ` +

@@ -97,6 +97,14 @@ function renderResult(output: HTMLElement, result: QueryResult): void {
     h('h3', {}, 'Answer'),
     answer,
     h('p', { class: 'muted' }, rerank, ` · ${Math.round(result.timingsMs.total ?? 0)} ms`),
+    result.contextTruncated
+      ? h(
+          'p',
+          { class: 'muted', 'data-note': 'context-truncated' },
+          `The context budget (${result.contextTruncated.budget} tokens) left ${result.contextTruncated.dropped} passage${result.contextTruncated.dropped === 1 ? '' : 's'} out` +
+            (result.contextTruncated.shortened ? ' and shortened the one given.' : '.'),
+        )
+      : null,
     result.citations.length > 0 ? h('h3', {}, 'Citations') : null,
     result.citations.length > 0
       ? h(
@@ -131,6 +139,7 @@ function renderPassage(p: Passage): HTMLElement {
       {},
       h('strong', {}, `[${p.rank}] ${p.sourceName}`),
       ` ${pages(p.pageStart, p.pageEnd)} · chunk ${p.chunkIndex} · retrieval ${score(p.retrievalScore)} · rerank ${score(p.rerankScore)}`,
+      p.contextRank !== undefined && p.contextRank !== p.rank ? ` · ranked ${p.contextRank}` : '',
     ),
     h('p', { class: 'muted' }, `Document ${p.documentId}`),
     h('p', { class: 'passage-text' }, p.text),

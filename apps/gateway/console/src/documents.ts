@@ -169,7 +169,7 @@ export function documentsView(): { element: HTMLElement; refresh: () => Promise<
       ),
       h('td', {}, h('span', { class: `state state-${row.state}` }, row.state)),
       h('td', {}, row.summary ? String(row.summary.chunks) : result ? String(result.chunks) : '—'),
-      h('td', {}, result?.pages !== null && result?.pages !== undefined ? String(result.pages) : '—'),
+      h('td', {}, pagesOf(row)),
       h('td', {}, h('code', {}, (latest?.version ?? result?.version ?? '—').slice(0, 12))),
       h('td', {}, formatTime(latest?.ingestedAt)),
       h('td', { class: row.state === 'failed' ? 'reason' : '' }, ...details),
@@ -258,4 +258,10 @@ export function documentsView(): { element: HTMLElement; refresh: () => Promise<
   });
   render();
   return { element, refresh };
+}
+
+/** Pages as the document list gives them (any document), else as a job followed here reported them. */
+function pagesOf(row: Row): string {
+  const pages = row.summary?.pages ?? row.job?.result?.pages ?? null;
+  return pages === null ? '—' : String(pages);
 }

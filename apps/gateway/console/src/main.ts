@@ -1,5 +1,5 @@
 /**
- * The Quire console: documents, upload, ask and batches for the tenant of the API key entered,
+ * The Quire console: documents, upload, ask, batches and evals for the tenant of the API key entered,
  * through the gateway's public API only.
  */
 import { ApiFailure, errorText, hasKey, request, setKey } from './api.js';
@@ -7,15 +7,17 @@ import { askView } from './ask.js';
 import { batchesView } from './batches.js';
 import { documentsView } from './documents.js';
 import { h, show } from './dom.js';
+import { evalsView } from './evals.js';
 import { forgetJobs } from './jobs.js';
 import { uploadView } from './upload.js';
 
-type ViewName = 'documents' | 'upload' | 'ask' | 'batches';
+type ViewName = 'documents' | 'upload' | 'ask' | 'batches' | 'evals';
 const VIEWS: { name: ViewName; label: string }[] = [
   { name: 'documents', label: 'Documents' },
   { name: 'upload', label: 'Upload' },
   { name: 'ask', label: 'Ask' },
   { name: 'batches', label: 'Batches' },
+  { name: 'evals', label: 'Evals' },
 ];
 
 function start(): void {
@@ -73,11 +75,13 @@ function showKeyForm(main: HTMLElement, message = ''): void {
 
 function showConsole(main: HTMLElement): void {
   const documents = documentsView();
+  const evals = evalsView();
   const views: Record<ViewName, HTMLElement> = {
     documents: documents.element,
     upload: uploadView(),
     ask: askView(),
     batches: batchesView(),
+    evals: evals.element,
   };
   const tabs = VIEWS.map(({ name, label }) =>
     h('button', { type: 'button', 'data-view': name, onclick: () => select(name) }, label),
@@ -106,6 +110,7 @@ function showConsole(main: HTMLElement): void {
     }
     show(main, views[name]);
     if (name === 'documents') void documents.refresh();
+    if (name === 'evals') void evals.refresh();
   };
   select('documents');
 }

@@ -3,8 +3,16 @@
 export interface DocumentSummary {
   documentId: string;
   sourceName: string;
-  versions: { version: string; chunks: number; chunkCount: number; ingestedAt: string }[];
+  versions: {
+    version: string;
+    chunks: number;
+    chunkCount: number;
+    ingestedAt: string;
+    pages?: number | null;
+  }[];
   chunks: number;
+  /** Pages of the latest version; null for formats without pages (absent from older gateways). */
+  pages?: number | null;
 }
 
 export interface DocumentList {
@@ -65,7 +73,10 @@ export interface Citation {
 }
 
 export interface Passage {
+  /** The number the answer cites it by (cited passages come first). */
   rank: number;
+  /** Its place in the reranked list the model was given. */
+  contextRank?: number;
   documentId: string;
   sourceName: string;
   pageStart: number | null;
@@ -84,6 +95,7 @@ export interface QueryResult {
   reranked: boolean;
   rerankError?: string;
   timingsMs: Record<string, number>;
+  contextTruncated?: { budget: number; kept: number; dropped: number; shortened: boolean };
 }
 
 export interface AskResponse {
@@ -103,4 +115,63 @@ export interface BatchStatus {
   pending: number;
   failedReason: string | null;
   exportUrls: { jsonl: string; csv: string };
+}
+
+export interface EvalSummary {
+  evalId: string;
+  name: string | null;
+  state: string;
+  step: 'ingest' | 'report';
+  documents: number;
+  documentsDone: number;
+  questions: number;
+  questionsDone: number;
+  failedReason: string | null;
+  statusUrl: string;
+}
+
+export interface EvalList {
+  evals: EvalSummary[];
+}
+
+export interface EvalStatus extends Omit<EvalSummary, 'statusUrl'> {
+  reportUrl: string;
+  exportUrls: { markdown: string; csv: string; json: string };
+}
+
+export interface RankingMetrics {
+  recallAt1: number;
+  recallAt5: number;
+  recallAt10: number;
+  recallAt20: number;
+  mrrAt10: number;
+  ndcgAt10: number;
+}
+
+export interface AnswerGroup {
+  questions: number;
+  containment: number | null;
+  notFoundRate: number | null;
+}
+
+export interface Latency {
+  mean: number;
+  p50: number;
+  p95: number;
+}
+
+/** The parts of an eval report the console shows (the exports have it all). */
+export interface EvalReport {
+  evalId: string;
+  name: string | null;
+  settings: { candidates: number; topN: number; answers: boolean; contextTokens: number };
+  documents: { ingested: number; cleanedUp: boolean };
+  total: number;
+  evaluated: number;
+  failed: number;
+  answerable: number;
+  unanswerable: number;
+  retrieval: Record<'lexical' | 'dense' | 'fused' | 'reranked', RankingMetrics>;
+  answers: { answerable: AnswerGroup; goldFirst: AnswerGroup; unanswerable: AnswerGroup } | null;
+  latencyMs: Record<'embed' | 'lexical' | 'dense' | 'fuse' | 'rerank' | 'generate', Latency>;
 }

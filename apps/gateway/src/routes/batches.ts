@@ -8,7 +8,6 @@ import {
 } from '@quire/jobs';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ApiError } from '../errors.js';
 import { fingerprint } from '../idempotency.js';
 import {
   BatchParamsSchema,
@@ -24,10 +23,10 @@ import {
   IdempotencyHeadersSchema,
   type RouteContext,
   type RouteOptions,
-  requireRedis,
   SECURITY,
   submitJob,
 } from './context.js';
+import { completeReport, ownFlow, reportFile } from './flows.js';
 
 const TAGS = ['batches'];
 
@@ -149,36 +148,18 @@ export const batchRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ct
       const report = reportOf(await ownBatch(ctx, request.tenant, request.params.batchId));
       const { format, formulas } = request.query;
       const name = `batch-${report.batchId}.${format}`;
-      reply
-        .header(
-          'content-type',
-          format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
-        )
-        .header('content-disposition', `attachment; filename="${name}"`);
-      return format === 'csv' ? batchReportToCsv(report, { formulas }) : batchReportToJsonl(report);
+      return format === 'csv'
+        ? reportFile(reply, name, 'text/csv', batchReportToCsv(report, { formulas }))
+        : reportFile(reply, name, 'application/x-ndjson', batchReportToJsonl(report));
     },
   );
 };
 
-async function ownBatch(ctx: RouteContext, tenant: string, batchId: string): Promise<BatchStatus> {
-  requireRedis(ctx);
-  const batch = await ctx.services.producer.getBatch(batchId);
-  if (batch === null || batch.tenant !== tenant) throw new ApiError('not_found', `no batch ${batchId}`);
-  return batch;
+function ownBatch(ctx: RouteContext, tenant: string, batchId: string): Promise<BatchStatus> {
+  return ownFlow(ctx, tenant, 'batch', batchId, (id) => ctx.services.producer.getBatch(id));
 }
 
 function reportOf(batch: BatchStatus): BatchReport {
-  if (batch.state === 'failed') {
-    throw new ApiError(
-      'job_failed',
-      `batch ${batch.batchId} failed: ${batch.failedReason ?? 'unknown reason'}`,
-    );
-  }
-  if (batch.report === null) {
-    throw new ApiError(
-      'not_ready',
-      `batch ${batch.batchId} is not complete yet (${batch.answered + batch.failed} of ${batch.total} questions done)`,
-    );
-  }
-  return batch.report;
+  const done = `${batch.answered + batch.failed} of ${batch.total} questions done`;
+  return completeReport(batch, 'batch', batch.batchId, done);
 }

@@ -9,16 +9,17 @@ import {
 } from '@quire/jobs';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ApiError } from '../errors.js';
+import { fingerprint } from '../idempotency.js';
 import {
   EvalExportQuerySchema,
+  EvalListQuerySchema,
+  EvalListSchema,
   EvalParamsSchema,
   EvalReportBodySchema,
   EvalStatusSchema,
+  JobAcceptedSchema,
   SubmitEvalBodySchema,
-} from '../eval-schemas.js';
-import { fingerprint } from '../idempotency.js';
-import { JobAcceptedSchema } from '../schemas.js';
+} from '../schemas.js';
 import {
   accepted,
   errorResponses,
@@ -29,6 +30,7 @@ import {
   SECURITY,
   submitJob,
 } from './context.js';
+import { completeReport, ownFlow, reportFile } from './flows.js';
 
 const TAGS = ['evals'];
 
@@ -72,6 +74,40 @@ export const evalRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ctx
         },
       });
       return accepted(reply, QUEUES.eval, submitted, { evalId: submitted.jobId });
+    },
+  );
+
+  app.get(
+    '/evals',
+    {
+      schema: {
+        summary: "The tenant's evals, newest first, with their state and progress",
+        tags: TAGS,
+        security: SECURITY,
+        querystring: EvalListQuerySchema,
+        response: {
+          200: EvalListSchema,
+          ...errorResponses('unauthorized', 'invalid_request', 'unavailable'),
+        },
+      },
+    },
+    async (request) => {
+      requireRedis(ctx);
+      const evals = await producer.listEvals(request.tenant, { limit: request.query.limit });
+      return {
+        evals: evals.map((status) => ({
+          evalId: status.evalId,
+          name: status.name,
+          state: status.state,
+          step: status.step,
+          documents: status.documents,
+          documentsDone: status.documentsDone,
+          questions: status.questions,
+          questionsDone: status.questionsDone,
+          failedReason: status.failedReason,
+          statusUrl: `/v1/evals/${encodeURIComponent(status.evalId)}`,
+        })),
+      };
     },
   );
 
@@ -153,34 +189,22 @@ export const evalRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ctx
       const { format, formulas } = request.query;
       const types = { markdown: 'text/markdown', csv: 'text/csv', json: 'application/json' } as const;
       const ext = { markdown: 'md', csv: 'csv', json: 'json' } as const;
-      reply
-        .header('content-type', `${types[format]}; charset=utf-8`)
-        .header('content-disposition', `attachment; filename="eval-${report.evalId}.${ext[format]}"`);
-      if (format === 'csv') return evalReportToCsv(report, { formulas });
-      return format === 'json' ? evalReportToJson(report) : evalReportToMarkdown(report);
+      const body =
+        format === 'csv'
+          ? evalReportToCsv(report, { formulas })
+          : format === 'json'
+            ? evalReportToJson(report)
+            : evalReportToMarkdown(report);
+      return reportFile(reply, `eval-${report.evalId}.${ext[format]}`, types[format], body);
     },
   );
 };
 
-async function ownEval(ctx: RouteContext, tenant: string, evalId: string): Promise<EvalStatus> {
-  requireRedis(ctx);
-  const status = await ctx.services.producer.getEval(evalId);
-  if (status === null || status.tenant !== tenant) throw new ApiError('not_found', `no eval ${evalId}`);
-  return status;
+function ownEval(ctx: RouteContext, tenant: string, evalId: string): Promise<EvalStatus> {
+  return ownFlow(ctx, tenant, 'eval', evalId, (id) => ctx.services.producer.getEval(id));
 }
 
 function reportOf(status: EvalStatus): EvalReport {
-  if (status.state === 'failed') {
-    throw new ApiError(
-      'job_failed',
-      `eval ${status.evalId} failed: ${status.failedReason ?? 'unknown reason'}`,
-    );
-  }
-  if (status.report === null) {
-    throw new ApiError(
-      'not_ready',
-      `eval ${status.evalId} is not complete yet (${status.documentsDone} of ${status.documents} documents, ${status.questionsDone} of ${status.questions} questions done)`,
-    );
-  }
-  return status.report;
+  const done = `${status.documentsDone} of ${status.documents} documents, ${status.questionsDone} of ${status.questions} questions done`;
+  return completeReport(status, 'eval', status.evalId, done);
 }

@@ -1,20 +1,21 @@
 /**
- * One webhook delivery attempt. A webhook URL is outside input: its host is resolved here, every
- * address is checked against the network policy, and the connection is pinned to the checked
- * addresses, so that neither a private address nor a DNS answer changed in between (rebinding)
- * lets a caller make the gateway call an internal service.
+ * One webhook delivery attempt. A webhook URL is outside input: it goes through core's SSRF-safe
+ * client (`vetHost` + `pinnedRequest`, the same as document URLs), so that neither a private
+ * address nor a DNS answer changed in between (rebinding) lets a caller make the gateway call an
+ * internal service.
  */
 import type { LookupAddress } from 'node:dns';
-import { lookup as dnsLookup } from 'node:dns/promises';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import type { LookupFunction } from 'node:net';
 import { isIP } from 'node:net';
-import { type AddressPolicy, refusalReason } from '@quire/core';
+import {
+  type AddressPolicy,
+  bareHost,
+  type HostLookup,
+  pinnedRequest,
+  refusalReason,
+  vetHost,
+} from '@quire/core';
 
-export type HostLookup = (hostname: string) => Promise<LookupAddress[]>;
-
-const systemLookup: HostLookup = (hostname) => dnsLookup(hostname, { all: true });
+export type { HostLookup };
 
 /** Why a URL can never be delivered to (permanent), or null. Checks scheme and literal addresses only. */
 export function webhookUrlProblem(text: string, policy: AddressPolicy): string | null {
@@ -52,22 +53,22 @@ export async function deliverOnce(request: DeliveryRequest): Promise<DeliveryOut
   if (problem !== null) return { ok: false, permanent: true, reason: problem };
   const url = new URL(request.url);
   const host = bareHost(url);
-  let addresses: LookupAddress[];
-  if (isIP(host) !== 0) {
-    addresses = [{ address: host, family: isIP(host) }];
-  } else {
-    try {
-      addresses = await (request.lookup ?? systemLookup)(host);
-    } catch (error) {
-      return { ok: false, permanent: false, reason: `host ${host} cannot be resolved (${errorCode(error)})` };
-    }
-    if (addresses.length === 0) return { ok: false, permanent: false, reason: `host ${host} has no address` };
-    for (const { address } of addresses) {
-      // One refused address refuses the host: a mixed answer is how rebinding starts.
-      const reason = refusalReason(address, request.policy);
-      if (reason !== null) return { ok: false, permanent: true, reason: `webhookUrl is refused: ${reason}` };
+  const vetted = await vetHost(url, request.policy, request.lookup);
+  if (!vetted.ok) {
+    switch (vetted.problem) {
+      case 'refused':
+        return { ok: false, permanent: true, reason: `webhookUrl is refused: ${vetted.reason}` };
+      case 'no_address':
+        return { ok: false, permanent: false, reason: `host ${host} has no address` };
+      case 'lookup_failed':
+        return {
+          ok: false,
+          permanent: false,
+          reason: `host ${host} cannot be resolved (${vetted.code ?? errorCode(vetted.error)})`,
+        };
     }
   }
+  const { addresses } = vetted;
   try {
     const status = await post(url, addresses, request);
     if (status >= 200 && status <= 299) return { ok: true, status };
@@ -80,50 +81,20 @@ export async function deliverOnce(request: DeliveryRequest): Promise<DeliveryOut
 
 function post(url: URL, addresses: readonly LookupAddress[], request: DeliveryRequest): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
-      {
-        protocol: url.protocol,
-        hostname: bareHost(url),
-        port: url.port === '' ? undefined : Number(url.port),
-        path: `${url.pathname}${url.search}`,
-        method: 'POST',
-        headers: { ...request.headers, 'content-length': Buffer.byteLength(request.body) },
-        lookup: pinnedLookup(addresses),
-        // A pooled socket may have been opened for another URL: never reuse one.
-        agent: false,
-        signal: AbortSignal.timeout(request.timeoutMs),
-      },
-      (res) => {
-        // The receiver's body is not needed; drain it so the socket closes cleanly.
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', reject);
-      },
-    );
+    const req = pinnedRequest(url, addresses, {
+      method: 'POST',
+      headers: { ...request.headers, 'content-length': Buffer.byteLength(request.body) },
+      signal: AbortSignal.timeout(request.timeoutMs),
+    });
+    req.on('response', (res) => {
+      // The receiver's body is not needed; drain it so the socket closes cleanly.
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
     req.on('error', reject);
     req.end(request.body);
   });
-}
-
-function pinnedLookup(addresses: readonly LookupAddress[]): LookupFunction {
-  return (_hostname, options, callback) => {
-    const wanted = options.family === 4 || options.family === 6 ? options.family : undefined;
-    const usable = addresses.filter((entry) => wanted === undefined || entry.family === wanted);
-    const chosen = usable[0];
-    if (chosen === undefined) {
-      const error: NodeJS.ErrnoException = new Error(`no checked IPv${wanted} address`);
-      error.code = 'ENOTFOUND';
-      callback(error, '', undefined);
-    } else if (options.all === true) {
-      callback(null, usable);
-    } else {
-      callback(null, chosen.address, chosen.family);
-    }
-  };
-}
-
-function bareHost(url: URL): string {
-  return url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
 }
 
 function errorCode(error: unknown): string {

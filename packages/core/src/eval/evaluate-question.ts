@@ -9,6 +9,9 @@ import { DEFAULT_CANDIDATES, MAX_CANDIDATES } from '../retrieval/retrieve.js';
 import type { SearchFilter, SearchHit, VectorStore } from '../vector-store/types.js';
 import type { EvalHit, EvalQuestionResult } from './schema.js';
 
+/** Reranked chunks kept for the ranking metrics (recall@20 is the deepest measured). */
+const RANKING_DEPTH = 20;
+
 export interface EvaluateQuestionDeps {
   store: VectorStore;
   models: ModelApi;
@@ -26,7 +29,7 @@ export interface EvaluateQuestionRequest {
   candidates?: number;
   /**
    * Passages the answer is given (the first of the reranked list).
-   * @default 4; an integer in 1..20
+   * @default 4; an integer in 1..50
    */
   topN?: number;
   /** Passages under this rerank score are not given to the answer. Default: none dropped. */
@@ -44,8 +47,8 @@ export interface EvaluateQuestionRequest {
 
 /**
  * Runs one question through every retrieval stage and keeps each stage's list: lexical search
- * alone, dense search alone, their fusion, and the fusion reranked (up to 20, so that recall@20 can
- * be measured after reranking); then, when asked, answers from the reranked passages exactly as
+ * alone, dense search alone, their fusion, and the fusion reranked (up to 20, or `topN` when larger,
+ * so that recall@20 can be measured after reranking); then, when asked, answers from the reranked passages exactly as
  * `answerQuestion` does. Each stage is timed on its own (the searches run one after the other here,
  * unlike in `answerQuestion`, so that their times do not overlap).
  */
@@ -88,7 +91,7 @@ export async function evaluateQuestion(
     rerankModel: modelNames.rerank,
     question,
     candidates: fused,
-    topN: Math.min(MAX_TOP_N, Math.max(topN, fused.length)),
+    topN: Math.min(Math.max(topN, RANKING_DEPTH), Math.max(topN, fused.length)),
     fallback: request.rerankFallback ?? 'fused',
     signal,
   });
@@ -121,13 +124,17 @@ export async function evaluateQuestion(
       answer = {
         text: generated.answer,
         notFound: generated.notFound,
-        passages: context.passages.map((shown) => ({
-          number: shown.number,
-          documentId: shown.passage.record.documentId,
-          chunkIndex: shown.passage.record.chunkIndex,
-          text: shown.text,
-          rerankScore: shown.passage.rerankScore,
-        })),
+        // Numbered as the answer cites them (cited first, 1..n in order of first citation).
+        passages: generated.passageOrder.map((contextNumber, i) => {
+          const shown = context.passages[contextNumber - 1]!;
+          return {
+            number: i + 1,
+            documentId: shown.passage.record.documentId,
+            chunkIndex: shown.passage.record.chunkIndex,
+            text: shown.text,
+            rerankScore: shown.passage.rerankScore,
+          };
+        }),
         contextTokens: context.tokens,
         droppedByBudget: context.dropped,
       };

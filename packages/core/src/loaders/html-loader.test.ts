@@ -40,6 +40,23 @@ describe('extractHtml', () => {
     expect(doc).toMatchObject({ title: 'T', text: 'Loose\n\nParagraph outside any body.' });
   });
 
+  it('keeps the line breaks of highlighted code that marks its lines with <br> (through Readability)', () => {
+    // Token spans and a <br> per line, a blank line as <br><br>: the shape that lost its lines.
+    const code =
+      '<pre class="language-c"><code class="language-c"><span class="token comment">// add.c</span><br />' +
+      '<span class="token macro">#include &lt;stdio.h&gt;</span><br /><br />' +
+      '<span class="token keyword">int</span> <span class="token function">add</span>(int x, int y) {<br />' +
+      '  <span class="token keyword">return</span> x + y;<br />}</code></pre>';
+    const prose = (n: number) =>
+      `<p>Paragraph ${n} explains the example at some length, so that the article is long enough for a reader view to pick it, with commas, and more words.</p>`;
+    const doc = extractHtml(
+      page(
+        `<nav>Home | Blog</nav><article><h1>Adding numbers</h1>${prose(1)}${prose(2)}${code}${prose(3)}</article>`,
+      ),
+    );
+    expect(doc.text).toContain('// add.c\n#include <stdio.h>\n\nint add(int x, int y) {\n  return x + y;\n}');
+  });
+
   it('falls back to the first heading for a title', () => {
     expect(extractHtml('<h1>Only heading</h1><p>text</p>').title).toBe('Only heading');
   });
@@ -60,6 +77,23 @@ describe('extractHtmlFragment', () => {
     expect(doc.text).toBe(
       'Doc\n\n3. three\n4. four\n\nFounder: Ada\nYear: 1998\n\na | c\n\n  indented\n    code\n\nline one\nline two',
     );
+  });
+
+  it('keeps the lines of code blocks marked up per line, and drops their line numbers', () => {
+    const doc = extractHtmlFragment(
+      [
+        // One <div> per line (highlighters with line plugins).
+        '<pre><code><div class="line">def f(x):</div><div class="line">    return x</div></code></pre>',
+        // A Prism gutter of line numbers.
+        '<pre class="line-numbers"><code>a = 1\nb = 2<span class="line-numbers-rows"><span></span><span></span></span></code></pre>',
+        // Pygments: a table of a line-number column and a code column.
+        '<table class="highlighttable"><tr><td class="linenos"><div class="linenodiv"><pre>1\n2</pre></div></td>',
+        '<td class="code"><div class="highlight"><pre><span class="k">if</span> x:\n    <span class="k">pass</span></pre></div></td></tr></table>',
+        // A data table is still read as one.
+        '<table><tr><td>1</td><td>one</td></tr></table>',
+      ].join(''),
+    );
+    expect(doc.text).toBe('def f(x):\n    return x\n\na = 1\nb = 2\n\nif x:\n    pass\n\n1 | one');
   });
 
   it('skips hidden elements but reads formulas from MathML and formula images', () => {

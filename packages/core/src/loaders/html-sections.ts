@@ -153,13 +153,16 @@ class HtmlWalker {
         this.#flushInline();
         this.#addParagraph(listLines(element, 0).join('\n'));
         return;
-      case 'table':
+      case 'table': {
         this.#flushInline();
-        this.#addParagraph(tableLines(element).join('\n'));
+        const code = codeTableBlocks(element);
+        if (code === null) this.#addParagraph(tableLines(element).join('\n'));
+        else for (const pre of code) this.#addParagraph(preformattedText(pre));
         return;
+      }
       case 'pre':
         this.#flushInline();
-        this.#addParagraph(tidyText(element.textContent ?? ''));
+        this.#addParagraph(preformattedText(element));
         return;
       case 'math':
         this.#inline.push(` ${mathText(element)} `);
@@ -231,6 +234,70 @@ class HtmlWalker {
     this.#paragraphs = [];
     this.#heading = null;
   }
+}
+
+/** Elements that end a line inside preformatted text, as highlighters and Readability leave them. */
+const PRE_LINE_BLOCKS = new Set(['div', 'p', 'li', 'tr', 'table', 'ul', 'ol', 'section', 'article']);
+/** Line-number gutters of highlighted code: Prism, Pygments, highlight.js plugins and others. */
+const LINE_NUMBER_GUTTER =
+  /(?:^|\s)(?:line-numbers-rows|linenos|linenodiv|lineno|gutter|hljs-ln-numbers|hljs-ln-n|ln-num|line-number|linenumber)(?:\s|$)/i;
+
+/**
+ * Text of a preformatted block line by line. Its text nodes keep their whitespace, and three
+ * markup shapes that carry line ends outside the text are read as such: `<br>` (highlighters
+ * that emit one `<span>` run per token and a `<br>` per line, as on many blogs), block elements
+ * per line (`<div class="line">`; and Readability turns runs of `<br><br>` into `<p>`, which
+ * marks a blank line), and line-number gutters, which are dropped. `textContent` would run
+ * those lines together.
+ */
+export function preformattedText(pre: DomElement): string {
+  const parts: string[] = [];
+  const endLine = (blank: boolean): void => {
+    const last = parts.at(-1);
+    if (last === undefined) return;
+    if (!last.endsWith('\n')) parts.push('\n');
+    if (blank) parts.push('\n');
+  };
+  const visit = (node: DomNode): void => {
+    if (node.nodeType === TEXT_NODE) {
+      parts.push(node.textContent ?? '');
+      return;
+    }
+    if (node.nodeType !== ELEMENT_NODE) return;
+    const element = node as DomElement;
+    const tag = element.localName;
+    if (NEVER_TEXT.has(tag) || isHidden(element, tag)) return;
+    if (LINE_NUMBER_GUTTER.test(element.getAttribute('class') ?? '')) return;
+    if (tag === 'br') {
+      parts.push('\n');
+      return;
+    }
+    const block = PRE_LINE_BLOCKS.has(tag);
+    if (block) endLine(tag === 'p');
+    for (const child of Array.from(element.childNodes)) visit(child);
+    if (block) endLine(false);
+  };
+  for (const child of Array.from(pre.childNodes)) visit(child);
+  return tidyText(parts.join(''));
+}
+
+/**
+ * The code blocks of a table that lays out highlighted code with a column of line numbers
+ * (Pygments' `highlighttable`, many blog themes): every cell holds a `<pre>` or numbers only.
+ * Null for any other table, which is read as a table.
+ */
+function codeTableBlocks(table: DomElement): DomElement[] | null {
+  const blocks: DomElement[] = [];
+  for (const row of tableRows(table)) {
+    for (const cell of elementChildren(row)) {
+      if (cell.localName !== 'td' && cell.localName !== 'th') continue;
+      if (/^[\d\s]*$/.test(cell.textContent ?? '')) continue;
+      const pre = cell.querySelector('pre');
+      if (pre === null) return null;
+      blocks.push(pre);
+    }
+  }
+  return blocks.length > 0 ? blocks : null;
 }
 
 /**

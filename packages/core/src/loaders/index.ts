@@ -5,4 +5,6 @@ export type { LoadDocumentOptions } from './load-document.js';
 export { loadDocument } from './load-document.js';
 export type { ParsedPdf, ParsePdfOptions } from './pdf-loader.js';
 export { extractPdf, parsePdfInWorker } from './pdf-loader.js';
+export type { PageText, RepairedText } from './text-repair/index.js';
+export { repairPageTexts, TEXT_REPAIR_VERSION } from './text-repair/index.js';
 export type * from './types.js';

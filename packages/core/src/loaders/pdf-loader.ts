@@ -4,6 +4,7 @@ import type { ExtractedDocument } from './extracted.js';
 import { assessPdfPages } from './pdf-text-quality.js';
 import { runInSandbox, type SandboxedLoadOptions } from './sandboxed.js';
 import { SectionBuilder, tidyText } from './section-builder.js';
+import { repairPageTexts } from './text-repair/index.js';
 
 /** A PDF as the parser read it: every page in order, `text` null for a page it could not read. */
 export type ParsedPdf = PdfTaskOutput;
@@ -48,7 +49,11 @@ export function passwordCandidates(password: string | undefined): string[] {
   return utf8AsLatin1 === password ? [password] : [utf8AsLatin1, password];
 }
 
-/** Text of every readable page with text, one section per page; the quality gate decides the rest. */
+/**
+ * Text of every readable page with text, one section per page; the quality gate decides the rest.
+ * The text is repaired (`text-repair/`): ligatures, RTL order, hyphenation; running headers and
+ * footers go to `furniture`.
+ */
 export async function extractPdf(
   bytes: Uint8Array,
   name: string,
@@ -62,13 +67,17 @@ export async function extractPdf(
       details: { pageCount: parsed.pageCount, skippedPages: verdict.skipped.length },
     });
   }
+  const repaired = repairPageTexts(
+    verdict.keep.map(({ page, text }) => ({ page, text: cleanPageText(text) })),
+  );
   const builder = new SectionBuilder();
-  for (const { page, text } of verdict.keep) builder.add(cleanPageText(text), page, []);
+  for (const { page, text } of repaired.pages) builder.add(text, page, []);
   return {
     ...builder.build(),
     pageCount: parsed.pageCount,
     title: parsed.title,
     skippedPages: verdict.skipped,
+    ...(repaired.furniture.length > 0 ? { furniture: repaired.furniture } : {}),
   };
 }
 

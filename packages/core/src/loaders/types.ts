@@ -33,6 +33,22 @@ export interface LoadedDocument {
    * read). Absent for other formats.
    */
   skippedPages?: SkippedPage[];
+  /**
+   * PDF running headers and footers (journal name, author line, page numbers) taken out of the
+   * page texts, so that they can be shown with the document without repeating in every chunk.
+   * Absent when none were found and for other formats.
+   */
+  furniture?: PageFurniture[];
+}
+
+/** A line repeated at the top or bottom of most pages of a PDF. */
+export interface PageFurniture {
+  /** The line as found on the first page that has it. */
+  text: string;
+  /** The form pages were compared by: lower case, spaces collapsed, each number as "#". */
+  template: string;
+  /** How many pages it was removed from. */
+  pages: number;
 }
 
 /** Why a PDF page contributed no section. */

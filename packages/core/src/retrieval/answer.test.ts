@@ -133,6 +133,67 @@ describe('answerQuestion over the SQLite store and the built-in models', () => {
     expect(models.calls).toEqual({ embeddings: 1, rerank: 1, chat: 1 });
   });
 
+  it("renumbers a model's citations 1..n and orders the passages to match", async () => {
+    models.chatContent = 'Etna is high [3]. Sourdough proves overnight [1]. Tides twice a day [3][9].';
+    const result = await answerQuestion(deps(), {
+      tenant: TENANT,
+      question: 'How high is the summit of Mount Etna?',
+    });
+    expect(AnswerResultSchema.parse(result)).toEqual(result);
+    expect(result.answer).toBe('Etna is high [1]. Sourdough proves overnight [2]. Tides twice a day [1].');
+    expect(result.removedCitations).toEqual([9]);
+    expect(result.citations.map((c) => c.number)).toEqual([1, 2]);
+    expect(result.passages.map((p) => [p.rank, p.contextRank])).toEqual([
+      [1, 3],
+      [2, 1],
+      [3, 2],
+      [4, 4],
+    ]);
+    for (const citation of result.citations) {
+      const passage = result.passages[citation.number - 1]!;
+      expect([passage.documentId, passage.chunkIndex]).toEqual([citation.documentId, citation.chunkIndex]);
+    }
+    expect(result.contextTruncated).toBeUndefined();
+    expect(result.preRerank).toBeUndefined();
+  });
+
+  it("numbers the built-in answerer's citation [1] when the passage it quotes was ranked last", async () => {
+    // The reranker puts the Etna passage last of the four given to the answerer.
+    models.rerankScorer = (document) => (document.includes('Etna') ? 0.1 : 0.9);
+    const result = await answerQuestion(deps(), {
+      tenant: TENANT,
+      question: 'How high is the summit of Mount Etna?',
+    });
+    expect(result.answer).toContain('3,357 metres');
+    expect(result.citations.map((c) => [c.number, c.documentId])).toEqual([[1, 'etna']]);
+    expect(result.answer).toMatch(/\[1\]/);
+    expect(result.answer).not.toMatch(/\[[2-9]\]/);
+    expect(result.passages[0]).toMatchObject({ rank: 1, contextRank: 4, documentId: 'etna' });
+    expect(result.passages.map((p) => p.contextRank)).toEqual([4, 1, 2, 3]);
+  });
+
+  it('says when the context budget left passages out, and returns the candidates when asked', async () => {
+    const result = await answerQuestion(deps(), {
+      tenant: TENANT,
+      question: 'How high is the summit of Mount Etna?',
+      topN: 4,
+      contextTokens: 60,
+      includeCandidates: true,
+    });
+    expect(AnswerResultSchema.parse(result)).toEqual(result);
+    const truncated = result.contextTruncated!;
+    expect(truncated).toBeDefined();
+    expect(truncated.budget).toBe(60);
+    expect(truncated.kept).toBe(result.passages.length);
+    expect(truncated.kept + truncated.dropped).toBe(4);
+    expect(truncated.dropped).toBeGreaterThan(0);
+    expect(truncated.tokens).toBeLessThanOrEqual(60);
+    expect(result.preRerank).toHaveLength(LIBRARY.length);
+    expect(result.preRerank!.map((c) => c.fusedRank)).toEqual([1, 2, 3, 4]);
+    const scores = result.preRerank!.map((c) => c.fusedScore);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+  });
+
   it('cites the chess passage for a chess question, within the filter', async () => {
     const result = await answerQuestion(deps(), {
       tenant: TENANT,
@@ -264,7 +325,7 @@ describe('answerQuestion failure paths', () => {
 
   it('rejects bad settings before any call', async () => {
     for (const bad of [
-      { topN: 50 },
+      { topN: 51 },
       { candidates: 0 },
       { contextTokens: -1 },
       { maxAnswerTokens: 1.5 },

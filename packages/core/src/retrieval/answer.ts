@@ -1,13 +1,14 @@
 import { type Logger, type ModelApi, NOT_FOUND_ANSWER } from '@quire/api-client';
 import { QuireError } from '../errors.js';
 import type { SearchFilter, VectorStore } from '../vector-store/types.js';
-import { buildContext } from './context.js';
+import { buildContext, DEFAULT_CONTEXT_TOKENS } from './context.js';
+import type { RetrievalCandidate } from './fusion.js';
 import { generateAnswer } from './generate.js';
 import { boundedInteger, elapsedMs, throwIfAborted } from './internal.js';
 import { ANSWER_PROMPT_VERSION } from './prompts.js';
 import { MAX_TOP_N, type RankedPassage, type RerankFallback, rerankCandidates } from './rerank.js';
 import { MAX_CANDIDATES, retrieveCandidates } from './retrieve.js';
-import type { AnswerPassage, AnswerResult } from './schema.js';
+import type { AnswerCandidate, AnswerPassage, AnswerResult } from './schema.js';
 
 /** The services a question is answered with. */
 export interface AnswerQuestionDeps {
@@ -32,7 +33,7 @@ export interface AnswerQuestionRequest {
   candidates?: number;
   /**
    * Passages kept after reranking.
-   * @default 4; an integer in 1..20
+   * @default 4; an integer in 1..50
    */
   topN?: number;
   /** Passages under this rerank score are dropped; when none is left, the answer is "not found". Default: none. */
@@ -51,6 +52,11 @@ export interface AnswerQuestionRequest {
   contextTokens?: number;
   /** Most tokens of the answer. Default: the model's own limit. */
   maxAnswerTokens?: number;
+  /**
+   * Return the fused candidates the reranker was given (`preRerank`), for evaluation.
+   * @default false
+   */
+  includeCandidates?: boolean;
   /** Sampling temperature of the answer. Default: the model's own. */
   temperature?: number;
   /** Aborts every model and store call; the answer then rejects with the signal's reason. */
@@ -125,6 +131,7 @@ export async function answerQuestion(
   const generateStart = performance.now();
   let answer: Pick<AnswerResult, 'answer' | 'notFound' | 'generated' | 'citations' | 'removedCitations'>;
   let passages: AnswerPassage[] = [];
+  let contextTruncated: AnswerResult['contextTruncated'];
   let chatUsage = { promptTokens: 0, completionTokens: 0 };
   if (reranked.passages.length === 0) {
     answer = {
@@ -147,7 +154,24 @@ export async function answerQuestion(
     });
     answer = generated;
     chatUsage = generated.usage;
-    passages = context.passages.map((shown) => answerPassage(shown.number, shown.passage, shown.text));
+    passages = generated.passageOrder.map((contextNumber, i) => {
+      const shown = context.passages[contextNumber - 1]!;
+      return answerPassage(i + 1, shown.number, shown.passage, shown.text);
+    });
+    const shortened = context.passages.some((shown) => shown.truncated);
+    if (context.dropped > 0 || shortened) {
+      contextTruncated = {
+        budget: request.contextTokens ?? DEFAULT_CONTEXT_TOKENS,
+        tokens: context.tokens,
+        kept: context.passages.length,
+        dropped: context.dropped,
+        shortened,
+      };
+      deps.logger?.info(
+        { tenant: request.tenant, ...contextTruncated },
+        'the context budget left passages out of the answer',
+      );
+    }
   }
   const generateMs = elapsedMs(generateStart);
 
@@ -157,6 +181,10 @@ export async function answerQuestion(
     generated: answer.generated,
     citations: answer.citations,
     passages,
+    ...(contextTruncated === undefined ? {} : { contextTruncated }),
+    ...(request.includeCandidates === true
+      ? { preRerank: retrieved.candidates.map((c, i) => preRerankCandidate(c, i + 1)) }
+      : {}),
     reranked: reranked.reranked,
     ...(reranked.rerankError === undefined ? {} : { rerankError: reranked.rerankError }),
     removedCitations: answer.removedCitations,
@@ -178,10 +206,16 @@ export async function answerQuestion(
   };
 }
 
-function answerPassage(rank: number, passage: RankedPassage, text: string): AnswerPassage {
+function answerPassage(
+  rank: number,
+  contextRank: number,
+  passage: RankedPassage,
+  text: string,
+): AnswerPassage {
   const { record } = passage;
   return {
     rank,
+    contextRank,
     documentId: record.documentId,
     sourceName: record.sourceName,
     pageStart: record.pageStart,
@@ -190,5 +224,18 @@ function answerPassage(rank: number, passage: RankedPassage, text: string): Answ
     text,
     retrievalScore: passage.fusedScore,
     rerankScore: passage.rerankScore,
+  };
+}
+
+function preRerankCandidate(candidate: RetrievalCandidate, fusedRank: number): AnswerCandidate {
+  return {
+    documentId: candidate.record.documentId,
+    chunkIndex: candidate.record.chunkIndex,
+    fusedRank,
+    fusedScore: candidate.fusedScore,
+    denseRank: candidate.denseRank,
+    denseScore: candidate.denseScore,
+    lexicalRank: candidate.lexicalRank,
+    lexicalScore: candidate.lexicalScore,
   };
 }

@@ -37,3 +37,51 @@ export function checkCitations(answer: string, passageCount: number): CheckedCit
 export function withoutCitations(answer: string): string {
   return answer.replace(CITATION_RE, '');
 }
+
+export interface RenumberedCitations {
+  /**
+   * The answer with its citations renumbered 1..n in order of first use (a bracket's numbers
+   * ascending, each once) and every reference to a missing passage taken out.
+   */
+  text: string;
+  /** Passage numbers (as the context numbered them) in order of first use: `order[i]` is now `[i + 1]`. */
+  order: number[];
+  /** Numbers cited that name no passage, ascending, each once. */
+  removed: number[];
+}
+
+/**
+ * Renumbers an answer's citations so that they run 1, 2, 3… in the order the answer first cites
+ * them, with no gaps: an answer citing passages 3 and 1 of the context reads `[1]` and `[2]`, and
+ * `order` says which passage each new number stands for. References to passages outside
+ * 1..`passageCount` are dropped as {@link checkCitations} drops them.
+ */
+export function renumberCitations(answer: string, passageCount: number): RenumberedCitations {
+  const renumbered = new Map<number, number>();
+  const removed = new Set<number>();
+  const text = answer.replace(CITATION_RE, (match, space: string, list: string) => {
+    const numbers = list.split(/[,;]/).map((n) => Number(n.trim()));
+    const mapped: number[] = [];
+    for (const n of numbers) {
+      if (n < 1 || n > passageCount) {
+        removed.add(n);
+        continue;
+      }
+      let next = renumbered.get(n);
+      if (next === undefined) {
+        next = renumbered.size + 1;
+        renumbered.set(n, next);
+      }
+      if (!mapped.includes(next)) mapped.push(next);
+    }
+    if (mapped.length === 0) return '';
+    mapped.sort((a, b) => a - b);
+    const unchanged = mapped.length === numbers.length && mapped.every((n, i) => n === numbers[i]);
+    return unchanged ? match : `${space}[${mapped.join(', ')}]`;
+  });
+  return {
+    text: text.trim(),
+    order: [...renumbered.keys()],
+    removed: [...removed].sort((a, b) => a - b),
+  };
+}

@@ -77,6 +77,25 @@ describe('generateAnswer', () => {
     ]);
   });
 
+  it("renumbers a model's citations in order of first use and says which passage each number is", async () => {
+    models.chatContent = 'The ferry leaves twice a day [2]. The lighthouse dates from 1828 [1][2].';
+    const result = await generateAnswer(base());
+    expect(result.answer).toBe('The ferry leaves twice a day [1]. The lighthouse dates from 1828 [2][1].');
+    expect(result.citations.map((c) => [c.number, c.documentId])).toEqual([
+      [1, 'ferry'],
+      [2, 'lighthouse'],
+    ]);
+    expect(result.passageOrder).toEqual([2, 1]);
+  });
+
+  it('puts uncited passages after the cited ones, and numbers the rest without a gap', async () => {
+    models.chatContent = 'Only the ferry [2].';
+    const result = await generateAnswer(base());
+    expect(result.answer).toBe('Only the ferry [1].');
+    expect(result.citations.map((c) => [c.number, c.documentId])).toEqual([[1, 'ferry']]);
+    expect(result.passageOrder).toEqual([2, 1]);
+  });
+
   it('recognises the not-found sentence, give or take case and quotes', async () => {
     models.chatContent = `"${NOT_FOUND_ANSWER.toUpperCase()}"`;
     const result = await generateAnswer(base());

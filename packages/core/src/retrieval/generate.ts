@@ -1,6 +1,6 @@
 import { type ModelApi, NOT_FOUND_ANSWER } from '@quire/api-client';
 import { QuireError } from '../errors.js';
-import { checkCitations, withoutCitations } from './citations.js';
+import { renumberCitations, withoutCitations } from './citations.js';
 import type { AnswerContext } from './context.js';
 import { boundedInteger, throwIfAborted } from './internal.js';
 import { answerMessages } from './prompts.js';
@@ -28,8 +28,14 @@ export interface GenerateAnswerResult {
   notFound: boolean;
   /** Whether the chat model was called: not when the context has no passage. */
   generated: boolean;
-  /** Passages cited, by ascending number. */
+  /** Passages cited, by ascending number: 1..n in the order the answer first cites them. */
   citations: Citation[];
+  /**
+   * The context's passage numbers in the order the answer numbers them: `passageOrder[i]` is cited
+   * as `[i + 1]`. The cited passages come first, in order of first citation, then the others in
+   * context order; the identity when nothing is cited.
+   */
+  passageOrder: number[];
   /** Numbers the model cited that name no passage; taken out of `answer`. */
   removedCitations: number[];
   /** Why the model stopped (`stop`, `length`, …), null when not called or not said. */
@@ -39,7 +45,8 @@ export interface GenerateAnswerResult {
 
 /**
  * Asks the chat model to answer from the numbered passages only, then checks its citations: those
- * naming no passage are removed and reported. An answer that is the not-found sentence (give or take
+ * naming no passage are removed and reported, the others renumbered 1..n in order of first use
+ * (see {@link renumberCitations}; `passageOrder` maps the new numbers back to the context's). An answer that is the not-found sentence (give or take
  * case, quotes and a final period) becomes exactly `NOT_FOUND_ANSWER`.
  */
 export async function generateAnswer(options: GenerateAnswerOptions): Promise<GenerateAnswerResult> {
@@ -55,6 +62,7 @@ export async function generateAnswer(options: GenerateAnswerOptions): Promise<Ge
       notFound: true,
       generated: false,
       citations: [],
+      passageOrder: [],
       removedCitations: [],
       finishReason: null,
       usage: { promptTokens: 0, completionTokens: 0 },
@@ -78,23 +86,24 @@ export async function generateAnswer(options: GenerateAnswerOptions): Promise<Ge
     );
   }
 
-  const checked = checkCitations(result.content, context.passages.length);
+  const checked = renumberCitations(result.content, context.passages.length);
   if (isNotFound(checked.text)) {
     return {
       answer: NOT_FOUND_ANSWER,
       notFound: true,
       generated: true,
       citations: [],
+      passageOrder: context.passages.map((shown) => shown.number),
       removedCitations: checked.removed,
       finishReason: result.finishReason,
       usage,
     };
   }
-  const citations = checked.cited.map((number): Citation => {
-    const shown = context.passages[number - 1]!;
+  const citations = checked.order.map((contextNumber, i): Citation => {
+    const shown = context.passages[contextNumber - 1]!;
     const record = shown.passage.record;
     return {
-      number,
+      number: i + 1,
       documentId: record.documentId,
       sourceName: record.sourceName,
       pageStart: record.pageStart,
@@ -108,6 +117,10 @@ export async function generateAnswer(options: GenerateAnswerOptions): Promise<Ge
     notFound: false,
     generated: true,
     citations,
+    passageOrder: [
+      ...checked.order,
+      ...context.passages.map((shown) => shown.number).filter((n) => !checked.order.includes(n)),
+    ],
     removedCitations: checked.removed,
     finishReason: result.finishReason,
     usage,

@@ -1,5 +1,10 @@
 export { type AnswerQuestionDeps, type AnswerQuestionRequest, answerQuestion } from './answer.js';
-export { type CheckedCitations, checkCitations } from './citations.js';
+export {
+  type CheckedCitations,
+  checkCitations,
+  type RenumberedCitations,
+  renumberCitations,
+} from './citations.js';
 export {
   type AnswerContext,
   type BuildContextOptions,

@@ -161,9 +161,9 @@ describe('rerankCandidates', () => {
       documentsReranked: 0,
     });
     expect(models.calls.rerank).toBe(0);
-    for (const topN of [0, 21, 1.5]) {
+    for (const topN of [0, 51, 1.5]) {
       await expect(rerankCandidates({ ...base(), topN })).rejects.toThrow(
-        /topN must be an integer in 1\.\.20/,
+        /topN must be an integer in 1\.\.50/,
       );
     }
     await expect(rerankCandidates({ ...base(), minScore: Number.NaN })).rejects.toThrow(

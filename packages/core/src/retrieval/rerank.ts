@@ -5,8 +5,8 @@ import { boundedInteger, errorMessage, throwIfAborted } from './internal.js';
 
 /** Passages kept after reranking when a caller names no count (the 3–5 a chat model reads well). */
 export const DEFAULT_TOP_N = 4;
-/** Most passages one answer may be given. */
-export const MAX_TOP_N = 20;
+/** Most passages one answer may be given (a context budget may still leave some out). */
+export const MAX_TOP_N = 50;
 
 /** What to do when the rerank call fails (after the client's own retries). */
 export type RerankFallback = 'fail' | 'fused';
@@ -27,7 +27,7 @@ export interface RerankCandidatesOptions {
   candidates: readonly RetrievalCandidate[];
   /**
    * Passages kept, best first.
-   * @default 4; an integer in 1..20
+   * @default 4; an integer in 1..50
    */
   topN?: number;
   /**

@@ -1,5 +1,7 @@
 /** The result of answering one question: a job result, so its schema lives in `@quire/contracts`. */
 export {
+  type AnswerCandidate,
+  AnswerCandidateSchema,
   type AnswerPassage,
   AnswerPassageSchema,
   type AnswerResult,
@@ -10,4 +12,6 @@ export {
   AnswerUsageSchema,
   type Citation,
   CitationSchema,
+  type ContextTruncation,
+  ContextTruncationSchema,
 } from '@quire/contracts';

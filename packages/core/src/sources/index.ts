@@ -7,6 +7,15 @@ export {
 } from './address-policy.js';
 export { base64DecodedLength, defaultTextName } from './inline-source.js';
 export { redactUrl, safeFileName, sourceOrigin } from './origin.js';
+export {
+  bareHost,
+  type PinnedRequestOptions,
+  pinnedLookup,
+  pinnedRequest,
+  systemLookup,
+  type VettedHost,
+  vetHost,
+} from './pinned-http.js';
 export { checkSourceShape, resolveSource, sourceSettings } from './resolve-source.js';
 export {
   type Base64Source,

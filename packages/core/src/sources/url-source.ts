@@ -5,17 +5,15 @@
  */
 import { Buffer } from 'node:buffer';
 import type { LookupAddress } from 'node:dns';
-import { lookup as dnsLookup } from 'node:dns/promises';
-import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import type { LookupFunction } from 'node:net';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { pipeline, type Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import contentDisposition from 'content-disposition';
 import { DocumentError, QuireError } from '../errors.js';
-import { type AddressPolicy, parseAddress, refusalReason } from './address-policy.js';
+import { type AddressPolicy, parseAddress } from './address-policy.js';
 import { ownedBytes } from './inline-source.js';
 import { redactUrl, safeFileName } from './origin.js';
+import { bareHost, pinnedRequest, systemLookup, vetHost as vetAddresses } from './pinned-http.js';
 import type { HostLookup, ResolvedSource, UrlSource } from './types.js';
 
 export interface UrlReadOptions {
@@ -29,8 +27,6 @@ export interface UrlReadOptions {
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const USER_AGENT = 'Quire (document ingestion)';
-
-export const systemLookup: HostLookup = (hostname) => dnsLookup(hostname, { all: true });
 
 /**
  * Parses a source URL and checks its scheme. The URL itself never appears in a message: it may
@@ -115,33 +111,22 @@ async function vetHost(
   signal: AbortSignal,
 ): Promise<LookupAddress[]> {
   const host = bareHost(url);
-  const where = `${url.protocol}//${url.host}`;
-  const literal = parseAddress(host);
-  if (literal !== null) {
-    const reason = refusalReason(host, options.policy);
-    if (reason !== null) {
-      throw new DocumentError(origin, 'source_forbidden', `${where} is refused: ${reason}`);
-    }
-    return [{ address: host, family: literal.kind() === 'ipv4' ? 4 : 6 }];
+  const lookup = options.lookup ?? systemLookup;
+  const vetted = await vetAddresses(url, options.policy, (name) => untilAborted(lookup(name), signal));
+  if (vetted.ok) return vetted.addresses;
+  switch (vetted.problem) {
+    case 'refused':
+      throw new DocumentError(
+        origin,
+        'source_forbidden',
+        `${url.protocol}//${url.host} is refused: ${vetted.reason}`,
+      );
+    case 'no_address':
+      throw new DocumentError(origin, 'source_not_found', `host ${host} has no address`);
+    case 'lookup_failed':
+      if (signal.aborted) throw vetted.error;
+      throw lookupError(vetted.error, host, origin);
   }
-  let addresses: LookupAddress[];
-  try {
-    addresses = await untilAborted((options.lookup ?? systemLookup)(host), signal);
-  } catch (error) {
-    if (signal.aborted) throw error;
-    throw lookupError(error, host, origin);
-  }
-  if (addresses.length === 0) {
-    throw new DocumentError(origin, 'source_not_found', `host ${host} has no address`);
-  }
-  for (const { address } of addresses) {
-    // One refused address refuses the host: a mixed answer is how rebinding attacks start.
-    const reason = refusalReason(address, options.policy);
-    if (reason !== null) {
-      throw new DocumentError(origin, 'source_forbidden', `${where} is refused: ${reason}`);
-    }
-  }
-  return addresses;
 }
 
 function lookupError(error: unknown, host: string, origin: string): DocumentError {
@@ -160,25 +145,6 @@ function lookupError(error: unknown, host: string, origin: string): DocumentErro
   );
 }
 
-/** A `lookup` for the HTTP client that answers with the vetted addresses only. */
-function pinnedLookup(addresses: readonly LookupAddress[]): LookupFunction {
-  return (_hostname, lookupOptions, callback) => {
-    const wanted =
-      lookupOptions.family === 4 || lookupOptions.family === 6 ? lookupOptions.family : undefined;
-    const usable = addresses.filter((entry) => wanted === undefined || entry.family === wanted);
-    const chosen = usable[0];
-    if (chosen === undefined) {
-      const error: NodeJS.ErrnoException = new Error(`no vetted IPv${wanted} address`);
-      error.code = 'ENOTFOUND';
-      callback(error, '', undefined);
-    } else if (lookupOptions.all === true) {
-      callback(null, usable);
-    } else {
-      callback(null, chosen.address, chosen.family);
-    }
-  };
-}
-
 function send(
   url: URL,
   addresses: readonly LookupAddress[],
@@ -186,21 +152,8 @@ function send(
   signal: AbortSignal,
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
-      {
-        protocol: url.protocol,
-        hostname: bareHost(url),
-        port: url.port === '' ? undefined : Number(url.port),
-        path: `${url.pathname}${url.search}`,
-        method: 'GET',
-        headers,
-        lookup: pinnedLookup(addresses),
-        // A pooled socket may have been opened under another caller's policy: never reuse one.
-        agent: false,
-        signal,
-      },
-      resolve,
-    );
+    const request = pinnedRequest(url, addresses, { method: 'GET', headers, signal });
+    request.on('response', resolve);
     request.on('error', reject);
     request.end();
   });
@@ -383,10 +336,6 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     );
   });
-}
-
-function bareHost(url: URL): string {
-  return url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
 }
 
 function decodeLoose(text: string): string {

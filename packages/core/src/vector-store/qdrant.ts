@@ -151,6 +151,8 @@ const summaryPayloadSchema = chunkPayloadSchema.pick({
   chunk_count: true,
   source_name: true,
   ingested_at: true,
+  page_start: true,
+  page_end: true,
 });
 const SUMMARY_FIELDS = Object.keys(summaryPayloadSchema.shape);
 
@@ -542,16 +544,19 @@ export class QdrantVectorStore implements VectorStore {
         document.latest = payload.ingested_at;
         document.sourceName = payload.source_name;
       }
+      const lastPage = payload.page_end ?? payload.page_start;
       const version = document.versions.get(payload.version);
       if (version) {
         version.chunks += 1;
         if (payload.ingested_at > version.ingestedAt) version.ingestedAt = payload.ingested_at;
+        if (lastPage !== null && (version.pages ?? 0) < lastPage) version.pages = lastPage;
       } else {
         document.versions.set(payload.version, {
           version: payload.version,
           chunks: 1,
           chunkCount: payload.chunk_count,
           ingestedAt: payload.ingested_at,
+          pages: lastPage,
         });
       }
     });
@@ -568,6 +573,7 @@ export class QdrantVectorStore implements VectorStore {
           sourceName: document.sourceName,
           versions,
           chunks: versions.reduce((sum, version) => sum + version.chunks, 0),
+          pages: versions.at(-1)?.pages ?? null,
         };
       });
   }

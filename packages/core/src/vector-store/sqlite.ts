@@ -297,6 +297,7 @@ interface VersionRow {
   chunk_count: number;
   ingested_at: string;
   source_name: string;
+  pages: number | null;
 }
 
 /** A point ready to write: everything computed before the write lock is taken. */
@@ -510,7 +511,7 @@ export class SqliteVectorStore implements VectorStore {
     // up through the document index.
     const versionsSql = (where: string) =>
       `SELECT document_id, version, COUNT(*) AS chunks, MAX(chunk_count) AS chunk_count, ` +
-      'MAX(ingested_at) AS ingested_at, ' +
+      'MAX(ingested_at) AS ingested_at, MAX(COALESCE(page_end, page_start)) AS pages, ' +
       `(SELECT s.source_name FROM ${chunks} s WHERE s.tenant = v.tenant AND s.document_id = v.document_id ` +
       'AND s.version = v.version ORDER BY s.ingested_at DESC, s.chunk_index LIMIT 1) AS source_name ' +
       `FROM ${chunks} v WHERE ${where} GROUP BY v.document_id, v.version ` +
@@ -867,7 +868,13 @@ export class SqliteVectorStore implements VectorStore {
           : s.listDocumentVersions.all({ tenant, documentId, after });
       for (const row of rows) {
         if (current?.documentId !== row.document_id) {
-          current = { documentId: row.document_id, sourceName: row.source_name, versions: [], chunks: 0 };
+          current = {
+            documentId: row.document_id,
+            sourceName: row.source_name,
+            versions: [],
+            chunks: 0,
+            pages: null,
+          };
           documents.push(current);
         }
         current.versions.push({
@@ -875,10 +882,12 @@ export class SqliteVectorStore implements VectorStore {
           chunks: row.chunks,
           chunkCount: row.chunk_count,
           ingestedAt: row.ingested_at,
+          pages: row.pages,
         });
         current.chunks += row.chunks;
-        // Rows come oldest first, so the last one seen names the document.
+        // Rows come oldest first, so the last one seen names the document and gives its pages.
         current.sourceName = row.source_name;
+        current.pages = row.pages;
       }
       return documents;
     });

@@ -1,0 +1,225 @@
+/**
+ * Line-end hyphenation rejoined: "param-\neters" → "parameters", while real compounds keep their
+ * hyphen ("state-of-the-art", "Jean-Paul", "Nord-Süd", "pre-2020").
+ *
+ * A line that ends in letters and a hyphen (U+002D, U+2010 or a soft hyphen U+00AD), followed by a
+ * line that starts with a letter, is a split. The rule, first match wins:
+ * 1. a soft hyphen only ever marks a break: join;
+ * 2. the next line starts with a digit, or its first word is a conjunction ("Haupt- und
+ *    Nebensatz", "pre- and post-processing": a suspended hyphen): leave the line break alone;
+ * 3. the part before the hyphen is itself a compound's tail ("state-of-") or the continuation is a
+ *    compound's head ("of-the-art"), or the part before is a single letter ("e-mail", "X-ray"),
+ *    or the word is a URL, path, address or identifier ("/", "@", "_" before the split; their
+ *    hyphens are real, typesetters break them without adding one): keep the hyphen;
+ * 4. the continuation starts with a capital while the part before is not all capitals
+ *    ("Jean-Paul", "non-European", German "Nord-Süd"; German nouns are capitalised, so a
+ *    split noun continues in lower case): keep the hyphen;
+ * 5. the document itself decides when it can: the hyphenated form ("data-driven") seen more
+ *    often than the joined one ("datadriven") elsewhere in the document keeps the hyphen; the joined
+ *    form seen (at least as often) joins;
+ * 6. with no evidence for either form, a few prefixes that keep their hyphen in English ("self-",
+ *    "well-", "half-", "quasi-", "cross-", "ill-", "all-") keep it, and so do two parts of four
+ *    letters or more that the document uses as words on their own ("free-software",
+ *    "thirteenth-story"; not "over-turned", whose first part makes closed compounds);
+ * 7. anything else is joined: a typeset line-end hyphen is far more often a break than a compound
+ *    (measured on the corpus: see the README).
+ * A joined or kept word moves whole onto the first line, so the line breaks stay where they were
+ * otherwise; lines that do not end in a split (code among them) are never touched. The last line
+ * of a page and the first line of the next are treated the same way (the continuation moves to
+ * the earlier page), once running headers and footers are gone.
+ */
+
+/** A split: the last word of a line (what precedes its letters, the letters, the hyphen)... */
+const LAST_WORD = /^(\S*?)([\p{L}\p{M}]+)([-\u00AD\u2010])$/u;
+/** ...and the word starting the next line. */
+const LINE_START = /^[ \t]*([\p{L}\p{M}]+)(\S*)/u;
+/** What separates words; hyphens stay inside them, so compounds count whole. */
+const NON_WORD = /[^\p{L}\p{M}\u2010-]+/u;
+const KEEP_PREFIXES = new Set(['self', 'well', 'half', 'quasi', 'cross', 'ill', 'all']);
+/** Words that make closed compounds ("overturned", "outright"), not hyphenated ones. */
+const CLOSED_PREFIXES = new Set([
+  'over',
+  'under',
+  'with',
+  'after',
+  'back',
+  'fore',
+  'down',
+  'some',
+  'every',
+  'into',
+]);
+/** Least letters of each part for two words of the document to be read as a compound of both. */
+const MIN_COMPOUND_PART = 4;
+/** Words that follow a suspended hyphen ("pre- and post-"), in the languages Quire meets most. */
+const CONJUNCTIONS = new Set([
+  'and',
+  'or',
+  'nor',
+  'to',
+  'und',
+  'oder',
+  'bzw',
+  'sowie',
+  'bis',
+  'et',
+  'ou',
+  'y',
+  'e',
+  'o',
+  've',
+]);
+
+export type HyphenDecision = 'join' | 'keep' | 'leave';
+
+/**
+ * How often each word (lower-cased, compounds whole) occurs outside line-end splits. Counted on
+ * first use: most splits are decided before the document's words are needed, and text without
+ * them (Poppler already joins most) never pays for the count.
+ */
+export class Vocabulary {
+  readonly #pages: readonly string[];
+  #counts: Map<string, number> | null = null;
+
+  /** `pages` in order: a word split across a page break is left out too. */
+  constructor(pages: readonly string[]) {
+    this.#pages = pages;
+  }
+
+  count(word: string): number {
+    this.#counts ??= countWords(this.#pages);
+    return this.#counts.get(word.toLowerCase()) ?? 0;
+  }
+}
+
+/**
+ * Word counts by splitting the lower-cased text (a tokenising regular expression is several times
+ * slower on long documents). A split's first half keeps its hyphen ("param-") and matches no
+ * query; its second half ("eters") would pass for a word, so it is taken off again.
+ */
+function countWords(pages: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  const text = pages.join('\n').toLowerCase();
+  for (const token of text.split(NON_WORD)) {
+    if (token === '') continue;
+    const key = token.includes('\u2010') ? token.replace(/\u2010/g, '-') : token;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const lines = text.split('\n');
+  for (let i = 0; i + 1 < lines.length; i++) {
+    if (!'-\u00AD\u2010'.includes(lines[i]!.trimEnd().at(-1) ?? ' ')) continue;
+    const continuation = LINE_START.exec(lines[i + 1]!)?.[1];
+    const count = continuation === undefined ? undefined : counts.get(continuation);
+    if (continuation !== undefined && count !== undefined) counts.set(continuation, count - 1);
+  }
+  return counts;
+}
+
+/** Decides one split: `lead` precedes `stem` in the word, `rest` follows `continuation`. */
+export function decideSplit(
+  split: { lead: string; stem: string; hyphen: string; continuation: string; rest: string },
+  vocabulary: Vocabulary,
+): HyphenDecision {
+  const { lead, stem, hyphen, continuation, rest } = split;
+  if (hyphen === '\u00AD') return 'join';
+  if (CONJUNCTIONS.has(continuation.toLowerCase()) && rest === '') return 'leave';
+  if (/[-\u2010]$/.test(lead) || /^[-\u2010]\p{L}/u.test(rest) || [...stem].length === 1) return 'keep';
+  if (/[/@_]/.test(lead)) return 'keep';
+  const first = continuation[0]!;
+  const capital = first !== first.toLowerCase();
+  const stemCapitals = stem === stem.toUpperCase() && stem !== stem.toLowerCase();
+  if (capital && !stemCapitals) return 'keep';
+  const joined = vocabulary.count(stem + continuation);
+  const hyphenated = vocabulary.count(`${stem}-${continuation}`);
+  if (hyphenated > joined) return 'keep';
+  if (joined > 0) return 'join';
+  if (KEEP_PREFIXES.has(stem.toLowerCase())) return 'keep';
+  const wordsOnTheirOwn =
+    [...stem].length >= MIN_COMPOUND_PART &&
+    [...continuation].length >= MIN_COMPOUND_PART &&
+    !CLOSED_PREFIXES.has(stem.toLowerCase()) &&
+    vocabulary.count(stem) > 0 &&
+    vocabulary.count(continuation) > 0;
+  return wordsOnTheirOwn ? 'keep' : 'join';
+}
+
+export interface HyphenationCount {
+  /** Splits rejoined into one word. */
+  joined: number;
+  /** Splits kept as a hyphenated compound. */
+  kept: number;
+}
+
+/**
+ * Applies the rule to the split between `line` and `next`, if there is one: the whole word ends up
+ * on `line`, `next` loses it. Null when there is no split or it is left alone.
+ */
+export function mendSplit(
+  line: string,
+  next: string,
+  vocabulary: Vocabulary,
+): { line: string; next: string; decision: 'join' | 'keep' } | null {
+  const trimmed = line.trimEnd();
+  if (!'-\u00AD\u2010'.includes(trimmed.at(-1) ?? ' ')) return null;
+  // The last word alone is matched: a regular expression anchored at the end of a long line
+  // would be tried from every position of it.
+  const wordStart = Math.max(trimmed.lastIndexOf(' '), trimmed.lastIndexOf('\t')) + 1;
+  const end = LAST_WORD.exec(trimmed.slice(wordStart));
+  const start = LINE_START.exec(next);
+  if (end === null || start === null) return null;
+  const [, lead = '', stem = '', hyphen = ''] = end;
+  const [matched, continuation = '', rest = ''] = start;
+  const decision = decideSplit({ lead, stem, hyphen, continuation, rest }, vocabulary);
+  if (decision === 'leave') return null;
+  const head = trimmed.slice(0, wordStart + lead.length + stem.length) + (decision === 'keep' ? '-' : '');
+  return {
+    line: head + continuation + rest,
+    next: next.slice(matched.length).replace(/^[ \t]+/, ''),
+    decision,
+  };
+}
+
+/** Rejoins the splits inside each page and across page breaks. */
+export function rejoinHyphenation(pages: readonly string[]): { pages: string[]; count: HyphenationCount } {
+  const vocabulary = new Vocabulary(pages);
+  const count: HyphenationCount = { joined: 0, kept: 0 };
+  const tally = (decision: 'join' | 'keep') => {
+    if (decision === 'join') count.joined++;
+    else count.kept++;
+  };
+  const lined = pages.map((text) => {
+    // Built line by line (no splicing), so a page of many splits stays linear.
+    const lines: string[] = [];
+    for (const line of text.split('\n')) {
+      const previous = lines.at(-1);
+      const mended = previous === undefined ? null : mendSplit(previous, line, vocabulary);
+      if (mended === null) {
+        lines.push(line);
+        continue;
+      }
+      tally(mended.decision);
+      lines[lines.length - 1] = mended.line;
+      if (mended.next.trim() !== '') lines.push(mended.next);
+    }
+    return lines;
+  });
+  for (let p = 0; p + 1 < lined.length; p++) {
+    const lines = lined[p]!;
+    const following = lined[p + 1]!;
+    const last = lastTextLine(lines);
+    const first = following.findIndex((line) => line.trim() !== '');
+    if (last < 0 || first < 0) continue;
+    const mended = mendSplit(lines[last]!, following[first]!, vocabulary);
+    if (mended === null) continue;
+    tally(mended.decision);
+    lines[last] = mended.line;
+    if (mended.next.trim() === '') following.splice(first, 1);
+    else following[first] = mended.next;
+  }
+  return { pages: lined.map((lines) => lines.join('\n')), count };
+}
+
+function lastTextLine(lines: readonly string[]): number {
+  for (let i = lines.length - 1; i >= 0; i--) if (lines[i]!.trim() !== '') return i;
+  return -1;
+}
