@@ -4,12 +4,25 @@
  * over N chunks spread across many tenants. Chunk texts (what lexical search reads) are windows of real
  * corpus prose. Vectors are pseudo-random: a brute-force KNN scans every vector of the tenant whatever
  * their values, and embedding 200k chunks with the built-in embedder would take minutes of the run.
+ *
+ * Lexical search runs in each of the store's modes on the same file, question by question in rotating
+ * order: `impacts` (the default), `maxscore` (the previous path, the baseline of the ratios) and
+ * `exhaustive`, and hybrid with the default and the previous path; then `impacts` in a second pass over
+ * the same questions (every term read once), and with its cache emptied before each question by a
+ * write to the tenant (the first search after a write).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelClient } from '@quire/api-client';
-import { type ChunkPoint, fuseRankings, pointId, retrieveCandidates, SqliteVectorStore } from '@quire/core';
+import {
+  type ChunkPoint,
+  fuseRankings,
+  type LexicalSearchMode,
+  pointId,
+  retrieveCandidates,
+  SqliteVectorStore,
+} from '@quire/core';
 import { makeTempDir, type SpawnedProcess, spawnProcess } from '@quire/testkit';
 import { z } from 'zod';
 import { intList, nonNegative, parseFlags, positiveInt } from './lib/args.js';
@@ -21,6 +34,8 @@ import { BUILTIN_MODEL_ENV } from './lib/workers.js';
 
 const USAGE = `pnpm bench:search [flags]
   --sizes 10000,100000   chunks per layout (default 10000,100000)
+  --layouts one,spread   layouts to write and measure: one tenant, and the chunks spread over --tenants
+                         (default both; --sizes 100000 --layouts one runs the 100k scenario alone)
   --tenants N            tenants of the spread layout (default 100)
   --queries N            timed queries per size, layout and mode (default 200)
   --limit N              hits per search, as retrieval's candidate count (default 30)
@@ -30,6 +45,11 @@ const USAGE = `pnpm bench:search [flags]
 const flags = parseFlags(
   z.object({
     sizes: intList.default([10_000, 100_000]),
+    layouts: z
+      .string()
+      .transform((value) => value.split(',').map((part) => part.trim()))
+      .pipe(z.array(z.enum(['one', 'spread'])).min(1))
+      .default(['one', 'spread']),
     tenants: positiveInt.default(100),
     queries: positiveInt.default(200),
     limit: positiveInt.default(30),
@@ -84,9 +104,9 @@ async function build(store: SqliteVectorStore, size: number) {
   const random = prng(size);
   const ingestedAt = new Date().toISOString();
   const tenants = [
-    { tenantOf: () => 'solo', prefix: 'solo' },
-    { tenantOf: (i: number) => `t${i % flags.tenants}`, prefix: 'spread' },
-  ];
+    { tenantOf: () => 'solo', prefix: 'solo', layout: 'one' },
+    { tenantOf: (i: number) => `t${i % flags.tenants}`, prefix: 'spread', layout: 'spread' },
+  ].filter((tenant) => flags.layouts.includes(tenant.layout as 'one' | 'spread'));
   let upsertMs = 0;
   for (const { tenantOf, prefix } of tenants) {
     for (let start = 0; start < size; start += UPSERT_BATCH) {
@@ -124,7 +144,7 @@ async function build(store: SqliteVectorStore, size: number) {
       upsertMs += performance.now() - t;
     }
   }
-  return { upsertMs, chunks: size * 2 };
+  return { upsertMs, chunks: size * tenants.length };
 }
 
 /**
@@ -214,42 +234,101 @@ async function main() {
       const built = await build(store, size);
       builds.push({ size, ...built, upsertChunksPerSecond: built.chunks / (built.upsertMs / 1000) });
       printLine(
-        `\n${size} chunks × 2 layouts written in ${(built.upsertMs / 1000).toFixed(1)} s of upserts ` +
-          `(${Math.round(built.chunks / (built.upsertMs / 1000))} chunks/s)`,
+        `\n${size} chunks × ${flags.layouts.length} layouts written in ${(built.upsertMs / 1000).toFixed(1)} s ` +
+          `of upserts (${Math.round(built.chunks / (built.upsertMs / 1000))} chunks/s)`,
       );
+      // The same file through the store's other lexical modes.
+      const byMode = new Map<LexicalSearchMode, SqliteVectorStore>([['impacts', store]]);
+      for (const mode of ['maxscore', 'exhaustive'] as const) {
+        const other = new SqliteVectorStore({
+          path: join(tmp.path, 'vectors.db'),
+          dimension: DIMENSION,
+          lexicalSearch: mode,
+        });
+        await other.init();
+        byMode.set(mode, other);
+      }
       const layouts: Layout[] = [
-        { name: 'one tenant', tenantFor: () => 'solo' },
-        { name: 'spread', tenantFor: (i) => `t${i % flags.tenants}` },
-      ];
+        { name: 'one tenant' as const, tenantFor: () => 'solo' },
+        { name: 'spread' as const, tenantFor: (i: number) => `t${i % flags.tenants}` },
+      ].filter((layout) => flags.layouts.includes(layout.name === 'one tenant' ? 'one' : 'spread'));
       for (const layout of layouts) {
         const random = prng(7);
         const questions = Array.from({ length: flags.queries + WARMUP_QUERIES }, () => questionText(random));
         const vectors = questions.map(() => randomVector(random));
-        const times = { dense: [] as number[], lexical: [] as number[], hybrid: [] as number[] };
+        const times: Record<string, { wall: number[]; cpu: number[] }> = {};
+        const record = (mode: string, q: number, wall: number, cpu: NodeJS.CpuUsage) => {
+          if (q < WARMUP_QUERIES) return;
+          times[mode] ??= { wall: [], cpu: [] };
+          times[mode].wall.push(wall);
+          times[mode].cpu.push((cpu.user + cpu.system) / 1000);
+        };
+        /** Wall and CPU milliseconds of one call (CPU time is what a loaded machine leaves comparable). */
+        const timed = async <T>(mode: string, q: number, work: () => Promise<T>): Promise<T> => {
+          const cpu = process.cpuUsage();
+          const t = performance.now();
+          const result = await work();
+          record(mode, q, performance.now() - t, process.cpuUsage(cpu));
+          return result;
+        };
         let lexicalHits = 0;
+        const lexicalModes = ['impacts', 'maxscore', 'exhaustive'] as const;
         for (let q = 0; q < questions.length; q++) {
           const tenant = layout.tenantFor(q);
           const options = { limit: flags.limit };
-          let t = performance.now();
-          const dense = await store.searchDense(tenant, vectors[q]!, options);
-          const denseMs = performance.now() - t;
-          t = performance.now();
-          const lexical = await store.searchLexical(tenant, questions[q]!, options);
-          const lexicalMs = performance.now() - t;
-          t = performance.now();
-          // Hybrid as retrieval runs it: both searches, then reciprocal-rank fusion.
-          const [d2, l2] = await Promise.all([
-            store.searchDense(tenant, vectors[q]!, options),
-            store.searchLexical(tenant, questions[q]!, options),
-          ]);
-          fuseRankings(d2, l2, { limit: flags.limit });
-          const hybridMs = performance.now() - t;
-          if (q < WARMUP_QUERIES) continue;
+          const dense = await timed('dense', q, () => store.searchDense(tenant, vectors[q]!, options));
           if (dense.length === 0) throw new Error(`dense search in ${tenant} returned nothing`);
-          lexicalHits += lexical.length;
-          times.dense.push(denseMs);
-          times.lexical.push(lexicalMs);
-          times.hybrid.push(hybridMs);
+          const results: string[] = [];
+          for (let m = 0; m < lexicalModes.length; m++) {
+            const mode = lexicalModes[(q + m) % lexicalModes.length]!;
+            const hits = await timed(`lexical ${mode}`, q, () =>
+              byMode.get(mode)!.searchLexical(tenant, questions[q]!, options),
+            );
+            results.push(JSON.stringify(hits.map((hit) => hit.record.id)));
+            if (mode === 'impacts' && q >= WARMUP_QUERIES) lexicalHits += hits.length;
+          }
+          if (new Set(results).size !== 1)
+            throw new Error(`lexical modes disagree on ${JSON.stringify(questions[q])}`);
+          // Hybrid as retrieval runs it: both searches, then reciprocal-rank fusion.
+          for (const mode of q % 2 === 0
+            ? (['impacts', 'maxscore'] as const)
+            : (['maxscore', 'impacts'] as const)) {
+            const searcher = byMode.get(mode)!;
+            await timed(`hybrid ${mode}`, q, async () => {
+              const [d2, l2] = await Promise.all([
+                searcher.searchDense(tenant, vectors[q]!, options),
+                searcher.searchLexical(tenant, questions[q]!, options),
+              ]);
+              fuseRankings(d2, l2, { limit: flags.limit });
+            });
+          }
+        }
+        // The same questions again: every term read once, as for a tenant whose index has not changed.
+        for (let q = 0; q < questions.length; q++) {
+          const tenant = layout.tenantFor(q);
+          const options = { limit: flags.limit };
+          await timed('lexical impacts, second pass', q, () =>
+            store.searchLexical(tenant, questions[q]!, options),
+          );
+          await timed('hybrid impacts, second pass', q, async () => {
+            const [d2, l2] = await Promise.all([
+              store.searchDense(tenant, vectors[q]!, options),
+              store.searchLexical(tenant, questions[q]!, options),
+            ]);
+            fuseRankings(d2, l2, { limit: flags.limit });
+          });
+        }
+        // The first search after a write to the tenant: re-writing one of its chunks empties the cache.
+        const [first] = await store.listChunks(layout.tenantFor(0), {
+          documentId: `${layout.name === 'one tenant' ? 'solo' : 'spread'}-doc-0`,
+        });
+        for (let q = 0; q < questions.length; q++) {
+          const tenant = layout.tenantFor(q);
+          const [chunk] = tenant === first?.tenant ? [first] : await store.listChunks(tenant);
+          if (chunk !== undefined) await store.upsert(tenant, [{ ...chunk, vector: vectors[q]! }]);
+          await timed('lexical impacts, after a write', q, () =>
+            store.searchLexical(tenant, questions[q]!, { limit: flags.limit }),
+          );
         }
         const perTenant = layout.name === 'one tenant' ? size : Math.round(size / flags.tenants);
         if (remote !== null) {
@@ -273,8 +352,16 @@ async function main() {
             'ratio p95': s.p95 / o.p95,
           });
         }
-        for (const mode of ['dense', 'lexical', 'hybrid'] as const) {
-          const s = summarize(times[mode]);
+        const baseline = (mode: string) =>
+          mode.startsWith('lexical')
+            ? 'lexical maxscore'
+            : mode.startsWith('hybrid')
+              ? 'hybrid maxscore'
+              : mode;
+        for (const [mode, sample] of Object.entries(times)) {
+          const s = summarize(sample.wall);
+          const base = summarize(times[baseline(mode)]!.wall);
+          const cpu = summarize(sample.cpu);
           rows.push({
             chunks: size,
             layout: layout.name === 'one tenant' ? 'one tenant' : `${flags.tenants} tenants`,
@@ -284,10 +371,14 @@ async function main() {
             'p95 ms': s.p95,
             'p99 ms': s.p99,
             'max ms': s.max,
-            'mean lexical hits': mode === 'lexical' ? lexicalHits / flags.queries : null,
+            'cpu p50 / p95 / p99 ms': `${cpu.p50.toFixed(1)} / ${cpu.p95.toFixed(1)} / ${cpu.p99.toFixed(1)}`,
+            'p95 ÷ previous': s.p95 / base.p95,
+            'p99 ÷ previous': s.p99 / base.p99,
+            'mean lexical hits': mode === 'lexical impacts' ? lexicalHits / flags.queries : null,
           });
         }
       }
+      for (const [mode, other] of byMode) if (mode !== 'impacts') await other.close();
     } finally {
       await store.close();
       await tmp.cleanup();

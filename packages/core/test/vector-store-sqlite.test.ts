@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { QuireError, StoreError } from '../src/errors.js';
 import { pointId } from '../src/vector-store/ids.js';
+import { lexicalTokens } from '../src/vector-store/lexical.js';
 import { bm25TermBound } from '../src/vector-store/lexical-topk.js';
 import {
   fts5RowCount,
@@ -15,6 +16,7 @@ import {
   type SqliteVectorStoreOptions,
   sqliteCollectionName,
 } from '../src/vector-store/sqlite.js';
+import { tenantTableName } from '../src/vector-store/sqlite-lexical.js';
 import type { ChunkPoint } from '../src/vector-store/types.js';
 import { describeVectorStoreContract } from './vector-store-contract.js';
 
@@ -286,21 +288,30 @@ describe('SqliteVectorStore on a file of its own', () => {
           await store.upsert(tenant, batch);
         }
       }
-      const tenantToken = (tenant: string) =>
-        `t${createHash('sha256').update(tenant).digest('hex').slice(0, 32)}`;
       const reference = new Database(path, { readonly: true });
-      const unprunedSql = (filter: string) =>
-        'SELECT c.id, -bm25(vectors_8__fts, 0.0, 1.0) AS score FROM vectors_8__fts ' +
-        'JOIN vectors_8__chunks c ON c.rowid = vectors_8__fts.rowid WHERE vectors_8__fts MATCH ? AND c.tenant = ? ' +
-        `${filter} ORDER BY score DESC, c.id LIMIT ?`;
-      const unpruned = reference.prepare<[string, string, number], { id: string; score: number }>(
-        unprunedSql(''),
-      );
+      const unprunedSql = (tenant: string, filter: string) => {
+        const fts = tenantTableName('vectors_8', tenant);
+        return (
+          `SELECT c.id, -bm25(${fts}, 1.0, 0.0) AS score FROM ${fts} ` +
+          `JOIN vectors_8__chunks c ON c.rowid = ${fts}.rowid WHERE ${fts} MATCH ? AND c.tenant = ? ` +
+          `${filter} ORDER BY score DESC, c.id LIMIT ?`
+        );
+      };
       // Every fifth query is confined to ten documents, as a filter by document ids confines it.
       const tenDocuments = Array.from({ length: 10 }, (_, i) => `doc-${i * 2}`);
-      const unprunedInTen = reference.prepare<[string, string, number], { id: string; score: number }>(
-        unprunedSql(`AND c.document_id IN (${tenDocuments.map((id) => `'${id}'`).join(', ')})`),
-      );
+      const inTen = `AND c.document_id IN (${tenDocuments.map((id) => `'${id}'`).join(', ')})`;
+      const statement = (tenant: string, filtered: boolean) =>
+        reference.prepare<[string, string, number], { id: string; score: number }>(
+          unprunedSql(tenant, filtered ? inTen : ''),
+        );
+      // The same file through the store's other modes, which must agree with the default one.
+      // A small impact cache keeps evicting and reading terms again.
+      const others = [
+        new SqliteVectorStore({ path, dimension: 8, impactCacheBytes: 20_000 }),
+        new SqliteVectorStore({ path, dimension: 8, lexicalSearch: 'maxscore' }),
+        new SqliteVectorStore({ path, dimension: 8, lexicalSearch: 'exhaustive' }),
+      ];
+      for (const other of others) await other.init();
       try {
         let compared = 0;
         for (let q = 0; q < 240; q++) {
@@ -312,26 +323,40 @@ describe('SqliteVectorStore on a file of its own', () => {
           }
           const tenant = tenants[q % 2]!;
           const limit = [1, 10, 30, 100][q % 4]!;
-          const tokens = [...new Set(Array.from({ length: 1 + Math.floor(random() * 10) }, word))];
-          const match = `tenant : "${tenantToken(tenant)}" AND terms : (${tokens.map((t) => `"${t}"`).join(' OR ')})`;
+          // Every third query is many common terms OR-ed, where pruning has the least room.
+          const tokens =
+            q % 3 === 2
+              ? [
+                  ...new Set(
+                    Array.from(
+                      { length: 6 + Math.floor(random() * 14) },
+                      () => `w${Math.floor(random() * 24)}`,
+                    ),
+                  ),
+                ]
+              : [...new Set(Array.from({ length: 1 + Math.floor(random() * 10) }, word))];
+          const match = `terms : (${tokens.map((t) => `"${t}"`).join(' OR ')})`;
           const filtered = q % 5 === 4;
-          const expected = (filtered ? unprunedInTen : unpruned).all(match, tenant, limit);
-          const actual = await store.searchLexical(tenant, tokens.join(' '), {
-            limit,
-            ...(filtered ? { filter: { documentIds: tenDocuments } } : {}),
-          });
-          expect(actual.map((hit) => hit.record.id)).toEqual(expected.map((row) => row.id));
-          actual.forEach((hit, i) => {
-            expect(hit.score).toBeCloseTo(expected[i]!.score, 9);
-          });
+          const expected = statement(tenant, filtered).all(match, tenant, limit);
+          const options = { limit, ...(filtered ? { filter: { documentIds: tenDocuments } } : {}) };
+          for (const [s, searcher] of [store, ...others].entries()) {
+            const actual = await searcher.searchLexical(tenant, tokens.join(' '), options);
+            expect(actual.map((hit) => hit.record.id)).toEqual(expected.map((row) => row.id));
+            actual.forEach((hit, i) => {
+              // Summed impacts are the full query's own floats; pruned SQL adds the terms in another order.
+              if (s < 2 && !filtered) expect(hit.score).toBe(expected[i]!.score);
+              else expect(hit.score).toBeCloseTo(expected[i]!.score, 9);
+            });
+          }
           compared += expected.length;
         }
         expect(compared).toBeGreaterThan(6_000);
       } finally {
         reference.close();
+        for (const other of others) await other.close();
         await store.close();
       }
-    });
+    }, 120_000);
     it('reads the N bm25() uses, which keeps rows deleted from the contentless index', async () => {
       const path = join(dir.path, 'count.db');
       const store = new SqliteVectorStore({ path, dimension: 8 });
@@ -347,18 +372,14 @@ describe('SqliteVectorStore on a file of its own', () => {
       await store.close();
       const db = new Database(path, { readonly: true });
       try {
-        const averages = db
-          .prepare('SELECT block FROM vectors_8__fts_data WHERE id = 1')
-          .pluck()
-          .get() as Buffer;
+        const fts = tenantTableName('vectors_8', 't1');
+        const averages = db.prepare(`SELECT block FROM ${fts}_data WHERE id = 1`).pluck().get() as Buffer;
         const n = fts5RowCount(averages);
         expect(n).toBe(100);
         expect(db.prepare('SELECT COUNT(*) FROM vectors_8__chunks').pluck().get()).toBe(40);
         // bm25 of "beta" (in 20 of the rows left, once, in rows of equal length) with N = 100, not 40.
         const score = db
-          .prepare(
-            "SELECT -bm25(vectors_8__fts, 0.0, 1.0) FROM vectors_8__fts WHERE vectors_8__fts MATCH 'terms : beta'",
-          )
+          .prepare(`SELECT -bm25(${fts}, 1.0, 0.0) FROM ${fts} WHERE ${fts} MATCH 'terms : beta'`)
           .pluck()
           .get() as number;
         const idf = (rows: number) => Math.log((rows - 20 + 0.5) / (20 + 0.5));
@@ -373,6 +394,143 @@ describe('SqliteVectorStore on a file of its own', () => {
       expect(fts5RowCount(Uint8Array.of(0x81, 0x00))).toBe(128);
       expect(fts5RowCount(Uint8Array.of(0x7f))).toBe(127);
     });
+  });
+});
+
+describe('SqliteVectorStore lexical statistics per tenant', () => {
+  let dir: TempDir;
+
+  beforeEach(async () => {
+    dir = await makeTempDir('sqlite-lexical');
+  });
+
+  afterEach(async () => {
+    await dir.cleanup();
+  });
+
+  /** Chunks of `documents` × 40 whose texts draw words from `word`. */
+  async function ingest(store: SqliteVectorStore, tenant: string, documents: number, word: () => string) {
+    for (let d = 0; d < documents; d++) {
+      const batch = points(tenant, `doc-${d}`, 40).map((point) => ({
+        ...point,
+        text: Array.from({ length: 10 + (d % 7) * 8 }, word).join(' '),
+      }));
+      await store.upsert(tenant, batch);
+    }
+  }
+
+  function queries(random: () => number): string[] {
+    return Array.from({ length: 60 }, (_, q) => {
+      const length = q % 3 === 0 ? 8 + Math.floor(random() * 10) : 1 + Math.floor(random() * 5);
+      return Array.from({ length }, () => `w${Math.floor(300 * random() ** 2)}`).join(' ');
+    });
+  }
+
+  async function results(store: SqliteVectorStore, tenant: string, questions: string[]) {
+    const out = [];
+    for (const [i, question] of questions.entries()) {
+      const hits = await store.searchLexical(tenant, question, { limit: [1, 10, 30][i % 3]! });
+      out.push(hits.map((hit) => ({ id: hit.record.id, score: hit.score })));
+    }
+    return out;
+  }
+
+  it('keeps a tenant’s results and scores when another tenant ingests and deletes', async () => {
+    const path = join(dir.path, 'tenants.db');
+    const store = new SqliteVectorStore({ path, dimension: 8 });
+    await store.init();
+    const random = seededRandom(5);
+    // Tenant a: 4,800 chunks (large enough for pruning); its words skewed towards w0.
+    await ingest(store, 'a', 120, () => `w${Math.floor(300 * random() ** 3)}`);
+    const questions = queries(random);
+    const before = await results(store, 'a', questions);
+    expect(before.flat().length).toBeGreaterThan(600);
+
+    // Tenant b: more chunks than a, the same words in another proportion (w299 commonest), longer texts.
+    await ingest(store, 'b', 160, () => `w${299 - Math.floor(300 * random() ** 4)}`);
+    await store.upsert(
+      'b',
+      points('b', 'long', 20).map((point) => ({ ...point, text: 'w1 w2 w3 '.repeat(200) })),
+    );
+    for (let d = 0; d < 160; d += 3) await store.deleteDocument('b', `doc-${d}`);
+    expect(await results(store, 'a', questions)).toEqual(before);
+    // A connection without cached statistics computes the same.
+    const fresh = new SqliteVectorStore({ path, dimension: 8 });
+    await fresh.init();
+    try {
+      expect(await results(fresh, 'a', questions)).toEqual(before);
+      // b's scores are b's own: the same query scores differently there.
+      const inB = await fresh.searchLexical('b', 'w0', { limit: 1 });
+      const inA = await fresh.searchLexical('a', 'w0', { limit: 1 });
+      expect(inB[0]!.score).not.toBeCloseTo(inA[0]!.score, 3);
+    } finally {
+      await fresh.close();
+      await store.close();
+    }
+  });
+
+  it('converts a file with the shared lexical index into one index per tenant on open', async () => {
+    const path = join(dir.path, 'legacy.db');
+    const random = seededRandom(9);
+    const store = new SqliteVectorStore({ path, dimension: 8 });
+    await store.init();
+    await ingest(store, 'a', 110, () => `w${Math.floor(300 * random() ** 3)}`);
+    await ingest(store, 'b', 5, () => `w${Math.floor(300 * random())}`);
+    const questions = queries(random);
+    const expected = { a: await results(store, 'a', questions), b: await results(store, 'b', questions) };
+    await store.close();
+
+    // The layout before per-tenant indexes: one FTS5 table, each row with its tenant's hashed token.
+    const db = new Database(path);
+    const tenantToken = (tenant: string) =>
+      `t${createHash('sha256').update(tenant).digest('hex').slice(0, 32)}`;
+    db.transaction(() => {
+      for (const tenant of ['a', 'b']) db.exec(`DROP TABLE "${tenantTableName('vectors_8', tenant)}"`);
+      db.exec('DROP TABLE vectors_8__lexical');
+      db.exec(
+        "CREATE VIRTUAL TABLE vectors_8__fts USING fts5(tenant, terms, content = '', contentless_delete = 1, " +
+          "tokenize = 'unicode61 remove_diacritics 0')",
+      );
+      const insert = db.prepare('INSERT INTO vectors_8__fts (rowid, tenant, terms) VALUES (?, ?, ?)');
+      const rows = db.prepare('SELECT rowid, tenant, text FROM vectors_8__chunks').all() as {
+        rowid: number;
+        tenant: string;
+        text: string;
+      }[];
+      for (const row of rows)
+        insert.run(row.rowid, tenantToken(row.tenant), lexicalTokens(row.text).join(' '));
+    })();
+    db.close();
+
+    const reopened = new SqliteVectorStore({ path, dimension: 8 });
+    await reopened.init();
+    try {
+      expect(await results(reopened, 'a', questions)).toEqual(expected.a);
+      expect(await results(reopened, 'b', questions)).toEqual(expected.b);
+      const check = new Database(path, { readonly: true });
+      try {
+        const tables = check
+          .prepare("SELECT name FROM sqlite_master WHERE name LIKE 'vectors_8__fts%' AND type = 'table'")
+          .pluck()
+          .all();
+        expect(tables).not.toContain('vectors_8__fts');
+        expect(tables).toContain(tenantTableName('vectors_8', 'a'));
+      } finally {
+        check.close();
+      }
+      // Writes and deletes after the conversion reach the tenant's new index.
+      await reopened.deleteDocument('b', 'doc-0');
+      await reopened.upsert(
+        'b',
+        points('b', 'new', 1).map((point) => ({ ...point, text: 'zanzibar' })),
+      );
+      expect(
+        (await reopened.searchLexical('b', 'zanzibar', { limit: 5 })).map((hit) => hit.record.documentId),
+      ).toEqual(['new']);
+      expect((await reopened.listChunks('b')).length).toBe(161);
+    } finally {
+      await reopened.close();
+    }
   });
 });
 

@@ -6,5 +6,10 @@ export {
   type QdrantVectorStoreOptions,
   qdrantCollectionName,
 } from './qdrant.js';
-export { SqliteVectorStore, type SqliteVectorStoreOptions, sqliteCollectionName } from './sqlite.js';
+export {
+  type LexicalSearchMode,
+  SqliteVectorStore,
+  type SqliteVectorStoreOptions,
+  sqliteCollectionName,
+} from './sqlite.js';
 export type * from './types.js';

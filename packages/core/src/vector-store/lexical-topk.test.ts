@@ -1,6 +1,6 @@
 import { seededRandom } from '@quire/testkit';
 import { describe, expect, it } from 'vitest';
-import { bm25TermBound, exactTopK, type QueryTerm } from './lexical-topk.js';
+import { bm25TermBound, exactTopK, packImpacts, type QueryTerm, topByImpacts } from './lexical-topk.js';
 
 interface Row {
   id: string;
@@ -154,5 +154,48 @@ describe('bm25TermBound', () => {
     expect(bm25TermBound(100_000, 212)).toBeLessThan(2.2 * idf * 1.01);
     expect(bm25TermBound(100_000, 60_000)).toBeLessThan(1e-5);
     expect(bm25TermBound(10, 0)).toBeGreaterThan(0);
+  });
+});
+
+describe('topByImpacts', () => {
+  it('ranks as adding every term’s impacts per row in list order, keeping rows tied with the last place', () => {
+    const random = seededRandom(21);
+    for (let round = 0; round < 200; round++) {
+      const terms = 1 + Math.floor(random() * 8);
+      const limit = [1, 3, 10, 30][round % 4]!;
+      // Few distinct scores, so that ties are common.
+      const lists = Array.from({ length: terms }, () => {
+        const rows: Array<[number, number]> = [];
+        for (let rowid = 1; rowid < 400; rowid++) {
+          if (random() < 0.2) rows.push([rowid * 7919, Math.floor(random() * 5) / 4 + 0.1]);
+        }
+        return rows;
+      });
+      const totals = new Map<number, number>();
+      for (const rows of lists)
+        for (const [rowid, score] of rows) totals.set(rowid, (totals.get(rowid) ?? 0) + score);
+      const all = [...totals].map(([rowid, score]) => ({ rowid, score }));
+      all.sort((a, b) => b.score - a.score || a.rowid - b.rowid);
+      const kth = all.length > limit ? all[limit - 1]!.score : Number.NEGATIVE_INFINITY;
+      const expected = all.filter((row) => row.score >= kth);
+      expect(topByImpacts(lists.map(packImpacts), limit)).toEqual(expected);
+    }
+  });
+
+  it('packs rowids beyond 32 bits and more than 65,536 distinct scores without loss', () => {
+    const rows: Array<[number, number]> = Array.from({ length: 70_000 }, (_, i) => [2 ** 40 + i, i / 3]);
+    const packed = packImpacts(rows);
+    expect(packed.rowids).toBeInstanceOf(Float64Array);
+    expect(packed.codes).toBeInstanceOf(Uint32Array);
+    expect(topByImpacts([packed], 2)).toEqual([
+      { rowid: 2 ** 40 + 69_999, score: 69_999 / 3 },
+      { rowid: 2 ** 40 + 69_998, score: 69_998 / 3 },
+    ]);
+    const small = packImpacts([
+      [5, 0.5],
+      [9, 0.5],
+    ]);
+    expect(small.rowids).toBeInstanceOf(Uint32Array);
+    expect(small.palette).toEqual(Float64Array.of(0.5));
   });
 });

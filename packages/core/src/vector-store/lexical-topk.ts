@@ -2,7 +2,8 @@
  * Exact top-k for "any of these terms" lexical queries, without ranking every row that holds a
  * common term (MaxScore pruning, as search engines do it over posting lists).
  *
- * A query's terms are split into *required* terms (the rarest) and *optional* ones (the commonest).
+ * A query's terms are split into *required* terms (those that can add most to a row's score, mostly the
+ * rarest) and *optional* ones (those that can add least, mostly the commonest).
  * The pruned query matches only rows holding a required term, but still scores every row with all
  * the terms. Each term adds at most `maxContribution` to a row's score, so a row holding optional
  * terms alone scores at most the sum of their bounds. When the pruned query's k-th score is above
@@ -53,8 +54,13 @@ export function bm25TermBound(totalRows: number, documents: number, weight = 1):
 
 /**
  * The top `limit` rows of the full query, computed with as few rows ranked as the bounds allow.
- * `share` is the part of the counted rows the query can match (a tenant's part of the index, whose
- * term counts cover every tenant): the first attempt asks for proportionally more postings.
+ * `share` is the part of the counted rows the query can match: the first attempt asks for
+ * proportionally more postings.
+ *
+ * Terms are ordered by bound, smallest first, as MaxScore orders them: every optional set is a prefix
+ * of that order, and the terms that can add most to a row stay required. The first attempt requires
+ * the terms of the highest bounds until their postings reach a target; its k-th score, a lower bound of
+ * the full query's, then decides how many terms the second attempt can leave optional.
  */
 export function exactTopK<Row extends { score: number }>(
   terms: readonly QueryTerm[],
@@ -62,10 +68,14 @@ export function exactTopK<Row extends { score: number }>(
   run: RunLexical<Row>,
   share = 1,
 ): Row[] {
-  // Commonest first, so that every split is a prefix (optional) and the rest (required).
-  const sorted = [...terms].sort((a, b) => b.documents - a.documents || (a.token < b.token ? -1 : 1));
+  // Smallest bound first (commonest first among equal bounds); unbounded terms last, always required.
+  const sorted = [...terms].sort(
+    (a, b) =>
+      a.maxContribution - b.maxContribution ||
+      b.documents - a.documents ||
+      (a.token < b.token ? -1 : a.token > b.token ? 1 : 0),
+  );
   const tokens = sorted.map((term) => term.token);
-  // Optional terms are a prefix of `sorted` that stops before the first term without a finite bound.
   const unbounded = sorted.findIndex((term) => !Number.isFinite(term.maxContribution));
   const maxSplit = unbounded === -1 ? sorted.length : unbounded;
   const full = () => run(tokens, []);
@@ -78,7 +88,7 @@ export function exactTopK<Row extends { score: number }>(
 
   let target = (POSTINGS_PER_RESULT * limit) / Math.min(1, Math.max(share, 1e-6));
   for (let round = 0; round < MAX_ATTEMPTS; round++) {
-    // The rarest terms, until their postings reach the target, are required.
+    // The terms of the highest bounds, until their postings reach the target, are required.
     let split = sorted.length;
     let postings = 0;
     while (split > 0 && postings < target) {
@@ -95,11 +105,12 @@ export function exactTopK<Row extends { score: number }>(
       continue;
     }
     if (kth > first.bound) return first.rows;
-    // Keep optional only what cannot reach the k-th score found; the k-th score of a larger match
-    // set is at least as high, so this attempt passes (checked all the same).
+    // Keep optional only what cannot reach the k-th score found; the second attempt matches every row
+    // the first did (its required terms include the first's), so its k-th score is at least as high
+    // and it passes (checked all the same).
     let narrowed = 0;
     let bound = 0;
-    while (narrowed < sorted.length && bound + sorted[narrowed]!.maxContribution < kth) {
+    while (narrowed < split && bound + sorted[narrowed]!.maxContribution < kth) {
       bound += sorted[narrowed]!.maxContribution;
       narrowed++;
     }
@@ -109,4 +120,119 @@ export function exactTopK<Row extends { score: number }>(
     return secondKth !== undefined && secondKth > second.bound ? second.rows : full();
   }
   return full();
+}
+
+/**
+ * One term's rows (ascending) and what the term adds to each row's score: `palette[codes[i]]` for row
+ * `rowids[i]`. Rows of equal term frequency and length score alike, so a term has far fewer distinct
+ * scores than rows, and a palette keeps them in 6 bytes a row instead of 16.
+ */
+export interface TermImpacts {
+  rowids: Uint32Array | Float64Array;
+  codes: Uint16Array | Uint32Array;
+  palette: Float64Array;
+}
+
+/** Packs a term's `(rowid, score)` rows, rowids ascending. */
+export function packImpacts(rows: ReadonlyArray<readonly [number, number]>): TermImpacts {
+  const small = rows.every(([rowid]) => rowid >= 0 && rowid <= 0xffffffff);
+  const rowids = small ? new Uint32Array(rows.length) : new Float64Array(rows.length);
+  const index = new Map<number, number>();
+  const values: number[] = [];
+  const raw = new Uint32Array(rows.length);
+  rows.forEach(([rowid, score], i) => {
+    rowids[i] = rowid;
+    let code = index.get(score);
+    if (code === undefined) {
+      code = values.length;
+      values.push(score);
+      index.set(score, code);
+    }
+    raw[i] = code;
+  });
+  return {
+    rowids,
+    codes: values.length <= 0x10000 ? Uint16Array.from(raw) : raw,
+    palette: Float64Array.from(values),
+  };
+}
+
+/** Bytes a term's packed impacts hold. */
+export function impactBytes(impacts: TermImpacts): number {
+  return impacts.rowids.byteLength + impacts.codes.byteLength + impacts.palette.byteLength;
+}
+
+/**
+ * The rows of the highest summed impacts, best first: at least `limit` rows when that many hold a
+ * term, and every row tied with the `limit`-th score, for the caller to order ties by its own key.
+ * Each row's impacts are added in the order of `lists`, starting from 0, as FTS5's bm25() adds its
+ * phrases' parts (a phrase missing from a row adds exactly 0): with `lists` in the full query's phrase
+ * order, every score is the very float the full query computes.
+ */
+export function topByImpacts(
+  lists: readonly TermImpacts[],
+  limit: number,
+): Array<{ rowid: number; score: number }> {
+  // Document at a time: every list is in rowid order, so a merge visits each row once and adds its
+  // impacts in the order of `lists`.
+  const cursors = new Int32Array(lists.length);
+  const heap = new Float64Array(limit);
+  let size = 0;
+  const kept: Array<{ rowid: number; score: number }> = [];
+  for (;;) {
+    let rowid = Number.POSITIVE_INFINITY;
+    for (let t = 0; t < lists.length; t++) {
+      const list = lists[t]!;
+      const at = cursors[t]!;
+      if (at < list.rowids.length && list.rowids[at]! < rowid) rowid = list.rowids[at]!;
+    }
+    if (rowid === Number.POSITIVE_INFINITY) break;
+    let score = 0;
+    for (let t = 0; t < lists.length; t++) {
+      const list = lists[t]!;
+      const at = cursors[t]!;
+      if (at < list.rowids.length && list.rowids[at] === rowid) {
+        score += list.palette[list.codes[at]!]!;
+        cursors[t] = at + 1;
+      }
+    }
+    // A min-heap of the `limit` best scores seen: its root is the k-th score so far. Rows below it
+    // cannot enter the result; rows tied with it are kept until a better k-th score drops them.
+    if (size < limit) {
+      let i = size++;
+      heap[i] = score;
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (heap[parent]! <= heap[i]!) break;
+        [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
+        i = parent;
+      }
+      kept.push({ rowid, score });
+    } else if (score >= heap[0]!) {
+      if (score > heap[0]!) {
+        heap[0] = score;
+        let i = 0;
+        for (;;) {
+          const left = 2 * i + 1;
+          const right = left + 1;
+          let smallest = i;
+          if (left < size && heap[left]! < heap[smallest]!) smallest = left;
+          if (right < size && heap[right]! < heap[smallest]!) smallest = right;
+          if (smallest === i) break;
+          [heap[smallest], heap[i]] = [heap[i]!, heap[smallest]!];
+          i = smallest;
+        }
+      }
+      kept.push({ rowid, score });
+      // Keep the list short: drop what fell below the k-th score once it has doubled.
+      if (kept.length > 2 * limit + 64) {
+        const kth = heap[0]!;
+        let w = 0;
+        for (const row of kept) if (row.score >= kth) kept[w++] = row;
+        kept.length = w;
+      }
+    }
+  }
+  const kth = size < limit ? Number.NEGATIVE_INFINITY : heap[0]!;
+  return kept.filter((row) => row.score >= kth).sort((a, b) => b.score - a.score || a.rowid - b.rowid);
 }

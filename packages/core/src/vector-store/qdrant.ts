@@ -3,6 +3,11 @@
  * as a payload field with a tenant index, a named dense vector (`dense`, Cosine) and a named sparse
  * vector (`lexical`, IDF modifier) for lexical search. See QDRANT.md for the Qdrant behaviours it
  * relies on.
+ *
+ * Limit: lexical scores are not tenant-independent here. Qdrant computes the IDF of a sparse query
+ * from the whole collection (every tenant's points), and the tenant filter only narrows which points
+ * come back, so one tenant's documents change another's lexical scores and, at the margin, its
+ * ranking. The SQLite store keeps statistics per tenant; see QDRANT.md, "Lexical statistics and tenants".
  */
 import { createHash } from 'node:crypto';
 import {

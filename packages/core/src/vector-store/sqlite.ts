@@ -8,9 +8,13 @@
  *   find their chunks without parsing JSON.
  * - `c__vec`: `vec0(tenant partition key, embedding float[D])` holding unit vectors, so that the L2
  *   distance d gives the cosine similarity as 1 − d²/2 (sqlite-vec's L2 loop is faster than its cosine).
- * - `c__fts`: contentless FTS5 over `lexicalTokens(text)` joined by spaces, so that SQLite and Qdrant
- *   tokenise alike (CJK bigrams included, which FTS5's own tokenizer would not split), beside a hashed
- *   tenant token that confines each match to its tenant.
+ * - `c__lexical` and one `c__fts_<hash>` per tenant: contentless FTS5 over `lexicalTokens(text)` joined by
+ *   spaces, so that SQLite and Qdrant tokenise alike (CJK bigrams included, which FTS5's own tokenizer
+ *   would not split). One table per tenant, so that BM25's statistics (N, average length, document
+ *   frequencies) are the tenant's own: ingesting into one tenant changes no other tenant's scores
+ *   (`sqlite-lexical.ts`). A file written before this layout (one `c__fts` shared by all tenants, confined
+ *   by a hashed tenant token) is converted by `init()`: each tenant's index is rebuilt from the stored
+ *   chunk texts in one transaction, then the shared table is dropped.
  *
  * Searches are exact. Dense search is a brute-force KNN inside the tenant's partition (sqlite-vec has no
  * approximate index): its cost grows with the tenant's chunk count, not the file's. Filters become a
@@ -25,7 +29,8 @@ import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
 import { QuireError, StoreError } from '../errors.js';
 import { lexicalTokens } from './lexical.js';
-import { bm25TermBound, exactTopK, type QueryTerm } from './lexical-topk.js';
+import { bm25TermBound, exactTopK, type QueryTerm, topByImpacts } from './lexical-topk.js';
+import { EVERY_TOKEN, ftsQuery, LruMap, TenantLexicalIndexes } from './sqlite-lexical.js';
 import type {
   ChunkPoint,
   ChunkRecord,
@@ -75,7 +80,30 @@ export interface SqliteVectorStoreOptions {
    * @default about 1.5 MiB of vectors: 1024 at dimension 384, 256 at 1536 (between 64 and 2048)
    */
   vectorChunkSize?: number;
+  /**
+   * How lexical search finds its top k in a tenant of 4,096 chunks or more (smaller ones always run the
+   * plain query); every mode returns the same hits, scores and order (the tests compare them).
+   * - `impacts`: each query term's rows and bm25() parts are read from FTS5 once and kept in memory
+   *   until the tenant's next write (see `impactCacheBytes`); a query adds them up in JavaScript, in the
+   *   order FTS5 adds them, so its scores are the very floats the full query gives. Filtered searches,
+   *   and searches whose uncached terms hold more than 32,768 rows (those right after a write), run as
+   *   `maxscore` while the cache fills.
+   * - `maxscore`: SQL queries that require the terms of the highest bounds and prune with bm25's
+   *   ceiling per term (`lexical-topk.ts`).
+   * - `exhaustive`: one SQL query ranking every row that holds a query term.
+   * @default 'impacts'
+   */
+  lexicalSearch?: LexicalSearchMode;
+  /**
+   * Bytes of term impacts the `impacts` mode keeps in memory, all tenants together (about 6 bytes per
+   * row holding a term); the least recently searched tenants' go first, then the least recently used
+   * terms. A term larger than this is read for each query; 0 reads every term for each query.
+   * @default 67108864 (64 MiB: about 11 million rows)
+   */
+  impactCacheBytes?: number;
 }
+
+export type LexicalSearchMode = 'impacts' | 'maxscore' | 'exhaustive';
 
 /**
  * The collection of an embedding model and dimension: the model name in lower-case letters and digits,
@@ -173,33 +201,22 @@ function defaultVectorChunkSize(dimension: number): number {
 }
 
 /**
- * The tenant as one FTS5 token, so that a lexical search is confined to the tenant inside the full-text
- * index (the cost then follows the tenant's size, not the file's). Hashed because a tenant id may hold
- * characters the tokenizer splits on; the exact `tenant` column of `c__chunks` stays the authority.
- */
-function tenantToken(tenant: string): string {
-  return `t${createHash('sha256').update(tenant).digest('hex').slice(0, 32)}`;
-}
-
-/**
- * FTS5 query for "this tenant, and any of these tokens": each token quoted, so that none is read as
- * query syntax.
- */
-function ftsQuery(tenant: string, required: readonly string[], optional: readonly string[] = []): string {
-  const any = (tokens: readonly string[]) =>
-    tokens.map((token) => `"${token.replaceAll('"', '""')}"`).join(' OR ');
-  const inTenant = `tenant : "${tenantToken(tenant)}"`;
-  const match = `${inTenant} AND terms : (${any(required)})`;
-  // The optional terms' group is true for every row of the tenant, so it does not narrow the match,
-  // but its phrases are part of the query and bm25() scores them in the rows that hold them.
-  return optional.length === 0 ? match : `${match} AND (terms : (${any(optional)}) OR ${inTenant})`;
-}
-
-/**
  * Tenants with fewer chunks get the plain lexical query: pruning pays off when a common term's rows
  * are many (at 10k chunks in one tenant it halves the time; at 1k it costs more than it saves).
  */
 const PRUNE_MIN_ROWS = 4096;
+
+/**
+ * Rows of uncached term impacts one search reads at most before it runs as `maxscore` instead (about
+ * 30 ms of reading on a 2-core machine).
+ */
+const COLD_READ_ROWS = 32_768;
+
+/** Bytes of term impacts a connection keeps in memory by default. */
+const DEFAULT_IMPACT_CACHE_BYTES = 64 * 1024 * 1024;
+
+/** Search statements kept per connection (by tenant table and filter shape). */
+const CACHED_SEARCH_STATEMENTS = 256;
 
 /**
  * The row count FTS5's bm25() takes as N: the first varint (SQLite's format) of the index's averages
@@ -218,9 +235,6 @@ export function fts5RowCount(averages: Uint8Array | undefined): number | undefin
   }
   return undefined;
 }
-
-/** A query token that could be a tenant token, whose row count would include the tenant column. */
-const TENANT_TOKEN = /^t[0-9a-f]{32}$/;
 
 /** Busy, locked, out of disk or I/O trouble may pass; anything else is the request's fault. */
 const TRANSIENT_CODES = /^SQLITE_(BUSY|LOCKED|FULL|IOERR)/;
@@ -245,8 +259,6 @@ interface Statements {
   deleteChunk: Database.Statement<[number]>;
   insertVector: Database.Statement<[bigint, string, Buffer]>;
   deleteVector: Database.Statement<[bigint]>;
-  insertTerms: Database.Statement<[number, string, string]>;
-  deleteTerms: Database.Statement<[number]>;
   insertMeta: Database.Statement<[string, string, MetaKind, string | number, number]>;
   deleteMeta: Database.Statement<[number]>;
   countChunks: Database.Statement<[string, string, string], { n: number }>;
@@ -260,10 +272,6 @@ interface Statements {
     [{ tenant: string; documentId: string; after: string }],
     VersionRow
   >;
-  rowsWithTerm: Database.Statement<[string], number>;
-  ftsAverages: Database.Statement<[], Buffer>;
-  tenantRows: Database.Statement<[string], number>;
-  tenantRowsUpTo: Database.Statement<[string, number], number>;
 }
 
 interface ChunkParams {
@@ -309,12 +317,15 @@ export class SqliteVectorStore implements VectorStore {
   private readonly vectorChunkSize: number;
   private db: Database.Database | undefined;
   private statements: Statements | undefined;
+  private lexical: TenantLexicalIndexes | undefined;
   private closed = false;
   /** Search statements by the shape of their filter; a handful of shapes exist in practice. */
-  private readonly searchStatements = new Map<
+  private readonly searchStatements = new LruMap<
     string,
     Database.Statement<unknown[], ChunkRow & { score: number }>
-  >();
+  >(CACHED_SEARCH_STATEMENTS);
+  private readonly lexicalSearch: LexicalSearchMode;
+  private readonly impactCacheBytes: number;
 
   constructor(options: SqliteVectorStoreOptions) {
     const invalid = (message: string) => new QuireError('invalid_input', `SqliteVectorStore: ${message}`);
@@ -347,9 +358,19 @@ export class SqliteVectorStore implements VectorStore {
     this.busyTimeoutMs = busyTimeoutMs;
     this.mmapSizeBytes = mmapSizeBytes;
     this.vectorChunkSize = vectorChunkSize;
+    const lexicalSearch = options.lexicalSearch ?? 'impacts';
+    if (!['impacts', 'maxscore', 'exhaustive'].includes(lexicalSearch)) {
+      throw invalid(`lexicalSearch must be impacts, maxscore or exhaustive, got ${String(lexicalSearch)}`);
+    }
+    const impactCacheBytes = options.impactCacheBytes ?? DEFAULT_IMPACT_CACHE_BYTES;
+    if (!Number.isSafeInteger(impactCacheBytes) || impactCacheBytes < 0) {
+      throw invalid(`impactCacheBytes must be a non-negative integer, got ${impactCacheBytes}`);
+    }
+    this.lexicalSearch = lexicalSearch;
+    this.impactCacheBytes = impactCacheBytes;
   }
 
-  private table(name: 'chunks' | 'meta' | 'vec' | 'fts'): string {
+  private table(name: 'chunks' | 'meta' | 'vec'): string {
     return `"${this.collection}__${name}"`;
   }
 
@@ -360,6 +381,7 @@ export class SqliteVectorStore implements VectorStore {
       const db = this.db ?? this.open();
       this.createTables(db);
       this.statements ??= this.prepare(db);
+      this.lexical ??= new TenantLexicalIndexes(db, this.collection, this.impactCacheBytes);
     } catch (error) {
       throw storeError(error, 'initialise');
     }
@@ -447,22 +469,41 @@ export class SqliteVectorStore implements VectorStore {
           embedding FLOAT[${this.dimension}],
           chunk_size=${this.vectorChunkSize}
         );
-        CREATE VIRTUAL TABLE IF NOT EXISTS ${this.table('fts')} USING fts5(
-          tenant,
-          terms,
-          content = '',
-          contentless_delete = 1,
-          tokenize = 'unicode61 remove_diacritics 0'
-        );
+        ${TenantLexicalIndexes.createRegistrySql(c)};
       `);
+      this.migrateSharedLexicalIndex(db);
     }).immediate();
+  }
+
+  /**
+   * Files written before per-tenant lexical indexes hold one FTS5 table, `c__fts`, for every tenant:
+   * each tenant's index is rebuilt from the chunk texts, then the shared table is dropped. Runs inside
+   * `createTables`' transaction: concurrent openers wait, and a failure leaves the file as it was.
+   */
+  private migrateSharedLexicalIndex(db: Database.Database): void {
+    const shared = `${this.collection}__fts`;
+    const exists = db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
+      .pluck()
+      .get(shared);
+    if (exists === undefined) return;
+    const indexes = new TenantLexicalIndexes(db, this.collection);
+    const rows = db
+      .prepare<[], { rowid: number; tenant: string; text: string }>(
+        `SELECT rowid, tenant, text FROM ${this.table('chunks')} ORDER BY tenant, rowid`,
+      )
+      .all();
+    for (const row of rows) {
+      indexes.ensure(row.tenant).insert.run(row.rowid, lexicalTokens(row.text).join(' '), EVERY_TOKEN);
+    }
+    indexes.clear();
+    db.exec(`DROP TABLE "${shared}"`);
   }
 
   private prepare(db: Database.Database): Statements {
     const chunks = this.table('chunks');
     const meta = this.table('meta');
     const vec = this.table('vec');
-    const fts = this.table('fts');
     const chunkValues =
       '@id, @tenant, @document_id, @version, @chunk_index, @chunk_count, @text, @page_start, @page_end, ' +
       '@heading_path, @source_name, @metadata, @ingested_at';
@@ -475,9 +516,6 @@ export class SqliteVectorStore implements VectorStore {
       'AND s.version = v.version ORDER BY s.ingested_at DESC, s.chunk_index LIMIT 1) AS source_name ' +
       `FROM ${chunks} v WHERE ${where} GROUP BY v.document_id, v.version ` +
       'ORDER BY v.document_id, ingested_at, v.version';
-    // Per connection, so that the file's schema stays as it is: rows holding each term of the index.
-    const vocabulary = `temp."${this.collection}__fts_rows"`;
-    db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS ${vocabulary} USING fts5vocab(main, ${fts}, 'row')`);
     return {
       rowidById: db.prepare(`SELECT rowid FROM ${chunks} WHERE id = ?`),
       insertChunk: db.prepare(
@@ -491,8 +529,6 @@ export class SqliteVectorStore implements VectorStore {
       deleteChunk: db.prepare(`DELETE FROM ${chunks} WHERE rowid = ?`),
       insertVector: db.prepare(`INSERT INTO ${vec} (rowid, tenant, embedding) VALUES (?, ?, ?)`),
       deleteVector: db.prepare(`DELETE FROM ${vec} WHERE rowid = ?`),
-      insertTerms: db.prepare(`INSERT INTO ${fts} (rowid, tenant, terms) VALUES (?, ?, ?)`),
-      deleteTerms: db.prepare(`DELETE FROM ${fts} WHERE rowid = ?`),
       insertMeta: db.prepare(`INSERT INTO ${meta} (tenant, key, kind, value, chunk) VALUES (?, ?, ?, ?, ?)`),
       deleteMeta: db.prepare(`DELETE FROM ${meta} WHERE chunk = ?`),
       countChunks: db.prepare(
@@ -529,16 +565,6 @@ export class SqliteVectorStore implements VectorStore {
       listDocumentVersions: db.prepare(
         versionsSql('v.tenant = @tenant AND v.document_id = @documentId AND v.document_id > @after'),
       ),
-      rowsWithTerm: db.prepare<[string], number>(`SELECT doc FROM ${vocabulary} WHERE term = ?`).pluck(),
-      ftsAverages: db
-        .prepare<[], Buffer>(`SELECT block FROM "${this.collection}__fts_data" WHERE id = 1`)
-        .pluck(),
-      tenantRows: db.prepare<[string], number>(`SELECT COUNT(*) FROM ${chunks} WHERE tenant = ?`).pluck(),
-      tenantRowsUpTo: db
-        .prepare<[string, number], number>(
-          `SELECT COUNT(*) FROM (SELECT 1 FROM ${chunks} WHERE tenant = ? LIMIT ?)`,
-        )
-        .pluck(),
     };
   }
 
@@ -564,6 +590,8 @@ export class SqliteVectorStore implements VectorStore {
     const prepared = points.map(prepare);
     this.run(options.signal, 'upsert points', (s) => {
       this.db!.transaction(() => {
+        const lexical = this.lexical!.ensure(tenant);
+        this.lexical!.touch(tenant);
         for (const point of prepared) {
           const existing = s.rowidById.get(point.params.id);
           let rowid: number;
@@ -572,13 +600,13 @@ export class SqliteVectorStore implements VectorStore {
           } else {
             rowid = existing.rowid;
             s.deleteVector.run(BigInt(rowid));
-            s.deleteTerms.run(rowid);
+            lexical.delete.run(rowid);
             s.deleteMeta.run(rowid);
             s.updateChunk.run({ ...point.params, rowid });
           }
           // vec0 accepts only integer rowids, which better-sqlite3 binds from bigint.
           s.insertVector.run(BigInt(rowid), tenant, point.vector);
-          s.insertTerms.run(rowid, tenantToken(tenant), point.terms);
+          lexical.insert.run(rowid, point.terms, EVERY_TOKEN);
           for (const entry of point.meta) s.insertMeta.run(tenant, entry.key, entry.kind, entry.value, rowid);
         }
       }).immediate();
@@ -620,18 +648,18 @@ export class SqliteVectorStore implements VectorStore {
     if (tokens.length === 0) return [];
     const candidates = this.candidatesSql(options.filter);
     if (candidates === undefined) return [];
-    const key = `lexical:${candidates.sql}`;
-    const fts = this.table('fts');
-    return this.run(options.signal, 'search', (s) => {
+    return this.run(options.signal, 'search', () => {
+      const lexical = this.lexical!.find(tenant);
+      if (lexical === undefined) return [];
       const statement = this.searchStatement(
-        key,
+        `lexical:${lexical.name}:${candidates.sql}`,
         () =>
           // bm25() is negative, lower is better: negated so that higher is better, as for every score.
-          // Weight 0 for the tenant column: only the text's terms count.
+          // Weight 0 for the `every` column: only the text's terms count.
           // FTS5's auxiliary functions take the table's name, not an alias.
-          `SELECT ${CHUNK_COLUMNS}, -bm25(${fts}, 0.0, 1.0) AS score FROM ${fts} ` +
-          `JOIN ${this.table('chunks')} c ON c.rowid = ${fts}.rowid ` +
-          `WHERE ${fts} MATCH @match AND c.tenant = @tenant ` +
+          `SELECT ${CHUNK_COLUMNS}, -bm25(${lexical.table}, 1.0, 0.0) AS score FROM ${lexical.table} ` +
+          `JOIN ${this.table('chunks')} c ON c.rowid = ${lexical.table}.rowid ` +
+          `WHERE ${lexical.table} MATCH @match AND c.tenant = @tenant ` +
           `${candidates.sql === '' ? '' : `AND c.rowid IN (${candidates.sql}) `}` +
           'ORDER BY score DESC, c.id LIMIT @limit',
       );
@@ -639,31 +667,80 @@ export class SqliteVectorStore implements VectorStore {
         statement.all({
           ...candidates.params,
           tenant,
-          match: ftsQuery(tenant, required, optional),
+          match: ftsQuery(required, optional),
           limit: options.limit,
         });
-      // One read transaction: the row counts the bounds come from and the queries see one snapshot.
+      // One read transaction: the statistics, the cached impacts and the queries see one snapshot.
       const rows = this.db!.transaction(() => {
+        const indexRows = fts5RowCount(lexical.averages.get());
         // A small tenant's full query is cheap, cheaper than counting the rows of common terms.
-        if (tokens.length === 1 || (s.tenantRowsUpTo.get(tenant, PRUNE_MIN_ROWS) ?? 0) < PRUNE_MIN_ROWS) {
+        if (
+          this.lexicalSearch === 'exhaustive' ||
+          tokens.length === 1 ||
+          indexRows === undefined ||
+          indexRows < PRUNE_MIN_ROWS
+        ) {
           return search(tokens, []);
         }
-        const indexRows = fts5RowCount(s.ftsAverages.get());
-        if (indexRows === undefined) return search(tokens, []);
+        const cache = this.lexical!.cacheOf(tenant);
+        if (this.lexicalSearch === 'impacts' && candidates.sql === '') {
+          // Terms not in the cache are read from FTS5 at about a microsecond a row. Right after a write
+          // (an empty cache) a query of common terms would read hundreds of thousands: beyond a budget
+          // it runs as `maxscore` instead, after reading its smallest missing terms within the budget
+          // (at least one), so that the cache fills over the next queries and a write costs a bounded
+          // amount.
+          const missing = tokens
+            .filter((token) => !cache.impacts.has(token))
+            .map((token) => ({ token, documents: this.lexical!.documents(lexical, cache, token) }))
+            .sort((a, b) => a.documents - b.documents);
+          const missingRows = missing.reduce((sum, term) => sum + term.documents, 0);
+          if (missingRows <= COLD_READ_ROWS) {
+            const top = topByImpacts(
+              tokens.map((token) => this.lexical!.impacts(lexical, cache, token)),
+              options.limit,
+            );
+            return this.rowsByImpact(tenant, top, options.limit);
+          }
+          // At least one term, so that terms above the budget are read too, one search at a time.
+          let read = 0;
+          for (const term of missing) {
+            if (read > 0 && read + term.documents > COLD_READ_ROWS) break;
+            this.lexical!.impacts(lexical, cache, term.token);
+            read += term.documents;
+          }
+        }
         const terms: QueryTerm[] = tokens.map((token) => {
-          const documents = s.rowsWithTerm.get(token) ?? 0;
-          const maxContribution = TENANT_TOKEN.test(token)
-            ? Number.POSITIVE_INFINITY
-            : bm25TermBound(indexRows, documents);
-          return { token, documents, maxContribution };
+          const documents = this.lexical!.documents(lexical, cache, token);
+          return { token, documents, maxContribution: bm25TermBound(indexRows, documents) };
         });
-        // The tenant's part of the index sizes the first try (a little small after deletes, which
-        // only makes the first try larger; counting every chunk would cost more than it saves).
-        const share = (s.tenantRows.get(tenant) ?? 0) / Math.max(1, indexRows);
-        return exactTopK(terms, options.limit, search, share);
+        return exactTopK(terms, options.limit, search);
       })();
       return rows.map((row) => ({ record: toRecord(row), score: row.score }));
     });
+  }
+
+  /**
+   * The chunks of the best-scored rows, ordered as the SQL query orders them (score, then id), at most
+   * `limit`: `top` holds every row tied with the last place, so that ids decide among them.
+   */
+  private rowsByImpact(
+    tenant: string,
+    top: Array<{ rowid: number; score: number }>,
+    limit: number,
+  ): Array<ChunkRow & { score: number }> {
+    if (top.length === 0) return [];
+    const scores = new Map(top.map((row) => [row.rowid, row.score]));
+    const statement = this.searchStatement(
+      'lexical:rows',
+      () =>
+        `SELECT ${CHUNK_COLUMNS}, 0.0 AS score FROM ${this.table('chunks')} c ` +
+        'WHERE c.rowid IN (SELECT value FROM json_each(?)) AND c.tenant = ?',
+    );
+    return statement
+      .all(JSON.stringify(top.map((row) => row.rowid)), tenant)
+      .map((row) => ({ ...row, score: scores.get(row.rowid)! }))
+      .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, limit);
   }
 
   private searchStatement(
@@ -728,7 +805,7 @@ export class SqliteVectorStore implements VectorStore {
     assertTenant(tenant);
     this.run(options.signal, 'delete a document', (s) => {
       this.db!.transaction(() => {
-        this.deleteRows(s, s.rowidsOfDocument.all(tenant, documentId));
+        this.deleteRows(s, tenant, s.rowidsOfDocument.all(tenant, documentId));
       }).immediate();
     });
   }
@@ -743,7 +820,7 @@ export class SqliteVectorStore implements VectorStore {
     assertTenant(tenant);
     this.run(options.signal, 'delete a version', (s) => {
       this.db!.transaction(() => {
-        this.deleteRows(s, s.rowidsOfVersion.all(tenant, documentId, version));
+        this.deleteRows(s, tenant, s.rowidsOfVersion.all(tenant, documentId, version));
       }).immediate();
     });
   }
@@ -758,16 +835,19 @@ export class SqliteVectorStore implements VectorStore {
     assertTenant(tenant);
     this.run(options.signal, 'delete old versions', (s) => {
       this.db!.transaction(() => {
-        this.deleteRows(s, s.rowidsOfOtherVersions.all(tenant, documentId, keepVersion));
+        this.deleteRows(s, tenant, s.rowidsOfOtherVersions.all(tenant, documentId, keepVersion));
       }).immediate();
     });
   }
 
   /** Deletes by rowid, one row at a time, so that every delete in vec0 and FTS5 is a point lookup. */
-  private deleteRows(s: Statements, rowids: number[]): void {
+  private deleteRows(s: Statements, tenant: string, rowids: number[]): void {
+    if (rowids.length === 0) return;
+    const lexical = this.lexical!.find(tenant);
+    if (lexical !== undefined) this.lexical!.touch(tenant);
     for (const rowid of rowids) {
       s.deleteVector.run(BigInt(rowid));
-      s.deleteTerms.run(rowid);
+      lexical?.delete.run(rowid);
       s.deleteMeta.run(rowid);
       s.deleteChunk.run(rowid);
     }
@@ -830,6 +910,8 @@ export class SqliteVectorStore implements VectorStore {
     this.closed = true;
     this.statements = undefined;
     this.searchStatements.clear();
+    this.lexical?.clear();
+    this.lexical = undefined;
     this.db?.close();
     this.db = undefined;
   }
