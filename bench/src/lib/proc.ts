@@ -31,7 +31,6 @@ export function procMemory(pid: number | 'self'): ProcMemory | null {
 export class PeakRssWatcher {
   #peakMb = 0;
   readonly #timer: NodeJS.Timeout;
-  #peakRssMb = 0;
 
   constructor(pid: number, intervalMs = 5) {
     const poll = () => {
