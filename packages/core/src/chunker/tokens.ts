@@ -1,7 +1,4 @@
-import {
-  countTokens as countEncoded,
-  isWithinTokenLimit as isWithinEncoded,
-} from 'gpt-tokenizer/encoding/cl100k_base';
+import { get_encoding, type Tiktoken } from 'tiktoken';
 import { cutAtOrAfter, cutAtOrBefore } from './text.js';
 
 /**
@@ -15,18 +12,30 @@ import { cutAtOrAfter, cutAtOrBefore } from './text.js';
  */
 export const CHUNKER_ENCODING = 'cl100k_base';
 
-// Documents may contain strings such as "<|endoftext|>": they are text like any other, counted as
-// such, and must never make counting throw.
-const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
+/**
+ * tiktoken (OpenAI's own BPE, compiled to WebAssembly) rather than a JavaScript port: it is the
+ * reference the provider counts with (a port can disagree, e.g. on a byte-order mark), and 3–4×
+ * faster on the long letter runs of CJK text, where most of ingestion's tokenising time went. One
+ * encoder per process, made on first use and kept: its tables are the cost, not the calls.
+ */
+let encoder: Tiktoken | undefined;
 
 /** Tokens in `text` under {@link CHUNKER_ENCODING}, the count `Chunk.tokenCount` and `chunkSize` use. */
 export function countTokens(text: string): number {
-  return text.length === 0 ? 0 : countEncoded(text, PLAIN_TEXT);
+  if (text.length === 0) return 0;
+  encoder ??= get_encoding(CHUNKER_ENCODING);
+  // Documents may contain strings such as "<|endoftext|>": `encode_ordinary` counts them as the
+  // text they are and never throws on them.
+  return encoder.encode_ordinary(text).length;
 }
 
-/** Tokens in `text` when at most `limit`, else `false`; stops counting once past the limit. */
+/**
+ * Tokens in `text` when at most `limit`, else `false`. Callers pass pieces of a chunk's size, so
+ * counting them whole costs about what stopping early would.
+ */
 export function countTokensWithin(text: string, limit: number): number | false {
-  return text.length === 0 ? 0 : isWithinEncoded(text, limit, PLAIN_TEXT);
+  const tokens = countTokens(text);
+  return tokens <= limit ? tokens : false;
 }
 
 /** No token of the encoding is longer than this many characters (a run of spaces). */
