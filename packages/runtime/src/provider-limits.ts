@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type {
   ChatParams,
   ChatResult,
@@ -5,11 +6,11 @@ import type {
   EmbeddingsParams,
   EmbeddingsResult,
   ModelApi,
+  RateLimitInfo,
   RequestOptions,
   RerankParams,
   RerankResult,
 } from '@quire/api-client';
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Metrics } from './metrics.js';
 
@@ -219,6 +220,11 @@ function positiveInt(value: number | undefined): number {
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
+    // Aborted while Redis was asked: an 'abort' listener added now would never fire.
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
@@ -254,36 +260,65 @@ export interface GuardedModelsOptions {
  * answer has usage, then corrects the shared budget: a request that cost more makes the next ones
  * wait, one that cost less gives the difference back. The budget so follows the provider's
  * tokenizer, whatever it is, instead of a guess that would leave part of the limit unused.
+ *
+ * The limiter also learns from every answer: the limits the provider announces in its
+ * `x-ratelimit-limit-*` headers, and after a 429 a pause for as long as it asked.
  */
 export function guardModels(models: ModelApi, options: GuardedModelsOptions): ModelApi {
   const { limiter, metrics, providerKey } = options;
-  async function settle(estimated: number, used: number): Promise<void> {
-    if (limiter === undefined || used <= 0 || used === estimated) return;
+  async function settle(ticket: string | undefined, estimated: number, used: number): Promise<void> {
+    if (limiter === undefined || ticket === undefined || used <= 0 || used === estimated) return;
     // A correction that fails (Redis gone for a moment) only leaves the estimate in place; the next
     // acquire reports Redis trouble where it matters.
-    await limiter.charge(providerKey, used - estimated).catch(() => undefined);
+    await limiter.charge(providerKey, ticket, used).catch(() => undefined);
+  }
+  // What the provider last announced, so that only a change costs a Redis write.
+  let announced = { requests: 0, tokens: 0 };
+  function listen(requestOptions: RequestOptions | undefined): RequestOptions | undefined {
+    if (limiter === undefined) return requestOptions;
+    const callers = requestOptions?.onRateLimit;
+    return {
+      ...requestOptions,
+      onRateLimit(info: RateLimitInfo) {
+        callers?.(info);
+        const requests = info.limitRequests ?? announced.requests;
+        const tokens = info.limitTokens ?? announced.tokens;
+        if (requests === announced.requests && tokens === announced.tokens) return;
+        announced = { requests, tokens };
+        void limiter
+          .learn(providerKey, { requestsPerMinute: requests, tokensPerMinute: tokens })
+          .catch(() => undefined);
+      },
+    };
+  }
+  async function learnFrom(error: unknown): Promise<void> {
+    const { status, retryAfterMs } = error as { status?: number; retryAfterMs?: number };
+    if (limiter === undefined || status !== 429) return;
+    // Every worker holds back for as long as the provider asked (a second when it did not say).
+    await limiter.learn(providerKey, { retryAfterMs: retryAfterMs ?? 1000 }).catch(() => undefined);
   }
   async function guarded<T>(
     endpoint: string,
     estimated: number,
-    signal: AbortSignal | undefined,
-    run: () => Promise<T>,
+    requestOptions: RequestOptions | undefined,
+    run: (requestOptions: RequestOptions | undefined) => Promise<T>,
     used: (r: T) => number,
   ): Promise<T> {
-    await limiter?.acquire(providerKey, estimated, signal);
+    const ticket = await limiter?.acquire(providerKey, estimated, requestOptions?.signal);
     const started = performance.now();
     let result: T;
     try {
-      result = await run();
+      result = await run(listen(requestOptions));
     } catch (error) {
       const code = (error as { status?: number; name?: string }).status ?? (error as { name?: string }).name;
       metrics.modelCall(endpoint, 'error', (performance.now() - started) / 1000, 0, String(code ?? 'error'));
+      await learnFrom(error);
       throw error;
     }
     const tokens = used(result);
     metrics.modelCall(endpoint, 'ok', (performance.now() - started) / 1000, tokens || estimated);
     // In the background: the answer is in, and a slow Redis must not hold it back.
-    void settle(estimated, tokens);
+    void settle(ticket, estimated, tokens);
     return result;
   }
   return {
@@ -291,8 +326,8 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
       return guarded(
         'embeddings',
         requestOptions?.estimatedTokens ?? estimateTokens(params.input),
-        requestOptions?.signal,
-        () => models.embeddings(params, requestOptions),
+        requestOptions,
+        (options) => models.embeddings(params, options),
         (r) => r.usage.totalTokens,
       );
     },
@@ -300,8 +335,8 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
       return guarded(
         'rerank',
         requestOptions?.estimatedTokens ?? estimateTokens([params.query, ...params.documents]),
-        requestOptions?.signal,
-        () => models.rerank(params, requestOptions),
+        requestOptions,
+        (options) => models.rerank(params, options),
         (r) => r.usage.totalTokens,
       );
     },
@@ -309,27 +344,28 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
       return guarded(
         'chat',
         requestOptions?.estimatedTokens ?? estimateTokens(params.messages.map((m) => m.content)),
-        requestOptions?.signal,
-        () => models.chat(params, requestOptions),
+        requestOptions,
+        (options) => models.chat(params, options),
         (r) => r.usage.totalTokens,
       );
     },
     async *chatStream(params: ChatParams, requestOptions?: RequestOptions): AsyncIterable<ChatStreamChunk> {
       const tokens = requestOptions?.estimatedTokens ?? estimateTokens(params.messages.map((m) => m.content));
-      await limiter?.acquire(providerKey, tokens, requestOptions?.signal);
+      const ticket = await limiter?.acquire(providerKey, tokens, requestOptions?.signal);
       const started = performance.now();
       let used = 0;
       try {
-        for await (const chunk of models.chatStream(params, requestOptions)) {
+        for await (const chunk of models.chatStream(params, listen(requestOptions))) {
           if (chunk.usage) used = chunk.usage.totalTokens;
           yield chunk;
         }
       } catch (error) {
         metrics.modelCall('chat', 'error', (performance.now() - started) / 1000, 0, 'stream');
+        await learnFrom(error);
         throw error;
       }
       metrics.modelCall('chat', 'ok', (performance.now() - started) / 1000, used || tokens);
-      void settle(tokens, used);
+      void settle(ticket, tokens, used);
     },
   };
 }

@@ -66,8 +66,10 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
   shutdown.register('store', () => store.close(), 1);
 
   const { limits } = config.models;
+  // With a provider (a base URL) the limiter also runs without configured limits: it learns them
+  // from the provider's x-ratelimit-* headers and 429s.
   const limiter =
-    limits.requestsPerMinute > 0 || limits.tokensPerMinute > 0
+    limits.requestsPerMinute > 0 || limits.tokensPerMinute > 0 || config.models.baseURL !== undefined
       ? new SharedRateLimiter(redis, limits, { keyPrefix: config.queuePrefix })
       : undefined;
   const models = guardModels(createModels(config, { logger }), {
