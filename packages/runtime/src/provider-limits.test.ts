@@ -87,6 +87,30 @@ describe('SharedRateLimiter', () => {
   });
 });
 
+describe('SharedRateLimiter.waiting', () => {
+  it('tells how many calls wait for the budget, as they start and stop waiting', async () => {
+    const prefix = uniquePrefix('rl');
+    const limiter = new SharedRateLimiter(
+      a,
+      { requestsPerMinute: 1, tokensPerMinute: 0 },
+      { keyPrefix: prefix },
+    );
+    const seen: number[] = [];
+    const remove = limiter.onWaitingChange((waiting) => seen.push(waiting));
+    await limiter.acquire('p', 1);
+    expect(seen).toEqual([]);
+    const controller = new AbortController();
+    const waiting = limiter.acquire('p', 1, controller.signal);
+    await vi.waitFor(() => expect(limiter.waiting).toBe(1));
+    controller.abort(new Error('stop'));
+    await expect(waiting).rejects.toThrow('stop');
+    expect(limiter.waiting).toBe(0);
+    expect(seen).toEqual([1, 0]);
+    remove();
+    await cleanupPrefix(redis.url, prefix);
+  });
+});
+
 describe('SharedRateLimiter.charge', () => {
   it('sets a request to what the provider counted: more holds the budget, less gives it back', async () => {
     const prefix = uniquePrefix('rl');

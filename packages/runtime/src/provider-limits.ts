@@ -150,6 +150,8 @@ export class SharedRateLimiter {
   readonly #limits: ProviderLimits;
   readonly #windowUs: number;
   readonly #ttlMs: number;
+  #waiting = 0;
+  readonly #waitingListeners = new Set<(waiting: number) => void>();
 
   constructor(redis: Redis, limits: ProviderLimits, options: SharedRateLimiterOptions) {
     this.#redis = redis;
@@ -158,6 +160,31 @@ export class SharedRateLimiter {
     const windowMs = options.windowMs ?? 60_500;
     this.#windowUs = windowMs * 1000;
     this.#ttlMs = windowMs + 60_000;
+  }
+
+  /** Calls in this process waiting for the budget now. */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  /**
+   * Calls `listener` with {@link waiting} each time it changes, e.g. to start more jobs while the
+   * ones running wait for the budget. Returns the function that removes it.
+   */
+  onWaitingChange(listener: (waiting: number) => void): () => void {
+    this.#waitingListeners.add(listener);
+    return () => this.#waitingListeners.delete(listener);
+  }
+
+  #setWaiting(delta: number): void {
+    this.#waiting += delta;
+    for (const listener of this.#waitingListeners) {
+      try {
+        listener(this.#waiting);
+      } catch {
+        // A listener's failure is its own; admission goes on.
+      }
+    }
   }
 
   #keys(key: string): [string, string, string] {
@@ -172,25 +199,38 @@ export class SharedRateLimiter {
   async acquire(key: string, tokens: number, signal?: AbortSignal): Promise<string> {
     const id = randomUUID();
     const cost = Math.max(0, Math.ceil(tokens));
-    for (;;) {
-      signal?.throwIfAborted();
-      const waitUs = Number(
-        await this.#redis.eval(
-          ADMIT,
-          3,
-          ...this.#keys(key),
-          cost,
-          this.#windowUs,
-          this.#limits.requestsPerMinute,
-          this.#limits.tokensPerMinute,
-          id,
-          this.#ttlMs,
-        ),
-      );
-      if (waitUs <= 0) return id;
-      // A little spread so that waiters don't all ask again on the same millisecond.
-      await sleep(Math.ceil(waitUs / 1000) + Math.floor(Math.random() * 10), signal);
+    let waited = false;
+    try {
+      for (;;) {
+        signal?.throwIfAborted();
+        const waitUs = await this.#admit(key, cost, id);
+        if (waitUs <= 0) return id;
+        if (!waited) {
+          waited = true;
+          this.#setWaiting(1);
+        }
+        // A little spread so that waiters don't all ask again on the same millisecond.
+        await sleep(Math.ceil(waitUs / 1000) + Math.floor(Math.random() * 10), signal);
+      }
+    } finally {
+      if (waited) this.#setWaiting(-1);
     }
+  }
+
+  async #admit(key: string, cost: number, id: string): Promise<number> {
+    return Number(
+      await this.#redis.eval(
+        ADMIT,
+        3,
+        ...this.#keys(key),
+        cost,
+        this.#windowUs,
+        this.#limits.requestsPerMinute,
+        this.#limits.tokensPerMinute,
+        id,
+        this.#ttlMs,
+      ),
+    );
   }
 
   /**

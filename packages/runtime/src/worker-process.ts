@@ -32,6 +32,8 @@ export interface WorkerProcess {
   store: VectorStore;
   /** The model API behind the shared provider rate limit, with metrics. */
   models: ModelApi;
+  /** The shared provider rate limit, when one applies (limits configured, or a provider to learn from). */
+  limiter: SharedRateLimiter | undefined;
   /** Registers a worker: logs and metrics for its jobs, closed first on shutdown, counted as ready. */
   addWorker(worker: Worker): void;
   /** Starts the workers and the metrics server; logs `<service> ready`. */
@@ -89,6 +91,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     redis,
     store,
     models,
+    limiter,
     addWorker(worker) {
       workers.push(worker);
       observeWorker(worker, logger, metrics);
