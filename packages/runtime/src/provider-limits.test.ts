@@ -124,6 +124,10 @@ describe('SharedRateLimiter.charge', () => {
     expect(await waits(limiter, 1)).toBe(true);
     await limiter.charge('p', ticket, 5);
     expect(await waits(limiter, 90)).toBe(false);
+    // Settling also restarts the request's time in the window: the provider logged it later.
+    const admittedAt = Number(await a.zscore(`${prefix}:rl:p:log`, ticket));
+    await limiter.charge('p', ticket, 5);
+    expect(Number(await a.zscore(`${prefix}:rl:p:log`, ticket))).toBeGreaterThan(admittedAt);
     // A ticket unknown (or gone from the window) changes nothing.
     await limiter.charge('p', 'no-such-ticket', -1_000);
     expect(await waits(limiter, 10)).toBe(true);

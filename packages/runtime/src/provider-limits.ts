@@ -87,15 +87,21 @@ for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[6]) end
 return 0`;
 
 /**
- * Sets a logged request's tokens to what the provider counted (ARGV: id, tokens). A request that
- * has left the window already is not counted any more, so nothing changes.
+ * Settles a logged request once its answer is in (ARGV: id, tokens): its tokens become what the
+ * provider counted, and its time the answer's, so that it leaves our window no sooner than it
+ * leaves the provider's — the provider logs a request when it arrives (or, like the testkit
+ * server, once it has computed the answer), later than we admitted it. A request that has left the
+ * window already is not counted any more, so nothing changes.
  */
-const CHARGE = `
-local before = redis.call('HGET', KEYS[1], ARGV[1])
+const SETTLE = `
+local before = redis.call('HGET', KEYS[2], ARGV[1])
 if not before then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local delta = tonumber(ARGV[2]) - tonumber(before)
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('HINCRBY', KEYS[2], 'sum', delta)
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('HINCRBY', KEYS[3], 'sum', delta)
+redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
 return delta`;
 
 /**
@@ -234,13 +240,13 @@ export class SharedRateLimiter {
   }
 
   /**
-   * Sets the tokens of an admitted request (its ticket from {@link acquire}) to what the provider
-   * counted: more than acquired makes the next requests wait for them, fewer gives the difference
-   * back at once. Never waits itself.
+   * Settles an admitted request (its ticket from {@link acquire}) once its answer is in: its tokens
+   * become what the provider counted — more than acquired makes the next requests wait for them,
+   * fewer gives the difference back at once — and it stays in the window for a whole window from
+   * now. Never waits itself.
    */
   async charge(key: string, ticket: string, tokens: number): Promise<void> {
-    const [, costs, state] = this.#keys(key);
-    await this.#redis.eval(CHARGE, 2, costs, state, ticket, Math.max(0, Math.ceil(tokens)));
+    await this.#redis.eval(SETTLE, 3, ...this.#keys(key), ticket, Math.max(0, Math.ceil(tokens)));
   }
 
   /** Learns the provider's limits from its answer, and a pause from its 429. */
@@ -307,10 +313,11 @@ export interface GuardedModelsOptions {
 export function guardModels(models: ModelApi, options: GuardedModelsOptions): ModelApi {
   const { limiter, metrics, providerKey } = options;
   async function settle(ticket: string | undefined, estimated: number, used: number): Promise<void> {
-    if (limiter === undefined || ticket === undefined || used <= 0 || used === estimated) return;
-    // A correction that fails (Redis gone for a moment) only leaves the estimate in place; the next
+    if (limiter === undefined || ticket === undefined) return;
+    // Also when the count is as estimated: the request's time in the window starts again now. A
+    // correction that fails (Redis gone for a moment) only leaves the estimate in place; the next
     // acquire reports Redis trouble where it matters.
-    await limiter.charge(providerKey, ticket, used).catch(() => undefined);
+    await limiter.charge(providerKey, ticket, used > 0 ? used : estimated).catch(() => undefined);
   }
   // What the provider last announced, so that only a change costs a Redis write.
   let announced = { requests: 0, tokens: 0 };
