@@ -10,8 +10,7 @@
 import { resolve } from 'node:path';
 import { getTestRedis, type RunningModelServer, startModelServer } from '@quire/testkit';
 import { z } from 'zod';
-import { runLangChain } from './ingest/langchain-run.js';
-import type { LangChainResult } from './ingest/protocol.js';
+import { type LangChainRunResult, runLangChain } from './ingest/langchain-run.js';
 import { type QuireRunResult, runQuire } from './ingest/quire-run.js';
 import { intList, nonNegative, parseFlags, positiveInt } from './lib/args.js';
 import { type CorpusFile, type CorpusSet, ingestionFiles } from './lib/corpus.js';
@@ -98,7 +97,9 @@ interface Measurement {
   docsPerSecond: number;
   chunksPerSecond: number;
   provider: ProviderUse;
-  langchain?: LangChainResult;
+  langchain?: LangChainRunResult;
+  /** Whole-process-tree CPU seconds of the pipeline during the run. */
+  cpuSeconds: number;
   quire?: QuireRunResult;
 }
 
@@ -160,6 +161,7 @@ async function measureLangChain(scenario: Scenario, round: number): Promise<Meas
     chunksPerSecond: value.chunks / seconds,
     provider,
     langchain: value,
+    cpuSeconds: value.treeCpuSeconds,
   };
 }
 
@@ -193,7 +195,26 @@ async function measureQuire(scenario: Scenario, round: number, workers: number, 
     chunksPerSecond: value.chunks / seconds,
     provider,
     quire: value,
+    cpuSeconds: value.cpuSeconds,
   } satisfies Measurement;
+}
+
+/** Whole-tree CPU seconds per million tokens the server counted. */
+function cpuPerMillion(m: Measurement): number {
+  return m.cpuSeconds / (m.provider.tokens / 1e6);
+}
+
+/** Where the CPU went: Quire by process (workers, their children by program), LangChain by phase. */
+function cpuSplit(m: Measurement): string {
+  const s = (n: number) => `${n.toFixed(2)} s`;
+  if (m.quire) {
+    const programs = Object.entries(m.quire.cpu.byProgram)
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, cpu]) => `${name} ${s(cpu)}`);
+    return `workers ${s(m.quire.cpu.roots)}, children ${s(m.quire.cpu.children)}${programs.length ? ` (${programs.join(', ')})` : ''}`;
+  }
+  const phase = m.langchain!.treeCpuByPhase;
+  return `load ${s(phase.load)}, split ${s(phase.split)}, embed+store ${s(phase.embedStore)} (in-process figure ${s(m.langchain!.cpuSeconds)})`;
 }
 
 function row(m: Measurement) {
@@ -212,9 +233,11 @@ function row(m: Measurement) {
     'in-flight': m.provider.meanInFlight,
     'tok share': m.provider.tokenShare === null ? null : percent(m.provider.tokenShare),
     'req share': m.provider.requestShare === null ? null : percent(m.provider.requestShare),
-    'cpu s': q ? q.cpuSeconds : m.langchain!.cpuSeconds,
+    'tree cpu s': m.cpuSeconds,
+    'cpu s/1M tok': cpuPerMillion(m),
     'Σload s': q ? q.stageMs.load! / 1000 : m.langchain!.ms.load / 1000,
     'Σembed s': q ? q.stageMs.embed_store! / 1000 : m.langchain!.ms.embedStore / 1000,
+    'peak rss MB': q ? q.cpu.peakRssMb : m.langchain!.peakRssMb,
   };
 }
 
@@ -253,6 +276,7 @@ async function main() {
           }
           measurements.push(m);
           printTable('', [row(m)]);
+          printLine(`  cpu: ${cpuSplit(m)}`);
           if (m.provider.rateLimitedAt.length > 0)
             printLine(`  429s sent at (s into the run): ${m.provider.rateLimitedAt.join(', ')}`);
           for (const failure of m.quire?.failures ?? [])
@@ -298,6 +322,12 @@ function summarise(measurements: Measurement[]) {
           return base ? ratio(m.docsPerSecond, base.docsPerSecond) : Number.NaN;
         })
         .filter(Number.isFinite);
+      const perRoundCpuRatios = ms
+        .map((m) => {
+          const base = baseline.find((b) => b.round === m.round);
+          return base ? ratio(cpuPerMillion(m), cpuPerMillion(base)) : Number.NaN;
+        })
+        .filter(Number.isFinite);
       const shares = ms
         .map((m) => Math.max(m.provider.tokenShare ?? Number.NaN, m.provider.requestShare ?? Number.NaN))
         .filter(Number.isFinite);
@@ -312,6 +342,10 @@ function summarise(measurements: Measurement[]) {
         'in-flight p50': median(ms.map((m) => m.provider.meanInFlight)),
         'bound share p50': shares.length ? percent(median(shares)) : null,
         'vs langchain p50': pipeline === 'langchain' ? '1×' : times(median(perRoundRatios)),
+        'tree cpu s p50': median(ms.map((m) => m.cpuSeconds)),
+        'cpu s/1M tok p50': median(ms.map(cpuPerMillion)),
+        'cpu/1M tok vs langchain p50': pipeline === 'langchain' ? '1×' : times(median(perRoundCpuRatios)),
+        failed: ms.reduce((sum, m) => sum + (m.docs - m.completed), 0),
         'chars÷4 / server tokens': q.length
           ? median(q.map((r, i) => ratio(r.limiterTokens, ms[i]!.provider.tokens)))
           : null,

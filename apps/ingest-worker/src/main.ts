@@ -144,6 +144,12 @@ runMain(SERVICE, async () => {
       1,
     );
   }
+  // Keep the pipeline full across documents: while jobs wait for the provider's budget, take more
+  // (up to twice INGEST_CONCURRENCY), so that the next documents are loaded and chunked by the time
+  // budget frees up, instead of the worker idling until the waiting jobs end.
+  app.limiter?.onWaitingChange((waiting) => {
+    worker.concurrency = waiting > 0 ? env.concurrency * 2 : env.concurrency;
+  });
   app.addWorker(worker);
   await app.start({
     concurrency: env.concurrency,

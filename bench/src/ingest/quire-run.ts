@@ -4,7 +4,7 @@ import { SqliteVectorStore, sqliteCollectionName } from '@quire/core';
 import { type IngestResult, Producer, QUEUES } from '@quire/jobs';
 import { cleanupPrefix, freePort, makeTempDir, type RunningModelServer, uniquePrefix } from '@quire/testkit';
 import type { CorpusFile } from '../lib/corpus.js';
-import { procCpuSeconds } from '../lib/proc.js';
+import { type TreeCpu, TreeCpuSampler } from '../lib/proc.js';
 import { BUILTIN_MODEL_ENV, startWorkers, stopWorkers, untilWorkerDies } from '../lib/workers.js';
 
 export interface QuireRunOptions {
@@ -44,8 +44,13 @@ export interface QuireRunResult {
   /** From the workers' metrics: embeddings calls and the seconds they took (after the limiter let them go). */
   embedCalls: number;
   embedCallSeconds: number;
-  /** CPU seconds the worker processes used from the first enqueue to the last completion. */
+  /**
+   * CPU seconds the whole process tree used from the first enqueue to the last completion: the worker
+   * processes, their parse sandboxes and the external programs these run (pdftotext, tesseract).
+   */
   cpuSeconds: number;
+  /** The same, split into the workers' own CPU and their child processes' by program. */
+  cpu: TreeCpu;
 }
 
 const TENANT = 'bench';
@@ -79,9 +84,8 @@ export async function runQuire(options: QuireRunOptions): Promise<QuireRunResult
   );
   const producer = new Producer({ connection: options.redisUrl, prefix });
   try {
-    const cpuAt = () => workers.reduce((sum, w) => sum + (procCpuSeconds(w.pid) ?? 0), 0);
     options.onStart?.();
-    const cpuStart = cpuAt();
+    const cpu = new TreeCpuSampler(workers.map((w) => w.pid));
     const started = performance.now();
     const jobs: { document: string; jobId: string }[] = [];
     for (let copy = 0; copy < options.copies; copy++) {
@@ -103,7 +107,7 @@ export async function runQuire(options: QuireRunOptions): Promise<QuireRunResult
       ),
     );
     const wallMs = performance.now() - started;
-    const cpuSeconds = cpuAt() - cpuStart;
+    const cpuUsed = cpu.stop();
 
     const failures: QuireRunResult['failures'] = [];
     const stageMs: Record<string, number> = {};
@@ -136,7 +140,8 @@ export async function runQuire(options: QuireRunOptions): Promise<QuireRunResult
       stageMs,
       embedCalls: metrics.reduce((sum, m) => sum + m.count, 0),
       embedCallSeconds: metrics.reduce((sum, m) => sum + m.seconds, 0),
-      cpuSeconds,
+      cpuSeconds: cpuUsed.total,
+      cpu: cpuUsed,
     };
   } finally {
     await producer.close();

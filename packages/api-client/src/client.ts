@@ -362,6 +362,7 @@ export class ModelClient implements ModelApi {
         options.maxRetries === undefined ? this.#maxRetries : retries('maxRetries', options.maxRetries),
       headers: options.headers ?? {},
       onRequest: options.onRequest,
+      onRateLimit: options.onRateLimit,
     };
   }
 }

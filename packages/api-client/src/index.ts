@@ -24,4 +24,5 @@ export {
   UnprocessableEntityError,
 } from './errors.js';
 export { decodeFloat32Base64, encodeFloat32Base64 } from './float32-base64.js';
+export { parseResetDuration, readRateLimitHeaders } from './rate-limit-headers.js';
 export type * from './types.js';

@@ -26,6 +26,28 @@ export interface RequestOptions {
    * (after any wait for a rate limit). Never sent; an error it throws is ignored.
    */
   onRequest?: () => void;
+  /**
+   * Called with the provider's rate-limit headers (`x-ratelimit-*`) of each answer that has them,
+   * successes and errors (429s) alike, so that a caller can learn the provider's real limits.
+   * Never sent; an error it throws is ignored.
+   */
+  onRateLimit?: (info: RateLimitInfo) => void;
+}
+
+/** What an answer's `x-ratelimit-*` headers said; a field is `undefined` when its header was absent. */
+export interface RateLimitInfo {
+  /** The answer's HTTP status. */
+  status: number;
+  /** `x-ratelimit-limit-requests`: requests allowed per window. */
+  limitRequests: number | undefined;
+  /** `x-ratelimit-limit-tokens`: tokens allowed per window. */
+  limitTokens: number | undefined;
+  remainingRequests: number | undefined;
+  remainingTokens: number | undefined;
+  /** `x-ratelimit-reset-requests`, in milliseconds: until the request budget is whole again. */
+  resetRequestsMs: number | undefined;
+  /** `x-ratelimit-reset-tokens`, in milliseconds. */
+  resetTokensMs: number | undefined;
 }
 
 export interface TokenUsage {

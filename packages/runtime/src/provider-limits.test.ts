@@ -1,7 +1,7 @@
-import { BuiltinModels, type ModelApi } from '@quire/api-client';
-import { cleanupPrefix, getTestRedis, type TestRedis, uniquePrefix } from '@quire/testkit';
+import { BuiltinModels, type ModelApi, ModelClient } from '@quire/api-client';
+import { cleanupPrefix, getTestRedis, startModelServer, type TestRedis, uniquePrefix } from '@quire/testkit';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createMetrics } from './metrics.js';
 import { guardModels, SharedRateLimiter } from './provider-limits.js';
 
@@ -20,41 +20,49 @@ afterAll(async () => {
   await redis.stop();
 });
 
-describe('SharedRateLimiter', () => {
-  it('shares one budget between processes and spaces requests evenly instead of failing them', async () => {
-    const prefix = uniquePrefix('rl');
-    // Two limiters on two connections stand for two worker processes; 600/min = one per ~100 ms.
-    const first = new SharedRateLimiter(
-      a,
-      { requestsPerMinute: 600, tokensPerMinute: 0 },
-      { keyPrefix: prefix },
-    );
-    const second = new SharedRateLimiter(
-      b,
-      { requestsPerMinute: 600, tokensPerMinute: 0 },
-      { keyPrefix: prefix },
-    );
-    const started = performance.now();
-    await Promise.all([first, second, first, second, first].map((l) => l.acquire('provider', 1)));
-    // Five requests need at least four intervals between them, whoever sends them.
-    expect(performance.now() - started).toBeGreaterThanOrEqual(4 * 100);
+/** Whether `acquire` is still waiting after `ms` (then it is given up). */
+async function waits(limiter: SharedRateLimiter, tokens: number, ms = 500): Promise<boolean> {
+  const controller = new AbortController();
+  const next = limiter.acquire('p', tokens, controller.signal);
+  const outcome = await Promise.race([
+    next.then(() => 'passed'),
+    new Promise((r) => setTimeout(r, ms, 'waiting')),
+  ]);
+  controller.abort(new Error('stop'));
+  await next.catch(() => undefined);
+  return outcome === 'waiting';
+}
 
-    // A slow limit: the next caller waits (here: until it gives up).
-    const slow = new SharedRateLimiter(
-      a,
-      { requestsPerMinute: 3, tokensPerMinute: 0 },
-      { keyPrefix: prefix },
-    );
-    await slow.acquire('other', 1);
+describe('SharedRateLimiter', () => {
+  it('shares one window between processes: a full window at once, then nothing until it slides', async () => {
+    const prefix = uniquePrefix('rl');
+    // Two limiters on two connections stand for two worker processes.
+    const limits = { requestsPerMinute: 4, tokensPerMinute: 0 };
+    const first = new SharedRateLimiter(a, limits, { keyPrefix: prefix });
+    const second = new SharedRateLimiter(b, limits, { keyPrefix: prefix });
+    // The whole window's budget goes out at once, whoever asks: no spacing, no idle start.
+    await Promise.all([first, second, first, second].map((l) => l.acquire('p', 1)));
+    expect(await waits(first, 1)).toBe(true);
+    expect(await waits(second, 1)).toBe(true);
+
     const controller = new AbortController();
-    const waiting = slow.acquire('other', 1, controller.signal);
-    const outcome = await Promise.race([
-      waiting.then(() => 'passed'),
-      new Promise((r) => setTimeout(r, 300, 'waiting')),
-    ]);
-    expect(outcome).toBe('waiting');
+    const waiting = first.acquire('p', 1, controller.signal);
     controller.abort(new Error('gave up'));
     await expect(waiting).rejects.toThrow('gave up');
+    await cleanupPrefix(redis.url, prefix);
+  });
+
+  it('admits again once the oldest requests have left the window', async () => {
+    const prefix = uniquePrefix('rl');
+    const limiter = new SharedRateLimiter(
+      a,
+      { requestsPerMinute: 2, tokensPerMinute: 0 },
+      { keyPrefix: prefix, windowMs: 300 },
+    );
+    await limiter.acquire('p', 1);
+    await limiter.acquire('p', 1);
+    // Waits for the window to slide (300 ms), then goes: no deadline here, only the order.
+    await expect(limiter.acquire('p', 1)).resolves.toEqual(expect.any(String));
     await cleanupPrefix(redis.url, prefix);
   });
 
@@ -66,47 +74,97 @@ describe('SharedRateLimiter', () => {
       { keyPrefix: prefix },
     );
     await limiter.acquire('p', 60);
-    const controller = new AbortController();
-    const blocked = limiter.acquire('p', 60, controller.signal);
-    const outcome = await Promise.race([
-      blocked.then(() => 'passed'),
-      new Promise((r) => setTimeout(r, 300, 'waiting')),
-    ]);
-    expect(outcome).toBe('waiting');
-    controller.abort(new Error('stop'));
-    await expect(blocked).rejects.toThrow('stop');
+    await limiter.acquire('p', 40);
+    expect(await waits(limiter, 1)).toBe(true);
     await cleanupPrefix(redis.url, prefix);
     const fresh = new SharedRateLimiter(
       a,
       { requestsPerMinute: 0, tokensPerMinute: 100 },
       { keyPrefix: uniquePrefix('rl') },
     );
-    await expect(fresh.acquire('p', 5_000)).resolves.toBeUndefined();
+    await expect(fresh.acquire('p', 5_000)).resolves.toEqual(expect.any(String));
+    expect(await waits(fresh, 1)).toBe(true);
+  });
+});
+
+describe('SharedRateLimiter.waiting', () => {
+  it('tells how many calls wait for the budget, as they start and stop waiting', async () => {
+    const prefix = uniquePrefix('rl');
+    const limiter = new SharedRateLimiter(
+      a,
+      { requestsPerMinute: 1, tokensPerMinute: 0 },
+      { keyPrefix: prefix },
+    );
+    const seen: number[] = [];
+    const remove = limiter.onWaitingChange((waiting) => seen.push(waiting));
+    await limiter.acquire('p', 1);
+    expect(seen).toEqual([]);
+    const controller = new AbortController();
+    const waiting = limiter.acquire('p', 1, controller.signal);
+    await vi.waitFor(() => expect(limiter.waiting).toBe(1));
+    controller.abort(new Error('stop'));
+    await expect(waiting).rejects.toThrow('stop');
+    expect(limiter.waiting).toBe(0);
+    expect(seen).toEqual([1, 0]);
+    remove();
+    await cleanupPrefix(redis.url, prefix);
   });
 });
 
 describe('SharedRateLimiter.charge', () => {
-  it('makes later requests wait for tokens a request used beyond its estimate', async () => {
+  it('sets a request to what the provider counted: more holds the budget, less gives it back', async () => {
     const prefix = uniquePrefix('rl');
     const limiter = new SharedRateLimiter(
       a,
-      { requestsPerMinute: 0, tokensPerMinute: 6_000 },
+      { requestsPerMinute: 0, tokensPerMinute: 100 },
       { keyPrefix: prefix },
     );
-    await limiter.acquire('p', 1);
-    await limiter.charge('p', 200); // about two seconds' worth at 6,000 tokens a minute
-    const controller = new AbortController();
-    const next = limiter.acquire('p', 1, controller.signal);
-    const outcome = await Promise.race([
-      next.then(() => 'passed'),
-      new Promise((r) => setTimeout(r, 500, 'waiting')),
-    ]);
-    expect(outcome).toBe('waiting');
-    controller.abort(new Error('stop'));
-    await expect(next).rejects.toThrow('stop');
-    // Giving the tokens back lets the next request through at once.
-    await limiter.charge('p', -10_000);
-    await expect(limiter.acquire('p', 1)).resolves.toBeUndefined();
+    const ticket = await limiter.acquire('p', 10);
+    await limiter.charge('p', ticket, 100);
+    expect(await waits(limiter, 1)).toBe(true);
+    await limiter.charge('p', ticket, 5);
+    expect(await waits(limiter, 90)).toBe(false);
+    // Settling also restarts the request's time in the window: the provider logged it later.
+    const admittedAt = Number(await a.zscore(`${prefix}:rl:p:log`, ticket));
+    await limiter.charge('p', ticket, 5);
+    expect(Number(await a.zscore(`${prefix}:rl:p:log`, ticket))).toBeGreaterThan(admittedAt);
+    // A ticket unknown (or gone from the window) changes nothing.
+    await limiter.charge('p', 'no-such-ticket', -1_000);
+    expect(await waits(limiter, 10)).toBe(true);
+    await cleanupPrefix(redis.url, prefix);
+  });
+});
+
+describe('SharedRateLimiter.learn', () => {
+  it('adopts the limits the provider announces, the lower one when also configured', async () => {
+    const prefix = uniquePrefix('rl');
+    const unconfigured = new SharedRateLimiter(
+      a,
+      { requestsPerMinute: 0, tokensPerMinute: 0 },
+      { keyPrefix: prefix },
+    );
+    await unconfigured.acquire('p', 1_000);
+    await unconfigured.learn('p', { tokensPerMinute: 1_500 });
+    expect(await waits(unconfigured, 400)).toBe(false);
+    expect(await waits(unconfigured, 200)).toBe(true);
+    // Another process configured lower: it keeps to its own, lower limit.
+    const configured = new SharedRateLimiter(
+      b,
+      { requestsPerMinute: 0, tokensPerMinute: 1_000 },
+      { keyPrefix: prefix },
+    );
+    expect(await waits(configured, 1)).toBe(true);
+    await cleanupPrefix(redis.url, prefix);
+  });
+
+  it('holds every process back for as long as a 429 asked', async () => {
+    const prefix = uniquePrefix('rl');
+    const limits = { requestsPerMinute: 0, tokensPerMinute: 0 };
+    const first = new SharedRateLimiter(a, limits, { keyPrefix: prefix });
+    const second = new SharedRateLimiter(b, limits, { keyPrefix: prefix });
+    expect(await waits(second, 1)).toBe(false);
+    await first.learn('p', { retryAfterMs: 60_000 });
+    expect(await waits(second, 1)).toBe(true);
     await cleanupPrefix(redis.url, prefix);
   });
 });
@@ -150,7 +208,7 @@ describe('guardModels with a shared limit', () => {
     const next = limiter.acquire('p', 1, controller.signal);
     const outcome = await Promise.race([
       next.then(() => 'passed'),
-      // Well under the 3 s a held budget waits, well over a Redis round trip on a loaded machine.
+      // Well under the minute a held budget waits, well over a Redis round trip on a loaded machine.
       new Promise((r) => setTimeout(r, 1_000, 'waiting')),
     ]);
     controller.abort(new Error('stop'));
@@ -160,17 +218,17 @@ describe('guardModels with a shared limit', () => {
 
   it('admits at the caller’s estimate, then corrects the budget with the provider’s count', async () => {
     const metrics = createMetrics({ service: 'test', defaultMetrics: false });
-    // 6,000 tokens a minute: 100 a second.
-    const limits = { requestsPerMinute: 0, tokensPerMinute: 6_000 };
+    // The window holds 300 tokens.
+    const limits = { requestsPerMinute: 0, tokensPerMinute: 300 };
 
-    // Estimated at 300 tokens (three seconds' worth), cost 10: the difference comes back at once.
+    // Estimated at 300 tokens (the whole window), cost 10: the difference comes back at once.
     const refunded = uniquePrefix('rl');
     const cheap = new SharedRateLimiter(a, limits, { keyPrefix: refunded });
     const overEstimated = guardModels(costing(10), { limiter: cheap, metrics, providerKey: 'p' });
     await overEstimated.embeddings({ model: 'm', input: ['x'] }, { estimatedTokens: 300 });
     expect(await nextWaits(cheap)).toBe(false);
 
-    // Without the correction the same estimate holds the budget for three seconds.
+    // Without the correction the same estimate holds the budget for the window.
     const held = uniquePrefix('rl');
     const uncorrected = new SharedRateLimiter(a, limits, { keyPrefix: held });
     await uncorrected.acquire('p', 300);
@@ -184,5 +242,37 @@ describe('guardModels with a shared limit', () => {
     expect(await nextWaits(dear)).toBe(true);
 
     for (const prefix of [refunded, held, charged]) await cleanupPrefix(redis.url, prefix);
+  });
+
+  it('learns the provider’s limit from its headers and holds every worker back after its 429', async () => {
+    const server = await startModelServer({ rateLimit: { tokensPerMinute: 50 } });
+    const prefix = uniquePrefix('rl');
+    try {
+      const metrics = createMetrics({ service: 'test', defaultMetrics: false });
+      const limiter = new SharedRateLimiter(
+        a,
+        { requestsPerMinute: 0, tokensPerMinute: 0 },
+        { keyPrefix: prefix },
+      );
+      const client = new ModelClient({ baseURL: server.url, maxRetries: 0 });
+      const models = guardModels(client, { limiter, metrics, providerKey: 'p' });
+      await models.embeddings({ model: 'm', input: ['one two three'] }, { estimatedTokens: 3 });
+      // Learning runs beside the answer: wait until the announced limit is in Redis.
+      await vi.waitFor(async () => expect(await a.hget(`${prefix}:rl:p:state`, 'tpm')).toBe('50'));
+      expect(await waits(limiter, 48)).toBe(true);
+
+      // The provider lowers its limit: the next request meets a 429, and everyone holds back.
+      server.setOptions({ rateLimit: { tokensPerMinute: 3 } });
+      await expect(models.embeddings({ model: 'm', input: ['four'] })).rejects.toMatchObject({ status: 429 });
+      const other = new SharedRateLimiter(
+        b,
+        { requestsPerMinute: 0, tokensPerMinute: 0 },
+        { keyPrefix: prefix },
+      );
+      expect(await waits(other, 1)).toBe(true);
+    } finally {
+      await server.close();
+      await cleanupPrefix(redis.url, prefix);
+    }
   });
 });

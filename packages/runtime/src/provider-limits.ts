@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type {
   ChatParams,
   ChatResult,
@@ -5,6 +6,7 @@ import type {
   EmbeddingsParams,
   EmbeddingsResult,
   ModelApi,
+  RateLimitInfo,
   RequestOptions,
   RerankParams,
   RerankResult,
@@ -20,88 +22,255 @@ export interface ProviderLimits {
 }
 
 /**
- * Generic cell rate algorithm in one atomic script: each admitted request moves the key's
- * "theoretical arrival time" forward by its cost; a request is admitted once that time has come.
- * Requests are thus spaced evenly, with no burst at window edges, and any sliding minute holds at
- * most one request's worth above the limit. Redis's clock is the only clock, so it holds across hosts.
- * Returns 0 when admitted, else the microseconds to wait.
+ * A sliding-window log, the provider's own model of its limits: every admitted request is kept for
+ * one window with its tokens, and a request is admitted while the window holds fewer than the
+ * limits. Up to a full window's budget may thus go out at once (as the provider allows), where an
+ * evenly spaced admission would leave the first seconds of every run idle. Redis's clock is the
+ * only clock, so the budget holds across hosts.
+ *
+ * KEYS: the log (sorted set id → admission time), the costs (hash id → tokens), the state (hash:
+ * `sum` of the costs in the log, learned limits `rpm`/`tpm`, `pause` until a time).
+ * ARGV: tokens, window µs, configured rpm, configured tpm, request id, key ttl ms.
+ * Returns 0 once admitted (and recorded), else the microseconds to wait.
  */
-const GCRA = `
+const ADMIT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat > now then return tat - now end
-redis.call('SET', KEYS[1], string.format('%d', math.floor(now + tonumber(ARGV[1]))), 'PX', ARGV[2])
+local win = tonumber(ARGV[2])
+local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - win)
+if #old > 0 then
+  local freed = 0
+  for i = 1, #old do
+    freed = freed + tonumber(redis.call('HGET', KEYS[2], old[i]) or '0')
+    redis.call('HDEL', KEYS[2], old[i])
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - win)
+  redis.call('HINCRBY', KEYS[3], 'sum', -freed)
+end
+local pause = tonumber(redis.call('HGET', KEYS[3], 'pause') or '0')
+if pause > now then return pause - now end
+local function limit(configured, learned)
+  configured = tonumber(configured)
+  learned = tonumber(learned or '0')
+  if configured > 0 and learned > 0 then return math.min(configured, learned) end
+  return math.max(configured, learned)
+end
+local rpm = limit(ARGV[3], redis.call('HGET', KEYS[3], 'rpm'))
+local tpm = limit(ARGV[4], redis.call('HGET', KEYS[3], 'tpm'))
+local count = redis.call('ZCARD', KEYS[1])
+local tokens = tonumber(ARGV[1])
+local wait = 0
+if rpm > 0 and count + 1 > rpm then
+  local oldest = redis.call('ZRANGE', KEYS[1], count - rpm, count - rpm, 'WITHSCORES')
+  wait = tonumber(oldest[2]) + win - now
+end
+local sum = tonumber(redis.call('HGET', KEYS[3], 'sum') or '0')
+if tpm > 0 and count > 0 and sum + tokens > tpm then
+  local entries = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+  -- A request larger than the whole budget goes alone, once the window is empty.
+  local until_ = tonumber(entries[#entries]) + win - now
+  local remaining = sum
+  for i = 1, #entries, 2 do
+    remaining = remaining - tonumber(redis.call('HGET', KEYS[2], entries[i]) or '0')
+    if remaining + tokens <= tpm then
+      until_ = tonumber(entries[i + 1]) + win - now
+      break
+    end
+  end
+  if until_ > wait then wait = until_ end
+end
+if wait > 0 then return math.max(1, wait) end
+redis.call('ZADD', KEYS[1], now, ARGV[5])
+redis.call('HSET', KEYS[2], ARGV[5], tokens)
+redis.call('HINCRBY', KEYS[3], 'sum', tokens)
+for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[6]) end
 return 0`;
 
 /**
- * Moves the arrival time by a cost already known (positive: spent beyond the estimate; negative:
- * estimated but not spent), never to before now, without asking to be admitted.
+ * Settles a logged request once its answer is in (ARGV: id, tokens): its tokens become what the
+ * provider counted, and its time the answer's, so that it leaves our window no sooner than it
+ * leaves the provider's — the provider logs a request when it arrives (or, like the testkit
+ * server, once it has computed the answer), later than we admitted it. A request that has left the
+ * window already is not counted any more, so nothing changes.
  */
-const CHARGE = `
+const SETTLE = `
+local before = redis.call('HGET', KEYS[2], ARGV[1])
+if not before then return 0 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
-redis.call('SET', KEYS[1], string.format('%d', math.floor(math.max(now, tat + tonumber(ARGV[1])))), 'PX', ARGV[2])
+local delta = tonumber(ARGV[2]) - tonumber(before)
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('HINCRBY', KEYS[3], 'sum', delta)
+redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
+return delta`;
+
+/**
+ * Records what the provider said about its limits (ARGV: rpm, tpm — 0 when it did not say —,
+ * pause µs from now — 0 for none —, key ttl ms): the limits it announces replace what was learned
+ * before; a pause (after a 429) holds every admission until it ends.
+ */
+const LEARN = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+if tonumber(ARGV[1]) > 0 then redis.call('HSET', KEYS[1], 'rpm', ARGV[1]) end
+if tonumber(ARGV[2]) > 0 then redis.call('HSET', KEYS[1], 'tpm', ARGV[2]) end
+local pauseUs = tonumber(ARGV[3])
+if pauseUs > 0 then
+  local until_ = now + pauseUs
+  local current = tonumber(redis.call('HGET', KEYS[1], 'pause') or '0')
+  if until_ > current then redis.call('HSET', KEYS[1], 'pause', string.format('%d', until_)) end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 0`;
 
-/** Share of the provider's limit used, leaving room for clock differences and the last request. */
-const HEADROOM = 0.98;
+/** What a provider's answer said about its limits (OpenAI's `x-ratelimit-*`, a 429's retry-after). */
+export interface ProviderLimitsSeen {
+  /** `x-ratelimit-limit-requests`: requests per window. */
+  requestsPerMinute?: number | undefined;
+  /** `x-ratelimit-limit-tokens`: tokens per window. */
+  tokensPerMinute?: number | undefined;
+  /** After a 429: how long the provider asked to wait, in milliseconds. */
+  retryAfterMs?: number | undefined;
+}
+
+export interface SharedRateLimiterOptions {
+  /** Prefix of the limiter's Redis keys (the queue prefix). */
+  keyPrefix: string;
+  /**
+   * The provider's window, in milliseconds, plus a margin: a request is logged when admitted, a
+   * little before the provider logs it on arrival, so it must stay in our window a little longer
+   * than in the provider's. Default 60,500 (the providers' minute and 0.5 s).
+   */
+  windowMs?: number;
+}
 
 /**
  * A provider rate limit shared by all workers through Redis, so that scaling out never turns into
- * a storm of 429s. Callers wait for their turn; nothing fails here.
+ * a storm of 429s. Callers wait for their turn; nothing fails here. The limits are the configured
+ * ones, or those the provider announces in its answers (the lower of the two when both are known);
+ * a 429 holds every worker back for as long as the provider asked.
  */
 export class SharedRateLimiter {
   readonly #redis: Redis;
   readonly #keyPrefix: string;
-  /** Microseconds per request and per token; 0 = unlimited. */
-  readonly #perRequestUs: number;
-  readonly #perTokenUs: number;
+  readonly #limits: ProviderLimits;
+  readonly #windowUs: number;
+  readonly #ttlMs: number;
+  #waiting = 0;
+  readonly #waitingListeners = new Set<(waiting: number) => void>();
 
-  constructor(redis: Redis, limits: ProviderLimits, options: { keyPrefix: string }) {
+  constructor(redis: Redis, limits: ProviderLimits, options: SharedRateLimiterOptions) {
     this.#redis = redis;
     this.#keyPrefix = options.keyPrefix;
-    this.#perRequestUs = limits.requestsPerMinute > 0 ? 60e6 / (limits.requestsPerMinute * HEADROOM) : 0;
-    this.#perTokenUs = limits.tokensPerMinute > 0 ? 60e6 / (limits.tokensPerMinute * HEADROOM) : 0;
+    this.#limits = limits;
+    const windowMs = options.windowMs ?? 60_500;
+    this.#windowUs = windowMs * 1000;
+    this.#ttlMs = windowMs + 60_000;
   }
 
-  /** Waits until one request of `tokens` tokens may be sent under both limits. */
-  async acquire(key: string, tokens: number, signal?: AbortSignal): Promise<void> {
-    if (this.#perRequestUs > 0)
-      await this.#take(`${this.#keyPrefix}:rl:req:${key}`, this.#perRequestUs, signal);
-    if (this.#perTokenUs > 0) {
-      await this.#take(`${this.#keyPrefix}:rl:tok:${key}`, this.#perTokenUs * Math.max(1, tokens), signal);
-    }
+  /** Calls in this process waiting for the budget now. */
+  get waiting(): number {
+    return this.#waiting;
   }
 
   /**
-   * Corrects the token budget once the provider has said what a request really cost: `tokens`
-   * more than acquired makes the next requests wait for them, fewer gives the difference back
-   * (never before now). Never waits itself.
+   * Calls `listener` with {@link waiting} each time it changes, e.g. to start more jobs while the
+   * ones running wait for the budget. Returns the function that removes it.
    */
-  async charge(key: string, tokens: number): Promise<void> {
-    if (this.#perTokenUs <= 0 || tokens === 0) return;
-    const costUs = this.#perTokenUs * tokens;
-    const ttlMs = Math.ceil(Math.abs(costUs) / 1000) + 60_000;
-    await this.#redis.eval(CHARGE, 1, `${this.#keyPrefix}:rl:tok:${key}`, costUs, ttlMs);
+  onWaitingChange(listener: (waiting: number) => void): () => void {
+    this.#waitingListeners.add(listener);
+    return () => this.#waitingListeners.delete(listener);
   }
 
-  async #take(key: string, costUs: number, signal?: AbortSignal): Promise<void> {
-    // The key outlives the furthest arrival time it can hold.
-    const ttlMs = Math.ceil(costUs / 1000) + 60_000;
-    for (;;) {
-      signal?.throwIfAborted();
-      const waitUs = Number(await this.#redis.eval(GCRA, 1, key, costUs, ttlMs));
-      if (waitUs <= 0) return;
-      // A little spread so that waiters don't all ask again on the same millisecond.
-      await sleep(Math.ceil(waitUs / 1000) + Math.floor(Math.random() * 10), signal);
+  #setWaiting(delta: number): void {
+    this.#waiting += delta;
+    for (const listener of this.#waitingListeners) {
+      try {
+        listener(this.#waiting);
+      } catch {
+        // A listener's failure is its own; admission goes on.
+      }
     }
   }
+
+  #keys(key: string): [string, string, string] {
+    const base = `${this.#keyPrefix}:rl:${key}`;
+    return [`${base}:log`, `${base}:cost`, `${base}:state`];
+  }
+
+  /**
+   * Waits until one request of `tokens` tokens may be sent under both limits, and logs it. Returns
+   * the request's ticket, for {@link charge}.
+   */
+  async acquire(key: string, tokens: number, signal?: AbortSignal): Promise<string> {
+    const id = randomUUID();
+    const cost = Math.max(0, Math.ceil(tokens));
+    let waited = false;
+    try {
+      for (;;) {
+        signal?.throwIfAborted();
+        const waitUs = await this.#admit(key, cost, id);
+        if (waitUs <= 0) return id;
+        if (!waited) {
+          waited = true;
+          this.#setWaiting(1);
+        }
+        // A little spread so that waiters don't all ask again on the same millisecond.
+        await sleep(Math.ceil(waitUs / 1000) + Math.floor(Math.random() * 10), signal);
+      }
+    } finally {
+      if (waited) this.#setWaiting(-1);
+    }
+  }
+
+  async #admit(key: string, cost: number, id: string): Promise<number> {
+    return Number(
+      await this.#redis.eval(
+        ADMIT,
+        3,
+        ...this.#keys(key),
+        cost,
+        this.#windowUs,
+        this.#limits.requestsPerMinute,
+        this.#limits.tokensPerMinute,
+        id,
+        this.#ttlMs,
+      ),
+    );
+  }
+
+  /**
+   * Settles an admitted request (its ticket from {@link acquire}) once its answer is in: its tokens
+   * become what the provider counted — more than acquired makes the next requests wait for them,
+   * fewer gives the difference back at once — and it stays in the window for a whole window from
+   * now. Never waits itself.
+   */
+  async charge(key: string, ticket: string, tokens: number): Promise<void> {
+    await this.#redis.eval(SETTLE, 3, ...this.#keys(key), ticket, Math.max(0, Math.ceil(tokens)));
+  }
+
+  /** Learns the provider's limits from its answer, and a pause from its 429. */
+  async learn(key: string, seen: ProviderLimitsSeen): Promise<void> {
+    const rpm = positiveInt(seen.requestsPerMinute);
+    const tpm = positiveInt(seen.tokensPerMinute);
+    const pauseUs = positiveInt(seen.retryAfterMs) * 1000;
+    if (rpm === 0 && tpm === 0 && pauseUs === 0) return;
+    const [, , state] = this.#keys(key);
+    await this.#redis.eval(LEARN, 1, state, rpm, tpm, pauseUs, this.#ttlMs);
+  }
+}
+
+function positiveInt(value: number | undefined): number {
+  return value !== undefined && Number.isFinite(value) && value > 0 ? Math.ceil(value) : 0;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
+    // Aborted while Redis was asked: an 'abort' listener added now would never fire.
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
@@ -137,36 +306,66 @@ export interface GuardedModelsOptions {
  * answer has usage, then corrects the shared budget: a request that cost more makes the next ones
  * wait, one that cost less gives the difference back. The budget so follows the provider's
  * tokenizer, whatever it is, instead of a guess that would leave part of the limit unused.
+ *
+ * The limiter also learns from every answer: the limits the provider announces in its
+ * `x-ratelimit-limit-*` headers, and after a 429 a pause for as long as it asked.
  */
 export function guardModels(models: ModelApi, options: GuardedModelsOptions): ModelApi {
   const { limiter, metrics, providerKey } = options;
-  async function settle(estimated: number, used: number): Promise<void> {
-    if (limiter === undefined || used <= 0 || used === estimated) return;
-    // A correction that fails (Redis gone for a moment) only leaves the estimate in place; the next
+  async function settle(ticket: string | undefined, estimated: number, used: number): Promise<void> {
+    if (limiter === undefined || ticket === undefined) return;
+    // Also when the count is as estimated: the request's time in the window starts again now. A
+    // correction that fails (Redis gone for a moment) only leaves the estimate in place; the next
     // acquire reports Redis trouble where it matters.
-    await limiter.charge(providerKey, used - estimated).catch(() => undefined);
+    await limiter.charge(providerKey, ticket, used > 0 ? used : estimated).catch(() => undefined);
+  }
+  // What the provider last announced, so that only a change costs a Redis write.
+  let announced = { requests: 0, tokens: 0 };
+  function listen(requestOptions: RequestOptions | undefined): RequestOptions | undefined {
+    if (limiter === undefined) return requestOptions;
+    const callers = requestOptions?.onRateLimit;
+    return {
+      ...requestOptions,
+      onRateLimit(info: RateLimitInfo) {
+        callers?.(info);
+        const requests = info.limitRequests ?? announced.requests;
+        const tokens = info.limitTokens ?? announced.tokens;
+        if (requests === announced.requests && tokens === announced.tokens) return;
+        announced = { requests, tokens };
+        void limiter
+          .learn(providerKey, { requestsPerMinute: requests, tokensPerMinute: tokens })
+          .catch(() => undefined);
+      },
+    };
+  }
+  async function learnFrom(error: unknown): Promise<void> {
+    const { status, retryAfterMs } = error as { status?: number; retryAfterMs?: number };
+    if (limiter === undefined || status !== 429) return;
+    // Every worker holds back for as long as the provider asked (a second when it did not say).
+    await limiter.learn(providerKey, { retryAfterMs: retryAfterMs ?? 1000 }).catch(() => undefined);
   }
   async function guarded<T>(
     endpoint: string,
     estimated: number,
-    signal: AbortSignal | undefined,
-    run: () => Promise<T>,
+    requestOptions: RequestOptions | undefined,
+    run: (requestOptions: RequestOptions | undefined) => Promise<T>,
     used: (r: T) => number,
   ): Promise<T> {
-    await limiter?.acquire(providerKey, estimated, signal);
+    const ticket = await limiter?.acquire(providerKey, estimated, requestOptions?.signal);
     const started = performance.now();
     let result: T;
     try {
-      result = await run();
+      result = await run(listen(requestOptions));
     } catch (error) {
       const code = (error as { status?: number; name?: string }).status ?? (error as { name?: string }).name;
       metrics.modelCall(endpoint, 'error', (performance.now() - started) / 1000, 0, String(code ?? 'error'));
+      await learnFrom(error);
       throw error;
     }
     const tokens = used(result);
     metrics.modelCall(endpoint, 'ok', (performance.now() - started) / 1000, tokens || estimated);
     // In the background: the answer is in, and a slow Redis must not hold it back.
-    void settle(estimated, tokens);
+    void settle(ticket, estimated, tokens);
     return result;
   }
   return {
@@ -174,8 +373,8 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
       return guarded(
         'embeddings',
         requestOptions?.estimatedTokens ?? estimateTokens(params.input),
-        requestOptions?.signal,
-        () => models.embeddings(params, requestOptions),
+        requestOptions,
+        (options) => models.embeddings(params, options),
         (r) => r.usage.totalTokens,
       );
     },
@@ -183,8 +382,8 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
       return guarded(
         'rerank',
         requestOptions?.estimatedTokens ?? estimateTokens([params.query, ...params.documents]),
-        requestOptions?.signal,
-        () => models.rerank(params, requestOptions),
+        requestOptions,
+        (options) => models.rerank(params, options),
         (r) => r.usage.totalTokens,
       );
     },
@@ -192,27 +391,28 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
       return guarded(
         'chat',
         requestOptions?.estimatedTokens ?? estimateTokens(params.messages.map((m) => m.content)),
-        requestOptions?.signal,
-        () => models.chat(params, requestOptions),
+        requestOptions,
+        (options) => models.chat(params, options),
         (r) => r.usage.totalTokens,
       );
     },
     async *chatStream(params: ChatParams, requestOptions?: RequestOptions): AsyncIterable<ChatStreamChunk> {
       const tokens = requestOptions?.estimatedTokens ?? estimateTokens(params.messages.map((m) => m.content));
-      await limiter?.acquire(providerKey, tokens, requestOptions?.signal);
+      const ticket = await limiter?.acquire(providerKey, tokens, requestOptions?.signal);
       const started = performance.now();
       let used = 0;
       try {
-        for await (const chunk of models.chatStream(params, requestOptions)) {
+        for await (const chunk of models.chatStream(params, listen(requestOptions))) {
           if (chunk.usage) used = chunk.usage.totalTokens;
           yield chunk;
         }
       } catch (error) {
         metrics.modelCall('chat', 'error', (performance.now() - started) / 1000, 0, 'stream');
+        await learnFrom(error);
         throw error;
       }
       metrics.modelCall('chat', 'ok', (performance.now() - started) / 1000, used || tokens);
-      void settle(tokens, used);
+      void settle(ticket, tokens, used);
     },
   };
 }

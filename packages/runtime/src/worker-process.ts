@@ -32,6 +32,8 @@ export interface WorkerProcess {
   store: VectorStore;
   /** The model API behind the shared provider rate limit, with metrics. */
   models: ModelApi;
+  /** The shared provider rate limit, when one applies (limits configured, or a provider to learn from). */
+  limiter: SharedRateLimiter | undefined;
   /** Registers a worker: logs and metrics for its jobs, closed first on shutdown, counted as ready. */
   addWorker(worker: Worker): void;
   /** Starts the workers and the metrics server; logs `<service> ready`. */
@@ -66,8 +68,10 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
   shutdown.register('store', () => store.close(), 1);
 
   const { limits } = config.models;
+  // With a provider (a base URL) the limiter also runs without configured limits: it learns them
+  // from the provider's x-ratelimit-* headers and 429s.
   const limiter =
-    limits.requestsPerMinute > 0 || limits.tokensPerMinute > 0
+    limits.requestsPerMinute > 0 || limits.tokensPerMinute > 0 || config.models.baseURL !== undefined
       ? new SharedRateLimiter(redis, limits, { keyPrefix: config.queuePrefix })
       : undefined;
   const models = guardModels(createModels(config, { logger }), {
@@ -87,6 +91,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     redis,
     store,
     models,
+    limiter,
     addWorker(worker) {
       workers.push(worker);
       observeWorker(worker, logger, metrics);

@@ -313,6 +313,23 @@ describe('model server: rate limits and faults', () => {
     expect((await post('/embeddings', { model: 'e', input: ['seven'] })).status).toBe(200);
   });
 
+  it('sends x-ratelimit-limit/remaining/reset headers on answers and on 429s', async () => {
+    server.setOptions({ rateLimit: { requestsPerMinute: 10, tokensPerMinute: 6 } });
+    const ok = await post('/embeddings', { model: 'e', input: ['one two three four'] });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('x-ratelimit-limit-tokens')).toBe('6');
+    expect(ok.headers.get('x-ratelimit-remaining-tokens')).toBe('2');
+    expect(ok.headers.get('x-ratelimit-remaining-requests')).toBe('9');
+    // The request just admitted holds both budgets for the whole window.
+    expect(ok.headers.get('x-ratelimit-reset-tokens')).toMatch(/^(59\.\d+s|1m0s)$/);
+    expect(ok.headers.get('x-ratelimit-reset-requests')).toMatch(/^(59\.\d+s|1m0s)$/);
+    const limited = await post('/embeddings', { model: 'e', input: ['five six seven'] });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('x-ratelimit-limit-tokens')).toBe('6');
+    expect(limited.headers.get('x-ratelimit-remaining-tokens')).toBe('2');
+    expect(limited.headers.get('x-ratelimit-reset-tokens')).toMatch(/^(59\.\d+s|1m0s)$/);
+  });
+
   it('answers 500 at errorRate 1 and recovers when the fault is turned off', async () => {
     server.setOptions({ faults: { errorRate: 1 } });
     const res = await post('/rerank', RERANK_EXAMPLE);

@@ -7,7 +7,8 @@ import {
   makeApiError,
   readRequestId,
 } from '../errors.js';
-import type { Logger } from '../types.js';
+import { readRateLimitHeaders } from '../rate-limit-headers.js';
+import type { Logger, RateLimitInfo } from '../types.js';
 import { redact } from './redact.js';
 import { type RetryOptions, withRetries } from './retry.js';
 import { type SseEvent, SseParser } from './sse.js';
@@ -32,6 +33,7 @@ export interface CallSettings {
   maxRetries: number;
   headers: Record<string, string>;
   onRequest: (() => void) | undefined;
+  onRateLimit: ((info: RateLimitInfo) => void) | undefined;
 }
 
 export interface JsonResponse {
@@ -314,6 +316,14 @@ export class Transport {
       // The caller's business; the request goes on.
     }
     const response = await attempt.race(request);
+    if (settings.onRateLimit !== undefined) {
+      const info = readRateLimitHeaders(response.headers, response.status);
+      try {
+        if (info !== undefined) settings.onRateLimit(info);
+      } catch {
+        // The caller's business; the answer goes on.
+      }
+    }
     this.#config.logger?.debug(
       {
         endpoint: path,

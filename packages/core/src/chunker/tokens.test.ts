@@ -1,3 +1,4 @@
+import { get_encoding } from 'tiktoken';
 import { describe, expect, it } from 'vitest';
 import { int, pick, prng } from './__tests__/fixtures.js';
 import { CHUNKER_ENCODING, countTokens, countTokensWithin, fitPrefix, fitSuffix } from './tokens.js';
@@ -13,6 +14,56 @@ describe('countTokens', () => {
     expect(countTokens('')).toBe(0);
     expect(countTokens('hello world')).toBe(2);
     expect(countTokens('<|endoftext|>')).toBeGreaterThan(1);
+  });
+
+  it('agrees with tiktoken counting the whole text at once, piece cache or not', () => {
+    const encoder = get_encoding('cl100k_base');
+    const pieces = [
+      'a',
+      'The',
+      ' word',
+      "'s",
+      "'LL",
+      "'Re",
+      "n't",
+      ' ',
+      '  ',
+      '\t',
+      '\n',
+      '\r\n',
+      '\n\n',
+      ' \n ',
+      '12345',
+      '3.14',
+      '東京',
+      '紅樓夢。',
+      'Größe',
+      'e\u0301',
+      '😀',
+      '\uFEFF',
+      '<|endoftext|>',
+      '...',
+      '!?',
+      '-',
+      '_x_',
+      'ـعربي',
+      'ĳ',
+      '\u00a0',
+    ];
+    const random = prng(7);
+    try {
+      for (let i = 0; i < 300; i++) {
+        const text = Array.from({ length: int(random, 1, 400) }, () => pick(random, pieces)).join('');
+        const expected = encoder.encode_ordinary(text).length;
+        expect(countTokens(text)).toBe(expected);
+        // Again, now from the cache.
+        expect(countTokens(text)).toBe(expected);
+        expect(countTokensWithin(text, expected)).toBe(expected);
+        if (expected > 0) expect(countTokensWithin(text, expected - 1)).toBe(false);
+      }
+    } finally {
+      encoder.free();
+    }
   });
 
   it('stops at a limit', () => {

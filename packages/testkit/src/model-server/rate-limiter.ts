@@ -85,12 +85,27 @@ export class SlidingWindowLimiter {
     return { admitted: true };
   }
 
-  /** Requests and tokens inside the current window. */
-  usage(): { requests: number; tokens: number } {
-    this.#expire(this.#now());
+  /**
+   * Requests and tokens inside the current window, and the milliseconds until each budget is whole
+   * again (the last request holding it leaves the window) — OpenAI's `x-ratelimit-reset-*`.
+   */
+  usage(): { requests: number; tokens: number; requestsResetMs: number; tokensResetMs: number } {
+    const now = this.#now();
+    this.#expire(now);
     let tokens = 0;
-    for (const entry of this.#entries) tokens += entry.tokens;
-    return { requests: this.#entries.length, tokens };
+    let lastWithTokens: Entry | undefined;
+    for (const entry of this.#entries) {
+      tokens += entry.tokens;
+      if (entry.tokens > 0) lastWithTokens = entry;
+    }
+    const last = this.#entries.at(-1);
+    const resetMs = (entry: Entry | undefined) => (entry === undefined ? 0 : entry.at + RATE_WINDOW_MS - now);
+    return {
+      requests: this.#entries.length,
+      tokens,
+      requestsResetMs: resetMs(last),
+      tokensResetMs: resetMs(lastWithTokens),
+    };
   }
 
   reset(): void {
@@ -103,4 +118,16 @@ export class SlidingWindowLimiter {
     while (drop < entries.length && entries[drop]!.at + RATE_WINDOW_MS <= now) drop += 1;
     if (drop > 0) entries.splice(0, drop);
   }
+}
+
+/**
+ * A duration as OpenAI writes it in `x-ratelimit-reset-*`: `250ms`, `1.5s`, `6m0s`.
+ */
+export function formatResetDuration(ms: number): string {
+  const whole = Math.max(0, Math.round(ms));
+  if (whole < 1000) return `${whole}ms`;
+  const minutes = Math.floor(whole / 60_000);
+  const seconds = (whole % 60_000) / 1000;
+  const secondsText = `${Number(seconds.toFixed(3))}s`;
+  return minutes > 0 ? `${minutes}m${secondsText}` : secondsText;
 }

@@ -19,7 +19,7 @@ import {
   validateKnobs,
 } from './options.js';
 import { seededRandom } from './prng.js';
-import { SlidingWindowLimiter } from './rate-limiter.js';
+import { formatResetDuration, SlidingWindowLimiter } from './rate-limiter.js';
 import { copyStats, emptyStats, type ModelServerStats } from './stats.js';
 import {
   chatCompletionBody,
@@ -259,6 +259,7 @@ export function createModelServer(options: ModelServerOptions = {}): ModelServer
         {
           'retry-after': String(Math.ceil(decision.retryAfterMs / 1000)),
           'retry-after-ms': String(Math.ceil(decision.retryAfterMs)),
+          ...rateHeaders(),
         },
       );
     }
@@ -537,10 +538,12 @@ export function createModelServer(options: ModelServerOptions = {}): ModelServer
       headers['x-ratelimit-remaining-requests'] = String(
         Math.max(0, limits.requestsPerMinute - used.requests),
       );
+      headers['x-ratelimit-reset-requests'] = formatResetDuration(used.requestsResetMs);
     }
     if (limits.tokensPerMinute !== undefined) {
       headers['x-ratelimit-limit-tokens'] = String(limits.tokensPerMinute);
       headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, limits.tokensPerMinute - used.tokens));
+      headers['x-ratelimit-reset-tokens'] = formatResetDuration(used.tokensResetMs);
     }
     return headers;
   }
