@@ -5,9 +5,11 @@ import { decodeText } from './decode-text.js';
 import { detectDocumentType } from './detect-type.js';
 import { extractDocx } from './docx-loader.js';
 import type { ExtractedDocument } from './extracted.js';
+import { extractImage } from './image-loader.js';
 import { extractJson } from './json-loader.js';
 import { resolveLoadLimits } from './limits.js';
 import { extractMarkdown } from './markdown-loader.js';
+import type { OcrRunOptions } from './ocr/ocr-pages.js';
 import { extractPdf } from './pdf-loader.js';
 import { runInSandbox } from './sandboxed.js';
 import { extractPlainText } from './text-loader.js';
@@ -18,6 +20,8 @@ export interface LoadDocumentOptions {
   limits?: LoadLimitsInput;
   /** Child processes that parse PDF, DOCX and HTML. Default: the process-wide `defaultParseSandbox()`. */
   sandbox?: ParseSandbox;
+  /** OCR of scanned PDF pages and image files. Without it, such pages are skipped and images refused. */
+  ocr?: OcrRunOptions;
 }
 
 /**
@@ -69,6 +73,13 @@ export async function loadDocument(
         extracted = await extractPdf(bytes, name, {
           ...sandboxed,
           ...(input.password === undefined ? {} : { password: input.password }),
+          ...(options.ocr === undefined ? {} : { ocr: options.ocr }),
+        });
+        break;
+      case 'image':
+        extracted = await extractImage(bytes, name, {
+          ...sandboxed,
+          ...(options.ocr === undefined ? {} : { ocr: options.ocr }),
         });
         break;
       case 'docx':

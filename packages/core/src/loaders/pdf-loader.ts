@@ -1,6 +1,8 @@
 import { DocumentError } from '../errors.js';
 import type { PdfTaskInput, PdfTaskOutput } from '../sandbox/tasks/pdf-task.js';
 import type { ExtractedDocument } from './extracted.js';
+import { type OcrRunOptions } from './ocr/ocr-pages.js';
+import { ocrPdfPages, verdictAfterOcr } from './ocr/pdf-ocr.js';
 import { assessPdfPages } from './pdf-text-quality.js';
 import { runInSandbox, type SandboxedLoadOptions } from './sandboxed.js';
 import { SectionBuilder, tidyText } from './section-builder.js';
@@ -10,6 +12,8 @@ export type ParsedPdf = PdfTaskOutput;
 
 export interface ParsePdfOptions extends SandboxedLoadOptions {
   password?: string;
+  /** OCR for pages without a text layer; without it such pages are skipped. */
+  ocr?: OcrRunOptions;
 }
 
 /**
@@ -55,7 +59,8 @@ export async function extractPdf(
   options: ParsePdfOptions,
 ): Promise<ExtractedDocument> {
   const parsed = await parsePdfInWorker(bytes, name, options);
-  const verdict = assessPdfPages(parsed.pages);
+  const ocr = await ocrPdfPages(bytes, name, parsed.pages, options);
+  const verdict = verdictAfterOcr(name, assessPdfPages(ocr?.pages ?? parsed.pages), ocr, parsed.pageCount);
   if (!verdict.ok) {
     const code = verdict.problem === 'unreadable' ? 'corrupt' : 'no_text';
     throw new DocumentError(name, code, verdict.reason, {
@@ -69,6 +74,7 @@ export async function extractPdf(
     pageCount: parsed.pageCount,
     title: parsed.title,
     skippedPages: verdict.skipped,
+    ...(ocr === null ? {} : { ocr: ocr.report }),
   };
 }
 

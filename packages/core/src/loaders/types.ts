@@ -1,6 +1,8 @@
+import type { OcrDocumentReport } from './ocr/ocr-pages.js';
+
 /** What a loader extracts from one file: its text and the structure that text came with. */
 
-export type DocumentKind = 'pdf' | 'text' | 'markdown' | 'html' | 'docx' | 'csv' | 'json';
+export type DocumentKind = 'pdf' | 'text' | 'markdown' | 'html' | 'docx' | 'csv' | 'json' | 'image';
 
 /**
  * A contiguous piece of the extracted text with its structure. Sections never span two pages
@@ -33,10 +35,12 @@ export interface LoadedDocument {
    * read). Absent for other formats.
    */
   skippedPages?: SkippedPage[];
+  /** What OCR read (scanned PDF pages, image files): the recipe and each page's confidence. Absent when OCR read nothing. */
+  ocr?: OcrDocumentReport;
 }
 
 /** Why a PDF page contributed no section. */
-export type SkippedPageReason = 'no_text' | 'garbled' | 'unreadable';
+export type SkippedPageReason = 'no_text' | 'garbled' | 'unreadable' | 'illegible';
 
 export interface SkippedPage {
   /** 1-based page number. */
