@@ -31,9 +31,17 @@ export async function extractImage(
 ): Promise<ExtractedDocument> {
   const { ocr, limits } = options;
   if (ocr === undefined || ocr.settings.mode === 'off') {
-    throw new DocumentError(name, 'no_text', 'is an image: its text needs OCR, which is turned off (QUIRE_OCR=off)');
+    throw new DocumentError(
+      name,
+      'no_text',
+      'is an image: its text needs OCR, which is turned off (QUIRE_OCR=off)',
+    );
   }
-  const input: ImageInfoTaskInput = { data: bytes, maxPixels: ocr.settings.maxPixels, maxFrames: limits.maxPages };
+  const input: ImageInfoTaskInput = {
+    data: bytes,
+    maxPixels: ocr.settings.maxPixels,
+    maxFrames: limits.maxPages,
+  };
   const info = await runInSandbox<ImageInfoTaskOutput>('image-info', name, input, options);
   const results = await ocrPages(
     info.frames.map((_, frame) => ({ page: frame + 1, frame, image: async () => bytes })),

@@ -1,8 +1,10 @@
 export type { DetectedType, DetectTypeInput } from './detect-type.js';
 export { detectDocumentType } from './detect-type.js';
+export { extractImage, OCR_IMAGE_MEDIA_TYPES } from './image-loader.js';
 export { DEFAULT_LOAD_LIMITS } from './limits.js';
 export type { LoadDocumentOptions } from './load-document.js';
 export { loadDocument } from './load-document.js';
+export * from './ocr/index.js';
 export type { ParsedPdf, ParsePdfOptions } from './pdf-loader.js';
 export { extractPdf, parsePdfInWorker } from './pdf-loader.js';
 export type * from './types.js';

@@ -1,7 +1,7 @@
 import { DocumentError } from '../errors.js';
 import type { PdfTaskInput, PdfTaskOutput } from '../sandbox/tasks/pdf-task.js';
 import type { ExtractedDocument } from './extracted.js';
-import { type OcrRunOptions } from './ocr/ocr-pages.js';
+import type { OcrRunOptions } from './ocr/ocr-pages.js';
 import { ocrPdfPages, verdictAfterOcr } from './ocr/pdf-ocr.js';
 import { assessPdfPages } from './pdf-text-quality.js';
 import { runInSandbox, type SandboxedLoadOptions } from './sandboxed.js';

@@ -10,8 +10,8 @@ import type { OcrTaskInput, OcrTaskOutput } from '../../sandbox/tasks/ocr-task.j
 import { assessPageText } from '../pdf-text-quality.js';
 import { runInSandbox, type SandboxedLoadOptions } from '../sandboxed.js';
 import { tidyText } from '../section-builder.js';
-import { type OcrResultCache, ocrCacheKey } from './ocr-cache.js';
 import { ocrLanguageDir } from './languages.js';
+import { type OcrResultCache, ocrCacheKey } from './ocr-cache.js';
 import { type OcrRecipe, type OcrSettings, ocrRecipe } from './settings.js';
 
 registerSandboxTask('ocr', new URL(`../../sandbox/tasks/ocr-task${MODULE_EXTENSION}`, import.meta.url));
@@ -84,7 +84,11 @@ export async function ocrPages(
     const hit = ocr.cache?.get(key);
     let read: Pick<OcrTaskOutput, 'text' | 'confidence' | 'rotation'>;
     if (hit !== undefined) {
-      read = { text: hit.text, confidence: hit.confidence, rotation: hit.rotation as OcrTaskOutput['rotation'] };
+      read = {
+        text: hit.text,
+        confidence: hit.confidence,
+        rotation: hit.rotation as OcrTaskOutput['rotation'],
+      };
     } else {
       const input: OcrTaskInput = {
         image,
@@ -92,16 +96,21 @@ export async function ocrPages(
         langs: settings.langs,
         langDir,
         maxPixels: settings.maxPixels,
-        retryTurnedBelow: settings.minConfidence,
+        maxMemoryMb: sandboxed.limits.parseMaxMemoryMb,
       };
       try {
         read = await runInSandbox<OcrTaskOutput>('ocr', name, input, sandboxed);
       } catch (error) {
         if (error instanceof DocumentError && !error.message.includes(`page ${source.page}`)) {
-          throw new DocumentError(name, error.code, `page ${source.page}: ${stripName(error.message, name)}`, {
-            cause: error,
-            ...(error.details === undefined ? {} : { details: { ...error.details, page: source.page } }),
-          });
+          throw new DocumentError(
+            name,
+            error.code,
+            `page ${source.page}: ${stripName(error.message, name)}`,
+            {
+              cause: error,
+              ...(error.details === undefined ? {} : { details: { ...error.details, page: source.page } }),
+            },
+          );
         }
         throw error;
       }

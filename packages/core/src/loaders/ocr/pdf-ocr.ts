@@ -80,7 +80,9 @@ export function verdictAfterOcr(
 ): DocumentVerdict {
   if (ocr === null) return verdict;
   const illegible = new Set(ocr.report.pages.filter((p) => p.illegible).map((p) => p.page));
-  const skipped = verdict.skipped.map((s) => (illegible.has(s.page) ? { ...s, reason: 'illegible' as const } : s));
+  const skipped = verdict.skipped.map((s) =>
+    illegible.has(s.page) ? { ...s, reason: 'illegible' as const } : s,
+  );
   if (!verdict.ok && verdict.problem === 'scanned') {
     throw new DocumentError(
       name,

@@ -74,7 +74,7 @@ export class PdfRasteriser {
     }
   }
 
-  /** One page as a grey PNG. */
+  /** One page as an 8-bit grey PGM (uncompressed: rendering PNG would spend as long compressing as rendering). */
   async page(page: number): Promise<Uint8Array> {
     const [width, height] = this.sizes.get(page) ?? [612, 792];
     const dpi = pageDpi(width, height, this.options.dpi, this.options.maxPixels);
@@ -87,7 +87,6 @@ export class PdfRasteriser {
       '-l',
       String(page),
       '-gray',
-      '-png',
       '-singlefile',
       this.file,
     ];
@@ -121,10 +120,14 @@ export class PdfRasteriser {
 async function pageSizes(file: string, options: RasteriseOptions): Promise<Map<number, [number, number]>> {
   const sizes = new Map<number, [number, number]>();
   try {
-    const { stdout } = await run('pdfinfo', [...passwordArgs(options.password), '-f', '1', '-l', '100000', file], {
-      timeout: options.timeoutMs,
-      maxBuffer: 64 * 1_048_576,
-    });
+    const { stdout } = await run(
+      'pdfinfo',
+      [...passwordArgs(options.password), '-f', '1', '-l', '100000', file],
+      {
+        timeout: options.timeoutMs,
+        maxBuffer: 64 * 1_048_576,
+      },
+    );
     for (const match of stdout.matchAll(/^Page\s+(\d+) size:\s+([\d.]+) x ([\d.]+) pts/gm)) {
       sizes.set(Number(match[1]), [Number(match[2]), Number(match[3])]);
     }

@@ -20,21 +20,28 @@ export interface ImageInfoTaskOutput {
 export async function run(input: ImageInfoTaskInput): Promise<ImageInfoTaskOutput> {
   let first: Metadata;
   try {
-    first = await sharp(input.data).metadata();
+    first = await sharp(input.data, { limitInputPixels: false }).metadata();
   } catch (error) {
     throw new TaskFailure('corrupt', `is not a readable image: ${(error as Error).message}`);
   }
   const count = first.pages ?? 1;
   if (count > input.maxFrames) {
-    throw new TaskFailure('too_many_pages', `has ${count} pages, more than the limit of ${input.maxFrames} (maxPages)`, {
-      pageCount: count,
-      limit: input.maxFrames,
-    });
+    throw new TaskFailure(
+      'too_many_pages',
+      `has ${count} pages, more than the limit of ${input.maxFrames} (maxPages)`,
+      {
+        pageCount: count,
+        limit: input.maxFrames,
+      },
+    );
   }
   const frames: ImageInfoTaskOutput['frames'] = [];
   for (let frame = 0; frame < count; frame++) {
     // Frames of a TIFF may differ in size: each is read from its own directory entry.
-    const meta = frame === 0 && count === 1 ? first : await sharp(input.data, { page: frame }).metadata();
+    const meta =
+      frame === 0 && count === 1
+        ? first
+        : await sharp(input.data, { page: frame, limitInputPixels: false }).metadata();
     const width = meta.width ?? 0;
     const height = meta.height ?? 0;
     if (width * height > input.maxPixels) {

@@ -1,15 +1,21 @@
 /**
- * Sandbox task `ocr`: the text of one image (a page of a scanned PDF rendered by the parent, or a
- * frame of an image file) with tesseract.js, and its mean word confidence. The image is checked
- * against the pixel limit from its header before it is decoded (sharp, libvips). A page that reads
- * poorly upright is tried turned by 180°, 90° and 270° (scanned upside down or sideways), and the
- * best reading wins. The Tesseract worker stays loaded between tasks for the same languages.
+ * Sandbox task `ocr`: the text of one image (a page of a scanned PDF rendered by the parent as PGM,
+ * or a frame of an image file) with tesseract.js, and its mean word confidence. The image's size
+ * is read from its header and checked against the pixel limit before anything is decoded (sharp,
+ * libvips, for image files). Tesseract gets an uncompressed grey image (PGM), which it reads
+ * without a decoding step of its own.
+ *
+ * A page that reads poorly upright is tried turned by 180°, 90° and 270° (scanned upside down or
+ * sideways) and the best reading wins. The Tesseract worker stays loaded between tasks for the same
+ * languages, unless the process holds more than 70% of its memory cap after a page: WebAssembly
+ * memory never shrinks, so the worker is then ended and the next page starts a fresh one.
  */
 import sharp, { type Metadata } from 'sharp';
 import type { Worker } from 'tesseract.js';
 import { TaskFailure } from '../protocol.js';
 
 export interface OcrTaskInput {
+  /** PGM (binary, 8-bit grey) or an image file: PNG, JPEG, TIFF, WebP. */
   image: Uint8Array;
   /** 0-based frame of a multi-page image (TIFF); 0 otherwise. */
   frame: number;
@@ -17,8 +23,8 @@ export interface OcrTaskInput {
   /** A directory holding `<lang>.traineddata` for every language (see `ocrLanguageDir`). */
   langDir: string;
   maxPixels: number;
-  /** Below this mean confidence the page is also tried turned. */
-  retryTurnedBelow: number;
+  /** The task's memory cap, in MiB: past 70% of it after a page, the Tesseract worker is ended. */
+  maxMemoryMb: number;
 }
 
 export interface OcrTaskOutput {
@@ -31,12 +37,18 @@ export interface OcrTaskOutput {
   height: number;
 }
 
+/** An upright reading under this mean confidence is tried turned. */
+const TRY_TURNED_BELOW = 50;
+
+sharp.cache(false);
+sharp.concurrency(1);
+
 let current: { key: string; worker: Promise<Worker> } | undefined;
 
 async function workerFor(langs: string[], langDir: string): Promise<Worker> {
   const key = `${langDir}\0${langs.join('+')}`;
   if (current?.key === key) return current.worker;
-  if (current !== undefined) await (await current.worker).terminate();
+  await endWorker();
   const { createWorker, OEM } = await import('tesseract.js');
   // Language data from the local directory only; nothing fetched, nothing written ('none').
   const worker = createWorker(langs.join('+'), OEM.LSTM_ONLY, {
@@ -48,47 +60,131 @@ async function workerFor(langs: string[], langDir: string): Promise<Worker> {
   return worker;
 }
 
-/** Decodes a frame to an 8-bit grey PNG, turned clockwise by `rotation`, refusing too many pixels first. */
-async function decode(input: OcrTaskInput, rotation: number): Promise<Buffer> {
-  return sharp(input.image, { page: input.frame, limitInputPixels: input.maxPixels })
-    .rotate(rotation)
-    .greyscale()
-    .png({ compressionLevel: 1 })
-    .toBuffer();
+async function endWorker(): Promise<void> {
+  const ending = current;
+  current = undefined;
+  if (ending !== undefined) await (await ending.worker).terminate();
 }
 
-export async function run(input: OcrTaskInput): Promise<OcrTaskOutput> {
+interface Grey {
+  width: number;
+  height: number;
+  /** One byte per pixel, row by row. */
+  pixels: Uint8Array;
+}
+
+/** The size in a binary PGM header (`P5 <width> <height> <maxval>` and one whitespace), or undefined. */
+function pgmHeader(bytes: Uint8Array): { width: number; height: number; offset: number } | undefined {
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 64)).toString('latin1');
+  const match = /^P5\s+(\d+)\s+(\d+)\s+255\s/.exec(head);
+  if (match === null) return undefined;
+  return { width: Number(match[1]), height: Number(match[2]), offset: match[0].length };
+}
+
+function toPgm({ width, height, pixels }: Grey): Uint8Array {
+  const header = Buffer.from(`P5\n${width} ${height}\n255\n`, 'latin1');
+  return Buffer.concat([header, pixels]);
+}
+
+function tooLarge(width: number, height: number, maxPixels: number): TaskFailure {
+  return new TaskFailure(
+    'too_large',
+    `has an image of ${width} × ${height} pixels, more than the limit of ${maxPixels} pixels`,
+    { width, height, limit: maxPixels },
+  );
+}
+
+/** The frame as 8-bit grey pixels, its size checked from the header before decoding. */
+async function decode(input: OcrTaskInput): Promise<Grey> {
+  const pgm = pgmHeader(input.image);
+  if (pgm !== undefined) {
+    if (pgm.width * pgm.height > input.maxPixels) throw tooLarge(pgm.width, pgm.height, input.maxPixels);
+    const pixels = input.image.subarray(pgm.offset, pgm.offset + pgm.width * pgm.height);
+    if (pixels.length < pgm.width * pgm.height)
+      throw new TaskFailure('corrupt', 'a rendered page is truncated');
+    return { width: pgm.width, height: pgm.height, pixels };
+  }
   let meta: Metadata;
   try {
-    meta = await sharp(input.image, { page: input.frame }).metadata();
+    meta = await sharp(input.image, { page: input.frame, limitInputPixels: false }).metadata();
   } catch (error) {
     throw new TaskFailure('corrupt', `is not a readable image: ${(error as Error).message}`);
   }
   const width = meta.width ?? 0;
   const height = meta.height ?? 0;
-  if (width * height > input.maxPixels) {
-    throw new TaskFailure(
-      'too_large',
-      `has an image of ${width} × ${height} pixels, more than the limit of ${input.maxPixels} pixels`,
-      { width, height, limit: input.maxPixels },
-    );
+  if (width * height > input.maxPixels) throw tooLarge(width, height, input.maxPixels);
+  try {
+    const { data, info } = await sharp(input.image, { page: input.frame, limitInputPixels: input.maxPixels })
+      .flatten({ background: '#ffffff' })
+      .greyscale()
+      .extractChannel(0)
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return { width: info.width, height: info.height, pixels: data };
+  } catch (error) {
+    throw new TaskFailure('corrupt', `is not a readable image: ${(error as Error).message}`);
   }
-  const worker = await workerFor(input.langs, input.langDir);
-  let best: OcrTaskOutput | undefined;
-  for (const rotation of [0, 180, 90, 270] as const) {
-    let png: Buffer;
-    try {
-      png = await decode(input, rotation);
-    } catch (error) {
-      throw new TaskFailure('corrupt', `is not a readable image: ${(error as Error).message}`);
-    }
-    const { data } = await worker.recognize(png, {}, { text: true });
-    const words = data.text.match(/[\p{L}\p{N}]+/gu)?.length ?? 0;
-    const confidence = words === 0 ? 0 : data.confidence;
-    if (best === undefined || confidence > best.confidence) {
-      best = { text: data.text, confidence, rotation, width, height };
-    }
-    if (best.confidence >= input.retryTurnedBelow) break;
+}
+
+/** The pixels turned clockwise by `rotation` and shrunk to fit `maxSide`, as PGM. */
+async function turn(grey: Grey, rotation: number, maxSide?: number): Promise<Buffer> {
+  if (rotation === 0 && maxSide === undefined) return Buffer.from(toPgm(grey));
+  let image = sharp(grey.pixels, { raw: { width: grey.width, height: grey.height, channels: 1 } }).rotate(
+    rotation,
+  );
+  if (maxSide !== undefined)
+    image = image.resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true });
+  const { data, info } = await image.extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+  return Buffer.from(toPgm({ width: info.width, height: info.height, pixels: data }));
+}
+
+/** Share of dark pixels, sampled. */
+function inkShare({ pixels }: Grey): number {
+  const step = 7;
+  let dark = 0;
+  let seen = 0;
+  for (let i = 0; i < pixels.length; i += step) {
+    seen++;
+    if ((pixels[i] ?? 255) < 128) dark++;
   }
-  return best as OcrTaskOutput;
+  return seen === 0 ? 0 : dark / seen;
+}
+
+/** Side of the small copies a page's orientation is judged on, in pixels (about 120 dpi for A4). */
+const ORIENTATION_SIDE = 1400;
+
+async function read(worker: Worker, image: Buffer): Promise<{ text: string; confidence: number }> {
+  const { data } = await worker.recognize(image, {}, { text: true });
+  const words = data.text.match(/[\p{L}\p{N}]+/gu)?.length ?? 0;
+  return { text: data.text, confidence: words === 0 ? 0 : data.confidence };
+}
+
+export async function run(input: OcrTaskInput): Promise<OcrTaskOutput> {
+  const grey = await decode(input);
+  const cap = input.maxMemoryMb * 2 ** 20;
+  const size = { width: grey.width, height: grey.height };
+  try {
+    const upright = await read(await workerFor(input.langs, input.langDir), await turn(grey, 0));
+    // A page without ink is blank, not turned.
+    if (upright.confidence >= TRY_TURNED_BELOW || inkShare(grey) < 0.001) {
+      return { ...upright, rotation: 0, ...size };
+    }
+    // A poor reading: judge the orientation on small copies (cheap), then read the best one in full.
+    let best: { rotation: 0 | 90 | 180 | 270; confidence: number } = { rotation: 0, confidence: -1 };
+    for (const rotation of [0, 90, 180, 270] as const) {
+      const small = await read(
+        await workerFor(input.langs, input.langDir),
+        await turn(grey, rotation, ORIENTATION_SIDE),
+      );
+      if (small.confidence > best.confidence) best = { rotation, confidence: small.confidence };
+    }
+    if (best.rotation === 0) return { ...upright, rotation: 0, ...size };
+    if (process.memoryUsage().rss > cap * 0.5) await endWorker();
+    const turned = await read(await workerFor(input.langs, input.langDir), await turn(grey, best.rotation));
+    return turned.confidence > upright.confidence
+      ? { ...turned, rotation: best.rotation, ...size }
+      : { ...upright, rotation: 0, ...size };
+  } finally {
+    if (process.memoryUsage().rss > cap * 0.7) await endWorker();
+  }
 }
