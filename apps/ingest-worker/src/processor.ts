@@ -107,6 +107,7 @@ async function ingest(
     ...(deps.chunking !== undefined ? { chunking: deps.chunking } : {}),
     ...(deps.loadLimits !== undefined ? { loadLimits: deps.loadLimits } : {}),
     ...(deps.sources !== undefined ? { sources: deps.sources } : {}),
+    ...(deps.ocr !== undefined ? { ocr: deps.ocr } : {}),
   };
   const result = await ingestDocument(services, {
     tenant: data.tenant,

@@ -143,5 +143,8 @@ export const IngestProgressSchema = z.object({
   chunksEmbedded: z.number().int().optional(),
   batches: z.number().int().optional(),
   batchesDone: z.number().int().optional(),
+  /** Pages of the document read by OCR, and how many are done (while `loading` a scan). */
+  ocrPages: z.number().int().optional(),
+  ocrPagesDone: z.number().int().optional(),
 });
 export type IngestProgress = z.infer<typeof IngestProgressSchema>;

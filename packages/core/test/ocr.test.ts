@@ -4,6 +4,15 @@
  * TIFF, JPEG and WebP images, a blank scan, and an image bomb. Each page read must hold at least 95%
  * of the words it was made from.
  */
+import {
+  OCR_ENGLISH_PAGE as ENGLISH_PAGE,
+  OCR_FRENCH_PAGE as FRENCH_PAGE,
+  makeImageBomb,
+  makeImagePdf as makePdf,
+  makeMultiPageTiff as makeTiff,
+  renderTextPage as renderPage,
+  wordRecall,
+} from '@quire/testkit';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DocumentError, QuireError } from '../src/errors.js';
@@ -11,15 +20,6 @@ import { type LoadDocumentOptions, loadDocument } from '../src/loaders/index.js'
 import { openOcrCache } from '../src/loaders/ocr/ocr-cache.js';
 import { type OcrSettingsInput, resolveOcrSettings } from '../src/loaders/ocr/settings.js';
 import { type ParseFinishedEvent, ParseSandbox } from '../src/sandbox/index.js';
-import {
-  ENGLISH_PAGE,
-  FRENCH_PAGE,
-  makeImageBomb,
-  makePdf,
-  makeTiff,
-  renderPage,
-  wordRecall,
-} from './ocr-fixtures.js';
 
 const finished: ParseFinishedEvent[] = [];
 const sandbox = new ParseSandbox({ size: 2, observer: { parseFinished: (e) => finished.push(e) } });

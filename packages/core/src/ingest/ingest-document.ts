@@ -16,6 +16,9 @@ import type { Chunk } from '../chunker/types.js';
 import { findDuplicateDocuments } from '../duplicates/index.js';
 import { DocumentError, QuireError } from '../errors.js';
 import { loadDocument } from '../loaders/load-document.js';
+import type { OcrResultCache } from '../loaders/ocr/ocr-cache.js';
+import { ocrChunkMetadata } from '../loaders/ocr/ocr-pages.js';
+import { type OcrSettingsInput, resolveOcrSettings } from '../loaders/ocr/settings.js';
 import type { LoadLimitsInput } from '../loaders/types.js';
 import { resolveSource } from '../sources/resolve-source.js';
 import type { IngestSource, SourceOptions } from '../sources/types.js';
@@ -66,6 +69,11 @@ export interface IngestDocumentDeps {
   sources?: Partial<SourceOptions>;
   /** Told (at `info`/`warn`) of skips, resumes and clean-ups; silent without one. */
   logger?: Logger;
+  /**
+   * OCR of scanned PDF pages and image files: settings over `DEFAULT_OCR_SETTINGS`, and the result
+   * cache. Default: OCR in mode `auto` with English, no cache.
+   */
+  ocr?: { settings?: OcrSettingsInput; cache?: OcrResultCache };
 }
 
 /** One document, and how to ingest it. */
@@ -81,6 +89,8 @@ export interface IngestDocumentRequest {
   password?: string;
   /** Overrides the deps' chunk size and overlap for this document. */
   chunking?: { chunkSize?: number | undefined; chunkOverlap?: number | undefined };
+  /** Overrides the deps' OCR settings for this document (mode, languages, threshold). */
+  ocr?: OcrSettingsInput;
   /** Aborts every source, load, model and store call; the ingestion then rejects with the signal's reason. */
   signal?: AbortSignal;
   /** Told of each stage and of every stored batch. A rejection fails the ingestion. */
@@ -142,6 +152,14 @@ export async function ingestDocument(
   };
 
   await progress({ stage: 'loading' });
+  const ocrSettings = resolveOcrSettings(deps.ocr?.settings, request.ocr);
+  // Progress of a long scan, page by page; sent in order, one at a time.
+  let ocrProgress = Promise.resolve();
+  const onOcrPage = ({ done, total }: { done: number; total: number }) => {
+    ocrProgress = ocrProgress
+      .then(() => progress({ stage: 'loading', pages: null, ocrPages: total, ocrPagesDone: done }))
+      .catch(() => undefined);
+  };
   const source = await resolveSource(request.source, { ...deps.sources, ...(signal ? { signal } : {}) });
   const doc = await loadDocument(
     {
@@ -151,8 +169,16 @@ export async function ingestDocument(
       ...(request.password !== undefined ? { password: request.password } : {}),
       ...(signal ? { signal } : {}),
     },
-    deps.loadLimits ? { limits: deps.loadLimits } : {},
+    {
+      ...(deps.loadLimits ? { limits: deps.loadLimits } : {}),
+      ocr: {
+        settings: ocrSettings,
+        onPage: onOcrPage,
+        ...(deps.ocr?.cache === undefined ? {} : { cache: deps.ocr.cache }),
+      },
+    },
   );
+  await ocrProgress;
   lap('load');
 
   const chunking = {
@@ -169,6 +195,8 @@ export async function ingestDocument(
     dimension: deps.dimension,
     sourceName,
     metadata,
+    // The OCR recipe only for documents OCR read, so other documents keep their versions.
+    ...(doc.ocr === undefined ? {} : { ocr: doc.ocr.recipe }),
   });
   await progress({ stage: 'chunking', pages: doc.pageCount });
   const chunks = chunkDocument(doc, chunking);
@@ -242,7 +270,7 @@ export async function ingestDocument(
     pageEnd: chunk.pageEnd,
     headingPath: chunk.headingPath,
     sourceName,
-    metadata,
+    metadata: doc.ocr === undefined ? metadata : { ...metadata, ...ocrChunkMetadata(doc.ocr, chunk.pageStart, chunk.pageEnd) },
     ingestedAt,
     vector,
   });
