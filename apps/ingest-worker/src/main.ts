@@ -1,7 +1,12 @@
 #!/usr/bin/env node
 /** The ingest worker process: env → logger → connections → services → worker → shutdown. */
 import { readFileSync } from 'node:fs';
-import { checkParseMemoryBudget, configureDefaultParseSandbox, ocrLanguageDir, openOcrCache } from '@quire/core';
+import {
+  checkParseMemoryBudget,
+  configureDefaultParseSandbox,
+  ocrLanguageDir,
+  openOcrCache,
+} from '@quire/core';
 import { forgetSecretsWhenDone, QUEUES, SecretKeyring } from '@quire/jobs';
 import { mapProcessorError, readContainerMemoryLimit, runMain, startWorkerProcess } from '@quire/runtime';
 import { Worker } from 'bullmq';

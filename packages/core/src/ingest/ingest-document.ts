@@ -270,7 +270,10 @@ export async function ingestDocument(
     pageEnd: chunk.pageEnd,
     headingPath: chunk.headingPath,
     sourceName,
-    metadata: doc.ocr === undefined ? metadata : { ...metadata, ...ocrChunkMetadata(doc.ocr, chunk.pageStart, chunk.pageEnd) },
+    metadata:
+      doc.ocr === undefined
+        ? metadata
+        : { ...metadata, ...ocrChunkMetadata(doc.ocr, chunk.pageStart, chunk.pageEnd) },
     ingestedAt,
     vector,
   });

@@ -1,6 +1,6 @@
 /**
- * OCR for PDFs: the pages without a text layer (mode `auto`: no text, garbled text, or a page the
- * parser could not read) or every page (`force`) are rendered and read by OCR, and their text
+ * OCR for PDFs: the pages without a text layer (mode `auto`: no text, or a page the parser could
+ * not read) or every page (`force`, which also replaces garbled text layers) are rendered and read by OCR, and their text
  * takes the place of the parser's before the quality gate judges the document. Text pages of a
  * mixed PDF keep their own text.
  */
@@ -26,7 +26,7 @@ export function pagesNeedingOcr(pages: readonly PdfPageText[], mode: 'auto' | 'o
   if (mode === 'off') return [];
   if (mode === 'force') return pages.map((p) => p.page);
   return pages
-    .filter(({ text }) => text === null || ['no_text', 'garbled'].includes(assessPageText(text).verdict))
+    .filter(({ text }) => text === null || assessPageText(text).verdict === 'no_text')
     .map((p) => p.page);
 }
 
