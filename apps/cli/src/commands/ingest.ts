@@ -286,6 +286,11 @@ function describeProgress(progress: unknown): DocumentJob['progress'] {
     const done = p.chunksEmbedded ?? 0;
     fraction = 0.25 + 0.65 * Math.min(1, done / p.chunks);
     detail = `embedding ${done}/${p.chunks} chunks`;
+  } else if (p.stage === 'loading' && p.ocrPages !== undefined && p.ocrPages > 0) {
+    // A scan: OCR takes most of the time, page by page.
+    const done = p.ocrPagesDone ?? 0;
+    fraction = 0.05 + 0.15 * Math.min(1, done / p.ocrPages);
+    detail = `OCR page ${done}/${p.ocrPages}`;
   } else if (p.stage === 'loading' && p.pages) {
     detail = `loading ${p.pages} pages`;
   }
