@@ -18,6 +18,7 @@ import {
   ocrPages,
   type ParseFinishedEvent,
   ParseSandbox,
+  PdfRasteriser,
   resolveOcrSettings,
 } from '@quire/core';
 import {
@@ -69,15 +70,27 @@ try {
 async function main(): Promise<void> {
   const corpus = corpusDir();
   const pages: Page[] = [];
-  // The corpus scans, rendered once as the loader renders them (grey PGM), so both tools read the same pixels.
+  // The corpus scans, rendered once as the loader renders them (grey PGM, at `dpi` or less for a page
+  // over the pixel limit), so both tools read the same pixels.
+  const { maxOcrPixels: maxPixels } = resolveOcrSettings({});
   for (const scan of SCANS) {
-    const base = join(tmp.path, scan.replace(/[/.]/g, '_'));
-    await run('pdftoppm', ['-r', String(flags.dpi), '-gray', join(corpus, scan), base]);
-    const { stdout } = await run('pdfinfo', [join(corpus, scan)]);
-    const count = Number(/^Pages:\s+(\d+)/m.exec(stdout)?.[1] ?? 0);
-    for (let page = 1; page <= count; page++) {
-      const path = `${base}-${String(page).padStart(String(count).length, '0')}.pgm`;
-      pages.push({ set: 'corpus', name: `${scan}#${page}`, path, bytes: await readFile(path) });
+    const bytes = await readFile(join(corpus, scan));
+    const rasteriser = await PdfRasteriser.open(bytes, scan, {
+      dpi: flags.dpi,
+      maxPixels,
+      timeoutMs: 120_000,
+    });
+    try {
+      const { stdout } = await run('pdfinfo', [join(corpus, scan)]);
+      const count = Number(/^Pages:\s+(\d+)/m.exec(stdout)?.[1] ?? 0);
+      for (let page = 1; page <= count; page++) {
+        const path = join(tmp.path, `${scan.replace(/[/.]/g, '_')}-${page}.pgm`);
+        const image = await rasteriser.page(page);
+        await writeFile(path, image);
+        pages.push({ set: 'corpus', name: `${scan}#${page}`, path, bytes: image });
+      }
+    } finally {
+      await rasteriser.close();
     }
   }
   const generated: Array<[string, readonly string[]]> = [

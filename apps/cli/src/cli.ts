@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Metadata } from '@quire/core';
-import type { CsvFormulas, QueueName } from '@quire/jobs';
+import type { CsvFormulas, IngestOcr, QueueName } from '@quire/jobs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { ReportFormat } from './commands/batch.js';
 import type { CommandContext, GlobalOptions } from './context.js';
@@ -119,12 +119,19 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     )
     .option('--id <documentId>', 'document id of the only input (default: its file name)')
     .option('--id-prefix <prefix>', 'prepended to every document id, e.g. "handbook/"')
+    .addOption(
+      new Option('--ocr <mode>', "OCR of scanned pages and images (default: the workers' QUIRE_OCR)").choices(
+        ['auto', 'off', 'force'],
+      ),
+    )
+    .option('--ocr-langs <langs>', 'OCR languages, comma-separated Tesseract names, e.g. eng,fra')
     .addOption(timeoutOption(600))
     .addHelpText(
       'after',
       `
 Examples:
   quire ingest ./docs --wait
+  quire ingest ./scans --ocr-langs eng,fra --wait
   quire ingest 'reports/**/*.pdf' -m team=finance -m year=2024 --wait
   quire ingest https://example.com/guide.html --id guide`,
     )
@@ -139,10 +146,13 @@ Examples:
             metadata?: Metadata;
             id?: string;
             idPrefix?: string;
+            ocr?: 'auto' | 'off' | 'force';
+            ocrLangs?: string;
             timeout: number;
           },
         ) =>
           (await import('./commands/ingest.js')).runIngest(ctx, inputs, {
+            ...ocrOption(opts.ocr, opts.ocrLangs),
             wait: opts.wait === true,
             json: opts.json === true,
             metadata: opts.metadata ?? {},
@@ -553,6 +563,25 @@ function queryFlags(opts: QueryFlags) {
     ...(opts.topN !== undefined ? { topN: opts.topN } : {}),
     ...(opts.candidates !== undefined ? { candidates: opts.candidates } : {}),
   };
+}
+
+/** `--ocr` and `--ocr-langs` as the job's OCR settings; a language list that is not one is a usage error. */
+export function ocrOption(
+  mode: 'auto' | 'off' | 'force' | undefined,
+  langs: string | undefined,
+): { ocr?: IngestOcr } {
+  if (mode === undefined && langs === undefined) return {};
+  const list = langs?.split(',').map((lang) => lang.trim());
+  if (
+    list !== undefined &&
+    (list.length > 8 || list.some((lang) => !/^[A-Za-z][A-Za-z0-9_]{1,31}$/.test(lang)))
+  ) {
+    throw new CliError(
+      `--ocr-langs: expected up to 8 Tesseract language names joined by commas, such as eng,fra; got ${JSON.stringify(langs)}`,
+      2,
+    );
+  }
+  return { ocr: { ...(mode === undefined ? {} : { mode }), ...(list === undefined ? {} : { langs: list }) } };
 }
 
 function timeoutOption(defaultSeconds: number): Option {

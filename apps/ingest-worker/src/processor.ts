@@ -19,6 +19,7 @@ import {
   type IngestProgress,
   type IngestResult,
   JOB_NAMES,
+  type OpenedIngestJob,
   openIngestJob,
   SecretKeyError,
   type SecretKeyring,
@@ -92,7 +93,7 @@ function openSecrets(payload: Parameters<typeof openIngestJob>[0], keyring: Secr
 async function ingest(
   deps: IngestDeps,
   job: DocumentJob,
-  data: IngestJobData,
+  data: OpenedIngestJob,
   lease: DocumentLease,
   signal?: AbortSignal,
 ): Promise<IngestResult> {
@@ -117,6 +118,7 @@ async function ingest(
     ...(data.metadata !== undefined ? { metadata: data.metadata } : {}),
     ...(data.password !== undefined ? { password: data.password } : {}),
     ...(data.chunking !== undefined ? { chunking: data.chunking } : {}),
+    ...(data.ocr !== undefined ? { ocr: data.ocr } : {}),
     ...(signal ? { signal } : {}),
     onProgress: (progress) => job.updateProgress(progress satisfies IngestProgress),
     assertOwner: async () => {

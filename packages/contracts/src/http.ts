@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { ChunkingSchema, DocumentIdSchema, MetadataSchema } from './common.js';
+import { IngestOcrSchema } from './ingest.js';
 import {
   BatchQuestionSchema,
   BatchReportSchema,
@@ -50,6 +51,8 @@ export const SubmitDocumentBodySchema = z
     /** Password of an encrypted PDF. */
     password: z.string().max(1024).optional(),
     chunking: ChunkingSchema.optional(),
+    /** OCR settings of this document (scanned pages, images), over the workers' own. */
+    ocr: IngestOcrSchema.optional(),
     webhookUrl: WebhookUrlSchema.optional(),
   })
   .strict()
@@ -69,6 +72,18 @@ export const UploadFieldsSchema = z
     password: z.string().max(1024).optional(),
     chunkSize: z.coerce.number().int().min(32).max(8192).optional(),
     chunkOverlap: z.coerce.number().int().min(0).max(4096).optional(),
+    ocr: z
+      .enum(['auto', 'off', 'force'])
+      .optional()
+      .describe("OCR of scanned pages and images; default: the workers' QUIRE_OCR"),
+    ocrLangs: z
+      .string()
+      .regex(
+        /^[A-Za-z][A-Za-z0-9_]{1,31}(,[A-Za-z][A-Za-z0-9_]{1,31}){0,7}$/,
+        'Tesseract language names joined by commas, such as eng,fra',
+      )
+      .optional()
+      .describe("OCR languages, comma-separated; default: the workers' QUIRE_OCR_LANGS"),
     webhookUrl: WebhookUrlSchema.optional(),
   })
   .strict();

@@ -37,8 +37,34 @@ export const IngestJobDataSchema = z
   })
   .strict();
 export type IngestJobData = z.infer<typeof IngestJobDataSchema>;
+
+/**
+ * A job's OCR settings (scanned PDF pages, image files), over the worker's own (`QUIRE_OCR`,
+ * `QUIRE_OCR_LANGS`, `QUIRE_OCR_MIN_CONFIDENCE`).
+ */
+export const IngestOcrSchema = z
+  .object({
+    /** `auto`: pages without text and images; `force`: every page; `off`: none. */
+    mode: z.enum(['auto', 'off', 'force']).optional(),
+    /** Tesseract language names, combined on each page (`["eng", "fra"]`); each must be installed on the workers. */
+    langs: z
+      .array(
+        z.string().regex(/^[A-Za-z][A-Za-z0-9_]{1,31}$/, 'a Tesseract language name such as eng or chi_sim'),
+      )
+      .min(1)
+      .max(8)
+      .optional(),
+    /** Mean word confidence (0–100) under which a page is kept but flagged `ocrLowConfidence`. */
+    minConfidence: z.number().min(0).max(100).optional(),
+  })
+  .strict();
+export type IngestOcr = z.infer<typeof IngestOcrSchema>;
+
 /** What a caller gives to enqueue an ingestion (the SDK adds `v` and `seq`). */
-export type IngestJobInput = Omit<IngestJobData, 'v' | 'seq'>;
+export type IngestJobInput = Omit<IngestJobData, 'v' | 'seq'> & {
+  /** The job's OCR settings; a job that sets them is written as version 3. */
+  ocr?: IngestOcr;
+};
 
 /** A sealed box of job secrets (AES-256-GCM); see `secrets.ts` in `@quire/jobs`. */
 export const SealedSecretsSchema = z
@@ -79,8 +105,23 @@ export const IngestJobDataV2Schema = IngestJobDataSchema.omit({ v: true, passwor
   .strict();
 export type IngestJobDataV2 = z.infer<typeof IngestJobDataV2Schema>;
 
-/** Any ingest payload a worker takes: version 1 (secrets in clear, older producers) or 2. */
-export const IngestJobPayloadSchema = z.discriminatedUnion('v', [IngestJobDataSchema, IngestJobDataV2Schema]);
+/**
+ * Version 3 of the ingest payload: version 2 (secrets sealed in `sealed` when there are any) with
+ * `ocr`, the job's OCR settings. Producers write it only for a job that sets `ocr`, so other jobs
+ * stay readable by workers of earlier releases.
+ */
+export const IngestJobDataV3Schema = IngestJobDataV2Schema.extend({
+  v: z.literal(3),
+  ocr: IngestOcrSchema.optional(),
+}).strict();
+export type IngestJobDataV3 = z.infer<typeof IngestJobDataV3Schema>;
+
+/** Any ingest payload a worker takes: version 1 (secrets in clear, older producers), 2 or 3. */
+export const IngestJobPayloadSchema = z.discriminatedUnion('v', [
+  IngestJobDataSchema,
+  IngestJobDataV2Schema,
+  IngestJobDataV3Schema,
+]);
 export type IngestJobPayload = z.infer<typeof IngestJobPayloadSchema>;
 
 export const DeleteJobDataSchema = z

@@ -49,6 +49,7 @@ import {
   IngestJobDataSchema,
   type IngestJobInput,
   type IngestJobPayload,
+  IngestOcrSchema,
 } from './schemas.js';
 import { sealIngestJob } from './sealed-ingest.js';
 import { SecretKeyError, SecretKeyring } from './secrets.js';
@@ -244,7 +245,10 @@ export class Producer {
 
   /** Enqueues the ingestion of one document; a later job for the same document wins. */
   async enqueueIngest(input: IngestJobInput, options: EnqueueOptions = {}): Promise<{ jobId: string }> {
-    const parsed = IngestJobDataSchema.safeParse({ ...input, v: 1 });
+    const parsed = IngestJobDataSchema.extend({ ocr: IngestOcrSchema.optional() }).safeParse({
+      ...input,
+      v: 1,
+    });
     if (!parsed.success) throw new JobInputError(`invalid ingest job: ${describeZodError(parsed.error)}`);
     const problem = sourceShapeProblem(parsed.data.source);
     if (problem !== null) throw new JobInputError(`invalid ingest job: ${problem}`);

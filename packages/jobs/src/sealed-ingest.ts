@@ -5,7 +5,13 @@
 
 import type { IngestSecrets } from '@quire/contracts';
 import type { Job, Worker } from 'bullmq';
-import type { IngestJobData, IngestJobDataV2, IngestJobPayload } from './schemas.js';
+import type {
+  IngestJobData,
+  IngestJobDataV2,
+  IngestJobDataV3,
+  IngestJobPayload,
+  IngestOcr,
+} from './schemas.js';
 import {
   ingestSecretsContext,
   publicUrl,
@@ -14,11 +20,25 @@ import {
   urlHasSecrets,
 } from './secrets.js';
 
+/** An ingest job as the pipeline takes it: secrets in clear, and the job's OCR settings (version 3). */
+export type OpenedIngestJob = IngestJobData & { ocr?: IngestOcr };
+
 /**
  * The payload to store for `data`: unchanged (version 1) when it has no secret, else version 2
- * with the secrets sealed. Throws SecretKeyError when it has secrets and no keyring is given.
+ * with the secrets sealed; version 3 (version 2 with `ocr`) when it sets OCR settings. Throws
+ * SecretKeyError when it has secrets and no keyring is given.
  */
-export function sealIngestJob(data: IngestJobData, keyring: SecretKeyring | null): IngestJobPayload {
+export function sealIngestJob(data: OpenedIngestJob, keyring: SecretKeyring | null): IngestJobPayload {
+  const { ocr, ...withoutOcr } = data;
+  const payload = sealSecrets(withoutOcr, keyring);
+  if (ocr === undefined) return payload;
+  // Version 3 is version 2 with `ocr`: a version 1 payload carries its (absent) secrets the same way.
+  const { v: _v, ...fields } = payload as IngestJobDataV2 | IngestJobData;
+  const { password: _none, ...v2Fields } = fields as typeof fields & { password?: string };
+  return { ...v2Fields, v: 3, ocr } satisfies IngestJobDataV3;
+}
+
+function sealSecrets(data: IngestJobData, keyring: SecretKeyring | null): IngestJobData | IngestJobDataV2 {
   const { password, ...rest } = data;
   const secrets: IngestSecrets = {};
   if (password !== undefined && password !== '') secrets.password = password;
@@ -46,10 +66,10 @@ export function sealIngestJob(data: IngestJobData, keyring: SecretKeyring | null
  * The job as the pipeline takes it, secrets opened. Throws SecretKeyError when they cannot be:
  * no keyring, an unknown key id, or a box made for another job.
  */
-export function openIngestJob(payload: IngestJobPayload, keyring: SecretKeyring | null): IngestJobData {
+export function openIngestJob(payload: IngestJobPayload, keyring: SecretKeyring | null): OpenedIngestJob {
   if (payload.v === 1) return payload;
   const { sealed, v: _v, ...rest } = payload;
-  const data: IngestJobData = { ...rest, v: 1 };
+  const data: OpenedIngestJob = { ...rest, v: 1 };
   if (sealed === undefined) return data;
   if (keyring === null) {
     throw new SecretKeyError(

@@ -32,6 +32,29 @@ describe('sealed ingest secrets', () => {
     expect(openIngestJob(IngestJobPayloadSchema.parse(sealed), keyring)).toEqual(job());
   });
 
+  it('writes a job with OCR settings as version 3, sealed or not, and opens it with them', () => {
+    const ocr = { mode: 'force' as const, langs: ['eng', 'fra'] };
+    const plain = {
+      v: 1 as const,
+      tenant: 'acme',
+      documentId: 'scan',
+      source: { kind: 'text' as const, text: 'hi' },
+    };
+    const open = sealIngestJob({ ...plain, ocr }, null);
+    expect(IngestJobPayloadSchema.parse(open)).toEqual({ ...plain, v: 3, ocr });
+    expect(openIngestJob(IngestJobPayloadSchema.parse(open), null)).toEqual({ ...plain, ocr });
+
+    const keyring = SecretKeyring.parse(OLD);
+    const sealed = IngestJobPayloadSchema.parse(sealIngestJob(job({ ocr }), keyring));
+    expect(sealed).toMatchObject({ v: 3, ocr, sealed: { kid: 'k1' } });
+    expect(JSON.stringify(sealed)).not.toContain('pässwörd');
+    expect(openIngestJob(sealed, keyring)).toEqual(job({ ocr }));
+    // Version 3 refuses OCR settings it does not know, as every payload refuses unknown fields.
+    expect(IngestJobPayloadSchema.safeParse({ ...open, ocr: { mode: 'auto', dpi: 600 } }).success).toBe(
+      false,
+    );
+  });
+
   it('leaves a job without secrets as version 1, and refuses secrets without a keyring', () => {
     const plain = {
       v: 1 as const,

@@ -155,6 +155,7 @@ export class GatewayBackend implements Backend {
         source: { kind: 'url', url: input.url },
         ...(document.sourceName !== undefined ? { sourceName: document.sourceName } : {}),
         ...(document.metadata !== undefined ? { metadata: document.metadata } : {}),
+        ...(document.ocr !== undefined ? { ocr: document.ocr } : {}),
       };
       const { jobId } = await this.#request('POST', 'v1/documents', { schema: AcceptedSchema, json: body });
       return { jobId, sentAs: 'url' };
@@ -163,6 +164,8 @@ export class GatewayBackend implements Backend {
     form.append('documentId', document.documentId);
     if (document.sourceName !== undefined) form.append('sourceName', document.sourceName);
     if (document.metadata !== undefined) form.append('metadata', JSON.stringify(document.metadata));
+    if (document.ocr?.mode !== undefined) form.append('ocr', document.ocr.mode);
+    if (document.ocr?.langs !== undefined) form.append('ocrLangs', document.ocr.langs.join(','));
     // Appended last: the gateway reads the fields either way, but a streaming reader prefers them first.
     form.append('file', await openAsBlob(input.path), basename(input.path));
     const { jobId } = await this.#request('POST', 'v1/documents/upload', {

@@ -96,6 +96,7 @@ export class RedisBackend implements Backend {
       source: plan.source,
       ...(document.sourceName !== undefined ? { sourceName: document.sourceName } : {}),
       ...(document.metadata !== undefined ? { metadata: document.metadata } : {}),
+      ...(document.ocr !== undefined ? { ocr: document.ocr } : {}),
     });
     const sentAs: SentAs =
       plan.source.kind === 'base64' || plan.source.kind === 'text' ? 'inline' : plan.source.kind;

@@ -3,6 +3,7 @@ import type { Metadata } from '@quire/core';
 import {
   DeleteResultSchema,
   describeZodError,
+  type IngestOcr,
   IngestProgressSchema,
   IngestResultSchema,
   type JobStatus,
@@ -25,6 +26,8 @@ export interface IngestCommandOptions {
   id?: string;
   /** Prepended to every document id. */
   idPrefix?: string;
+  /** OCR settings of these documents (`--ocr`, `--ocr-langs`), over the workers' own. */
+  ocr?: IngestOcr;
   /** Longest wait with `--wait`, in ms. */
   timeoutMs: number;
   /** Interval between status polls, in ms. Default 250. */
@@ -62,7 +65,7 @@ export async function runIngest(
   return withBackend(ctx, async (backend) => {
     const jobs: DocumentJob[] = [];
     for (const input of inputs) {
-      jobs.push(await enqueueOne(backend, ctx, input, options.metadata));
+      jobs.push(await enqueueOne(backend, ctx, input, options.metadata, options.ocr));
     }
     const queued = jobs.filter((job) => job.jobId !== null).length;
     if (!options.json) {
@@ -111,6 +114,7 @@ async function enqueueOne(
   ctx: CommandContext,
   input: IngestInput,
   metadata: Metadata,
+  ocr?: IngestOcr,
 ): Promise<DocumentJob> {
   const job = newJob(input.name, input.documentId);
   try {
@@ -120,6 +124,7 @@ async function enqueueOne(
       input,
       ...(input.kind === 'file' ? { sourceName: input.name } : {}),
       ...(Object.keys(metadata).length > 0 ? { metadata } : {}),
+      ...(ocr !== undefined ? { ocr } : {}),
     });
     return { ...job, sentAs, jobId };
   } catch (error) {

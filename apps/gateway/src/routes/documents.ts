@@ -1,7 +1,7 @@
 /** Documents: submit (JSON or multipart upload), list, read one, delete. */
 import { Readable } from 'node:stream';
 import { base64DecodedLength, checkSourceShape, defaultTextName, type IngestSource } from '@quire/core';
-import type { IngestJobInput } from '@quire/jobs';
+import type { IngestJobInput, IngestOcr } from '@quire/jobs';
 import { describeZodError, MetadataSchema, QUEUES } from '@quire/jobs';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
@@ -169,6 +169,7 @@ export const documentRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
           ...(fields.metadata ? { metadata: fields.metadata } : {}),
           ...(fields.password ? { password: fields.password } : {}),
           ...(fields.chunking ? { chunking: fields.chunking } : {}),
+          ...(fields.ocr ? { ocr: fields.ocr } : {}),
         };
         const { webhookUrl } = fields;
         const submitted = await submitJob(ctx, request, {
@@ -319,6 +320,7 @@ interface ParsedUploadFields {
   metadata: z.infer<typeof MetadataSchema> | undefined;
   password: string | undefined;
   chunking: { chunkSize?: number; chunkOverlap?: number } | undefined;
+  ocr: IngestOcr | undefined;
   webhookUrl: string | undefined;
 }
 
@@ -356,6 +358,13 @@ function uploadFields(raw: Record<string, string>): ParsedUploadFields {
     metadata,
     password: f.password,
     chunking,
+    ocr:
+      f.ocr === undefined && f.ocrLangs === undefined
+        ? undefined
+        : {
+            ...(f.ocr === undefined ? {} : { mode: f.ocr }),
+            ...(f.ocrLangs === undefined ? {} : { langs: f.ocrLangs.split(',') }),
+          },
     webhookUrl: f.webhookUrl,
   };
 }

@@ -96,6 +96,7 @@ export async function ocrPages(
         langs: settings.langs,
         langDir,
         maxPixels: settings.maxPixels,
+        maxOcrPixels: settings.maxOcrPixels,
         maxMemoryMb: sandboxed.limits.parseMaxMemoryMb,
       };
       try {

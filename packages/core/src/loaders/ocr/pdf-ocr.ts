@@ -43,7 +43,7 @@ export async function ocrPdfPages(
   if (wanted.length === 0) return null;
   const rasteriser = await PdfRasteriser.open(bytes, name, {
     dpi: ocr.settings.dpi,
-    maxPixels: ocr.settings.maxPixels,
+    maxPixels: ocr.settings.maxOcrPixels,
     timeoutMs: limits.parseTimeoutMs,
     ...(options.password === undefined ? {} : { password: options.password }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),

@@ -22,6 +22,7 @@ export const OcrSettingsInputSchema = z
     minConfidence: z.number().min(0).max(100).optional(),
     dpi: z.number().int().min(72).max(600).optional(),
     maxPixels: z.number().int().min(10_000).max(1_000_000_000).optional(),
+    maxOcrPixels: z.number().int().min(10_000).max(1_000_000_000).optional(),
     concurrency: z.number().int().min(1).max(64).optional(),
     langDirs: z.array(z.string().min(1)).optional(),
   })
@@ -41,10 +42,17 @@ export interface OcrSettings {
   dpi: number;
   /**
    * Most pixels of one page or image frame (width × height), read from the header before any
-   * decoding: a larger image is refused (`too_large`), a larger PDF page is rendered at a lower
-   * resolution to fit. @defaultValue 40,000,000 (A4 at 600 dpi is 35 M)
+   * decoding: a larger image is refused (`too_large`), an image bomb among them.
+   * @defaultValue 40,000,000 (A4 at 600 dpi is 35 M)
    */
   maxPixels: number;
+  /**
+   * Most pixels Tesseract reads of one page: a larger PDF page is rendered at a lower resolution
+   * and a larger image is scaled down to fit. Tesseract's memory grows with the pixels it reads
+   * (an A4 page at 300 dpi, 8.7 M pixels, peaks near 250 MiB), so this keeps a page within the
+   * sandbox's memory cap. @defaultValue 10,000,000
+   */
+  maxOcrPixels: number;
   /** Pages of one document read at once, each in its own sandbox child. @defaultValue 2 */
   concurrency: number;
   /**
@@ -62,6 +70,7 @@ export const DEFAULT_OCR_SETTINGS: Readonly<OcrSettings> = Object.freeze({
   minConfidence: 60,
   dpi: 300,
   maxPixels: 40_000_000,
+  maxOcrPixels: 10_000_000,
   concurrency: 2,
   langDirs: [],
 });

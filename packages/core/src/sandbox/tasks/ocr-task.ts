@@ -23,6 +23,8 @@ export interface OcrTaskInput {
   /** A directory holding `<lang>.traineddata` for every language (see `ocrLanguageDir`). */
   langDir: string;
   maxPixels: number;
+  /** An image with more pixels is scaled down to this many before it is read. */
+  maxOcrPixels: number;
   /** The task's memory cap, in MiB: past 70% of it after a page, the Tesseract worker is ended. */
   maxMemoryMb: number;
 }
@@ -159,8 +161,24 @@ async function read(worker: Worker, image: Buffer): Promise<{ text: string; conf
   return { text: data.text, confidence: words === 0 ? 0 : data.confidence };
 }
 
+/** The pixels scaled down to at most `maxPixels`, or as they are. */
+async function fit(grey: Grey, maxPixels: number): Promise<Grey> {
+  if (grey.width * grey.height <= maxPixels) return grey;
+  const scale = Math.sqrt(maxPixels / (grey.width * grey.height));
+  const { data, info } = await sharp(grey.pixels, {
+    raw: { width: grey.width, height: grey.height, channels: 1 },
+  })
+    .resize(Math.max(1, Math.floor(grey.width * scale)), Math.max(1, Math.floor(grey.height * scale)), {
+      fit: 'fill',
+    })
+    .extractChannel(0)
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, pixels: data };
+}
+
 export async function run(input: OcrTaskInput): Promise<OcrTaskOutput> {
-  const grey = await decode(input);
+  const grey = await fit(await decode(input), input.maxOcrPixels);
   const cap = input.maxMemoryMb * 2 ** 20;
   const size = { width: grey.width, height: grey.height };
   try {
