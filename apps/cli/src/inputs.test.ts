@@ -85,6 +85,7 @@ describe('expandInputs', () => {
       'handbook',
     ]);
     expect(ids(await expandInputs(['docs'], { cwd: tmp.path, idPrefix: 'kb/' }))).toEqual([
+      'kb/api/contract-scan.tiff',
       'kb/api/intro.txt',
       'kb/guide.md',
     ]);

@@ -100,13 +100,16 @@ export class PdfRasteriser {
       return new Uint8Array(stdout.buffer, stdout.byteOffset, stdout.byteLength);
     } catch (error) {
       this.options.signal?.throwIfAborted();
-      const killed = (error as { killed?: boolean }).killed === true;
+      const failure = error as { killed?: boolean; stderr?: Buffer; code?: unknown };
+      const killed = failure.killed === true;
+      const said = failure.stderr?.toString('utf8').trim().split('\n')[0] ?? '';
       throw new DocumentError(
         this.name,
         killed ? 'parse_timeout' : 'corrupt',
         killed
           ? `rendering page ${page} for OCR took longer than ${this.options.timeoutMs} ms (parseTimeoutMs)`
-          : `page ${page} could not be rendered for OCR`,
+          : `page ${page} could not be rendered for OCR (pdftoppm: ${said || String(failure.code ?? (error as Error).message)})`,
+        { cause: error },
       );
     }
   }
