@@ -1,4 +1,4 @@
-import type { OcrDocumentReport } from './ocr/ocr-pages.js';
+import type { OcrDocumentReport } from './ocr/report.js';
 
 /** What a loader extracts from one file: its text and the structure that text came with. */
 

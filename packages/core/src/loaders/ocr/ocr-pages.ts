@@ -12,7 +12,10 @@ import { runInSandbox, type SandboxedLoadOptions } from '../sandboxed.js';
 import { tidyText } from '../section-builder.js';
 import { ocrLanguageDir } from './languages.js';
 import { type OcrResultCache, ocrCacheKey } from './ocr-cache.js';
-import { type OcrRecipe, type OcrSettings, ocrRecipe } from './settings.js';
+import type { OcrDocumentReport, OcrPageReport } from './report.js';
+import { type OcrSettings, ocrRecipe } from './settings.js';
+
+export type { OcrDocumentReport, OcrPageReport } from './report.js';
 
 registerSandboxTask('ocr', new URL(`../../sandbox/tasks/ocr-task${MODULE_EXTENSION}`, import.meta.url));
 registerSandboxTask(
@@ -27,28 +30,6 @@ export interface OcrRunOptions {
   cache?: OcrResultCache;
   /** Told after each page read (or found in the cache). Must not throw. */
   onPage?: (progress: { done: number; total: number }) => void;
-}
-
-/** One page as OCR read it. */
-export interface OcrPageReport {
-  /** 1-based page (PDF) or frame (multi-page image). */
-  page: number;
-  /** Mean word confidence, 0–100. */
-  confidence: number;
-  /** Kept, but below `minConfidence`: its text may hold misread words. */
-  lowConfidence: boolean;
-  /** OCR found no legible text on the page: it is listed as skipped (`illegible`), not indexed empty. */
-  illegible: boolean;
-  /** Clockwise turn the page was read at, in degrees. */
-  rotation: number;
-  /** Found in the OCR cache. */
-  cached: boolean;
-}
-
-/** What OCR did to a document: the recipe (part of its version) and every page it read. */
-export interface OcrDocumentReport {
-  recipe: OcrRecipe;
-  pages: OcrPageReport[];
 }
 
 export interface OcrPageResult extends OcrPageReport {
