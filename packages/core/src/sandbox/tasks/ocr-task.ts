@@ -155,10 +155,39 @@ function inkShare({ pixels }: Grey): number {
 /** Side of the small copies a page's orientation is judged on, in pixels (about 120 dpi for A4). */
 const ORIENTATION_SIDE = 1400;
 
-async function read(worker: Worker, image: Buffer): Promise<{ text: string; confidence: number }> {
+interface Reading {
+  text: string;
+  confidence: number;
+  /** How much the reading looks like text: confidence × words that look like words (see `wordLike`). */
+  score: number;
+}
+
+/**
+ * Words that look like words: three letters or more, and in alphabetic scripts a vowel. A page
+ * read at the wrong angle comes out as short fragments and symbols ("g", "RN", "%,") that
+ * Tesseract may still give a middling confidence; a sparse page read upright (a chart's labels)
+ * has few words but real ones.
+ */
+function wordLike(text: string): number {
+  let count = 0;
+  for (const token of text.split(/\s+/)) {
+    const word = token.replace(/^[^\p{L}]+|[^\p{L}]+$/gu, '');
+    if (!/^\p{L}{3,}$/u.test(word)) continue;
+    if (
+      /^[\p{Script=Latin}\p{Script=Cyrillic}\p{Script=Greek}]+$/u.test(word) &&
+      !/[aeiouyàâäéèêëïîôöùûüÿæœåøáíóúãõıаеёиоуыэюяαεηιουω]/iu.test(word)
+    )
+      continue;
+    count++;
+  }
+  return count;
+}
+
+async function read(worker: Worker, image: Buffer): Promise<Reading> {
   const { data } = await worker.recognize(image, {}, { text: true });
   const words = data.text.match(/[\p{L}\p{N}]+/gu)?.length ?? 0;
-  return { text: data.text, confidence: words === 0 ? 0 : data.confidence };
+  const confidence = words === 0 ? 0 : data.confidence;
+  return { text: data.text, confidence, score: confidence * wordLike(data.text) };
 }
 
 /** The pixels scaled down to at most `maxPixels`, or as they are. */
@@ -183,25 +212,30 @@ export async function run(input: OcrTaskInput): Promise<OcrTaskOutput> {
   const size = { width: grey.width, height: grey.height };
   try {
     const upright = await read(await workerFor(input.langs, input.langDir), await turn(grey, 0));
+    const result = (reading: Reading, rotation: OcrTaskOutput['rotation']): OcrTaskOutput => ({
+      text: reading.text,
+      confidence: reading.confidence,
+      rotation,
+      ...size,
+    });
     // A page without ink is blank, not turned.
-    if (upright.confidence >= TRY_TURNED_BELOW || inkShare(grey) < 0.001) {
-      return { ...upright, rotation: 0, ...size };
-    }
+    if (upright.confidence >= TRY_TURNED_BELOW || inkShare(grey) < 0.001) return result(upright, 0);
     // A poor reading: judge the orientation on small copies (cheap), then read the best one in full.
-    let best: { rotation: 0 | 90 | 180 | 270; confidence: number } = { rotation: 0, confidence: -1 };
+    let best: { rotation: OcrTaskOutput['rotation']; score: number } = { rotation: 0, score: -1 };
     for (const rotation of [0, 90, 180, 270] as const) {
       const small = await read(
         await workerFor(input.langs, input.langDir),
         await turn(grey, rotation, ORIENTATION_SIDE),
       );
-      if (small.confidence > best.confidence) best = { rotation, confidence: small.confidence };
+      if (small.score > best.score) best = { rotation, score: small.score };
     }
-    if (best.rotation === 0) return { ...upright, rotation: 0, ...size };
+    if (best.rotation === 0) return result(upright, 0);
     if (process.memoryUsage().rss > cap * 0.5) await endWorker();
     const turned = await read(await workerFor(input.langs, input.langDir), await turn(grey, best.rotation));
-    return turned.confidence > upright.confidence
-      ? { ...turned, rotation: best.rotation, ...size }
-      : { ...upright, rotation: 0, ...size };
+    // Turned only when it reads clearly better: a sparse upright page is not turned on a whim.
+    return turned.score > upright.score * 1.5 && turned.confidence >= upright.confidence
+      ? result(turned, best.rotation)
+      : result(upright, 0);
   } finally {
     if (process.memoryUsage().rss > cap * 0.7) await endWorker();
   }
