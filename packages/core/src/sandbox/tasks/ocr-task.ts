@@ -51,12 +51,17 @@ async function workerFor(langs: string[], langDir: string): Promise<Worker> {
   const key = `${langDir}\0${langs.join('+')}`;
   if (current?.key === key) return current.worker;
   await endWorker();
-  const { createWorker, OEM } = await import('tesseract.js');
+  const { createWorker, OEM, PSM } = await import('tesseract.js');
   // Language data from the local directory only; nothing fetched, nothing written ('none').
   const worker = createWorker(langs.join('+'), OEM.LSTM_ONLY, {
     langPath: langDir,
     gzip: false,
     cacheMethod: 'none',
+  }).then(async (created) => {
+    // Tesseract's library default is one uniform block of text (PSM 6), which reads pictures and
+    // margins as lines; its command-line program finds the layout first (PSM 3), as a scan needs.
+    await created.setParameters({ tessedit_pageseg_mode: PSM.AUTO });
+    return created;
   });
   current = { key, worker };
   return worker;
