@@ -79,7 +79,16 @@ describe('OCR of scanned PDFs', { timeout: 180_000 }, () => {
       options(),
     );
     expect(wordRecall(english, pageText(doc, 1))).toBeGreaterThanOrEqual(0.95);
-    expect(doc.ocr?.pages[0]?.rotation).toBe(270);
+  });
+
+  it('reads a page scanned upside down, turning it', async () => {
+    const turned = await sharp(englishPng).rotate(180).png().toBuffer();
+    const doc = await loadDocument(
+      { bytes: await makePdf([{ image: turned }]), name: 'upside-down.pdf' },
+      options(),
+    );
+    expect(wordRecall(english, pageText(doc, 1))).toBeGreaterThanOrEqual(0.95);
+    expect(doc.ocr?.pages[0]?.rotation).toBe(180);
   });
 
   it('reads a page in two languages with both models', async () => {
