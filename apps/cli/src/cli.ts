@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Metadata } from '@quire/core';
-import { type CsvFormulas, MAX_CONTEXT_TOKENS, MAX_TOP_N, type QueueName } from '@quire/jobs';
+import { type CsvFormulas, type IngestOcr, MAX_CONTEXT_TOKENS, MAX_TOP_N, type QueueName } from '@quire/jobs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { ReportFormat } from './commands/batch.js';
 import type { CommandContext, GlobalOptions } from './context.js';
@@ -128,6 +128,12 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
       "read the PDF password from the file's first line ('-': standard input)",
     )
     .option('--force', 'ingest again even when this version of a document is already stored')
+    .addOption(
+      new Option('--ocr <mode>', "OCR of scanned pages and images (default: the workers' QUIRE_OCR)").choices(
+        ['auto', 'off', 'force'],
+      ),
+    )
+    .option('--ocr-langs <langs>', 'OCR languages, comma-separated Tesseract names, e.g. eng,fra')
     .addOption(timeoutOption(600))
     .addHelpText(
       'after',
@@ -139,6 +145,7 @@ Examples:
   quire ingest ./docs --wait
   quire ingest secret.pdf --password-file ~/.secret/report.pw --wait
   quire ingest ./docs --force --wait
+  quire ingest ./scans --ocr-langs eng,fra --wait
   quire ingest 'reports/**/*.pdf' -m team=finance -m year=2024 --wait
   quire ingest https://example.com/guide.html --id guide`,
     )
@@ -156,10 +163,13 @@ Examples:
             password?: string;
             passwordFile?: string;
             force?: boolean;
+            ocr?: 'auto' | 'off' | 'force';
+            ocrLangs?: string;
             timeout: number;
           },
         ) =>
           (await import('./commands/ingest.js')).runIngest(ctx, inputs, {
+            ...ocrOption(opts.ocr, opts.ocrLangs),
             wait: opts.wait === true,
             json: opts.json === true,
             metadata: opts.metadata ?? {},
@@ -589,6 +599,25 @@ function queryFlags(opts: QueryFlags) {
     ...(opts.candidates !== undefined ? { candidates: opts.candidates } : {}),
     ...(opts.contextTokens !== undefined ? { contextTokens: opts.contextTokens } : {}),
   };
+}
+
+/** `--ocr` and `--ocr-langs` as the job's OCR settings; a language list that is not one is a usage error. */
+export function ocrOption(
+  mode: 'auto' | 'off' | 'force' | undefined,
+  langs: string | undefined,
+): { ocr?: IngestOcr } {
+  if (mode === undefined && langs === undefined) return {};
+  const list = langs?.split(',').map((lang) => lang.trim());
+  if (
+    list !== undefined &&
+    (list.length > 8 || list.some((lang) => !/^[A-Za-z][A-Za-z0-9_]{1,31}$/.test(lang)))
+  ) {
+    throw new CliError(
+      `--ocr-langs: expected up to 8 Tesseract language names joined by commas, such as eng,fra; got ${JSON.stringify(langs)}`,
+      2,
+    );
+  }
+  return { ocr: { ...(mode === undefined ? {} : { mode }), ...(list === undefined ? {} : { langs: list }) } };
 }
 
 function timeoutOption(defaultSeconds: number): Option {

@@ -15,7 +15,8 @@ beforeEach(async () => {
   await mkdir(join(docs, '.git'), { recursive: true });
   await writeFile(join(docs, 'guide.md'), '# Guide');
   await writeFile(join(docs, 'api', 'intro.txt'), 'intro');
-  await writeFile(join(docs, 'api', 'logo.png'), 'not a document');
+  await writeFile(join(docs, 'api', 'logo.svg'), 'not a document');
+  await writeFile(join(docs, 'api', 'contract-scan.tiff'), 'a scan, read by OCR');
   await writeFile(join(docs, '.hidden.md'), 'hidden');
   await writeFile(join(docs, 'node_modules', 'pkg', 'README.md'), 'dependency');
   await writeFile(join(docs, '.git', 'HEAD.txt'), 'ref');
@@ -43,7 +44,7 @@ describe('expandInputs', () => {
 
   it('walks a directory for documents only, skipping dot files and dependencies', async () => {
     const inputs = await expandInputs(['docs'], { cwd: tmp.path });
-    expect(ids(inputs)).toEqual(['api/intro.txt', 'guide.md']);
+    expect(ids(inputs)).toEqual(['api/contract-scan.tiff', 'api/intro.txt', 'guide.md']);
   });
 
   it('names globbed files by their path below the glob base', async () => {
@@ -84,6 +85,7 @@ describe('expandInputs', () => {
       'handbook',
     ]);
     expect(ids(await expandInputs(['docs'], { cwd: tmp.path, idPrefix: 'kb/' }))).toEqual([
+      'kb/api/contract-scan.tiff',
       'kb/api/intro.txt',
       'kb/guide.md',
     ]);

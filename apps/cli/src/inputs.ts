@@ -35,6 +35,13 @@ export const DOCUMENT_EXTENSIONS: ReadonlySet<string> = new Set([
   '.json',
   '.jsonl',
   '.ndjson',
+  // Scans and photos of documents, read by OCR.
+  '.png',
+  '.jpg',
+  '.jpeg',
+  '.tif',
+  '.tiff',
+  '.webp',
 ]);
 
 /** Never walked into: dependencies and version-control data are not documents. */

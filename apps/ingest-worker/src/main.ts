@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 /** The ingest worker process: env → logger → connections → services → worker → shutdown. */
 import { readFileSync } from 'node:fs';
-import { checkParseMemoryBudget, configureDefaultParseSandbox, configurePdfEngines } from '@quire/core';
+import {
+  checkParseMemoryBudget,
+  configureDefaultParseSandbox,
+  configurePdfEngines,
+  ocrLanguageDir,
+  openOcrCache,
+} from '@quire/core';
 import { forgetSecretsWhenDone, QUEUES, releaseSpoolWhenDone, SecretKeyring, Spool } from '@quire/jobs';
 import { mapProcessorError, readContainerMemoryLimit, runMain, startWorkerProcess } from '@quire/runtime';
 import { Queue, Worker } from 'bullmq';
@@ -50,6 +56,12 @@ runMain(SERVICE, async () => {
     `PDF engine: ${pdfEngines.primary.version}${pdfEngines.fallback ? `, falling back to ${pdfEngines.fallback.version}` : ''}`,
   );
 
+  // A language that is not installed stops the worker at start, not each scanned document later.
+  if (config.ocr.mode !== 'off') ocrLanguageDir(config.ocr.langs, config.ocr.langDirs);
+  // OCR results by page image and recipe: a re-chunked or retried scan is not read again.
+  const ocrCache = config.ocr.cachePath === null ? undefined : openOcrCache(config.ocr.cachePath);
+  if (ocrCache !== undefined) app.shutdown.register('ocr-cache', () => ocrCache.close(), 2);
+
   const processor = createIngestProcessor({
     store: app.store,
     models: app.models,
@@ -75,6 +87,15 @@ runMain(SERVICE, async () => {
       maxBytes: config.ingest.maxFileBytes,
       urlTimeoutMs: config.ingest.urlTimeoutMs,
       allowPrivateNetworks: config.ingest.allowPrivateUrls,
+    },
+    ocr: {
+      settings: {
+        mode: config.ocr.mode,
+        langs: config.ocr.langs,
+        minConfidence: config.ocr.minConfidence,
+        langDirs: config.ocr.langDirs,
+      },
+      ...(ocrCache === undefined ? {} : { cache: ocrCache }),
     },
     redis: app.redis,
     prefix: config.queuePrefix,

@@ -108,6 +108,7 @@ async function ingest(
     ...(deps.chunking !== undefined ? { chunking: deps.chunking } : {}),
     ...(deps.loadLimits !== undefined ? { loadLimits: deps.loadLimits } : {}),
     ...(deps.sources !== undefined ? { sources: deps.sources } : {}),
+    ...(deps.ocr !== undefined ? { ocr: deps.ocr } : {}),
   };
   const result = await ingestDocument(services, {
     tenant: data.tenant,
@@ -118,6 +119,7 @@ async function ingest(
     ...(data.password !== undefined ? { password: data.password } : {}),
     ...(data.chunking !== undefined ? { chunking: data.chunking } : {}),
     ...(data.force === true ? { force: true } : {}),
+    ...(data.ocr !== undefined ? { ocr: data.ocr } : {}),
     ...(signal ? { signal } : {}),
     onProgress: (progress) => job.updateProgress(progress satisfies IngestProgress),
     assertOwner: async () => {

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { ChunkingSchema, DocumentIdSchema, MetadataSchema } from './common.js';
 import { EvalInputObjectSchema } from './eval.js';
 import { EvalReportSchema } from './eval-report.js';
+import { IngestOcrSchema } from './ingest.js';
 import {
   BatchQuestionSchema,
   BatchReportSchema,
@@ -54,6 +55,8 @@ export const SubmitDocumentBodySchema = z
     chunking: ChunkingSchema.optional(),
     /** Ingest again even when this version of the document is already stored. Default false. */
     force: z.boolean().optional(),
+    /** OCR settings of this document (scanned pages, images), over the workers' own. */
+    ocr: IngestOcrSchema.optional(),
     webhookUrl: WebhookUrlSchema.optional(),
   })
   .strict()
@@ -77,6 +80,18 @@ export const UploadFieldsSchema = z
       .enum(['true', 'false'])
       .optional()
       .describe('"true": ingest again even when this version is stored'),
+    ocr: z
+      .enum(['auto', 'off', 'force'])
+      .optional()
+      .describe("OCR of scanned pages and images; default: the workers' QUIRE_OCR"),
+    ocrLangs: z
+      .string()
+      .regex(
+        /^[A-Za-z][A-Za-z0-9_]{1,31}(,[A-Za-z][A-Za-z0-9_]{1,31}){0,7}$/,
+        'Tesseract language names joined by commas, such as eng,fra',
+      )
+      .optional()
+      .describe("OCR languages, comma-separated; default: the workers' QUIRE_OCR_LANGS"),
     webhookUrl: WebhookUrlSchema.optional(),
   })
   .strict();

@@ -37,11 +37,39 @@ export const IngestJobDataSchema = z
   })
   .strict();
 export type IngestJobData = z.infer<typeof IngestJobDataSchema>;
+
 /**
- * What a caller gives to enqueue an ingestion (the SDK adds `v` and `seq`). `force` re-extracts
- * and re-stores a document even when its version is already stored (version 3 of the payload).
+ * A job's OCR settings (scanned PDF pages, image files), over the worker's own (`QUIRE_OCR`,
+ * `QUIRE_OCR_LANGS`, `QUIRE_OCR_MIN_CONFIDENCE`).
  */
-export type IngestJobInput = Omit<IngestJobData, 'v' | 'seq'> & { force?: boolean };
+export const IngestOcrSchema = z
+  .object({
+    /** `auto`: pages without text and images; `force`: every page; `off`: none. */
+    mode: z.enum(['auto', 'off', 'force']).optional(),
+    /** Tesseract language names, combined on each page (`["eng", "fra"]`); each must be installed on the workers. */
+    langs: z
+      .array(
+        z.string().regex(/^[A-Za-z][A-Za-z0-9_]{1,31}$/, 'a Tesseract language name such as eng or chi_sim'),
+      )
+      .min(1)
+      .max(8)
+      .optional(),
+    /** Mean word confidence (0–100) under which a page is kept but flagged `ocrLowConfidence`. */
+    minConfidence: z.number().min(0).max(100).optional(),
+  })
+  .strict();
+export type IngestOcr = z.infer<typeof IngestOcrSchema>;
+
+/** What a caller gives to enqueue an ingestion (the SDK adds `v` and `seq`). */
+export type IngestJobInput = Omit<IngestJobData, 'v' | 'seq'> & {
+  /**
+   * Re-extract and re-store the document even when its version is already stored; a job that
+   * sets it is written as version 3.
+   */
+  force?: boolean;
+  /** The job's OCR settings; a job that sets them is written as version 3. */
+  ocr?: IngestOcr;
+};
 
 /** A sealed box of job secrets (AES-256-GCM); see `secrets.ts` in `@quire/jobs`. */
 export const SealedSecretsSchema = z
@@ -83,8 +111,10 @@ export const IngestJobDataV2Schema = IngestJobDataSchema.omit({ v: true, passwor
 export type IngestJobDataV2 = z.infer<typeof IngestJobDataV2Schema>;
 
 /**
- * Version 3 of the ingest payload: version 2 plus `force`, written only when a caller asks for a
- * forced re-ingestion (older workers refuse it rather than skip the document as unchanged).
+ * Version 3 of the ingest payload: version 2 (secrets sealed in `sealed` when there are any) plus
+ * `force` and `ocr`. Producers write it only for a job that sets one of them (older workers refuse
+ * such a job rather than skip a forced document as unchanged or read it without its OCR settings),
+ * so other jobs stay readable by workers of earlier releases.
  */
 export const IngestJobDataV3Schema = IngestJobDataV2Schema.omit({ v: true })
   .extend({
@@ -94,6 +124,7 @@ export const IngestJobDataV3Schema = IngestJobDataV2Schema.omit({ v: true })
      * stored: for fixes that reach documents already ingested. Default false.
      */
     force: z.boolean().optional(),
+    ocr: IngestOcrSchema.optional(),
   })
   .strict();
 export type IngestJobDataV3 = z.infer<typeof IngestJobDataV3Schema>;
@@ -166,5 +197,8 @@ export const IngestProgressSchema = z.object({
   chunksEmbedded: z.number().int().optional(),
   batches: z.number().int().optional(),
   batchesDone: z.number().int().optional(),
+  /** Pages of the document read by OCR, and how many are done (while `loading` a scan). */
+  ocrPages: z.number().int().optional(),
+  ocrPagesDone: z.number().int().optional(),
 });
 export type IngestProgress = z.infer<typeof IngestProgressSchema>;

@@ -118,6 +118,18 @@ export const QuireEnvSchema = z.object({
   QUIRE_URL_TIMEOUT_MS: int(100, 600_000).default(30_000),
   QUIRE_ALLOW_PRIVATE_URLS: envBoolean.default(false),
 
+  // --- OCR (scanned PDF pages and image files; runs in the parse sandbox)
+  /** `auto`: pages without a text layer and images; `force`: every page; `off`: none (images refused). */
+  QUIRE_OCR: z.enum(['auto', 'off', 'force']).default('auto'),
+  /** Languages of the documents, Tesseract names (`eng,fra,deu`); each must be installed (see README). */
+  QUIRE_OCR_LANGS: envList.pipe(z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{1,31}$/)).max(8)),
+  /** Mean word confidence (0–100) under which an OCR page is kept but flagged `ocrLowConfidence`. */
+  QUIRE_OCR_MIN_CONFIDENCE: z.coerce.number().min(0).max(100).default(60),
+  /** Extra directories of `<lang>.traineddata` files, searched first. */
+  QUIRE_OCR_LANG_DIRS: list,
+  /** The OCR result cache (SQLite). Default `<QUIRE_DATA_DIR>/ocr-cache.db`; `off` for none. */
+  QUIRE_OCR_CACHE: optionalString,
+
   // --- Secrets
   /**
    * Keys that seal job secrets (PDF passwords, source URLs with credentials or a query) in Redis:
@@ -184,6 +196,14 @@ export interface QuireConfig {
     allowPrivateUrls: boolean;
     /** `QUIRE_PDF_ENGINE`: resolve it once with `configurePdfEngines`. */
     pdfEngine: PdfEngineSetting;
+  };
+  /** OCR of scanned pages and images; `cachePath` null: no result cache. */
+  ocr: {
+    mode: 'auto' | 'off' | 'force';
+    langs: string[];
+    minConfidence: number;
+    langDirs: string[];
+    cachePath: string | null;
   };
   /** The parse sandbox: child processes that parse PDF, DOCX and HTML under a memory cap. */
   parse: {
@@ -290,6 +310,18 @@ export function toConfig(e: QuireEnv, cwd: string): QuireConfig {
       urlTimeoutMs: e.QUIRE_URL_TIMEOUT_MS,
       allowPrivateUrls: e.QUIRE_ALLOW_PRIVATE_URLS,
       pdfEngine: e.QUIRE_PDF_ENGINE,
+    },
+    ocr: {
+      mode: e.QUIRE_OCR,
+      langs: e.QUIRE_OCR_LANGS.length > 0 ? e.QUIRE_OCR_LANGS : ['eng'],
+      minConfidence: e.QUIRE_OCR_MIN_CONFIDENCE,
+      langDirs: e.QUIRE_OCR_LANG_DIRS.map((dir) => resolve(cwd, dir)),
+      cachePath:
+        e.QUIRE_OCR_CACHE === 'off'
+          ? null
+          : e.QUIRE_OCR_CACHE
+            ? resolve(cwd, e.QUIRE_OCR_CACHE)
+            : join(dataDir, 'ocr-cache.db'),
     },
     parse: {
       timeoutMs: e.QUIRE_PARSE_TIMEOUT_MS,

@@ -50,6 +50,7 @@ import {
   IngestJobDataSchema,
   type IngestJobInput,
   type IngestJobPayload,
+  IngestOcrSchema,
 } from './schemas.js';
 import { sealIngestJob } from './sealed-ingest.js';
 import { SecretKeyError, SecretKeyring } from './secrets.js';
@@ -257,7 +258,10 @@ export class Producer {
     if (force !== undefined && typeof force !== 'boolean') {
       throw new JobInputError('invalid ingest job: force: must be true or false');
     }
-    const parsed = IngestJobDataSchema.safeParse({ ...fields, v: 1 });
+    const parsed = IngestJobDataSchema.extend({ ocr: IngestOcrSchema.optional() }).safeParse({
+      ...fields,
+      v: 1,
+    });
     if (!parsed.success) throw new JobInputError(`invalid ingest job: ${describeZodError(parsed.error)}`);
     const problem = sourceShapeProblem(parsed.data.source);
     if (problem !== null) throw new JobInputError(`invalid ingest job: ${problem}`);
@@ -265,7 +269,7 @@ export class Producer {
     // Sealed before anything touches Redis: a job refused here leaves no sequence number behind.
     let payload: IngestJobPayload;
     try {
-      payload = sealIngestJob(parsed.data, this.#keyring, force === true);
+      payload = sealIngestJob({ ...parsed.data, ...(force === true ? { force } : {}) }, this.#keyring);
     } catch (error) {
       if (error instanceof SecretKeyError) throw new JobInputError(`invalid ingest job: ${error.message}`);
       throw error;

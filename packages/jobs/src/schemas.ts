@@ -17,6 +17,8 @@ export {
   type IngestJobInput,
   type IngestJobPayload,
   IngestJobPayloadSchema,
+  type IngestOcr,
+  IngestOcrSchema,
   type IngestProgress,
   IngestProgressSchema,
   type IngestResult,

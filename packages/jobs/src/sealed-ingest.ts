@@ -5,7 +5,13 @@
 
 import type { IngestSecrets } from '@quire/contracts';
 import type { Job, Worker } from 'bullmq';
-import type { IngestJobData, IngestJobDataV2, IngestJobDataV3, IngestJobPayload } from './schemas.js';
+import type {
+  IngestJobData,
+  IngestJobDataV2,
+  IngestJobDataV3,
+  IngestJobPayload,
+  IngestOcr,
+} from './schemas.js';
 import {
   ingestSecretsContext,
   publicUrl,
@@ -15,19 +21,29 @@ import {
 } from './secrets.js';
 
 /**
- * The payload to store for `data`: unchanged (version 1) when it has no secret, else version 2
- * with the secrets sealed; version 3 (the same with `force`) when `force` is asked for. Throws
- * SecretKeyError when it has secrets and no keyring is given.
+ * An ingest job as the pipeline takes it: secrets in clear, whether it is forced and its OCR
+ * settings (both version 3).
  */
-export function sealIngestJob(
-  data: IngestJobData,
-  keyring: SecretKeyring | null,
-  force = false,
-): IngestJobPayload {
-  const payload = sealSecrets(data, keyring);
-  if (!force) return payload;
-  const { v: _v, ...rest } = payload;
-  return { ...rest, v: 3, force: true } satisfies IngestJobDataV3;
+export type OpenedIngestJob = IngestJobData & { force?: boolean; ocr?: IngestOcr };
+
+/**
+ * The payload to store for `data`: unchanged (version 1) when it has no secret, else version 2
+ * with the secrets sealed; version 3 (version 2 with `force` and `ocr`) when the job is forced or
+ * sets OCR settings. Throws SecretKeyError when it has secrets and no keyring is given.
+ */
+export function sealIngestJob(data: OpenedIngestJob, keyring: SecretKeyring | null): IngestJobPayload {
+  const { ocr, force, ...plain } = data;
+  const payload = sealSecrets(plain, keyring);
+  if (ocr === undefined && force !== true) return payload;
+  // Version 3 carries its secrets as version 2 does: a version 1 payload simply has none.
+  const { v: _v, ...fields } = payload as IngestJobDataV2 | IngestJobData;
+  const { password: _none, ...v2Fields } = fields as typeof fields & { password?: string };
+  return {
+    ...v2Fields,
+    v: 3,
+    ...(force === true ? { force: true } : {}),
+    ...(ocr === undefined ? {} : { ocr }),
+  } satisfies IngestJobDataV3;
 }
 
 function sealSecrets(data: IngestJobData, keyring: SecretKeyring | null): IngestJobData | IngestJobDataV2 {
@@ -54,9 +70,6 @@ function sealSecrets(data: IngestJobData, keyring: SecretKeyring | null): Ingest
   } satisfies IngestJobDataV2;
 }
 
-/** An ingest job as the pipeline takes it: secrets opened, and whether it is forced (version 3). */
-export type OpenedIngestJob = IngestJobData & { force?: boolean };
-
 /**
  * The job as the pipeline takes it, secrets opened. Throws SecretKeyError when they cannot be:
  * no keyring, an unknown key id, or a box made for another job.
@@ -64,8 +77,13 @@ export type OpenedIngestJob = IngestJobData & { force?: boolean };
 export function openIngestJob(payload: IngestJobPayload, keyring: SecretKeyring | null): OpenedIngestJob {
   if (payload.v === 1) return payload;
   const { sealed, v: _v, ...fields } = payload;
-  const { force, ...rest } = 'force' in fields ? fields : { ...fields, force: undefined };
-  const data: OpenedIngestJob = { ...rest, v: 1, ...(force === true ? { force } : {}) };
+  const { force, ocr, ...rest } = fields as typeof fields & { force?: boolean; ocr?: IngestOcr };
+  const data: OpenedIngestJob = {
+    ...rest,
+    v: 1,
+    ...(force === true ? { force } : {}),
+    ...(ocr === undefined ? {} : { ocr }),
+  };
   if (sealed === undefined) return data;
   if (keyring === null) {
     throw new SecretKeyError(

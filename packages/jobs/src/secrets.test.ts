@@ -34,7 +34,7 @@ describe('sealed ingest secrets', () => {
 
   it('writes a forced job as version 3, sealed or not, and opens it with force', () => {
     const keyring = SecretKeyring.parse(OLD);
-    const sealed = IngestJobPayloadSchema.parse(sealIngestJob(job(), keyring, true));
+    const sealed = IngestJobPayloadSchema.parse(sealIngestJob({ ...job(), force: true }, keyring));
     expect(sealed).toMatchObject({ v: 3, force: true, sealed: { kid: 'k1' } });
     expect(JSON.stringify(sealed)).not.toContain('pässwörd');
     expect(openIngestJob(sealed, keyring)).toEqual({ ...job(), force: true });
@@ -45,11 +45,34 @@ describe('sealed ingest secrets', () => {
       documentId: 'd',
       source: { kind: 'text' as const, text: 'hi' },
     };
-    const forced = IngestJobPayloadSchema.parse(sealIngestJob(plain, null, true));
+    const forced = IngestJobPayloadSchema.parse(sealIngestJob({ ...plain, force: true }, null));
     expect(forced).toEqual({ ...plain, v: 3, force: true });
     expect(openIngestJob(forced, null)).toEqual({ ...plain, force: true });
     // Not forced: the versions older workers read.
-    expect(sealIngestJob(plain, null, false)).toEqual(plain);
+    expect(sealIngestJob(plain, null)).toEqual(plain);
+  });
+
+  it('writes a job with OCR settings as version 3, sealed or not, and opens it with them', () => {
+    const ocr = { mode: 'force' as const, langs: ['eng', 'fra'] };
+    const plain = {
+      v: 1 as const,
+      tenant: 'acme',
+      documentId: 'scan',
+      source: { kind: 'text' as const, text: 'hi' },
+    };
+    const open = sealIngestJob({ ...plain, ocr }, null);
+    expect(IngestJobPayloadSchema.parse(open)).toEqual({ ...plain, v: 3, ocr });
+    expect(openIngestJob(IngestJobPayloadSchema.parse(open), null)).toEqual({ ...plain, ocr });
+
+    const keyring = SecretKeyring.parse(OLD);
+    const sealed = IngestJobPayloadSchema.parse(sealIngestJob(job({ ocr }), keyring));
+    expect(sealed).toMatchObject({ v: 3, ocr, sealed: { kid: 'k1' } });
+    expect(JSON.stringify(sealed)).not.toContain('pässwörd');
+    expect(openIngestJob(sealed, keyring)).toEqual(job({ ocr }));
+    // Version 3 refuses OCR settings it does not know, as every payload refuses unknown fields.
+    expect(IngestJobPayloadSchema.safeParse({ ...open, ocr: { mode: 'auto', dpi: 600 } }).success).toBe(
+      false,
+    );
   });
 
   it('leaves a job without secrets as version 1, and refuses secrets without a keyring', () => {

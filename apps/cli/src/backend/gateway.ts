@@ -157,6 +157,7 @@ export class GatewayBackend implements Backend {
         ...(document.metadata !== undefined ? { metadata: document.metadata } : {}),
         ...(document.password !== undefined ? { password: document.password } : {}),
         ...(document.force === true ? { force: true } : {}),
+        ...(document.ocr !== undefined ? { ocr: document.ocr } : {}),
       };
       const { jobId } = await this.#request('POST', 'v1/documents', { schema: AcceptedSchema, json: body });
       return { jobId, sentAs: 'url' };
@@ -167,6 +168,8 @@ export class GatewayBackend implements Backend {
     if (document.metadata !== undefined) form.append('metadata', JSON.stringify(document.metadata));
     if (document.password !== undefined) form.append('password', document.password);
     if (document.force === true) form.append('force', 'true');
+    if (document.ocr?.mode !== undefined) form.append('ocr', document.ocr.mode);
+    if (document.ocr?.langs !== undefined) form.append('ocrLangs', document.ocr.langs.join(','));
     // Appended last: the gateway reads the fields either way, but a streaming reader prefers them first.
     form.append('file', await openAsBlob(input.path), basename(input.path));
     const { jobId } = await this.#request('POST', 'v1/documents/upload', {

@@ -112,6 +112,7 @@ export class RedisBackend implements Backend {
         ...(document.metadata !== undefined ? { metadata: document.metadata } : {}),
         ...(document.password !== undefined ? { password: document.password } : {}),
         ...(document.force === true ? { force: true } : {}),
+        ...(document.ocr !== undefined ? { ocr: document.ocr } : {}),
       }));
     } catch (error) {
       if (plan.spooled !== undefined) await spool?.discard(plan.spooled).catch(() => undefined);

@@ -14,6 +14,7 @@ import type {
   DeleteJobInput,
   EvalInput,
   EvalReport,
+  IngestOcr,
   JobState,
   JobStatus,
   QueryJobInput,
@@ -66,6 +67,8 @@ export interface DocumentSubmission {
   /** Display name for citations. */
   sourceName?: string;
   metadata?: Metadata;
+  /** OCR settings of the document, over the workers' own. */
+  ocr?: IngestOcr;
   input: IngestInput;
   /** Password of an encrypted PDF: sealed in the job, or sent to the gateway; never printed. */
   password?: string;

@@ -5,6 +5,7 @@ import type { Metadata } from '@quire/core';
 import {
   DeleteResultSchema,
   describeZodError,
+  type IngestOcr,
   IngestProgressSchema,
   IngestResultSchema,
   type JobStatus,
@@ -27,6 +28,8 @@ export interface IngestCommandOptions {
   id?: string;
   /** Prepended to every document id. */
   idPrefix?: string;
+  /** OCR settings of these documents (`--ocr`, `--ocr-langs`), over the workers' own. */
+  ocr?: IngestOcr;
   /** Longest wait with `--wait`, in ms. */
   timeoutMs: number;
   /** Interval between status polls, in ms. Default 250. */
@@ -62,7 +65,11 @@ export async function runIngest(
 ): Promise<number> {
   checkMetadata('--metadata', options.metadata);
   const password = await readPassword(ctx, options);
-  const submit = { ...(password !== undefined ? { password } : {}), force: options.force === true };
+  const submit = {
+    ...(password !== undefined ? { password } : {}),
+    force: options.force === true,
+    ...(options.ocr !== undefined ? { ocr: options.ocr } : {}),
+  };
   const inputs = await expandInputs(args, {
     cwd: ctx.cwd,
     signal: ctx.signal,
@@ -121,7 +128,7 @@ async function enqueueOne(
   ctx: CommandContext,
   input: IngestInput,
   metadata: Metadata,
-  extra: { password?: string; force: boolean } = { force: false },
+  extra: { password?: string; force: boolean; ocr?: IngestOcr } = { force: false },
 ): Promise<DocumentJob> {
   const job = newJob(input.name, input.documentId);
   try {
@@ -133,6 +140,7 @@ async function enqueueOne(
       ...(extra.force ? { force: true } : {}),
       ...(input.kind === 'file' ? { sourceName: input.name } : {}),
       ...(Object.keys(metadata).length > 0 ? { metadata } : {}),
+      ...(extra.ocr !== undefined ? { ocr: extra.ocr } : {}),
     });
     return { ...job, sentAs, jobId };
   } catch (error) {
@@ -336,6 +344,11 @@ function describeProgress(progress: unknown): DocumentJob['progress'] {
     const done = p.chunksEmbedded ?? 0;
     fraction = 0.25 + 0.65 * Math.min(1, done / p.chunks);
     detail = `embedding ${done}/${p.chunks} chunks`;
+  } else if (p.stage === 'loading' && p.ocrPages !== undefined && p.ocrPages > 0) {
+    // A scan: OCR takes most of the time, page by page.
+    const done = p.ocrPagesDone ?? 0;
+    fraction = 0.05 + 0.15 * Math.min(1, done / p.ocrPages);
+    detail = `OCR page ${done}/${p.ocrPages}`;
   } else if (p.stage === 'loading' && p.pages) {
     detail = `loading ${p.pages} pages`;
   }

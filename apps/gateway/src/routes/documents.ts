@@ -1,7 +1,7 @@
 /** Documents: submit (JSON or multipart upload), list, read one, delete. */
 import { Readable } from 'node:stream';
 import { base64DecodedLength, checkSourceShape, defaultTextName, type IngestSource } from '@quire/core';
-import type { IngestJobInput } from '@quire/jobs';
+import type { IngestJobInput, IngestOcr } from '@quire/jobs';
 import { describeZodError, MetadataSchema, QUEUES } from '@quire/jobs';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
@@ -170,6 +170,7 @@ export const documentRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, {
           ...(fields.password ? { password: fields.password } : {}),
           ...(fields.chunking ? { chunking: fields.chunking } : {}),
           ...(fields.force ? { force: true } : {}),
+          ...(fields.ocr ? { ocr: fields.ocr } : {}),
         };
         const { webhookUrl } = fields;
         const submitted = await submitJob(ctx, request, {
@@ -321,6 +322,7 @@ interface ParsedUploadFields {
   password: string | undefined;
   chunking: { chunkSize?: number; chunkOverlap?: number } | undefined;
   force: boolean;
+  ocr: IngestOcr | undefined;
   webhookUrl: string | undefined;
 }
 
@@ -359,6 +361,13 @@ function uploadFields(raw: Record<string, string>): ParsedUploadFields {
     password: f.password,
     chunking,
     force: f.force === 'true',
+    ocr:
+      f.ocr === undefined && f.ocrLangs === undefined
+        ? undefined
+        : {
+            ...(f.ocr === undefined ? {} : { mode: f.ocr }),
+            ...(f.ocrLangs === undefined ? {} : { langs: f.ocrLangs.split(',') }),
+          },
     webhookUrl: f.webhookUrl,
   };
 }

@@ -17,6 +17,9 @@ import { findDuplicateDocuments } from '../duplicates/index.js';
 import { DocumentError, QuireError } from '../errors.js';
 import { recipeKey } from '../loaders/extraction-recipe.js';
 import { loadDocument } from '../loaders/load-document.js';
+import type { OcrResultCache } from '../loaders/ocr/ocr-cache.js';
+import { ocrChunkMetadata } from '../loaders/ocr/ocr-pages.js';
+import { type OcrSettingsInput, resolveOcrSettings } from '../loaders/ocr/settings.js';
 import type { PdfEngines } from '../loaders/pdf-engines.js';
 import type { LoadLimitsInput } from '../loaders/types.js';
 import { resolveSource } from '../sources/resolve-source.js';
@@ -70,6 +73,11 @@ export interface IngestDocumentDeps {
   sources?: Partial<SourceOptions>;
   /** Told (at `info`/`warn`) of skips, resumes and clean-ups; silent without one. */
   logger?: Logger;
+  /**
+   * OCR of scanned PDF pages and image files: settings over `DEFAULT_OCR_SETTINGS`, and the result
+   * cache. Default: OCR in mode `auto` with English, no cache.
+   */
+  ocr?: { settings?: OcrSettingsInput; cache?: OcrResultCache };
 }
 
 /** One document, and how to ingest it. */
@@ -90,6 +98,8 @@ export interface IngestDocumentRequest {
    * part); the points are rewritten under the same ids. Default false.
    */
   force?: boolean;
+  /** Overrides the deps' OCR settings for this document (mode, languages, threshold). */
+  ocr?: OcrSettingsInput;
   /** Aborts every source, load, model and store call; the ingestion then rejects with the signal's reason. */
   signal?: AbortSignal;
   /** Told of each stage and of every stored batch. A rejection fails the ingestion. */
@@ -151,6 +161,14 @@ export async function ingestDocument(
   };
 
   await progress({ stage: 'loading' });
+  const ocrSettings = resolveOcrSettings(deps.ocr?.settings, request.ocr);
+  // Progress of a long scan, page by page; sent in order, one at a time.
+  let ocrProgress = Promise.resolve();
+  const onOcrPage = ({ done, total }: { done: number; total: number }) => {
+    ocrProgress = ocrProgress
+      .then(() => progress({ stage: 'loading', pages: null, ocrPages: total, ocrPagesDone: done }))
+      .catch(() => undefined);
+  };
   const source = await resolveSource(request.source, { ...deps.sources, ...(signal ? { signal } : {}) });
   const doc = await loadDocument(
     {
@@ -163,8 +181,14 @@ export async function ingestDocument(
     {
       ...(deps.loadLimits ? { limits: deps.loadLimits } : {}),
       ...(deps.pdfEngines ? { pdfEngines: deps.pdfEngines } : {}),
+      ocr: {
+        settings: ocrSettings,
+        onPage: onOcrPage,
+        ...(deps.ocr?.cache === undefined ? {} : { cache: deps.ocr.cache }),
+      },
     },
   );
+  await ocrProgress;
   lap('load');
 
   const chunking = {
@@ -181,8 +205,11 @@ export async function ingestDocument(
     dimension: deps.dimension,
     sourceName,
     metadata,
-    // Engine, engine version, repair rules, OCR: a fix to any gives a new version.
-    extraction: recipeKey(doc.extraction),
+    // Engine, engine version, repair rules and, for documents OCR read, the OCR recipe: a fix to
+    // any gives a new version.
+    extraction: recipeKey(
+      doc.ocr === undefined ? doc.extraction : { ...doc.extraction, ocr: doc.ocr.recipe },
+    ),
   });
   await progress({ stage: 'chunking', pages: doc.pageCount });
   const chunks = chunkDocument(doc, chunking);
@@ -260,7 +287,10 @@ export async function ingestDocument(
     pageEnd: chunk.pageEnd,
     headingPath: chunk.headingPath,
     sourceName,
-    metadata,
+    metadata:
+      doc.ocr === undefined
+        ? metadata
+        : { ...metadata, ...ocrChunkMetadata(doc.ocr, chunk.pageStart, chunk.pageEnd) },
     ingestedAt,
     vector,
   });

@@ -46,14 +46,19 @@ describe('detectDocumentType', () => {
     });
   });
 
-  it('refuses images, naming what they are', async () => {
+  it('takes scans and photos (PNG, JPEG, TIFF, WebP) as images for OCR, whatever their name', async () => {
     const png = makePng(4, 4, () => 0);
     await expect(
       detectDocumentType({ bytes: png, name: 'scan.pdf', claimedType: 'application/pdf' }),
-    ).rejects.toMatchObject({
+    ).resolves.toEqual({ kind: 'image', mediaType: 'image/png' });
+  });
+
+  it('refuses other images, naming what they are', async () => {
+    const gif = Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00;', 'latin1');
+    await expect(detectDocumentType({ bytes: gif, name: 'anim.gif' })).rejects.toMatchObject({
       code: 'unsupported_type',
-      message: '"scan.pdf": is an image (PNG, image/png), which is not a supported document type',
-      details: { detectedType: 'image/png' },
+      message: '"anim.gif": is an image (GIF, image/gif), which is not a supported document type',
+      details: { detectedType: 'image/gif' },
     });
   });
 

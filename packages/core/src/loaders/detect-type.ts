@@ -2,6 +2,7 @@ import { extname } from 'node:path';
 import { fileTypeFromBuffer } from 'file-type';
 import { DocumentError } from '../errors.js';
 import { checkText, type DecodedText } from './decode-text.js';
+import { OCR_IMAGE_MEDIA_TYPES } from './image-loader.js';
 import type { DocumentKind } from './types.js';
 
 export interface DetectedType {
@@ -21,7 +22,7 @@ const PDF_MEDIA_TYPE = 'application/pdf';
 const DOCX_MEDIA_TYPE = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
 
 interface TextFormat {
-  kind: Exclude<DocumentKind, 'pdf' | 'docx'>;
+  kind: Exclude<DocumentKind, 'pdf' | 'docx' | 'image'>;
   mediaType: string;
 }
 
@@ -87,6 +88,8 @@ export async function detectDocumentType(input: DetectTypeInput): Promise<Detect
   const sniffed = await fileTypeFromBuffer(bytes);
   if (sniffed !== undefined) {
     if (sniffed.mime === DOCX_MEDIA_TYPE) return { kind: 'docx', mediaType: DOCX_MEDIA_TYPE };
+    // Scans and photos of documents: their text is read by OCR.
+    if (OCR_IMAGE_MEDIA_TYPES.has(sniffed.mime)) return { kind: 'image', mediaType: sniffed.mime };
     if (sniffed.ext === 'zip' || sniffed.mime.startsWith('application/vnd.openxmlformats')) {
       if (zipHasEntry(bytes, 'word/document.xml')) return { kind: 'docx', mediaType: DOCX_MEDIA_TYPE };
       throw new DocumentError(

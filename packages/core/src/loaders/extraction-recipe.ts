@@ -9,6 +9,7 @@
  *
  * One slot per stage; a stage that is not built yet keeps its slot `null` until it is.
  */
+import type { OcrRecipe } from './ocr/settings.js';
 import type { PdfEngineName } from './pdf-engine-names.js';
 import { TEXT_REPAIR_VERSION } from './text-repair/index.js';
 
@@ -26,20 +27,20 @@ export interface PdfEngineRecipe {
   version: string;
 }
 
-/** OCR settings (engine, version, languages) once OCR exists; `null` means no OCR ran. */
-export type OcrRecipe = Record<string, string | number | boolean | string[]> | null;
+export type { OcrRecipe };
 
 export interface ExtractionRecipe {
   /** The PDF engine that produced the text; null for other formats. */
   pdf: PdfEngineRecipe | null;
   /** {@link TEXT_REPAIR_RULES_VERSION} when repair ran (PDF text), else null. */
   repairRules: number | null;
-  ocr: OcrRecipe;
+  /** The OCR settings that shape the text (engine, languages, resolution) when OCR read pages; else null. */
+  ocr: OcrRecipe | null;
 }
 
 /** The recipe of a load: what the engine (if any) reported plus the rules in force. */
 export function extractionRecipe(
-  parts: { pdf?: PdfEngineRecipe | null; ocr?: OcrRecipe } = {},
+  parts: { pdf?: PdfEngineRecipe | null; ocr?: OcrRecipe | null } = {},
 ): ExtractionRecipe {
   const pdf = parts.pdf ?? null;
   return { pdf, repairRules: pdf === null ? null : TEXT_REPAIR_RULES_VERSION, ocr: parts.ocr ?? null };

@@ -6,9 +6,11 @@ import { detectDocumentType } from './detect-type.js';
 import { extractDocx } from './docx-loader.js';
 import type { ExtractedDocument } from './extracted.js';
 import { extractionRecipe } from './extraction-recipe.js';
+import { extractImage } from './image-loader.js';
 import { extractJson } from './json-loader.js';
 import { resolveLoadLimits } from './limits.js';
 import { extractMarkdown } from './markdown-loader.js';
+import type { OcrRunOptions } from './ocr/ocr-pages.js';
 import type { PdfEngines } from './pdf-engines.js';
 import { extractPdf } from './pdf-loader.js';
 import { runInSandbox } from './sandboxed.js';
@@ -22,6 +24,8 @@ export interface LoadDocumentOptions {
   sandbox?: ParseSandbox;
   /** The PDF engines. Default: the process-wide `defaultPdfEngines()` (`QUIRE_PDF_ENGINE`). */
   pdfEngines?: PdfEngines;
+  /** OCR of scanned PDF pages and image files. Without it, such pages are skipped and images refused. */
+  ocr?: OcrRunOptions;
 }
 
 /**
@@ -75,6 +79,13 @@ export async function loadDocument(
           ...sandboxed,
           ...(input.password === undefined ? {} : { password: input.password }),
           ...(options.pdfEngines === undefined ? {} : { engines: options.pdfEngines }),
+          ...(options.ocr === undefined ? {} : { ocr: options.ocr }),
+        });
+        break;
+      case 'image':
+        extracted = await extractImage(bytes, name, {
+          ...sandboxed,
+          ...(options.ocr === undefined ? {} : { ocr: options.ocr }),
         });
         break;
       case 'docx':

@@ -2,6 +2,8 @@ import saslprep from '@mongodb-js/saslprep';
 import { DocumentError, type QuireErrorCode } from '../errors.js';
 import type { ExtractedDocument } from './extracted.js';
 import { extractionRecipe, type PdfEngineRecipe } from './extraction-recipe.js';
+import type { OcrRunOptions } from './ocr/ocr-pages.js';
+import { ocrPdfPages, type PdfOcrResult, verdictAfterOcr } from './ocr/pdf-ocr.js';
 import type { PdfEngineName, PdfTaskInput, PdfTaskOutput } from './pdf-engine-types.js';
 import { defaultPdfEngines, PDF_ENGINE_TASK, type PdfEngines } from './pdf-engines.js';
 import { assessPdfPages, type PdfProblem } from './pdf-text-quality.js';
@@ -17,6 +19,8 @@ export interface ParsePdfOptions extends SandboxedLoadOptions {
   password?: string;
   /** The engines to read with. Default: the process-wide `defaultPdfEngines()` (`QUIRE_PDF_ENGINE`). */
   engines?: PdfEngines;
+  /** OCR for pages without a text layer; without it such pages are skipped. */
+  ocr?: OcrRunOptions;
 }
 
 /**
@@ -114,6 +118,8 @@ type Attempt =
       parsed: ParsedPdf;
       keep: Array<{ page: number; text: string }>;
       skipped: ExtractedDocument['skippedPages'];
+      /** What OCR read of the pages without a text layer; null when it read none. */
+      ocr: PdfOcrResult | null;
     }
   | { ok: false; error: DocumentError };
 
@@ -130,8 +136,11 @@ async function attempt(
     if (error instanceof DocumentError && FALLBACK_CODES.has(error.code)) return { ok: false, error };
     throw error;
   }
-  const verdict = assessPdfPages(parsed.pages);
-  if (verdict.ok) return { ok: true, parsed, keep: verdict.keep, skipped: verdict.skipped };
+  // Pages without a text layer are read by OCR (when it is on) before the document is judged, so
+  // a scan becomes text instead of a refusal; a mixed PDF keeps its text pages' own text.
+  const ocr = await ocrPdfPages(bytes, name, parsed.pages, options);
+  const verdict = verdictAfterOcr(name, assessPdfPages(ocr?.pages ?? parsed.pages), ocr, parsed.pageCount);
+  if (verdict.ok) return { ok: true, parsed, keep: verdict.keep, skipped: verdict.skipped, ocr };
   return {
     ok: false,
     error: new DocumentError(name, PROBLEM_CODE[verdict.problem], verdict.reason, {
@@ -183,6 +192,7 @@ export async function extractPdf(
     title: parsed.title,
     skippedPages: skipped ?? [],
     ...(repaired.furniture.length > 0 ? { furniture: repaired.furniture } : {}),
+    ...(result.ocr === null ? {} : { ocr: result.ocr.report }),
     extraction: extractionRecipe({ pdf: recipe }),
   };
 }

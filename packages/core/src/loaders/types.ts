@@ -1,7 +1,8 @@
 /** What a loader extracts from one file: its text and the structure that text came with. */
 import type { ExtractionRecipe } from './extraction-recipe.js';
+import type { OcrDocumentReport } from './ocr/report.js';
 
-export type DocumentKind = 'pdf' | 'text' | 'markdown' | 'html' | 'docx' | 'csv' | 'json';
+export type DocumentKind = 'pdf' | 'text' | 'markdown' | 'html' | 'docx' | 'csv' | 'json' | 'image';
 
 /**
  * A contiguous piece of the extracted text with its structure. Sections never span two pages
@@ -42,6 +43,8 @@ export interface LoadedDocument {
    * Absent when none were found and for other formats.
    */
   furniture?: PageFurniture[];
+  /** What OCR read (scanned PDF pages, image files): the recipe and each page's confidence. Absent when OCR read nothing. */
+  ocr?: OcrDocumentReport;
 }
 
 /** A line repeated at the top or bottom of most pages of a PDF. */
@@ -55,7 +58,7 @@ export interface PageFurniture {
 }
 
 /** Why a PDF page contributed no section. */
-export type SkippedPageReason = 'no_text' | 'garbled' | 'unreadable';
+export type SkippedPageReason = 'no_text' | 'garbled' | 'unreadable' | 'illegible';
 
 export interface SkippedPage {
   /** 1-based page number. */

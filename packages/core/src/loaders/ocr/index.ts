@@ -1,0 +1,22 @@
+export { findOcrLanguage, installedOcrLanguages, ocrLanguageDir, SYSTEM_TESSDATA_DIRS } from './languages.js';
+export type { CachedOcrPage, OcrResultCache } from './ocr-cache.js';
+export { ocrCacheKey, openOcrCache } from './ocr-cache.js';
+export type {
+  OcrDocumentReport,
+  OcrPageReport,
+  OcrPageResult,
+  OcrPageSource,
+  OcrRunOptions,
+} from './ocr-pages.js';
+export { ocrChunkMetadata, ocrPages } from './ocr-pages.js';
+export { ocrPdfPages, pagesNeedingOcr } from './pdf-ocr.js';
+export { PdfRasteriser, pageDpi, pdftoppmAvailable } from './rasterise.js';
+export type { OcrMode, OcrRecipe, OcrSettings, OcrSettingsInput } from './settings.js';
+export {
+  DEFAULT_OCR_SETTINGS,
+  OCR_ENGINE,
+  OCR_MODES,
+  OcrSettingsInputSchema,
+  ocrRecipe,
+  resolveOcrSettings,
+} from './settings.js';
