@@ -11,7 +11,7 @@
  */
 import type { OcrRecipe } from './ocr/settings.js';
 import type { PdfEngineName } from './pdf-engine-names.js';
-import { TEXT_REPAIR_VERSION } from './text-repair/index.js';
+import { TEXT_REPAIR_VERSION } from './text-repair/version.js';
 
 /**
  * Version of the engine-independent text repair rules (hyphenation, ligatures, right-to-left

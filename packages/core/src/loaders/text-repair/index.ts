@@ -6,11 +6,7 @@ import { repairRtl } from './rtl.js';
 
 export type { PageText } from './furniture.js';
 
-/**
- * Version of the repair rules below; part of a document's extraction recipe, so a change to any
- * rule must bump it (documents ingested before are then re-extracted rather than kept).
- */
-export const TEXT_REPAIR_VERSION = 1;
+export { TEXT_REPAIR_VERSION } from './version.js';
 
 export interface RepairedText {
   /** The pages, same numbers and order, with repaired text (possibly empty). */
