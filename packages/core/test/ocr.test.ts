@@ -135,12 +135,14 @@ describe('OCR of scanned PDFs', { timeout: 180_000 }, () => {
 
   it('leaves scanned pages alone when OCR is off', async () => {
     const bytes = await makePdf([{ image: englishPng }]);
-    await expect(loadDocument({ bytes, name: 'scan.pdf' }, options({ mode: 'off' }))).rejects.toThrow(
-      /looks scanned/,
-    );
-    await expect(loadDocument({ bytes, name: 'scan.pdf' }, { sandbox, limits })).rejects.toThrow(
-      /looks scanned/,
-    );
+    await expect(loadDocument({ bytes, name: 'scan.pdf' }, options({ mode: 'off' }))).rejects.toMatchObject({
+      code: 'needs_ocr',
+      message: expect.stringMatching(/it is scanned/),
+    });
+    await expect(loadDocument({ bytes, name: 'scan.pdf' }, { sandbox, limits })).rejects.toMatchObject({
+      code: 'needs_ocr',
+      message: expect.stringMatching(/it is scanned/),
+    });
   });
 
   it('reads every page, text layer or not, when forced', async () => {
