@@ -92,7 +92,8 @@ export async function openServices(options: OpenServicesOptions): Promise<Gatewa
         allowPrivateNetworks: config.ingest.allowPrivateUrls,
       }),
   });
-  const store = new StoreHandle(createStore(config));
+  // The gateway only reads documents (writes are jobs for the workers): nothing is created here.
+  const store = new StoreHandle(createStore(config, { readOnly: true }));
   await store
     .get()
     .catch((error: unknown) =>

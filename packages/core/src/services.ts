@@ -27,10 +27,20 @@ export function createModels(
   });
 }
 
-export function createStore(config: QuireConfig): VectorStore {
+export interface CreateStoreOptions {
+  /**
+   * For processes that only read (the gateway, the CLI): nothing is created, a store not created yet
+   * reads as empty, writes are refused. The workers open it writable and create it.
+   */
+  readOnly?: boolean;
+}
+
+export function createStore(config: QuireConfig, options: CreateStoreOptions = {}): VectorStore {
   const { embeddingModel: model, dimension } = config.models;
+  const readOnly = options.readOnly === true ? { readOnly: true } : {};
   if (config.store.kind === 'qdrant') {
     return new QdrantVectorStore({
+      ...readOnly,
       url: config.store.url,
       ...(config.store.apiKey ? { apiKey: config.store.apiKey } : {}),
       collection: qdrantCollectionName(model, dimension),
@@ -39,6 +49,7 @@ export function createStore(config: QuireConfig): VectorStore {
     });
   }
   return new SqliteVectorStore({
+    ...readOnly,
     path: config.store.path,
     dimension,
     collection: sqliteCollectionName(model, dimension),

@@ -221,7 +221,7 @@ export class RedisBackend implements Backend {
     }
     // Loaded here: the store (and all of core) is needed by `docs` only.
     const { createStore } = await import('@quire/core');
-    const store = createStore(this.#config);
+    const store = createStore(this.#config, { readOnly: true });
     try {
       await store.init();
       return await store.listDocuments(tenant);

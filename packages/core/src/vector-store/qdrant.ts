@@ -69,6 +69,12 @@ export interface QdrantVectorStoreOptions {
   scrollPageSize?: number;
   /** Receives the version warning. Default: none (the store stays quiet). */
   logger?: Logger;
+  /**
+   * Open for reading only, as the gateway and the CLI do: the collection and its indexes are never
+   * created (the workers' `init()` does that), a collection that does not exist yet reads as empty
+   * until it does, and every write is refused. Default false.
+   */
+  readOnly?: boolean;
 }
 
 /** Names of the dense and the sparse vector in a Quire collection. */
@@ -318,6 +324,9 @@ export class QdrantVectorStore implements VectorStore {
   private readonly upsertBatchSize: number;
   private readonly scrollPageSize: number;
   private readonly logger: Logger | undefined;
+  readonly readOnly: boolean;
+  /** Read-only: whether the collection was found (it is looked for again until it is). */
+  private present = false;
   private compatibilityChecked = false;
   private closed = false;
 
@@ -346,6 +355,7 @@ export class QdrantVectorStore implements VectorStore {
     this.upsertBatchSize = options.upsertBatchSize ?? DEFAULT_BATCH;
     this.scrollPageSize = options.scrollPageSize ?? DEFAULT_BATCH;
     this.logger = options.logger;
+    this.readOnly = options.readOnly === true;
     this.client = new QdrantClient({
       url: options.url,
       // The key goes in as a header rather than `apiKey`, which would make the client print a warning
@@ -368,6 +378,15 @@ export class QdrantVectorStore implements VectorStore {
     const existence = await this.call('check the collection', options.signal, existsResultSchema, (init) =>
       api.collectionExists({ collection_name }, init),
     );
+    if (this.readOnly) {
+      if (!existence.exists) return;
+      const found = await this.call('read the collection', options.signal, collectionInfoSchema, (init) =>
+        api.getCollection({ collection_name }, init),
+      );
+      this.checkLayout(found);
+      this.present = true;
+      return;
+    }
     if (!existence.exists) {
       try {
         await this.call('create the collection', options.signal, z.boolean(), (init) =>
@@ -403,6 +422,7 @@ export class QdrantVectorStore implements VectorStore {
 
   async upsert(tenant: string, points: ChunkPoint[], options: WriteOptions = {}): Promise<void> {
     this.begin(options.signal);
+    this.assertWritable();
     // The whole batch is checked before the first request, so a bad point writes nothing.
     assertPoints(tenant, points, this.dimension);
     const api = this.client.api();
@@ -426,6 +446,7 @@ export class QdrantVectorStore implements VectorStore {
     assertLimit(options.limit, MAX_LIMIT);
     assertVector(vector, this.dimension, 'query vector');
     assertFilter(options.filter);
+    if (!(await this.hasCollection(options.signal))) return [];
     return this.query('dense search', tenant, vector, DENSE, options);
   }
 
@@ -435,7 +456,7 @@ export class QdrantVectorStore implements VectorStore {
     assertLimit(options.limit, MAX_LIMIT);
     assertFilter(options.filter);
     const lexical = sparseVector(query);
-    if (lexical.indices.length === 0) return [];
+    if (lexical.indices.length === 0 || !(await this.hasCollection(options.signal))) return [];
     return this.query('lexical search', tenant, lexical, LEXICAL, options);
   }
 
@@ -447,6 +468,7 @@ export class QdrantVectorStore implements VectorStore {
   ): Promise<number> {
     this.begin(options.signal);
     assertTenant(tenant);
+    if (!(await this.hasCollection(options.signal))) return 0;
     const result = await this.call('count chunks', options.signal, countResultSchema, (init) =>
       this.client.api().countPoints(
         {
@@ -468,6 +490,7 @@ export class QdrantVectorStore implements VectorStore {
 
   async deleteDocument(tenant: string, documentId: string, options: WriteOptions = {}): Promise<void> {
     this.begin(options.signal);
+    this.assertWritable();
     assertTenant(tenant);
     await this.deleteWhere(
       'delete a document',
@@ -483,6 +506,7 @@ export class QdrantVectorStore implements VectorStore {
     options: WriteOptions = {},
   ): Promise<void> {
     this.begin(options.signal);
+    this.assertWritable();
     assertTenant(tenant);
     await this.deleteWhere(
       'delete a version',
@@ -504,6 +528,7 @@ export class QdrantVectorStore implements VectorStore {
     options: WriteOptions = {},
   ): Promise<void> {
     this.begin(options.signal);
+    this.assertWritable();
     assertTenant(tenant);
     await this.deleteWhere(
       'delete other versions',
@@ -524,6 +549,7 @@ export class QdrantVectorStore implements VectorStore {
     this.begin(options.signal);
     assertTenant(tenant);
     assertListDocuments(options);
+    if (!(await this.hasCollection(options.signal))) return [];
     const { after } = options;
     const documents = new Map<
       string,
@@ -584,6 +610,7 @@ export class QdrantVectorStore implements VectorStore {
   ): Promise<ChunkRecord[]> {
     this.begin(options.signal);
     assertTenant(tenant);
+    if (!(await this.hasCollection(options.signal))) return [];
     const must: Schemas['Condition'][] = [this.tenantCondition(tenant)];
     if (options.documentId !== undefined) {
       must.push({ key: 'document_id', match: { value: options.documentId } });
@@ -789,6 +816,26 @@ export class QdrantVectorStore implements VectorStore {
         'Qdrant server and client versions may be incompatible (major versions should match and minor versions differ by at most one)',
       );
     }
+  }
+
+  /** Refuses a write on a store opened read-only. */
+  private assertWritable(): void {
+    if (this.readOnly) {
+      throw new StoreError(
+        'store_rejected',
+        `the Qdrant store for collection "${this.collection}" was opened read-only: writes go through the workers`,
+      );
+    }
+  }
+
+  /** For a read: false while a read-only store's collection does not exist yet. */
+  private async hasCollection(signal: AbortSignal | undefined): Promise<boolean> {
+    if (!this.readOnly || this.present) return true;
+    const existence = await this.call('check the collection', signal, existsResultSchema, (init) =>
+      this.client.api().collectionExists({ collection_name: this.collection }, init),
+    );
+    this.present = existence.exists;
+    return this.present;
   }
 
   private begin(signal: AbortSignal | undefined): void {

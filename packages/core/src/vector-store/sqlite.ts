@@ -23,7 +23,7 @@
  * from parsing JSON.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
@@ -101,6 +101,12 @@ export interface SqliteVectorStoreOptions {
    * @default 67108864 (64 MiB: about 11 million rows)
    */
   impactCacheBytes?: number;
+  /**
+   * Open for reading only, as the gateway and the CLI do: the file, its directory and its tables
+   * are never created (the workers' `init()` does that), a store or collection that does not
+   * exist yet reads as empty until it does, and every write is refused. Default false.
+   */
+  readOnly?: boolean;
 }
 
 export type LexicalSearchMode = 'impacts' | 'maxscore' | 'exhaustive';
@@ -326,6 +332,7 @@ export class SqliteVectorStore implements VectorStore {
   >(CACHED_SEARCH_STATEMENTS);
   private readonly lexicalSearch: LexicalSearchMode;
   private readonly impactCacheBytes: number;
+  readonly readOnly: boolean;
 
   constructor(options: SqliteVectorStoreOptions) {
     const invalid = (message: string) => new QuireError('invalid_input', `SqliteVectorStore: ${message}`);
@@ -353,6 +360,7 @@ export class SqliteVectorStore implements VectorStore {
       throw invalid(`vectorChunkSize must be a positive multiple of 8, got ${vectorChunkSize}`);
     }
     this.path = options.path;
+    this.readOnly = options.readOnly === true;
     this.dimension = options.dimension;
     this.collection = collection;
     this.busyTimeoutMs = busyTimeoutMs;
@@ -377,6 +385,10 @@ export class SqliteVectorStore implements VectorStore {
   async init(options: WriteOptions = {}): Promise<void> {
     options.signal?.throwIfAborted();
     if (this.closed) throw new StoreError('store_rejected', 'SQLite store is closed');
+    if (this.readOnly) {
+      this.openReadOnly();
+      return;
+    }
     try {
       const db = this.db ?? this.open();
       this.createTables(db);
@@ -385,6 +397,65 @@ export class SqliteVectorStore implements VectorStore {
     } catch (error) {
       throw storeError(error, 'initialise');
     }
+  }
+
+  /**
+   * Opens the file read-only once it holds this collection; false while it does not (yet). Never
+   * creates anything: the workers' `init()` makes the file and its tables.
+   */
+  private openReadOnly(): boolean {
+    if (this.statements !== undefined) return true;
+    if (this.path === ':memory:' || !existsSync(this.path)) return false;
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(this.path, { readonly: true, fileMustExist: true, timeout: this.busyTimeoutMs });
+      sqliteVec.load(db);
+      db.pragma(`mmap_size = ${this.mmapSizeBytes}`);
+      const catalog = db
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'quire_collections'")
+        .get();
+      const row =
+        catalog === undefined
+          ? undefined
+          : (db.prepare('SELECT dimension FROM quire_collections WHERE name = ?').get(this.collection) as
+              | { dimension: number }
+              | undefined);
+      if (row === undefined) {
+        db.close();
+        return false;
+      }
+      if (row.dimension !== this.dimension) {
+        throw new StoreError(
+          'store_rejected',
+          `collection ${this.collection} holds vectors of dimension ${row.dimension}, not ${this.dimension}`,
+        );
+      }
+      this.statements = this.prepare(db);
+      this.lexical = new TenantLexicalIndexes(db, this.collection, this.impactCacheBytes);
+      this.db = db;
+      return true;
+    } catch (error) {
+      if (db !== undefined && this.db !== db) db.close();
+      this.statements = undefined;
+      throw storeError(error, 'open read-only');
+    }
+  }
+
+  /** Refuses a write on a store opened read-only. */
+  private assertWritable(): void {
+    if (this.readOnly) {
+      throw new StoreError(
+        'store_rejected',
+        'this SQLite store was opened read-only: writes go through the workers',
+      );
+    }
+  }
+
+  /** For a read on a read-only store: false while there is nothing to read yet. */
+  private hasData(): boolean {
+    if (!this.readOnly) return true;
+    if (this.closed) throw new StoreError('store_rejected', 'SQLite store is closed');
+    return this.openReadOnly();
   }
 
   private open(): Database.Database {
@@ -584,6 +655,7 @@ export class SqliteVectorStore implements VectorStore {
 
   async upsert(tenant: string, points: ChunkPoint[], options: WriteOptions = {}): Promise<void> {
     options.signal?.throwIfAborted();
+    this.assertWritable();
     assertPoints(tenant, points, this.dimension);
     if (points.length === 0) return;
     // Tokenising and encoding happen before the write lock, which other processes wait on.
@@ -619,6 +691,7 @@ export class SqliteVectorStore implements VectorStore {
     assertVector(vector, this.dimension, 'query vector');
     assertLimit(options.limit, MAX_LIMIT);
     assertFilter(options.filter);
+    if (!this.hasData()) return [];
     const candidates = this.candidatesSql(options.filter);
     if (candidates === undefined) return [];
     const key = `dense:${candidates.sql}`;
@@ -645,7 +718,7 @@ export class SqliteVectorStore implements VectorStore {
     assertLimit(options.limit, MAX_LIMIT);
     assertFilter(options.filter);
     const tokens = [...new Set(lexicalTokens(query))];
-    if (tokens.length === 0) return [];
+    if (tokens.length === 0 || !this.hasData()) return [];
     const candidates = this.candidatesSql(options.filter);
     if (candidates === undefined) return [];
     return this.run(options.signal, 'search', () => {
@@ -797,11 +870,13 @@ export class SqliteVectorStore implements VectorStore {
   async countChunks(tenant: string, documentId: string, version: string, options: WriteOptions = {}) {
     options.signal?.throwIfAborted();
     assertTenant(tenant);
+    if (!this.hasData()) return 0;
     return this.run(options.signal, 'count chunks', (s) => s.countChunks.get(tenant, documentId, version)!.n);
   }
 
   async deleteDocument(tenant: string, documentId: string, options: WriteOptions = {}): Promise<void> {
     options.signal?.throwIfAborted();
+    this.assertWritable();
     assertTenant(tenant);
     this.run(options.signal, 'delete a document', (s) => {
       this.db!.transaction(() => {
@@ -817,6 +892,7 @@ export class SqliteVectorStore implements VectorStore {
     options: WriteOptions = {},
   ): Promise<void> {
     options.signal?.throwIfAborted();
+    this.assertWritable();
     assertTenant(tenant);
     this.run(options.signal, 'delete a version', (s) => {
       this.db!.transaction(() => {
@@ -832,6 +908,7 @@ export class SqliteVectorStore implements VectorStore {
     options: WriteOptions = {},
   ): Promise<void> {
     options.signal?.throwIfAborted();
+    this.assertWritable();
     assertTenant(tenant);
     this.run(options.signal, 'delete old versions', (s) => {
       this.db!.transaction(() => {
@@ -857,6 +934,7 @@ export class SqliteVectorStore implements VectorStore {
     options.signal?.throwIfAborted();
     assertTenant(tenant);
     assertListDocuments(options);
+    if (!this.hasData()) return [];
     const { documentId, after = '', limit } = options;
     return this.run(options.signal, 'list documents', (s) => {
       const documents: DocumentSummary[] = [];
@@ -896,6 +974,7 @@ export class SqliteVectorStore implements VectorStore {
   async listChunks(tenant: string, options: { documentId?: string; signal?: AbortSignal } = {}) {
     options.signal?.throwIfAborted();
     assertTenant(tenant);
+    if (!this.hasData()) return [];
     return this.run(options.signal, 'list chunks', (s) => {
       const rows =
         options.documentId === undefined
