@@ -5,7 +5,13 @@
  */
 import { z } from 'zod';
 import { DocumentIdSchema, TenantSchema } from './common.js';
-import { MAX_CONTEXT_TOKENS, MAX_TOP_N, QueryFilterSchema, QuestionSchema } from './query.js';
+import {
+  ContextTokensSchema,
+  IncludeSchema,
+  QueryFilterSchema,
+  QuestionSchema,
+  TopNSchema,
+} from './query.js';
 
 export const MAX_EVAL_QUESTIONS = 10_000;
 export const MAX_EVAL_DOCUMENTS = 20_000;
@@ -17,23 +23,15 @@ export const EvalOptionsSchema = z
     /** Candidates retrieved per search and kept after fusion (1–100). Default: the worker's. */
     candidates: z.number().int().min(1).max(100).optional(),
     /** Passages given to the answer (1–50). Default: the worker's. */
-    topN: z.number().int().min(1).max(MAX_TOP_N).optional(),
+    topN: TopNSchema.optional(),
     /** Passages under this rerank score are not given to the answer (0–1). */
     minRerankScore: z.number().min(0).max(1).optional(),
     /** Token budget of the answer's passages (1–32,000). Default: the worker's (3,000). */
-    contextTokens: z.number().int().min(1).max(MAX_CONTEXT_TOKENS).optional(),
+    contextTokens: ContextTokensSchema.optional(),
     /** Generate answers (a chat call per question) and measure them. Default true. */
     answers: z.boolean().optional(),
-    /** What each question's row carries besides its figures. */
-    include: z
-      .object({
-        /** The passages the answer was given. */
-        passages: z.boolean().optional(),
-        /** The fused candidates before reranking (ids, scores, ranks) and the reranked order. */
-        candidates: z.boolean().optional(),
-      })
-      .strict()
-      .optional(),
+    /** What each question's row carries besides its figures (candidates: with the reranked order). */
+    include: IncludeSchema.optional(),
   })
   .strict();
 export type EvalOptions = z.infer<typeof EvalOptionsSchema>;

@@ -40,6 +40,20 @@ export const MAX_TOP_N = 50;
 /** Most tokens of passages one answer may be given (`contextTokens`). */
 export const MAX_CONTEXT_TOKENS = 32_000;
 
+/** `topN` of version 2 options and evals: passages kept after reranking. */
+export const TopNSchema = z.number().int().min(1).max(MAX_TOP_N);
+/** `contextTokens`: token budget of the passages one answer is given. */
+export const ContextTokensSchema = z.number().int().min(1).max(MAX_CONTEXT_TOKENS);
+/** `include`: what a report carries per question besides its answer or figures. */
+export const IncludeSchema = z
+  .object({
+    /** The passages the answer was given (a query's result always has them). */
+    passages: z.boolean().optional(),
+    /** The fused candidates before reranking (ids, scores, ranks). */
+    candidates: z.boolean().optional(),
+  })
+  .strict();
+
 /**
  * Version 2 of the query options: `topN` up to 50, a per-query context budget, and what a batch
  * report carries per question. A payload whose options fit version 1 is still written as version 1.
@@ -48,22 +62,14 @@ export const QueryOptionsV2Schema = z
   .object({
     ...QueryOptionsSchema.shape,
     /** Passages kept after reranking (1–50); the context budget may still leave some out. */
-    topN: z.number().int().min(1).max(MAX_TOP_N).optional(),
+    topN: TopNSchema.optional(),
     /**
      * Token budget of the passages given to the answer (1–32,000). Default: the worker's (3,000).
      * Passages that do not fit are left out, and the result says so (`contextTruncated`).
      */
-    contextTokens: z.number().int().min(1).max(MAX_CONTEXT_TOKENS).optional(),
-    /** What the result carries besides the answer. */
-    include: z
-      .object({
-        /** Batch reports: each question's passages (a query's result always has them). */
-        passages: z.boolean().optional(),
-        /** The fused candidates before reranking (ids, scores, ranks), as `preRerank`. */
-        candidates: z.boolean().optional(),
-      })
-      .strict()
-      .optional(),
+    contextTokens: ContextTokensSchema.optional(),
+    /** What the result carries besides the answer: batch reports' passages, and `preRerank`. */
+    include: IncludeSchema.optional(),
   })
   .strict();
 export type QueryOptionsV2 = z.infer<typeof QueryOptionsV2Schema>;

@@ -96,15 +96,7 @@ export const evalRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ctx
       const evals = await producer.listEvals(request.tenant, { limit: request.query.limit });
       return {
         evals: evals.map((status) => ({
-          evalId: status.evalId,
-          name: status.name,
-          state: status.state,
-          step: status.step,
-          documents: status.documents,
-          documentsDone: status.documentsDone,
-          questions: status.questions,
-          questionsDone: status.questionsDone,
-          failedReason: status.failedReason,
+          ...evalProgress(status),
           statusUrl: `/v1/evals/${encodeURIComponent(status.evalId)}`,
         })),
       };
@@ -126,15 +118,7 @@ export const evalRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { ctx
       const status = await ownEval(ctx, request.tenant, request.params.evalId);
       const id = encodeURIComponent(status.evalId);
       return {
-        evalId: status.evalId,
-        name: status.name,
-        state: status.state,
-        step: status.step,
-        documents: status.documents,
-        documentsDone: status.documentsDone,
-        questions: status.questions,
-        questionsDone: status.questionsDone,
-        failedReason: status.failedReason,
+        ...evalProgress(status),
         reportUrl: `/v1/evals/${id}/report`,
         exportUrls: {
           markdown: `/v1/evals/${id}/export?format=markdown`,
@@ -207,4 +191,11 @@ function ownEval(ctx: RouteContext, tenant: string, evalId: string): Promise<Eva
 function reportOf(status: EvalStatus): EvalReport {
   const done = `${status.documentsDone} of ${status.documents} documents, ${status.questionsDone} of ${status.questions} questions done`;
   return completeReport(status, 'eval', status.evalId, done);
+}
+
+/** An eval's identity, state and progress, as both the list and the status route show them. */
+function evalProgress(status: Omit<EvalStatus, 'report'>) {
+  const { evalId, name, state, step, documents, documentsDone, questions, questionsDone, failedReason } =
+    status;
+  return { evalId, name, state, step, documents, documentsDone, questions, questionsDone, failedReason };
 }
