@@ -2,7 +2,7 @@
  * The gateway's connections and services, opened from its configuration: what `createServer`
  * needs, shared by the process entry point and the tests.
  */
-import { checkSourceShape, createStore, type VectorStore } from '@quire/core';
+import { checkSourceShape, createStore, type VectorStoreReader } from '@quire/core';
 import { connectRedis, Producer, QUEUES } from '@quire/jobs';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -36,14 +36,14 @@ export interface GatewayServices {
 
 /** The vector store, initialised on first use (so a store down at start-up only fails readiness). */
 export class StoreHandle {
-  readonly #store: VectorStore;
-  #ready: Promise<VectorStore> | undefined;
+  readonly #store: VectorStoreReader;
+  #ready: Promise<VectorStoreReader> | undefined;
 
-  constructor(store: VectorStore) {
+  constructor(store: VectorStoreReader) {
     this.#store = store;
   }
 
-  get(): Promise<VectorStore> {
+  get(): Promise<VectorStoreReader> {
     this.#ready ??= this.#store.init().then(
       () => this.#store,
       (error: unknown) => {

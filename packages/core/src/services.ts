@@ -6,7 +6,8 @@ import { BuiltinModels, type Logger, type ModelApi, ModelClient } from '@quire/a
 import type { QuireConfig } from './config.js';
 import { QdrantVectorStore, qdrantCollectionName } from './vector-store/qdrant.js';
 import { SqliteVectorStore, sqliteCollectionName } from './vector-store/sqlite.js';
-import type { VectorStore } from './vector-store/types.js';
+import { guardStore } from './vector-store/tenant-guard.js';
+import type { VectorStore, VectorStoreAdapter, VectorStoreReader } from './vector-store/types.js';
 
 export function createModels(
   config: QuireConfig,
@@ -35,9 +36,19 @@ export interface CreateStoreOptions {
   readOnly?: boolean;
 }
 
+export function createStore(
+  config: QuireConfig,
+  options: CreateStoreOptions & { readOnly: true },
+): VectorStoreReader;
+export function createStore(config: QuireConfig, options?: CreateStoreOptions): VectorStore;
 export function createStore(config: QuireConfig, options: CreateStoreOptions = {}): VectorStore {
+  return guardStore(createAdapter(config, options.readOnly === true));
+}
+
+/** The backend adapter the configuration names, unguarded: `createStore` wraps it. */
+function createAdapter(config: QuireConfig, readOnlyStore: boolean): VectorStoreAdapter {
   const { embeddingModel: model, dimension } = config.models;
-  const readOnly = options.readOnly === true ? { readOnly: true } : {};
+  const readOnly = readOnlyStore ? { readOnly: true } : {};
   if (config.store.kind === 'qdrant') {
     return new QdrantVectorStore({
       ...readOnly,

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../src/errors.js';
 import { pointId } from '../src/vector-store/ids.js';
+import { guardStore } from '../src/vector-store/tenant-guard.js';
 import type {
   ChunkPoint,
   ChunkRecord,
@@ -12,11 +13,15 @@ import type {
   SearchFilter,
   SearchHit,
   VectorStore,
+  VectorStoreAdapter,
 } from '../src/vector-store/types.js';
 
 export interface VectorStoreContractHandle {
-  /** A store with no data for the suite's tenants, not yet initialised. */
-  store: VectorStore;
+  /**
+   * An adapter with no data for the suite's tenants, not yet initialised. The suite wraps it in the
+   * tenant guard, as `createStore` does: the rules below are those of the pair.
+   */
+  store: VectorStoreAdapter;
   /** Closes the store and removes what it created. */
   cleanup(): Promise<void>;
 }
@@ -138,7 +143,7 @@ export function describeVectorStoreContract(
 
     beforeEach(async () => {
       handle = await factory();
-      store = handle.store;
+      store = guardStore(handle.store);
       await store.init();
     });
 

@@ -16,6 +16,7 @@ import {
   type QdrantVectorStoreOptions,
   qdrantCollectionName,
 } from '../src/vector-store/qdrant.js';
+import { guardStore } from '../src/vector-store/tenant-guard.js';
 import type { ChunkPoint } from '../src/vector-store/types.js';
 
 const DIMENSION = 4;
@@ -254,8 +255,8 @@ describe('writes', () => {
     expect(sentSilent?.vector).toEqual({ dense: silent.vector });
   });
 
-  it('rejects a point whose id is not its pointId before sending anything', async () => {
-    const store = makeStore();
+  it('rejects a point whose id is not its pointId before sending anything (through the tenant guard)', async () => {
+    const store = guardStore(makeStore());
     await store.init();
     double.stats.reset();
     const error = await failure(store.upsert('t1', [chunk('t1', 'doc', 0, { id: 'chunk-0' })]));

@@ -21,3 +21,17 @@ export function pointId(tenant: string, documentId: string, version: string, chu
   }
   return uuidv5(JSON.stringify([tenant, documentId, version, chunkIndex]), QUIRE_POINT_NAMESPACE);
 }
+
+/** Orders strings by Unicode code point, the order every store uses (not UTF-16 units, not locale). */
+export function compareCodePoints(a: string, b: string): number {
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const ca = a.codePointAt(i)!;
+    const cb = b.codePointAt(j)!;
+    if (ca !== cb) return ca - cb;
+    i += ca > 0xffff ? 2 : 1;
+    j += cb > 0xffff ? 2 : 1;
+  }
+  return a.length - i - (b.length - j);
+}

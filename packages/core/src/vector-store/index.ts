@@ -12,4 +12,5 @@ export {
   type SqliteVectorStoreOptions,
   sqliteCollectionName,
 } from './sqlite.js';
+export { guardStore, TenantGuard } from './tenant-guard.js';
 export type * from './types.js';

@@ -19,6 +19,7 @@ import {
 import type { Logger } from '@quire/api-client';
 import { z } from 'zod';
 import { StoreError } from '../errors.js';
+import { compareCodePoints } from './ids.js';
 import { sparseVector } from './lexical.js';
 import type {
   ChunkPoint,
@@ -30,16 +31,9 @@ import type {
   SearchHit,
   SearchOptions,
   VectorStore,
+  VectorStoreAdapter,
   WriteOptions,
 } from './types.js';
-import {
-  assertFilter,
-  assertLimit,
-  assertListDocuments,
-  assertPoints,
-  assertTenant,
-  assertVector,
-} from './validation.js';
 
 export interface QdrantVectorStoreOptions {
   /** Base URL of Qdrant's REST API, with scheme and port, e.g. `http://localhost:6333`. */
@@ -116,20 +110,6 @@ export function qdrantCollectionName(model: string, dimension: number): string {
     .slice(0, 180);
   const suffix = cleaned === model ? '' : `_${createHash('sha256').update(model).digest('hex').slice(0, 8)}`;
   return `quire_${cleaned}_${dimension}${suffix}`;
-}
-
-/** Orders strings by Unicode code point, the order every store uses (not UTF-16 units, not locale). */
-function compareCodePoints(a: string, b: string): number {
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) {
-    const ca = a.codePointAt(i)!;
-    const cb = b.codePointAt(j)!;
-    if (ca !== cb) return ca - cb;
-    i += ca > 0xffff ? 2 : 1;
-    j += cb > 0xffff ? 2 : 1;
-  }
-  return a.length - i - (b.length - j);
 }
 
 const metadataValueSchema = z.union([z.string(), z.number(), z.boolean()]);
@@ -314,8 +294,10 @@ function compareRecords(a: ChunkRecord, b: ChunkRecord): number {
   );
 }
 
-export class QdrantVectorStore implements VectorStore {
+export class QdrantVectorStore implements VectorStoreAdapter {
   readonly dimension: number;
+  /** Largest search `limit` answered; the tenant guard refuses more. */
+  readonly maxSearchLimit = MAX_LIMIT;
   readonly collection: string;
   private readonly client: QdrantClient;
   private readonly apiKey: string | undefined;
@@ -424,7 +406,6 @@ export class QdrantVectorStore implements VectorStore {
     this.begin(options.signal);
     this.assertWritable();
     // The whole batch is checked before the first request, so a bad point writes nothing.
-    assertPoints(tenant, points, this.dimension);
     const api = this.client.api();
     for (let start = 0; start < points.length; start += this.upsertBatchSize) {
       const batch = points.slice(start, start + this.upsertBatchSize).map((point) => {
@@ -442,19 +423,12 @@ export class QdrantVectorStore implements VectorStore {
 
   async searchDense(tenant: string, vector: number[], options: SearchOptions): Promise<SearchHit[]> {
     this.begin(options.signal);
-    assertTenant(tenant);
-    assertLimit(options.limit, MAX_LIMIT);
-    assertVector(vector, this.dimension, 'query vector');
-    assertFilter(options.filter);
     if (!(await this.hasCollection(options.signal))) return [];
     return this.query('dense search', tenant, vector, DENSE, options);
   }
 
   async searchLexical(tenant: string, query: string, options: SearchOptions): Promise<SearchHit[]> {
     this.begin(options.signal);
-    assertTenant(tenant);
-    assertLimit(options.limit, MAX_LIMIT);
-    assertFilter(options.filter);
     const lexical = sparseVector(query);
     if (lexical.indices.length === 0 || !(await this.hasCollection(options.signal))) return [];
     return this.query('lexical search', tenant, lexical, LEXICAL, options);
@@ -467,7 +441,6 @@ export class QdrantVectorStore implements VectorStore {
     options: WriteOptions = {},
   ): Promise<number> {
     this.begin(options.signal);
-    assertTenant(tenant);
     if (!(await this.hasCollection(options.signal))) return 0;
     const result = await this.call('count chunks', options.signal, countResultSchema, (init) =>
       this.client.api().countPoints(
@@ -491,7 +464,6 @@ export class QdrantVectorStore implements VectorStore {
   async deleteDocument(tenant: string, documentId: string, options: WriteOptions = {}): Promise<void> {
     this.begin(options.signal);
     this.assertWritable();
-    assertTenant(tenant);
     await this.deleteWhere(
       'delete a document',
       { must: [this.tenantCondition(tenant), { key: 'document_id', match: { value: documentId } }] },
@@ -507,7 +479,6 @@ export class QdrantVectorStore implements VectorStore {
   ): Promise<void> {
     this.begin(options.signal);
     this.assertWritable();
-    assertTenant(tenant);
     await this.deleteWhere(
       'delete a version',
       {
@@ -529,7 +500,6 @@ export class QdrantVectorStore implements VectorStore {
   ): Promise<void> {
     this.begin(options.signal);
     this.assertWritable();
-    assertTenant(tenant);
     await this.deleteWhere(
       'delete other versions',
       {
@@ -547,8 +517,6 @@ export class QdrantVectorStore implements VectorStore {
    */
   async listDocuments(tenant: string, options: ListDocumentsOptions = {}): Promise<DocumentSummary[]> {
     this.begin(options.signal);
-    assertTenant(tenant);
-    assertListDocuments(options);
     if (!(await this.hasCollection(options.signal))) return [];
     const { after } = options;
     const documents = new Map<
@@ -609,7 +577,6 @@ export class QdrantVectorStore implements VectorStore {
     options: { documentId?: string; signal?: AbortSignal } = {},
   ): Promise<ChunkRecord[]> {
     this.begin(options.signal);
-    assertTenant(tenant);
     if (!(await this.hasCollection(options.signal))) return [];
     const must: Schemas['Condition'][] = [this.tenantCondition(tenant)];
     if (options.documentId !== undefined) {

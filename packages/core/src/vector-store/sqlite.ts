@@ -41,16 +41,9 @@ import type {
   SearchHit,
   SearchOptions,
   VectorStore,
+  VectorStoreAdapter,
   WriteOptions,
 } from './types.js';
-import {
-  assertFilter,
-  assertLimit,
-  assertListDocuments,
-  assertPoints,
-  assertTenant,
-  assertVector,
-} from './validation.js';
 
 export interface SqliteVectorStoreOptions {
   /** Database file; missing parent directories are created. `:memory:` gives a private, unshared store. */
@@ -314,8 +307,10 @@ interface PreparedPoint {
   meta: { key: string; kind: MetaKind; value: string | number }[];
 }
 
-export class SqliteVectorStore implements VectorStore {
+export class SqliteVectorStore implements VectorStoreAdapter {
   readonly dimension: number;
+  /** Largest search `limit` answered; the tenant guard refuses more. */
+  readonly maxSearchLimit = MAX_LIMIT;
   readonly collection: string;
   private readonly path: string;
   private readonly busyTimeoutMs: number;
@@ -656,7 +651,6 @@ export class SqliteVectorStore implements VectorStore {
   async upsert(tenant: string, points: ChunkPoint[], options: WriteOptions = {}): Promise<void> {
     options.signal?.throwIfAborted();
     this.assertWritable();
-    assertPoints(tenant, points, this.dimension);
     if (points.length === 0) return;
     // Tokenising and encoding happen before the write lock, which other processes wait on.
     const prepared = points.map(prepare);
@@ -687,10 +681,6 @@ export class SqliteVectorStore implements VectorStore {
 
   async searchDense(tenant: string, vector: number[], options: SearchOptions): Promise<SearchHit[]> {
     options.signal?.throwIfAborted();
-    assertTenant(tenant);
-    assertVector(vector, this.dimension, 'query vector');
-    assertLimit(options.limit, MAX_LIMIT);
-    assertFilter(options.filter);
     if (!this.hasData()) return [];
     const candidates = this.candidatesSql(options.filter);
     if (candidates === undefined) return [];
@@ -714,9 +704,6 @@ export class SqliteVectorStore implements VectorStore {
 
   async searchLexical(tenant: string, query: string, options: SearchOptions): Promise<SearchHit[]> {
     options.signal?.throwIfAborted();
-    assertTenant(tenant);
-    assertLimit(options.limit, MAX_LIMIT);
-    assertFilter(options.filter);
     const tokens = [...new Set(lexicalTokens(query))];
     if (tokens.length === 0 || !this.hasData()) return [];
     const candidates = this.candidatesSql(options.filter);
@@ -869,7 +856,6 @@ export class SqliteVectorStore implements VectorStore {
 
   async countChunks(tenant: string, documentId: string, version: string, options: WriteOptions = {}) {
     options.signal?.throwIfAborted();
-    assertTenant(tenant);
     if (!this.hasData()) return 0;
     return this.run(options.signal, 'count chunks', (s) => s.countChunks.get(tenant, documentId, version)!.n);
   }
@@ -877,7 +863,6 @@ export class SqliteVectorStore implements VectorStore {
   async deleteDocument(tenant: string, documentId: string, options: WriteOptions = {}): Promise<void> {
     options.signal?.throwIfAborted();
     this.assertWritable();
-    assertTenant(tenant);
     this.run(options.signal, 'delete a document', (s) => {
       this.db!.transaction(() => {
         this.deleteRows(s, tenant, s.rowidsOfDocument.all(tenant, documentId));
@@ -893,7 +878,6 @@ export class SqliteVectorStore implements VectorStore {
   ): Promise<void> {
     options.signal?.throwIfAborted();
     this.assertWritable();
-    assertTenant(tenant);
     this.run(options.signal, 'delete a version', (s) => {
       this.db!.transaction(() => {
         this.deleteRows(s, tenant, s.rowidsOfVersion.all(tenant, documentId, version));
@@ -909,7 +893,6 @@ export class SqliteVectorStore implements VectorStore {
   ): Promise<void> {
     options.signal?.throwIfAborted();
     this.assertWritable();
-    assertTenant(tenant);
     this.run(options.signal, 'delete old versions', (s) => {
       this.db!.transaction(() => {
         this.deleteRows(s, tenant, s.rowidsOfOtherVersions.all(tenant, documentId, keepVersion));
@@ -932,8 +915,6 @@ export class SqliteVectorStore implements VectorStore {
 
   async listDocuments(tenant: string, options: ListDocumentsOptions = {}): Promise<DocumentSummary[]> {
     options.signal?.throwIfAborted();
-    assertTenant(tenant);
-    assertListDocuments(options);
     if (!this.hasData()) return [];
     const { documentId, after = '', limit } = options;
     return this.run(options.signal, 'list documents', (s) => {
@@ -973,7 +954,6 @@ export class SqliteVectorStore implements VectorStore {
 
   async listChunks(tenant: string, options: { documentId?: string; signal?: AbortSignal } = {}) {
     options.signal?.throwIfAborted();
-    assertTenant(tenant);
     if (!this.hasData()) return [];
     return this.run(options.signal, 'list chunks', (s) => {
       const rows =

@@ -7,7 +7,8 @@
  *   overloaded; `store_rejected` (not retryable) for a request the store will never accept: an empty
  *   tenant, a vector of the wrong dimension, all zeros or not finite, a point of another tenant or whose id
  *   is not `pointId(tenant, documentId, version, chunkIndex)`, a limit that is not a positive integer or is
- *   above the store's cap (4096 on SQLite). `validation.ts` holds these checks for every adapter.
+ *   above the store's cap (4096 on SQLite). The tenant guard (`tenant-guard.ts`) applies these checks
+ *   for every adapter, and refuses answers holding another tenant's chunks.
  * - A batch is validated as a whole before anything is written.
  * - A `signal` that is already aborted rejects the call (with the signal's reason) before any work.
  * - Ids and strings compare by code point (binary), so orders are the same on every store.
@@ -134,4 +135,29 @@ export interface VectorStore {
   listChunks(tenant: string, options?: { documentId?: string; signal?: AbortSignal }): Promise<ChunkRecord[]>;
   /** Releases connections and handles. Idempotent; the store is unusable afterwards. */
   close(): Promise<void>;
+}
+
+/**
+ * What a process that only reads may call (the gateway, the CLI): `createStore(config, { readOnly: true })`
+ * answers this type, so a write does not type-check, and the store refuses one at run time too.
+ */
+export type VectorStoreReader = Pick<
+  VectorStore,
+  | 'dimension'
+  | 'init'
+  | 'searchDense'
+  | 'searchLexical'
+  | 'countChunks'
+  | 'listDocuments'
+  | 'listChunks'
+  | 'close'
+>;
+
+/**
+ * A backend adapter (SQLite, Qdrant). Adapters hold no tenant or input checks: `createStore` wraps each
+ * in the tenant guard (`tenant-guard.ts`), which checks requests and answers for all of them alike.
+ */
+export interface VectorStoreAdapter extends VectorStore {
+  /** Largest search `limit` the backend answers; the guard refuses more. */
+  readonly maxSearchLimit: number;
 }

@@ -1,6 +1,7 @@
 /**
- * Checks shared by every store adapter, so that each rejects the same requests with the same
- * `StoreError` (code `store_rejected`, not retryable) before touching its backend.
+ * Checks shared by every store adapter, applied by the tenant guard (`tenant-guard.ts`) in front of
+ * each, so that all reject the same requests with the same `StoreError` (code `store_rejected`, not
+ * retryable) before the backend is touched.
  */
 import { StoreError } from '../errors.js';
 import { pointId } from './ids.js';
