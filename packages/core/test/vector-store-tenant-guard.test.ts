@@ -97,7 +97,7 @@ async function storeError(promise: Promise<unknown>): Promise<StoreError> {
 }
 
 function summary(documentId: string): DocumentSummary {
-  return { documentId, sourceName: `${documentId}.txt`, chunks: 1, versions: 1 } as DocumentSummary;
+  return { documentId, sourceName: `${documentId}.txt`, chunks: 1, versions: [] };
 }
 
 describe('tenant guard: requests', () => {

@@ -30,7 +30,6 @@ import type {
   SearchFilter,
   SearchHit,
   SearchOptions,
-  VectorStore,
   VectorStoreAdapter,
   WriteOptions,
 } from './types.js';
@@ -402,7 +401,7 @@ export class QdrantVectorStore implements VectorStoreAdapter {
     }
   }
 
-  async upsert(tenant: string, points: ChunkPoint[], options: WriteOptions = {}): Promise<void> {
+  async upsert(_tenant: string, points: ChunkPoint[], options: WriteOptions = {}): Promise<void> {
     this.begin(options.signal);
     this.assertWritable();
     // The whole batch is checked before the first request, so a bad point writes nothing.

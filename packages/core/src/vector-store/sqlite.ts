@@ -40,7 +40,6 @@ import type {
   SearchFilter,
   SearchHit,
   SearchOptions,
-  VectorStore,
   VectorStoreAdapter,
   WriteOptions,
 } from './types.js';
