@@ -5,7 +5,15 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Metadata } from '@quire/core';
-import { type CsvFormulas, type IngestOcr, MAX_CONTEXT_TOKENS, MAX_TOP_N, type QueueName } from '@quire/jobs';
+import {
+  type CsvFormulas,
+  DEFAULT_CONTEXT_TOKENS,
+  type IngestOcr,
+  MAX_CANDIDATES,
+  MAX_CONTEXT_TOKENS,
+  MAX_TOP_N,
+  type QueueName,
+} from '@quire/jobs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { ReportFormat } from './commands/batch.js';
 import type { CommandContext, GlobalOptions } from './context.js';
@@ -310,12 +318,12 @@ Examples:
     )
     .option(
       '--candidates <n>',
-      'candidates retrieved per search (1-100; default: QUIRE_CANDIDATES)',
-      integer(1, 100),
+      `candidates retrieved per search (1-${MAX_CANDIDATES}; default: QUIRE_CANDIDATES)`,
+      integer(1, MAX_CANDIDATES),
     )
     .option(
       '--context-tokens <n>',
-      `token budget of the answer's passages (1-${MAX_CONTEXT_TOKENS}; default 3000)`,
+      `token budget of the answer's passages (1-${MAX_CONTEXT_TOKENS}; default: the workers' QUIRE_CONTEXT_TOKENS, ${DEFAULT_CONTEXT_TOKENS} unless set)`,
       integer(1, MAX_CONTEXT_TOKENS),
     )
     .option(
@@ -580,8 +588,8 @@ function addQueryOptions(command: Command): Command {
     )
     .option(
       '--candidates <n>',
-      'candidates retrieved before reranking (1-100; default: QUIRE_CANDIDATES)',
-      integer(1, 100),
+      `candidates retrieved before reranking (1-${MAX_CANDIDATES}; default: QUIRE_CANDIDATES)`,
+      integer(1, MAX_CANDIDATES),
     )
     .option(
       '--context-tokens <n>',

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { DocumentIdSchema, TenantSchema } from './common.js';
 import {
+  CandidatesSchema,
   ContextTokensSchema,
   IncludeSchema,
   QueryFilterSchema,
@@ -21,7 +22,7 @@ export const MAX_EVAL_DOCUMENT_CHARS = 1_000_000;
 export const EvalOptionsSchema = z
   .object({
     /** Candidates retrieved per search and kept after fusion (1–100). Default: the worker's. */
-    candidates: z.number().int().min(1).max(100).optional(),
+    candidates: CandidatesSchema.optional(),
     /** Passages given to the answer (1–50). Default: the worker's. */
     topN: TopNSchema.optional(),
     /** Passages under this rerank score are not given to the answer (0–1). */

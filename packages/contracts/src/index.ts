@@ -7,6 +7,7 @@ export * from './http.js';
 export * from './ingest.js';
 export * from './query.js';
 export * from './queues.js';
+export * from './retrieval-limits.js';
 export * from './source-shape.js';
 export * from './sources.js';
 export { payloadVersion } from './version.js';

@@ -10,6 +10,7 @@ import {
   ContextTruncationSchema,
 } from './answer.js';
 import { DocumentIdSchema, MetadataSchema, TenantSchema } from './common.js';
+import { MAX_CANDIDATES, MAX_CONTEXT_TOKENS, MAX_TOP_N, MAX_TOP_N_V1 } from './retrieval-limits.js';
 import { payloadVersion } from './version.js';
 
 export const QueryFilterSchema = z
@@ -21,12 +22,15 @@ export const QueryFilterSchema = z
   .strict();
 export type QueryFilter = z.infer<typeof QueryFilterSchema>;
 
+/** `candidates`: how many chunks a question retrieves before reranking. */
+export const CandidatesSchema = z.number().int().min(1).max(MAX_CANDIDATES);
+
 export const QueryOptionsSchema = z
   .object({
     /** Candidates retrieved before reranking (1–100). */
-    candidates: z.number().int().min(1).max(100).optional(),
+    candidates: CandidatesSchema.optional(),
     /** Passages kept after reranking (1–20). */
-    topN: z.number().int().min(1).max(20).optional(),
+    topN: z.number().int().min(1).max(MAX_TOP_N_V1).optional(),
     /** Passages scoring below this after reranking are dropped (0–1). */
     minRerankScore: z.number().min(0).max(1).optional(),
     /** When reranking fails: fail the job (default) or answer from the fused retrieval order. */
@@ -34,11 +38,6 @@ export const QueryOptionsSchema = z
   })
   .strict();
 export type QueryOptions = z.infer<typeof QueryOptionsSchema>;
-
-/** Most passages one answer may be given (`topN`). */
-export const MAX_TOP_N = 50;
-/** Most tokens of passages one answer may be given (`contextTokens`). */
-export const MAX_CONTEXT_TOKENS = 32_000;
 
 /** `topN` of version 2 options and evals: passages kept after reranking. */
 export const TopNSchema = z.number().int().min(1).max(MAX_TOP_N);

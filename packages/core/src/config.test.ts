@@ -1,3 +1,11 @@
+import {
+  DEFAULT_CANDIDATES,
+  DEFAULT_CONTEXT_TOKENS,
+  DEFAULT_TOP_N,
+  MAX_CANDIDATES,
+  MAX_CONTEXT_TOKENS,
+  MAX_TOP_N,
+} from '@quire/contracts/retrieval-limits';
 import { describe, expect, it } from 'vitest';
 import {
   BUILTIN_MIN_RERANK_SCORE,
@@ -74,6 +82,23 @@ describe('parseQuireEnv', () => {
     expect(attempt).toThrow(/QUIRE_ALLOW_PRIVATE_URLS/);
     expect(attempt).toThrow(/REDIS_URL/);
     expect(attempt).toThrow(/QUIRE_EMBEDDING_ENCODING/);
+  });
+
+  it('takes the retrieval defaults and limits from the contracts, so a worker default never exceeds what a query may ask', () => {
+    const config = parseQuireEnv({});
+    expect(config.retrieval).toMatchObject({
+      candidates: DEFAULT_CANDIDATES,
+      topN: DEFAULT_TOP_N,
+      contextTokens: DEFAULT_CONTEXT_TOKENS,
+    });
+    expect(() => parseQuireEnv({ QUIRE_CONTEXT_TOKENS: String(MAX_CONTEXT_TOKENS + 1) })).toThrow(
+      /QUIRE_CONTEXT_TOKENS/,
+    );
+    expect(() => parseQuireEnv({ QUIRE_TOP_N: String(MAX_TOP_N + 1) })).toThrow(/QUIRE_TOP_N/);
+    expect(() => parseQuireEnv({ QUIRE_CANDIDATES: String(MAX_CANDIDATES + 1) })).toThrow(/QUIRE_CANDIDATES/);
+    expect(parseQuireEnv({ QUIRE_CONTEXT_TOKENS: String(MAX_CONTEXT_TOKENS) }).retrieval.contextTokens).toBe(
+      MAX_CONTEXT_TOKENS,
+    );
   });
 
   it('asks for the dimension and model names with a real model API', () => {

@@ -5,6 +5,14 @@
  * switches the store.
  */
 import { isAbsolute, join, resolve } from 'node:path';
+import {
+  DEFAULT_CANDIDATES,
+  DEFAULT_CONTEXT_TOKENS,
+  DEFAULT_TOP_N,
+  MAX_CANDIDATES,
+  MAX_CONTEXT_TOKENS,
+  MAX_TOP_N,
+} from '@quire/contracts/retrieval-limits';
 import { z } from 'zod';
 import { PDF_ENGINE_SETTINGS, type PdfEngineSetting } from './loaders/pdf-engine-names.js';
 
@@ -147,11 +155,11 @@ export const QuireEnvSchema = z.object({
   ),
 
   // --- Retrieval
-  QUIRE_CANDIDATES: int(1, 100).default(30),
-  QUIRE_TOP_N: int(1, 50).default(4),
+  QUIRE_CANDIDATES: int(1, MAX_CANDIDATES).default(DEFAULT_CANDIDATES),
+  QUIRE_TOP_N: int(1, MAX_TOP_N).default(DEFAULT_TOP_N),
   /** Passages below this rerank score are dropped; none left → "not found" without a chat call. */
   QUIRE_MIN_RERANK_SCORE: z.coerce.number().min(0).max(1).optional(),
-  QUIRE_CONTEXT_TOKENS: int(256, 1_000_000).default(3000),
+  QUIRE_CONTEXT_TOKENS: int(256, MAX_CONTEXT_TOKENS).default(DEFAULT_CONTEXT_TOKENS),
 
   // --- Logs
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

@@ -1,3 +1,4 @@
+import { DEFAULT_CANDIDATES, DEFAULT_CONTEXT_TOKENS, DEFAULT_TOP_N } from '@quire/contracts';
 import type { EvalInput } from './eval-schemas.js';
 
 /** What an eval will ask of the model API, roughly (see {@link estimateEvalTokens}). */
@@ -36,9 +37,9 @@ const ANSWER_TOKENS = 300;
 export function estimateEvalTokens(
   input: Pick<EvalInput, 'corpus' | 'queries' | 'options'>,
   defaults: { candidates: number; topN: number; contextTokens: number } = {
-    candidates: 30,
-    topN: 4,
-    contextTokens: 3000,
+    candidates: DEFAULT_CANDIDATES,
+    topN: DEFAULT_TOP_N,
+    contextTokens: DEFAULT_CONTEXT_TOKENS,
   },
 ): EvalTokenEstimate {
   const corpusTokens = (input.corpus ?? []).reduce((sum, d) => sum + roughTokens(d.text), 0);

@@ -1,11 +1,12 @@
 /** Ask: the answer with its citations, and the passages behind them with their scores. */
+import { DEFAULT_TOP_N, MAX_TOP_N } from '@quire/contracts/retrieval-limits';
 import { errorText, request } from './api.js';
 import { h, pages, score, show } from './dom.js';
 import type { AskResponse, JobStatus, Passage, QueryResult } from './types.js';
 
 export function askView(): HTMLElement {
   const question = h('textarea', { id: 'ask-question', rows: 3, required: true, maxlength: 4000 });
-  const topN = h('input', { id: 'ask-top-n', type: 'number', min: 1, max: 20, value: 4 });
+  const topN = h('input', { id: 'ask-top-n', type: 'number', min: 1, max: MAX_TOP_N, value: DEFAULT_TOP_N });
   const submit = h('button', { type: 'submit' }, 'Ask');
   const status = h('p', { role: 'status', class: 'status' });
   const output = h('div', { class: 'answer-area' });
@@ -30,7 +31,7 @@ export function askView(): HTMLElement {
     try {
       let response = await request<AskResponse>('POST', 'v1/queries', {
         question: text,
-        options: { topN: Number(topN.value) || 4 },
+        options: { topN: Number(topN.value) || DEFAULT_TOP_N },
         wait: true,
         waitMs: 60_000,
       });

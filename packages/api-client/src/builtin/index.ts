@@ -8,11 +8,13 @@ export {
 export { BuiltinModels, type BuiltinModelsOptions } from './builtin-models.js';
 export { DEFAULT_BUILTIN_DIMENSION, featureCosine, hashedEmbedding, lexicalFeatures } from './embedder.js';
 export {
+  answerPromptFromBlock,
   extractQuestion,
   formatAnswerPrompt,
   formatPassages,
   NOT_FOUND_ANSWER,
   type NumberedPassage,
+  PASSAGES_HEADING,
   type Passage,
   parsePassages,
   QUESTION_LABEL,

@@ -79,7 +79,18 @@ export const QUESTION_LABEL = 'Question:';
  * ```
  */
 export function formatAnswerPrompt(question: string, passages: readonly Passage[]): string {
-  return `Passages:\n${formatPassages(passages)}\n\n${QUESTION_LABEL} ${oneLine(question)}`;
+  return answerPromptFromBlock(question, formatPassages(passages));
+}
+
+/** Heads the passage block in a {@link formatAnswerPrompt} message. */
+export const PASSAGES_HEADING = 'Passages:';
+
+/**
+ * {@link formatAnswerPrompt} for a passage block already written by {@link formatPassages} (the
+ * context builder's, cut to its token budget). The one place the message's layout is written.
+ */
+export function answerPromptFromBlock(question: string, passageBlock: string): string {
+  return `${PASSAGES_HEADING}\n${passageBlock}\n\n${QUESTION_LABEL} ${oneLine(question)}`;
 }
 
 /**
@@ -94,6 +105,6 @@ export function extractQuestion(text: string): string {
   }
   return lines
     .map((line) => line.trim())
-    .filter((line) => line !== '' && line !== 'Passages:' && !PASSAGE_LINE_RE.test(line))
+    .filter((line) => line !== '' && line !== PASSAGES_HEADING && !PASSAGE_LINE_RE.test(line))
     .join(' ');
 }

@@ -1,11 +1,12 @@
 import { formatPassages, type Passage } from '@quire/api-client';
+import { DEFAULT_CONTEXT_TOKENS } from '@quire/contracts';
 import { QuireError } from '../errors.js';
 import type { ChunkRecord } from '../vector-store/types.js';
 import { boundedInteger, countTokens, oneLine } from './internal.js';
 import type { RankedPassage } from './rerank.js';
 
-/** Tokens of passages a question gets when the caller names no budget. */
-export const DEFAULT_CONTEXT_TOKENS = 3000;
+/** Defaults and limits live with the contracts (the payloads and bodies that carry them). */
+export { DEFAULT_CONTEXT_TOKENS };
 
 export interface BuildContextOptions {
   /**

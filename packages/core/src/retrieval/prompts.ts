@@ -2,8 +2,7 @@
  * The prompts of grounded answering. Versioned: a change of wording changes answers, so it gets a
  * new version, which answers report and evaluations compare.
  */
-import { type ChatMessage, NOT_FOUND_ANSWER, QUESTION_LABEL } from '@quire/api-client';
-import { oneLine } from './internal.js';
+import { answerPromptFromBlock, type ChatMessage, NOT_FOUND_ANSWER } from '@quire/api-client';
 
 /** Version of {@link ANSWER_SYSTEM_PROMPT} and {@link answerUserMessage}'s layout. */
 export const ANSWER_PROMPT_VERSION = 'answer-v1';
@@ -37,7 +36,8 @@ export const ANSWER_SYSTEM_PROMPT = [
  * ```
  */
 export function answerUserMessage(question: string, passageBlock: string): string {
-  return `Passages:\n${passageBlock}\n\n${QUESTION_LABEL} ${oneLine(question)}`;
+  // The layout is the model API client's, which the built-in answerer reads back: one definition.
+  return answerPromptFromBlock(question, passageBlock);
 }
 
 /** System prompt and user message of one grounded question. */

@@ -1,12 +1,11 @@
 import { ApiAbortError, InvalidResponseError, type ModelApi, type RerankItem } from '@quire/api-client';
+import { DEFAULT_TOP_N, MAX_TOP_N } from '@quire/contracts';
 import { QuireError } from '../errors.js';
 import type { RetrievalCandidate } from './fusion.js';
 import { boundedInteger, errorMessage, throwIfAborted } from './internal.js';
 
-/** Passages kept after reranking when a caller names no count (the 3–5 a chat model reads well). */
-export const DEFAULT_TOP_N = 4;
-/** Most passages one answer may be given (a context budget may still leave some out). */
-export const MAX_TOP_N = 50;
+/** Defaults and limits live with the contracts (the payloads and bodies that carry them). */
+export { DEFAULT_TOP_N, MAX_TOP_N };
 
 /** What to do when the rerank call fails (after the client's own retries). */
 export type RerankFallback = 'fail' | 'fused';

@@ -1,5 +1,6 @@
 import { setImmediate } from 'node:timers/promises';
 import type { ModelApi } from '@quire/api-client';
+import { DEFAULT_CANDIDATES, MAX_CANDIDATES } from '@quire/contracts';
 import { collapseDuplicatePassages } from '../duplicates/index.js';
 import { QuireError } from '../errors.js';
 import type { SearchFilter, VectorStore } from '../vector-store/types.js';
@@ -18,10 +19,8 @@ async function yieldTurns(turns: number): Promise<void> {
   for (let i = 0; i < turns; i++) await setImmediate();
 }
 
-/** Candidates retrieved when a caller names no count; inside the 20–50 a reranker works best with. */
-export const DEFAULT_CANDIDATES = 30;
-/** Most candidates one question may retrieve. */
-export const MAX_CANDIDATES = 100;
+/** Defaults and limits live with the contracts (the payloads and bodies that carry them). */
+export { DEFAULT_CANDIDATES, MAX_CANDIDATES };
 
 export interface RetrieveCandidatesOptions {
   store: VectorStore;
