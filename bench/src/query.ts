@@ -28,7 +28,8 @@ import { machineInfo, percent, printLine, printTable, writeResults } from './lib
 import { ServerSampler } from './lib/server-sampler.js';
 import { summarize } from './lib/stats.js';
 import { BUILTIN_MODEL_ENV, startWorkers, stopWorkers, untilWorkerDies } from './lib/workers.js';
-import { ServerTimes, TimedModels } from './query/timed-models.js';
+import { startBareClient } from './query/bare-client.js';
+import { type RecordedRequest, RecordingModels, ServerTimes, TimedModels } from './query/timed-models.js';
 
 const USAGE = `pnpm bench:query [flags]
   --questions N            sequential questions with the built-in models in process (default 200)
@@ -235,9 +236,38 @@ async function main() {
       ),
     );
     const producer = new Producer({ connection: redis.url, prefix });
+    // The floor: a bare BullMQ worker replaying, with plain fetch, the requests Quire sends for the same
+    // question (recorded in process first); asked alternately with Quire, question by question.
+    const e2eQuestions = makeQuestions(texts, flags.serverQuestions + WARMUP, 3);
+    const recorder = new RecordingModels(
+      new ModelClient({ baseURL: server.url, apiKey: API_KEY, maxRetries: 0, embeddingEncoding: 'base64' }),
+      'base64',
+    );
+    const recorded: RecordedRequest[][] = [];
+    for (const question of e2eQuestions) {
+      await answerQuestion(
+        { store, models: recorder, modelNames: MODEL_NAMES },
+        { tenant: TENANT, question },
+      );
+      recorded.push(recorder.take());
+    }
+    const bare = await startBareClient({
+      redisUrl: redis.url,
+      prefix,
+      baseURL: server.url,
+      apiKey: API_KEY,
+      requests: recorded,
+      dir: tmp.path,
+    });
     try {
-      const e2e: { e2eMs: number; workerMs: number; serverMs: number; serverRequests: number }[] = [];
-      const e2eQuestions = makeQuestions(texts, flags.serverQuestions + WARMUP, 3);
+      const e2e: {
+        e2eMs: number;
+        workerMs: number;
+        serverMs: number;
+        serverRequests: number;
+        bareMs: number;
+        bareServerMs: number;
+      }[] = [];
       for (let i = 0; i < e2eQuestions.length; i++) {
         serverTimes.take();
         const started = performance.now();
@@ -247,12 +277,21 @@ async function main() {
         );
         const e2eMs = performance.now() - started;
         const server = serverTimes.take();
+        const bareMs = await untilWorkerDies([bare.process], bare.ask(i));
+        const bareServer = serverTimes.take();
+        if (server.requests !== bareServer.requests) {
+          throw new Error(
+            `question ${i}: Quire made ${server.requests} model requests, the bare client ${bareServer.requests}`,
+          );
+        }
         if (i >= WARMUP) {
           e2e.push({
             e2eMs,
             workerMs: result.timingsMs.total,
             serverMs: server.ms,
             serverRequests: server.requests,
+            bareMs,
+            bareServerMs: bareServer.ms,
           });
         }
       }
@@ -262,13 +301,16 @@ async function main() {
           ['model server time (its own log)', (s) => s.serverMs],
           ['overhead = end to end − server time', (s) => s.e2eMs - s.serverMs],
           ['  of which queue (end to end − worker total)', (s) => s.e2eMs - s.workerMs],
+          ['bare client end to end (same requests)', (s) => s.bareMs],
+          ['floor = bare end to end − its server time', (s) => s.bareMs - s.bareServerMs],
+          ['overhead − floor (same question)', (s) => s.e2eMs - s.serverMs - (s.bareMs - s.bareServerMs)],
         ] as [string, (s: (typeof e2e)[number]) => number][]
       ).map(([what, pick]) => {
         const s = summarize(e2e.map(pick));
         return { what, n: s.n, 'p50 ms': s.p50, 'p95 ms': s.p95, 'max ms': s.max };
       });
       printTable(
-        `end to end through the queue (${flags.queryWorkers} query worker(s), sequential questions, server requests per question: ${e2e[0]?.serverRequests ?? 0})`,
+        `end to end through the queue (${flags.queryWorkers} query worker(s), sequential questions, server requests per question: ${e2e[0]?.serverRequests ?? 0}; bare client: a BullMQ worker replaying them with fetch)`,
         e2eRows,
       );
 
@@ -301,6 +343,7 @@ async function main() {
       printTable('batch (one flow: a parent job, one query job per question)', [batchRow]);
       Object.assign(results, { e2e: { rows: e2eRows, samples: e2e }, batch: batchRow });
     } finally {
+      await bare.close();
       await producer.close();
       await stopWorkers(workers);
     }

@@ -86,3 +86,77 @@ export class ServerTimes {
     return out;
   }
 }
+
+/** One model request as sent on the wire: the path under the API's base URL and the JSON body. */
+export interface RecordedRequest {
+  path: '/embeddings' | '/rerank' | '/chat/completions';
+  body: Record<string, unknown>;
+}
+
+/**
+ * A ModelApi wrapper that writes down each call as the HTTP request `ModelClient` sends for it
+ * (`encoding_format`, `top_n`, chat options), for the bare client of the floor to replay.
+ */
+export class RecordingModels implements ModelApi {
+  readonly #inner: ModelApi;
+  readonly #encoding: 'float' | 'base64';
+  #requests: RecordedRequest[] = [];
+
+  /** `embeddingEncoding`: what the client being imitated asks for (the workers: `QUIRE_EMBEDDING_ENCODING`, base64). */
+  constructor(inner: ModelApi, embeddingEncoding: 'float' | 'base64') {
+    this.#inner = inner;
+    this.#encoding = embeddingEncoding;
+  }
+
+  /** The requests recorded since the last `take()`, in the order they were made. */
+  take(): RecordedRequest[] {
+    const requests = this.#requests;
+    this.#requests = [];
+    return requests;
+  }
+
+  embeddings(params: EmbeddingsParams, options?: RequestOptions): Promise<EmbeddingsResult> {
+    this.#requests.push({
+      path: '/embeddings',
+      body: {
+        model: params.model,
+        input: params.input,
+        encoding_format: params.encodingFormat ?? this.#encoding,
+        ...(params.dimensions === undefined ? {} : { dimensions: params.dimensions }),
+      },
+    });
+    return this.#inner.embeddings(params, options);
+  }
+
+  rerank(params: RerankParams, options?: RequestOptions): Promise<RerankResult> {
+    const documents = params.documents;
+    this.#requests.push({
+      path: '/rerank',
+      body: {
+        model: params.model,
+        query: params.query,
+        documents,
+        top_n: Math.min(params.topN ?? documents.length, documents.length),
+      },
+    });
+    return this.#inner.rerank(params, options);
+  }
+
+  chat(params: ChatParams, options?: RequestOptions): Promise<ChatResult> {
+    this.#requests.push({
+      path: '/chat/completions',
+      body: {
+        model: params.model,
+        messages: params.messages,
+        ...(params.temperature === undefined ? {} : { temperature: params.temperature }),
+        ...(params.maxTokens === undefined ? {} : { max_tokens: params.maxTokens }),
+        ...(params.stop === undefined ? {} : { stop: params.stop }),
+      },
+    });
+    return this.#inner.chat(params, options);
+  }
+
+  chatStream(params: ChatParams, options?: RequestOptions): AsyncIterable<ChatStreamChunk> {
+    return this.#inner.chatStream(params, options);
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The bare client of `bench:query`'s floor, producer side: a BullMQ queue and its events (as the SDK's
+ * `ask()` waits on them) in front of `bare-worker.ts` running in a process of its own.
+ */
+import { writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type SpawnedProcess, spawnProcess } from '@quire/testkit';
+import { Queue, QueueEvents } from 'bullmq';
+import type { RecordedRequest } from './timed-models.js';
+
+export interface BareClient {
+  process: SpawnedProcess;
+  /** Milliseconds from enqueueing question `i` until its job is seen completed. */
+  ask(i: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+const QUEUE = 'bare';
+const here = dirname(fileURLToPath(import.meta.url));
+
+export async function startBareClient(options: {
+  redisUrl: string;
+  prefix: string;
+  baseURL: string;
+  apiKey: string;
+  /** Per question, the requests to replay. */
+  requests: RecordedRequest[][];
+  /** Where the requests file is written. */
+  dir: string;
+}): Promise<BareClient> {
+  const file = join(options.dir, 'bare-requests.json');
+  await writeFile(file, JSON.stringify(options.requests));
+  const worker = await spawnProcess(process.execPath, ['--import', 'tsx', join(here, 'bare-worker.ts')], {
+    cwd: join(here, '..', '..'),
+    env: {
+      REDIS_URL: options.redisUrl,
+      BARE_PREFIX: options.prefix,
+      BARE_QUEUE: QUEUE,
+      BARE_BASE_URL: options.baseURL,
+      BARE_API_KEY: options.apiKey,
+      BARE_REQUESTS: file,
+    },
+    readyLine: /bare worker ready/,
+    readyTimeoutMs: 60_000,
+  });
+  const connection = { url: options.redisUrl };
+  const queue = new Queue(QUEUE, { connection, prefix: options.prefix });
+  const events = new QueueEvents(QUEUE, { connection, prefix: options.prefix });
+  await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+  return {
+    process: worker,
+    async ask(i) {
+      const started = performance.now();
+      const job = await queue.add(
+        'replay',
+        { i },
+        { removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } },
+      );
+      await job.waitUntilFinished(events, 60_000);
+      return performance.now() - started;
+    },
+    async close() {
+      await Promise.allSettled([events.close(), queue.close()]);
+      await worker.kill('SIGTERM');
+    },
+  };
+}
