@@ -1,8 +1,9 @@
 import type { ChatMessage } from '../types.js';
 import { analyze, normalizeText, smallSetIdf, termMatch } from './analyze.js';
-import { detectLanguage, isUnspaced, stopwordsOf } from './language.js';
+import { detectLanguage, isUnspaced } from './language.js';
 import { stripMarkup } from './markup.js';
 import { extractQuestion, NOT_FOUND_ANSWER, type NumberedPassage, parsePassages } from './passages.js';
+import { type QueryTerm, questionTerms, segmentersOf } from './query-terms.js';
 
 /** What the extractive answerer produced. */
 export interface ExtractiveAnswer {
@@ -43,60 +44,6 @@ interface Sentence {
   terms: Set<string>;
   /** The sentence normalised as the question is, for the words of unspaced scripts. */
   normalized: string;
-}
-
-/**
- * A word of the question that carries meaning. `whole` words come from an unspaced script (cut by
- * `Intl.Segmenter`'s dictionary) and match a sentence that contains them; the others match a word
- * of the sentence, or one sharing a long prefix with it.
- */
-interface QueryTerm {
-  text: string;
-  whole: boolean;
-}
-
-const UNSPACED_RUN = /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}]/u;
-const HIRAGANA_ONLY = /^[\p{Script=Hiragana}ー]+$/u;
-const segmenters = new Map<string, { words: Intl.Segmenter; sentences: Intl.Segmenter }>();
-
-function segmentersOf(language: string) {
-  let pair = segmenters.get(language);
-  if (pair === undefined) {
-    pair = {
-      words: new Intl.Segmenter(language, { granularity: 'word' }),
-      sentences: new Intl.Segmenter(language, { granularity: 'sentence' }),
-    };
-    segmenters.set(language, pair);
-  }
-  return pair;
-}
-
-/**
- * The question's meaningful words: its language's function words removed (wer/wann, 什么/多少,
- * 何/いつ …, from maintained lists, see `language.ts`), words of unspaced scripts kept whole. When
- * that leaves nothing, every word counts (a question made only of function words still asks).
- */
-export function questionTerms(question: string): QueryTerm[] {
-  const language = detectLanguage(question);
-  const stop = stopwordsOf(language);
-  const kept: QueryTerm[] = [];
-  const all: QueryTerm[] = [];
-  for (const { segment, isWordLike } of segmentersOf(language).words.segment(normalizeText(question))) {
-    if (!isWordLike) continue;
-    if (isUnspaced(language) && UNSPACED_RUN.test(segment)) {
-      all.push({ text: segment, whole: true });
-      if (!stop.has(segment) && !HIRAGANA_ONLY.test(segment)) kept.push({ text: segment, whole: true });
-      continue;
-    }
-    for (const term of analyze(segment)) {
-      const unit = { text: term.text, whole: term.bigram };
-      all.push(unit);
-      if (!stop.has(term.text) && !(term.bigram && HIRAGANA_ONLY.test(term.text))) kept.push(unit);
-    }
-  }
-  const chosen = kept.length > 0 ? kept : all;
-  const seen = new Set<string>();
-  return chosen.filter((t) => !seen.has(t.text) && seen.add(t.text));
 }
 
 function splitSentences(passage: NumberedPassage, language: string): Sentence[] {
