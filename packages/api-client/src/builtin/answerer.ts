@@ -44,6 +44,8 @@ interface Sentence {
   terms: Set<string>;
   /** The sentence normalised as the question is, for the words of unspaced scripts. */
   normalized: string;
+  /** Words of the normalised sentence as the segmenter cuts them. */
+  words: Set<string>;
 }
 
 function splitSentences(passage: NumberedPassage, language: string): Sentence[] {
@@ -52,19 +54,35 @@ function splitSentences(passage: NumberedPassage, language: string): Sentence[] 
     const text = segment.replace(/\s+/g, ' ').trim();
     const terms = new Set(analyze(text).map((term) => term.text));
     if (terms.size === 0) continue;
+    const normalized = normalizeText(text);
     sentences.push({
       passage: passage.number,
       position: sentences.length,
       text,
       terms,
-      normalized: normalizeText(text),
+      normalized,
+      words: new Set(
+        [...segmentersOf(language).words.segment(normalized)]
+          .filter((w) => w.isWordLike)
+          .map((w) => w.segment),
+      ),
     });
   }
   return sentences;
 }
 
 function bestMatch(term: QueryTerm, sentence: Sentence): number {
-  if (term.whole) return sentence.normalized.includes(term.text) ? 1 : 0;
+  if (term.whole) {
+    // One character inside a longer word is another word (日 in 今日 "today", 年 in 年来 "for
+    // years"): it counts where the segmenter cuts it as a word, or where the run of one-character
+    // words it belongs to in the question is written (a name, which the segmenter may cut otherwise
+    // there: 贾|芸道). Longer words rarely occur by accident.
+    if (Array.from(term.text).length === 1) {
+      if (term.run !== undefined && sentence.normalized.includes(term.run)) return 1;
+      return sentence.words.has(term.text) ? 1 : 0;
+    }
+    return sentence.normalized.includes(term.text) ? 1 : 0;
+  }
   if (sentence.terms.has(term.text)) return 1;
   let best = 0;
   for (const candidate of sentence.terms) best = Math.max(best, termMatch(term.text, candidate));

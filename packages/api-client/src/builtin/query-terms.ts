@@ -9,10 +9,17 @@ import { detectLanguage, isUnspaced, stopwordsOf } from './language.js';
 export interface QueryTerm {
   text: string;
   whole: boolean;
+  /**
+   * For a one-character word of an unspaced script that stands next to other one-character words
+   * of the question (贾|琏: most often a name the dictionary does not know, cut into characters),
+   * those words written together.
+   */
+  run?: string;
 }
 
 const UNSPACED_RUN = /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}]/u;
 const HIRAGANA_ONLY = /^[\p{Script=Hiragana}ー]+$/u;
+const HAN_CHAR = /^\p{Script=Han}$/u;
 const segmenters = new Map<string, { words: Intl.Segmenter; sentences: Intl.Segmenter }>();
 
 /** Word and sentence segmenters of `language` (BCP 47 primary tag), made once. */
@@ -55,19 +62,35 @@ export function questionTerms(question: string, options: QuestionTermsOptions = 
       : options.spacedStopwords;
   const kept: QueryTerm[] = [];
   const all: QueryTerm[] = [];
+  // The one-character words of the current run, as pushed to `all` and `kept`.
+  let run: QueryTerm[] = [];
+  const endRun = (): void => {
+    const text = run.map((term) => term.text).join('');
+    if (run.length > 1) for (const term of run) term.run = text;
+    run = [];
+  };
   for (const { segment, isWordLike } of segmentersOf(language).words.segment(normalizeText(question))) {
-    if (!isWordLike) continue;
-    if (isUnspaced(language) && UNSPACED_RUN.test(segment)) {
-      all.push({ text: segment, whole: true });
-      if (!stop.has(segment) && !HIRAGANA_ONLY.test(segment)) kept.push({ text: segment, whole: true });
+    if (!isWordLike) {
+      endRun();
       continue;
     }
+    if (isUnspaced(language) && UNSPACED_RUN.test(segment)) {
+      const term: QueryTerm = { text: segment, whole: true };
+      all.push(term);
+      const meaningful = !stop.has(segment) && !HIRAGANA_ONLY.test(segment);
+      if (meaningful) kept.push(term);
+      if (meaningful && HAN_CHAR.test(segment)) run.push(term);
+      else endRun();
+      continue;
+    }
+    endRun();
     for (const term of analyze(segment)) {
       const unit = { text: term.text, whole: term.bigram };
       all.push(unit);
       if (!stop.has(term.text) && !(term.bigram && HIRAGANA_ONLY.test(term.text))) kept.push(unit);
     }
   }
+  endRun();
   const chosen = kept.length > 0 ? kept : all;
   const seen = new Set<string>();
   return chosen.filter((t) => !seen.has(t.text) && seen.add(t.text));
