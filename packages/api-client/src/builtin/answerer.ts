@@ -44,11 +44,12 @@ interface Sentence {
   terms: Set<string>;
   /** The sentence normalised as the question is, for the words of unspaced scripts. */
   normalized: string;
-  /** Words of the normalised sentence as the segmenter cuts them. */
+  /** Words of the normalised sentence as the segmenter cuts them; empty unless asked for. */
   words: Set<string>;
 }
 
-function splitSentences(passage: NumberedPassage, language: string): Sentence[] {
+/** `withWords`: also cut each sentence into words (for one-character question words). */
+function splitSentences(passage: NumberedPassage, language: string, withWords: boolean): Sentence[] {
   const sentences: Sentence[] = [];
   for (const { segment } of segmentersOf(language).sentences.segment(stripMarkup(passage.text))) {
     const text = segment.replace(/\s+/g, ' ').trim();
@@ -61,11 +62,13 @@ function splitSentences(passage: NumberedPassage, language: string): Sentence[] 
       text,
       terms,
       normalized,
-      words: new Set(
-        [...segmentersOf(language).words.segment(normalized)]
-          .filter((w) => w.isWordLike)
-          .map((w) => w.segment),
-      ),
+      words: withWords
+        ? new Set(
+            [...segmentersOf(language).words.segment(normalized)]
+              .filter((w) => w.isWordLike)
+              .map((w) => w.segment),
+          )
+        : new Set(),
     });
   }
   return sentences;
@@ -106,7 +109,8 @@ export function extractiveAnswer(
   const language = detectLanguage(question);
   const minCoverage = options.minCoverage ?? (isUnspaced(language) ? 0.3 : 0.4);
   const queryTerms = questionTerms(question);
-  const sentences = passages.flatMap((passage) => splitSentences(passage, language));
+  const withWords = queryTerms.some((term) => term.whole && Array.from(term.text).length === 1);
+  const sentences = passages.flatMap((passage) => splitSentences(passage, language, withWords));
   if (queryTerms.length === 0 || sentences.length === 0 || maxSentences < 1) return NOT_FOUND;
 
   const coverage = new Array<number>(sentences.length).fill(0);
