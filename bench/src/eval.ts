@@ -6,7 +6,7 @@
  *
  *   pnpm bench:eval [--langs en,de,zh,ja] [--candidates 30] [--query-workers 1]
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -84,6 +84,8 @@ const pct = (v: number | null) => (v === null ? '–' : (v * 100).toFixed(1));
 
 async function main() {
   const langs = flags.langs.split(',').map((l) => l.trim());
+  // The reports are written before `writeResults` (which would create it) runs.
+  mkdirSync(RESULTS_DIR, { recursive: true });
   const redis = await getTestRedis();
   const tmp = await makeTempDir('bench-eval');
   const prefix = uniquePrefix('bench-eval');

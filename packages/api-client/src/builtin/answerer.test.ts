@@ -74,6 +74,14 @@ describe('extractiveAnswer', () => {
     ).toBe('校長は薄髯のある、色の黒い、目の大きな狸のような男である。 [1]');
   });
 
+  it('does not take a one-character word inside another word for it', () => {
+    // 年 and 日 of the question are in 年来 ("for years") and 今日 ("today") only.
+    const passages = [{ number: 1, text: '今日は年来の友と会った。' }];
+    expect(extractiveAnswer('社員の有給休暇は年に何日ありますか？', passages).found).toBe(false);
+    const answered = [{ number: 1, text: '休暇は年に十日ある。' }];
+    expect(extractiveAnswer('社員の有給休暇は年に何日ありますか？', answered).found).toBe(true);
+  });
+
   it('quotes prose, not markup', () => {
     const answer = extractiveAnswer('How many jobs does a worker run at once?', [
       {

@@ -1,8 +1,9 @@
 import type { ChatMessage } from '../types.js';
 import { analyze, normalizeText, smallSetIdf, termMatch } from './analyze.js';
-import { detectLanguage, isUnspaced, stopwordsOf } from './language.js';
+import { detectLanguage, isUnspaced } from './language.js';
 import { stripMarkup } from './markup.js';
 import { extractQuestion, NOT_FOUND_ANSWER, type NumberedPassage, parsePassages } from './passages.js';
+import { type QueryTerm, questionTerms, segmentersOf } from './query-terms.js';
 
 /** What the extractive answerer produced. */
 export interface ExtractiveAnswer {
@@ -43,81 +44,48 @@ interface Sentence {
   terms: Set<string>;
   /** The sentence normalised as the question is, for the words of unspaced scripts. */
   normalized: string;
+  /** Words of the normalised sentence as the segmenter cuts them; empty unless asked for. */
+  words: Set<string>;
 }
 
-/**
- * A word of the question that carries meaning. `whole` words come from an unspaced script (cut by
- * `Intl.Segmenter`'s dictionary) and match a sentence that contains them; the others match a word
- * of the sentence, or one sharing a long prefix with it.
- */
-interface QueryTerm {
-  text: string;
-  whole: boolean;
-}
-
-const UNSPACED_RUN = /[\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}]/u;
-const HIRAGANA_ONLY = /^[\p{Script=Hiragana}ー]+$/u;
-const segmenters = new Map<string, { words: Intl.Segmenter; sentences: Intl.Segmenter }>();
-
-function segmentersOf(language: string) {
-  let pair = segmenters.get(language);
-  if (pair === undefined) {
-    pair = {
-      words: new Intl.Segmenter(language, { granularity: 'word' }),
-      sentences: new Intl.Segmenter(language, { granularity: 'sentence' }),
-    };
-    segmenters.set(language, pair);
-  }
-  return pair;
-}
-
-/**
- * The question's meaningful words: its language's function words removed (wer/wann, 什么/多少,
- * 何/いつ …, from maintained lists, see `language.ts`), words of unspaced scripts kept whole. When
- * that leaves nothing, every word counts (a question made only of function words still asks).
- */
-export function questionTerms(question: string): QueryTerm[] {
-  const language = detectLanguage(question);
-  const stop = stopwordsOf(language);
-  const kept: QueryTerm[] = [];
-  const all: QueryTerm[] = [];
-  for (const { segment, isWordLike } of segmentersOf(language).words.segment(normalizeText(question))) {
-    if (!isWordLike) continue;
-    if (isUnspaced(language) && UNSPACED_RUN.test(segment)) {
-      all.push({ text: segment, whole: true });
-      if (!stop.has(segment) && !HIRAGANA_ONLY.test(segment)) kept.push({ text: segment, whole: true });
-      continue;
-    }
-    for (const term of analyze(segment)) {
-      const unit = { text: term.text, whole: term.bigram };
-      all.push(unit);
-      if (!stop.has(term.text) && !(term.bigram && HIRAGANA_ONLY.test(term.text))) kept.push(unit);
-    }
-  }
-  const chosen = kept.length > 0 ? kept : all;
-  const seen = new Set<string>();
-  return chosen.filter((t) => !seen.has(t.text) && seen.add(t.text));
-}
-
-function splitSentences(passage: NumberedPassage, language: string): Sentence[] {
+/** `withWords`: also cut each sentence into words (for one-character question words). */
+function splitSentences(passage: NumberedPassage, language: string, withWords: boolean): Sentence[] {
   const sentences: Sentence[] = [];
   for (const { segment } of segmentersOf(language).sentences.segment(stripMarkup(passage.text))) {
     const text = segment.replace(/\s+/g, ' ').trim();
     const terms = new Set(analyze(text).map((term) => term.text));
     if (terms.size === 0) continue;
+    const normalized = normalizeText(text);
     sentences.push({
       passage: passage.number,
       position: sentences.length,
       text,
       terms,
-      normalized: normalizeText(text),
+      normalized,
+      words: withWords
+        ? new Set(
+            [...segmentersOf(language).words.segment(normalized)]
+              .filter((w) => w.isWordLike)
+              .map((w) => w.segment),
+          )
+        : new Set(),
     });
   }
   return sentences;
 }
 
 function bestMatch(term: QueryTerm, sentence: Sentence): number {
-  if (term.whole) return sentence.normalized.includes(term.text) ? 1 : 0;
+  if (term.whole) {
+    // One character inside a longer word is another word (日 in 今日 "today", 年 in 年来 "for
+    // years"): it counts where the segmenter cuts it as a word, or where the run of one-character
+    // words it belongs to in the question is written (a name, which the segmenter may cut otherwise
+    // there: 贾|芸道). Longer words rarely occur by accident.
+    if (Array.from(term.text).length === 1) {
+      if (term.run !== undefined && sentence.normalized.includes(term.run)) return 1;
+      return sentence.words.has(term.text) ? 1 : 0;
+    }
+    return sentence.normalized.includes(term.text) ? 1 : 0;
+  }
   if (sentence.terms.has(term.text)) return 1;
   let best = 0;
   for (const candidate of sentence.terms) best = Math.max(best, termMatch(term.text, candidate));
@@ -141,7 +109,8 @@ export function extractiveAnswer(
   const language = detectLanguage(question);
   const minCoverage = options.minCoverage ?? (isUnspaced(language) ? 0.3 : 0.4);
   const queryTerms = questionTerms(question);
-  const sentences = passages.flatMap((passage) => splitSentences(passage, language));
+  const withWords = queryTerms.some((term) => term.whole && Array.from(term.text).length === 1);
+  const sentences = passages.flatMap((passage) => splitSentences(passage, language, withWords));
   if (queryTerms.length === 0 || sentences.length === 0 || maxSentences < 1) return NOT_FOUND;
 
   const coverage = new Array<number>(sentences.length).fill(0);

@@ -62,6 +62,32 @@ describe('lexicalRerank', () => {
     expect(ranked[0]!.index).toBe(1);
   });
 
+  it('matches Chinese questions by their words, not by question words or bigrams across words', () => {
+    // The first document holds 什么 and the bigrams 玉喝, 喝了, 了什 of the question, the second its
+    // words 宝玉, 喝了 and 汤: only the second answers it.
+    const documents = ['宝玉喝了什么？他说什么了什么都不知道。', '众人端上桂圆汤来，宝玉喝了两口。'];
+    expect(lexicalRerank('宝玉喝了什么汤？', documents)[0]!.index).toBe(1);
+    expect(lexicalRerank('宝玉喝了什么汤？', [...documents].reverse())[0]!.index).toBe(0);
+  });
+
+  it('lets words sharing a Han character meet (梦里 / 梦中), with the character share only', () => {
+    const documents = ['宝玉在房中哭了。', '宝玉在梦中哭了。'];
+    const ranked = lexicalRerank('宝玉梦里哭了吗？', documents);
+    expect(ranked[0]!.index).toBe(1);
+    expect(ranked[0]!.relevanceScore).toBeGreaterThan(ranked[1]!.relevanceScore);
+    const wordsOnly = lexicalRerank('宝玉梦里哭了吗？', documents, { characterWeight: 0 });
+    expect(wordsOnly[0]!.relevanceScore).toBe(wordsOnly[1]!.relevanceScore);
+  });
+
+  it('keeps the numerals of questions in spaced languages', () => {
+    // German stopword lists hold numerals; "sieben" is what this question turns on.
+    const ranked = lexicalRerank('Was warf Sieben hin?', [
+      'Fünf warf den Pinsel hin.',
+      'Sieben warf den Pinsel hin.',
+    ]);
+    expect(ranked[0]!.index).toBe(1);
+  });
+
   it('returns nothing for no documents', () => {
     expect(lexicalRerank(QUERY, [])).toEqual([]);
   });
