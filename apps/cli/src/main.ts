@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 /** The `quire` process: environment → command line → exit code. Ctrl-C asks the command to stop. */
 import { runCli } from './cli.js';
-import { loadEnv } from './env.js';
 import { errorMessage } from './errors.js';
 
 // A reader that went away (`quire status | head -3`) is not an error: stop quietly.
@@ -25,7 +24,8 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 let code: number;
 try {
   code = await runCli(process.argv.slice(2), {
-    env: loadEnv(),
+    // Parsed only when a command runs: the schema loads zod and core's config, which help does not need.
+    loadEnv: async () => (await import('./env.js')).loadEnv(),
     stdout: process.stdout,
     stderr: process.stderr,
     cwd: process.cwd(),

@@ -10,6 +10,7 @@ import {
   ContextTruncationSchema,
 } from './answer.js';
 import { DocumentIdSchema, MetadataSchema, TenantSchema } from './common.js';
+import { MAX_CONTEXT_TOKENS, MAX_TOP_N } from './limits.js';
 import { payloadVersion } from './version.js';
 
 export const QueryFilterSchema = z
@@ -35,10 +36,7 @@ export const QueryOptionsSchema = z
   .strict();
 export type QueryOptions = z.infer<typeof QueryOptionsSchema>;
 
-/** Most passages one answer may be given (`topN`). */
-export const MAX_TOP_N = 50;
-/** Most tokens of passages one answer may be given (`contextTokens`). */
-export const MAX_CONTEXT_TOKENS = 32_000;
+export { MAX_CONTEXT_TOKENS, MAX_TOP_N } from './limits.js';
 
 /** `topN` of version 2 options and evals: passages kept after reranking. */
 export const TopNSchema = z.number().int().min(1).max(MAX_TOP_N);
