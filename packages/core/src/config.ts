@@ -5,7 +5,7 @@
  * switches the store.
  */
 import { isAbsolute, join, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PDF_ENGINE_SETTINGS, type PdfEngineSetting } from './loaders/pdf-engine-names.js';
 
 /** `z.coerce.boolean()` turns "false" into true; this one does not. */
