@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EvalInput } from '@quire/jobs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CliError } from './errors.js';
 
 const CorpusLineSchema = z.object({ _id: z.coerce.string(), text: z.string(), title: z.string().optional() });

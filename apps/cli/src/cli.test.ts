@@ -7,7 +7,7 @@ async function cli(argv: string[], vars: Record<string, string> = {}) {
   const stdout = new StringSink();
   const stderr = new StringSink();
   const code = await runCli(argv, {
-    env: loadEnv(vars),
+    loadEnv: () => loadEnv(vars),
     stdout,
     stderr,
     cwd: '/',
@@ -92,6 +92,17 @@ describe('quire command line', () => {
     const result = await cli(['--redis-url', 'redis://127.0.0.1:9', 'status']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/cannot reach Redis at redis:\/\/127\.0\.0\.1:9 .*--redis-url/);
+  });
+
+  it('reads the environment only when a command runs', async () => {
+    const wrong = { QUIRE_INLINE_MAX_BYTES: 'lots' };
+    expect((await cli(['--help'], wrong)).code).toBe(0);
+    expect((await cli(['status', '--help'], wrong)).code).toBe(0);
+    expect((await cli(['--version'], wrong)).code).toBe(0);
+    expect((await cli(['ask', '--top-n', '0', 'why?'], wrong)).stderr).toMatch(/--top-n/);
+    const run = await cli(['ask', 'why?'], wrong);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^error: invalid configuration:\nQUIRE_INLINE_MAX_BYTES: /);
   });
 
   it('prints the version', async () => {

@@ -4,16 +4,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Metadata } from '@quire/core';
+// Plain numbers without zod: building the help loads commander and these modules only.
 import {
-  type CsvFormulas,
   DEFAULT_CONTEXT_TOKENS,
-  type IngestOcr,
   MAX_CANDIDATES,
   MAX_CONTEXT_TOKENS,
   MAX_TOP_N,
-  type QueueName,
-} from '@quire/jobs';
+} from '@quire/contracts/retrieval-limits';
+import type { Metadata } from '@quire/core';
+import type { CsvFormulas, IngestOcr, QueueName } from '@quire/jobs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { ReportFormat } from './commands/batch.js';
 import type { CommandContext, GlobalOptions } from './context.js';
@@ -24,7 +23,11 @@ import { createTerminal, type OutputStream } from './io.js';
 import type { QuestionFormat } from './questions.js';
 
 export interface CliIo {
-  env: CliEnv;
+  /**
+   * Reads the CLI's settings; called when a command runs, not for `--help`, `--version` or a usage
+   * error, which therefore answer whatever the environment holds.
+   */
+  loadEnv: () => CliEnv | Promise<CliEnv>;
   stdout: OutputStream;
   stderr: OutputStream;
   cwd: string;
@@ -91,14 +94,15 @@ function buildProgram(io: CliIo, setCode: (code: number) => void): Command {
     });
 
   const context = async (command: Command): Promise<CommandContext> => {
+    const env = await io.loadEnv();
     const { createContext } = await import('./context.js');
     const globals = command.optsWithGlobals<GlobalOptions & { color: boolean }>();
     const term = createTerminal({
       stdout: io.stdout,
       stderr: io.stderr,
-      color: globals.color === false ? false : io.env.color,
+      color: globals.color === false ? false : env.color,
     });
-    return createContext({ env: io.env, term, cwd: io.cwd, signal: io.signal, globals });
+    return createContext({ env, term, cwd: io.cwd, signal: io.signal, globals });
   };
   const run =
     <A extends unknown[]>(body: (ctx: CommandContext, ...args: A) => Promise<number>) =>

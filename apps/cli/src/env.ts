@@ -6,7 +6,7 @@
  */
 // The config module alone: core's index loads every loader and store, which no command line needs to start.
 import { envList } from '@quire/core/config';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CliError } from './errors.js';
 
 const optionalString = z

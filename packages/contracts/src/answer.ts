@@ -2,7 +2,7 @@
  * The result of answering one question: a job result, read back by the producer SDK, the gateway
  * and the CLI.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { EvalCandidateSchema } from './eval-report.js';
 
 const count = z.number().int().nonnegative();

@@ -1,5 +1,5 @@
 /** Identifiers and small shapes shared by every payload. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Tenants are short, safe identifiers: they end up in keys, filters and logs. */
 export const TenantSchema = z

@@ -2,7 +2,7 @@
  * The result of evaluating one question (an `eval-query` job's return value), as a zod schema: the
  * eval report is built from it in another process.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const ms = z.number().nonnegative();
 const count = z.number().int().nonnegative();

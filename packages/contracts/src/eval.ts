@@ -3,7 +3,7 @@
  * An eval is a flow: a parent `eval` job on queue `eval` whose children are first the `ingest` jobs
  * of its corpus (when it brings one), then one `eval-query` job per question on queue `query`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DocumentIdSchema, TenantSchema } from './common.js';
 import {
   CandidatesSchema,

@@ -4,7 +4,7 @@
  * (the CLI, services) validate what they read with the same ones. Job payloads reuse the queue's
  * schemas, so the API and the queue cannot drift apart.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChunkingSchema, DocumentIdSchema, MetadataSchema } from './common.js';
 import { EvalInputObjectSchema } from './eval.js';
 import { EvalReportSchema } from './eval-report.js';

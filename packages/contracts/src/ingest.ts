@@ -3,7 +3,7 @@
  * enqueueing; workers validate again before processing, because anything in Redis may have been
  * written by another client. See the README for how versions (`v`) evolve.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   ChunkingSchema,
   DocumentIdSchema,

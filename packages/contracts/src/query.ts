@@ -2,7 +2,7 @@
  * Query and batch payloads and results (versioned), shared by the producer SDK, the query worker
  * and the gateway.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   AnswerCandidateSchema,
   AnswerPassageSchema,

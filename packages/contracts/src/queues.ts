@@ -2,7 +2,7 @@
  * Queue names, job names and job states: the queue contract shared by producers (the SDK, the
  * gateway, BullMQ clients in other languages) and the workers.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The queues that take callers' jobs. */
 export const QUEUES = {

@@ -1,5 +1,5 @@
 /** Where an ingest job's document comes from, as carried in the job payload. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CONTROL_CHARS } from './common.js';
 
 const FileNameSchema = z

@@ -1,5 +1,5 @@
 /** The `v` field of payloads and results: see the README's versioning policy. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The `v` a payload schema reads. A payload of another version fails with a message that names

@@ -13,7 +13,7 @@ import {
   MAX_CONTEXT_TOKENS,
   MAX_TOP_N,
 } from '@quire/contracts/retrieval-limits';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PDF_ENGINE_SETTINGS, type PdfEngineSetting } from './loaders/pdf-engine-names.js';
 
 /** `z.coerce.boolean()` turns "false" into true; this one does not. */

@@ -34,7 +34,7 @@ import {
   QueryResultSchema,
   type QueueName,
 } from '@quire/jobs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CliError, errorMessage } from '../errors.js';
 import { pause } from '../poll.js';
 import { redactUrl } from '../redact.js';
