@@ -89,6 +89,19 @@ export function pagesWithoutText(pages: readonly PdfPageText[]): PdfPageText[] {
   );
 }
 
+/**
+ * The pages an engine looks at for images, and only those: every page with no text at all (OCR
+ * reads the ones that paint an image and leaves a blank page alone, so a blank page of a text
+ * document is never rendered and read), and, when the document would be refused as a scan, every
+ * page with too little text to count (the verdict counts the ones that paint images). A page with
+ * text is never looked at: the look costs pdf.js an operator list, which decodes the page's images.
+ */
+export function pagesToCheckForImages(pages: readonly PdfPageText[]): PdfPageText[] {
+  const bare = pagesWithoutText(pages);
+  if (bare.length === 0 || needsImageCheck(pages)) return bare;
+  return bare.filter((entry) => entry.text !== null && assessPageText(entry.text).verdict === 'no_text');
+}
+
 /** Why a document as a whole has no usable text. */
 export type PdfProblem = 'needs_ocr' | 'blank' | 'garbled' | 'unreadable';
 
