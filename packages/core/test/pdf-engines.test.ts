@@ -10,8 +10,10 @@ import {
   makeControlCharPdf,
   makeDamagedPdf,
   makeEncryptedPdf,
+  makeImagePdf,
   makeNearEmptyPdf,
   makePdf,
+  makePng,
   makeScannedPdf,
   makeUnsupportedFilterPdf,
   REPORT_PAGES,
@@ -19,13 +21,16 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DocumentError, isQuireError } from '../src/errors.js';
 import {
+  DEFAULT_LOAD_LIMITS,
   type LoadedDocument,
   loadDocument,
   type PdfEngineName,
   type PdfEngines,
+  parsePdfInWorker,
   passwordCandidates,
   resolvePdfEngines,
 } from '../src/loaders/index.js';
+import { pagesNeedingOcr } from '../src/loaders/ocr/index.js';
 import { ParseSandbox } from '../src/sandbox/parse-sandbox.js';
 import { registerSandboxTask } from '../src/sandbox/task-kinds.js';
 
@@ -152,6 +157,39 @@ describe.each(['pdfjs', 'poppler'] as const)('the %s engine', (engine) => {
     expect(JSON.stringify({ message: wrong.message, details: wrong.details })).not.toContain('not it');
     const none = await failure(load(pdf, 'aes256.pdf', only(engine)));
     expect(none.code).toBe('encrypted');
+  });
+});
+
+describe('which pages the pdfjs engine finds painting images', () => {
+  const limits = DEFAULT_LOAD_LIMITS;
+  // Grey stripes, a stand-in for a scanned page of print.
+  const scan = makePng(200, 260, (x, y) => (Math.floor(y / 6) % 3 === 0 && x > 20 && x < 180 ? 40 : 235));
+
+  it('marks every page of an image-only PDF as painting images', async () => {
+    const parsed = await parsePdfInWorker(await makeScannedPdf(3), 'scan.pdf', { limits, sandbox });
+    expect(parsed.pages.map((p) => [p.page, p.images])).toEqual([
+      [1, true],
+      [2, true],
+      [3, true],
+    ]);
+  });
+
+  it('in a mixed PDF, tells the scanned page from the blank one and never looks at text pages', async () => {
+    const bytes = await makeImagePdf([
+      { text: REPORT_PAGES[0]! },
+      { image: scan },
+      { text: [] },
+      { text: REPORT_PAGES[1]! },
+    ]);
+    const parsed = await parsePdfInWorker(bytes, 'mixed.pdf', { limits, sandbox });
+    expect(parsed.pages.map((p) => [p.page, p.images])).toEqual([
+      [1, undefined],
+      [2, true],
+      [3, false],
+      [4, undefined],
+    ]);
+    // OCR reads the scanned page only: the blank page is known to paint nothing.
+    expect(pagesNeedingOcr(parsed.pages, 'auto')).toEqual([2]);
   });
 });
 

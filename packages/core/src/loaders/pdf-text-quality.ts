@@ -36,16 +36,61 @@ export interface PageAssessment {
 }
 
 const LEADERS = /([.·…_\-–—=*~])(?:\s?\1){3,}/gu;
-const VISIBLE = /\S/gu;
-const MEANINGFUL = /[\p{L}\p{N}]/gu;
+const SPACE = /^\s$/u;
+const MEANINGFUL = /^[\p{L}\p{N}]$/u;
 /** Unmapped glyphs as engines output them; whitespace (itself `\p{Cc}` in part) is not one. */
-const UNREADABLE = /(?!\s)[\uFFFD\p{Cc}\p{Co}\p{Cn}\p{Cs}]/gu;
+const UNREADABLE = /^[\uFFFD\p{Cc}\p{Co}\p{Cn}\p{Cs}]$/u;
+
+/** Character classes; `OTHER` is visible, neither meaningful nor unreadable (punctuation, marks). */
+const UNKNOWN = 0;
+const SPACE_CHAR = 1;
+const MEANINGFUL_CHAR = 2;
+const UNREADABLE_CHAR = 3;
+const OTHER = 4;
+
+function classify(char: string): number {
+  if (SPACE.test(char)) return SPACE_CHAR;
+  if (MEANINGFUL.test(char)) return MEANINGFUL_CHAR;
+  return UNREADABLE.test(char) ? UNREADABLE_CHAR : OTHER;
+}
+
+/** Classes of the Basic Multilingual Plane's code points, filled in as they are met. */
+const bmpClasses = new Uint8Array(0x10000);
+
+/**
+ * Counts a page's visible, meaningful and unreadable code points in one pass: each code point of the
+ * Basic Multilingual Plane is classified by the patterns once per process, which costs a page of
+ * text a lookup per character instead of an array of matches per pattern.
+ */
+function countChars(text: string): { visible: number; meaningful: number; unreadable: number } {
+  let visible = 0;
+  let meaningful = 0;
+  let unreadable = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    let cls: number;
+    const isHigh = unit >= 0xd800 && unit <= 0xdbff;
+    const next = isHigh && i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
+    if (isHigh && next >= 0xdc00 && next <= 0xdfff) {
+      cls = classify(text.slice(i, i + 2));
+      i++;
+    } else {
+      cls = bmpClasses[unit] ?? UNKNOWN;
+      if (cls === UNKNOWN) {
+        cls = classify(String.fromCharCode(unit));
+        bmpClasses[unit] = cls;
+      }
+    }
+    if (cls === SPACE_CHAR) continue;
+    visible++;
+    if (cls === MEANINGFUL_CHAR) meaningful++;
+    else if (cls === UNREADABLE_CHAR) unreadable++;
+  }
+  return { visible, meaningful, unreadable };
+}
 
 export function assessPageText(text: string): PageAssessment {
-  const judged = text.replace(LEADERS, '');
-  const visible = judged.match(VISIBLE)?.length ?? 0;
-  const meaningful = judged.match(MEANINGFUL)?.length ?? 0;
-  const unreadable = judged.match(UNREADABLE)?.length ?? 0;
+  const { visible, meaningful, unreadable } = countChars(text.replace(LEADERS, ''));
   const q = PDF_TEXT_QUALITY;
   let verdict: PageVerdict;
   if (visible >= q.minVisibleToJudge) {
@@ -87,6 +132,19 @@ export function pagesWithoutText(pages: readonly PdfPageText[]): PdfPageText[] {
     (entry) =>
       entry.text !== null && assessPageText(entry.text).meaningful < PDF_TEXT_QUALITY.minTextPageChars,
   );
+}
+
+/**
+ * The pages an engine looks at for images, and only those: every page with no text at all (OCR
+ * reads the ones that paint an image and leaves a blank page alone, so a blank page of a text
+ * document is never rendered and read), and, when the document would be refused as a scan, every
+ * page with too little text to count (the verdict counts the ones that paint images). A page with
+ * text is never looked at: the look costs pdf.js an operator list, which decodes the page's images.
+ */
+export function pagesToCheckForImages(pages: readonly PdfPageText[]): PdfPageText[] {
+  const bare = pagesWithoutText(pages);
+  if (bare.length === 0 || needsImageCheck(pages)) return bare;
+  return bare.filter((entry) => entry.text !== null && assessPageText(entry.text).verdict === 'no_text');
 }
 
 /** Why a document as a whole has no usable text. */

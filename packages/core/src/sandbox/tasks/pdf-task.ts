@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PdfTaskInput, PdfTaskOutput } from '../../loaders/pdf-engine-types.js';
-import { needsImageCheck, type PdfPageText, pagesWithoutText } from '../../loaders/pdf-text-quality.js';
+import { type PdfPageText, pagesToCheckForImages } from '../../loaders/pdf-text-quality.js';
 import { TaskFailure } from '../protocol.js';
 
 export type { PdfTaskInput, PdfTaskOutput };
@@ -16,19 +16,41 @@ export type { PdfTaskInput, PdfTaskOutput };
 const NEED_PASSWORD = 1;
 
 type PdfParseModule = typeof import('pdf-parse');
-let pdfParse: Promise<PdfParseModule> | undefined;
 
-/** The operators with which a page paints an image (pdf.js's `OPS`), read from pdf-parse's own pdf.js. */
-let imageOps: Promise<Set<number>> | undefined;
-async function loadImageOps(): Promise<Set<number>> {
+interface PdfJs {
+  pdfParse: PdfParseModule;
+  /** The operators with which a page paints an image (pdf.js's `OPS`). */
+  imageOps: Set<number>;
+}
+let pdfJs: Promise<PdfJs> | undefined;
+
+/**
+ * Loads pdf-parse, its pdf.js and pdf.js's worker module (which pdf.js would otherwise import on
+ * the first document: in Node.js it runs in this thread, as a "fake worker" found through
+ * `globalThis.pdfjsWorker`, which the module sets).
+ *
+ * pdf.js's legacy build (the one for Node.js) carries core-js, which replaces `Array.prototype.push`
+ * for the whole process with a JavaScript function on V8 up to 12.1 (Node.js 20): that engine throws
+ * the wrong error when pushing onto an array whose length was made read-only. pdf.js pushes for
+ * every glyph run, so the replacement cost about a fifth of its CPU time. pdf.js never pushes onto
+ * such an array, and other code in this process should get the engine's own `push` as it would
+ * without pdf.js, so once both modules are loaded the engine's `push` is put back (on newer
+ * engines core-js leaves it alone, and this changes nothing).
+ */
+async function loadPdfJs(): Promise<PdfJs> {
+  const push = Object.getOwnPropertyDescriptor(Array.prototype, 'push');
   const require = createRequire(import.meta.url);
-  const path = createRequire(require.resolve('pdf-parse')).resolve('pdfjs-dist/legacy/build/pdf.mjs');
-  const { OPS } = (await import(pathToFileURL(path).href)) as { OPS: Record<string, number> };
-  return new Set(
+  const pdfjsPath = createRequire(require.resolve('pdf-parse')).resolve('pdfjs-dist/legacy/build/pdf.mjs');
+  const pdfParse = await import('pdf-parse');
+  const { OPS } = (await import(pathToFileURL(pdfjsPath).href)) as { OPS: Record<string, number> };
+  await import(pathToFileURL(join(dirname(pdfjsPath), 'pdf.worker.mjs')).href);
+  if (push !== undefined) Object.defineProperty(Array.prototype, 'push', push);
+  const imageOps = new Set(
     Object.entries(OPS)
       .filter(([name]) => /^paint.*Image/.test(name))
       .map(([, op]) => op),
   );
+  return { pdfParse, imageOps };
 }
 
 interface PdfJsDocument {
@@ -37,14 +59,12 @@ interface PdfJsDocument {
 
 /**
  * Whether a page paints an image, from its operator list (the page is not rendered). Asked only of
- * pages without text when the verdict depends on it; null when pdf.js cannot say.
+ * pages without text (`pagesToCheckForImages`); null when pdf.js cannot say.
  */
-async function pageHasImages(parser: unknown, page: number): Promise<boolean | null> {
+async function pageHasImages(parser: unknown, page: number, ops: Set<number>): Promise<boolean | null> {
   const doc = (parser as { doc?: PdfJsDocument }).doc;
   if (doc === undefined) return null;
   try {
-    imageOps ??= loadImageOps();
-    const ops = await imageOps;
     const list = await (await doc.getPage(page)).getOperatorList();
     return list.fnArray.some((op) => ops.has(op));
   } catch {
@@ -79,15 +99,20 @@ function messageOf(error: unknown): string {
  * Opens the document, trying each candidate password until one is accepted, and last no password
  * at all: a PDF that opens without one (an owner password only) is readable by anyone anyway.
  */
-async function open(input: PdfTaskInput) {
-  pdfParse ??= import('pdf-parse');
-  const { PDFParse, VerbosityLevel } = await pdfParse;
+async function open(input: PdfTaskInput, pdfParse: PdfParseModule) {
+  const { PDFParse, VerbosityLevel } = pdfParse;
   pdfResources ??= resources();
   let lastError: unknown;
-  for (const password of [...input.passwords, undefined]) {
+  const attempts = [...input.passwords, undefined];
+  for (const [index, password] of attempts.entries()) {
     const parser = new PDFParse({
-      // pdf.js takes ownership of the array it is given; each attempt gets its own copy.
-      data: input.data.slice(),
+      // pdf.js takes ownership of (detaches) the bytes it is given: an attempt that may be followed
+      // by another gets a copy, the last one the input's own bytes (a Uint8Array view, not a Buffer,
+      // which pdf-parse would copy).
+      data:
+        index < attempts.length - 1
+          ? new Uint8Array(input.data)
+          : new Uint8Array(input.data.buffer, input.data.byteOffset, input.data.byteLength),
       ...(password === undefined ? {} : { password }),
       verbosity: VerbosityLevel.ERRORS,
       isEvalSupported: false,
@@ -119,9 +144,11 @@ function titleOf(info: { info?: unknown; metadata?: { get(name: string): unknown
  * long document early on `maxChars` and keeps a page that fails to itself.
  */
 export async function run(input: PdfTaskInput): Promise<PdfTaskOutput> {
+  pdfJs ??= loadPdfJs();
+  const { pdfParse, imageOps } = await pdfJs;
   let opened: Awaited<ReturnType<typeof open>>;
   try {
-    opened = await open(input);
+    opened = await open(input, pdfParse);
   } catch (error) {
     const code = passwordCode(error);
     if (code === undefined) {
@@ -164,9 +191,10 @@ export async function run(input: PdfTaskInput): Promise<PdfTaskOutput> {
         );
       }
     }
-    // A scan or a blank document: which pages paint images tells them apart.
-    if (needsImageCheck(pages)) {
-      for (const entry of pagesWithoutText(pages)) entry.images = await pageHasImages(parser, entry.page);
+    // Which pages without text paint images tells a scanned page (for OCR, or a scan's verdict)
+    // from a blank one.
+    for (const entry of pagesToCheckForImages(pages)) {
+      entry.images = await pageHasImages(parser, entry.page, imageOps);
     }
     return { engine: 'pdfjs', pageCount, title: titleOf(info), pages };
   } finally {
