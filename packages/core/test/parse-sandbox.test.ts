@@ -62,6 +62,17 @@ describe('ParseSandbox', () => {
     expect(sandbox.stats()).toMatchObject({ children: 2, busy: 0, queued: 0, started: 2, killed: 0 });
   });
 
+  it('starts children ahead of the first tasks when asked, and gives them the tasks', async () => {
+    const sandbox = makeSandbox({ size: 2 });
+    expect(sandbox.prestart(limits.maxMemoryMb)).toBe(2);
+    expect(sandbox.prestart(limits.maxMemoryMb)).toBe(0);
+    const pids = sandbox.pids();
+    expect(sandbox.stats()).toMatchObject({ children: 2, busy: 0, started: 2 });
+    const both = await Promise.all([echo(sandbox), echo(sandbox)]);
+    expect(both.map((r) => r.pid).sort()).toEqual([...pids].sort());
+    expect(sandbox.stats()).toMatchObject({ children: 2, started: 2 });
+  });
+
   it('turns what a task reports or throws, and a crash, into document errors; the next task runs', async () => {
     const sandbox = makeSandbox({ size: 1 });
     await expect(echo(sandbox, { fail: 'the table is broken' }, 'a.docx')).rejects.toMatchObject({

@@ -228,6 +228,22 @@ export class ParseSandbox {
     return { children: this.children.size, busy, queued: this.queue.length, ...this.counts };
   }
 
+  /**
+   * Starts children for tasks under `maxMemoryMb` now, up to `count` (default: the pool's size)
+   * alive, so the first documents do not wait for a process to start (~0.1 s quiet, 0.3–0.5 s on a
+   * busy machine). They idle as any child does: stopped after `idleTimeoutMs` without a task.
+   * Returns how many were started.
+   */
+  prestart(maxMemoryMb: number, count = this.size): number {
+    checkOption('maxMemoryMb', maxMemoryMb, true);
+    let started = 0;
+    while (!this.isClosed && this.children.size < Math.min(count, this.size)) {
+      this.spawn(maxMemoryMb);
+      started++;
+    }
+    return started;
+  }
+
   /** Process ids of the children alive now (for memory accounting by callers and tests). */
   pids(): number[] {
     return [...this.children].map((child) => child.pid);
