@@ -190,8 +190,12 @@ async function main(): Promise<void> {
   const compare = flags.compareRecycle === 'on';
   for (const concurrency of CONCURRENCIES) {
     const finished: ParseFinishedEvent[] = [];
+    // Children stay through the CLI's passes (as in a worker with scans queued): a timed pass
+    // measures warm children, the first pass cold ones.
+    const idleTimeoutMs = 3_600_000;
     const sandbox = new ParseSandbox({
       size: concurrency,
+      idleTimeoutMs,
       observer: { parseFinished: (e) => finished.push(e) },
     });
     // As before OCR children kept their engine: a child holding more than half its cap is replaced.
@@ -199,6 +203,7 @@ async function main(): Promise<void> {
     const previous = compare
       ? new ParseSandbox({
           size: concurrency,
+          idleTimeoutMs,
           kinds: { ocr: { recycleRssShare: 0.5 } },
           observer: { parseFinished: (e) => previousFinished.push(e) },
         })
