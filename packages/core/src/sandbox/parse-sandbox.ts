@@ -715,6 +715,9 @@ export class ParseSandbox {
       if (child.process.exitCode !== null || child.process.signalCode !== null) resolve();
       else child.process.once('exit', () => resolve());
     });
+    // An idle child is unreferenced; a task may be waiting for its exit (to take its place), so the
+    // process must live until then.
+    child.process.ref();
     killGroup(child.process);
     return exited;
   }
