@@ -274,17 +274,10 @@ describe('ParseSandbox', () => {
 });
 
 describe('ParseSandbox in a process of its own', () => {
-  it('lets the process exit while a child idles, and the child goes with it', async () => {
-    const sandboxModule = pathToFileURL(fileURLToPath(new URL('../src/sandbox/index.ts', import.meta.url)));
-    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-    const script = [
-      `import { ParseSandbox, registerSandboxTask } from ${JSON.stringify(sandboxModule.href)};`,
-      `registerSandboxTask('test-echo', new URL(${JSON.stringify(task('echo').href)}));`,
-      `const sandbox = new ParseSandbox({ idleTimeoutMs: 600000 });`,
-      `const result = await sandbox.run({ kind: 'test-echo', name: 'x', input: {}, timeoutMs: 20000, maxMemoryMb: 256 });`,
-      `console.log(result.pid);`,
-    ].join('\n');
-    const child = spawn(process.execPath, ['--import', tsx, '--input-type=module', '-e', script], {
+  const sandboxModule = pathToFileURL(fileURLToPath(new URL('../src/sandbox/index.ts', import.meta.url)));
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  async function runScript(lines: string[]): Promise<{ code: number | null; out: string }> {
+    const child = spawn(process.execPath, ['--import', tsx, '--input-type=module', '-e', lines.join('\n')], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -292,6 +285,31 @@ describe('ParseSandbox in a process of its own', () => {
       out += chunk.toString();
     });
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    return { code, out };
+  }
+
+  it('stays alive while an idle child is stopped to make room for a waiting task', async () => {
+    // The only child idles (unreferenced) with another cap: it is stopped, and the task waits for its exit.
+    const { code, out } = await runScript([
+      `import { ParseSandbox, registerSandboxTask } from ${JSON.stringify(sandboxModule.href)};`,
+      `registerSandboxTask('test-echo', new URL(${JSON.stringify(task('echo').href)}));`,
+      `const sandbox = new ParseSandbox({ size: 1 });`,
+      `const first = await sandbox.run({ kind: 'test-echo', name: 'x', input: {}, timeoutMs: 20000, maxMemoryMb: 384 });`,
+      `const second = await sandbox.run({ kind: 'test-echo', name: 'y', input: {}, timeoutMs: 20000, maxMemoryMb: 320 });`,
+      `console.log(first.pid !== second.pid ? 'replaced' : 'same');`,
+      `await sandbox.close();`,
+    ]);
+    expect({ code, out: out.trim() }).toEqual({ code: 0, out: 'replaced' });
+  });
+
+  it('lets the process exit while a child idles, and the child goes with it', async () => {
+    const { code, out } = await runScript([
+      `import { ParseSandbox, registerSandboxTask } from ${JSON.stringify(sandboxModule.href)};`,
+      `registerSandboxTask('test-echo', new URL(${JSON.stringify(task('echo').href)}));`,
+      `const sandbox = new ParseSandbox({ idleTimeoutMs: 600000 });`,
+      `const result = await sandbox.run({ kind: 'test-echo', name: 'x', input: {}, timeoutMs: 20000, maxMemoryMb: 256 });`,
+      `console.log(result.pid);`,
+    ]);
     expect(code).toBe(0);
     const sandboxChild = Number(out.trim());
     expect(sandboxChild).toBeGreaterThan(0);
