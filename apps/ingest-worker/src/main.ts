@@ -44,6 +44,8 @@ runMain(SERVICE, async () => {
   });
   // After the workers (phase 0) have let their jobs finish.
   app.shutdown.register('parse-sandbox', () => sandbox.close(), 1);
+  // The children start now rather than with the first documents (they stop when idle, as any child).
+  sandbox.prestart(config.parse.maxMemoryMb);
   // Resolved once (auto: poppler when installed), so every PDF of this worker reads one way.
   const pdfEngines = await configurePdfEngines(config.ingest.pdfEngine);
   app.logger.info(

@@ -11,4 +11,5 @@ export { configureDefaultParseSandbox, defaultParseSandbox, ParseSandbox } from 
 export type { SandboxTaskModule } from './protocol.js';
 export { TaskFailure } from './protocol.js';
 export { readProcessMemory } from './rss.js';
+export type { SandboxKindPolicy } from './task-kinds.js';
 export { BUILTIN_TASK_KINDS, registerSandboxTask } from './task-kinds.js';

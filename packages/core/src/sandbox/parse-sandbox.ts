@@ -4,7 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { DocumentError, QuireError, type QuireErrorCode } from '../errors.js';
 import { type SandboxMessage, SandboxMessageSchema, type SandboxRequest } from './protocol.js';
 import { readProcessMemory, resetPeakRss } from './rss.js';
-import { MODULE_EXTENSION, sandboxTaskModule } from './task-kinds.js';
+import {
+  checkSandboxKindPolicy,
+  MODULE_EXTENSION,
+  type SandboxKindPolicy,
+  sandboxKindPolicy,
+  sandboxTaskModule,
+} from './task-kinds.js';
 
 const CHILD_SCRIPT = fileURLToPath(new URL(`./child${MODULE_EXTENSION}`, import.meta.url));
 const MIB = 2 ** 20;
@@ -45,9 +51,15 @@ export interface ParseSandboxOptions {
   maxTasksPerChild?: number;
   /**
    * A child left with more RSS than this after a task is replaced, so that one large document does
-   * not keep its memory while the child idles. In MiB. Default: half the task's memory cap.
+   * not keep its memory while the child idles. In MiB. Default: half the task's memory cap. A kind
+   * registered with a `recycleRssShare` of its own (OCR) follows that instead.
    */
   recycleRssMb?: number;
+  /**
+   * Recycling per task kind, over what the kind was registered with (`registerSandboxTask`), e.g.
+   * `{ ocr: { recycleRssShare: 0.5 } }` to replace an OCR child that keeps its engine.
+   */
+  kinds?: Record<string, SandboxKindPolicy>;
   /** A child left idle this long is stopped, in milliseconds. Default 30,000 (30 s). */
   idleTimeoutMs?: number;
   /**
@@ -85,13 +97,20 @@ export interface ParseSandboxStats {
   started: number;
   /** Children killed in the middle of a task: memory cap, time limit, abort, crash. */
   killed: number;
-  /** Children replaced after `maxTasksPerChild` tasks or past `recycleRssMb`. */
+  /** Children replaced after `maxTasksPerChild` tasks or past `recycleRssMb` (or their kind's share). */
   recycled: number;
+  /**
+   * Tasks run again in a fresh child after passing the memory cap in a child that held memory
+   * kept from earlier tasks (see `ParseSandbox`).
+   */
+  retried: number;
 }
 
 interface Waiting {
   task: SandboxTask;
   module: string;
+  /** Killed once for memory in a child that held memory of earlier tasks: runs in a fresh child. */
+  retried: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   onAbort: () => void;
@@ -103,6 +122,12 @@ interface Child {
   readonly maxMemoryMb: number;
   ready: boolean;
   tasks: number;
+  /** RSS read after its last task, in bytes (0 before any task). */
+  heldBytes: number;
+  /** The kind of its last task. */
+  lastKind: string | undefined;
+  /** Its RSS is being read after a task: takes no task until it is known to stay. */
+  checking: boolean;
   job: Running | null;
   idleTimer: NodeJS.Timeout | undefined;
   /** Being stopped: takes no more tasks, still counts against the size until it has exited. */
@@ -117,6 +142,8 @@ interface Running {
   started: number;
   settled: boolean;
   peakBytes: number;
+  /** RSS the child held from earlier tasks when it took this one, in bytes. */
+  heldBytes: number;
   timer: NodeJS.Timeout | undefined;
   sampler: NodeJS.Timeout | undefined;
   sampling: boolean;
@@ -147,6 +174,13 @@ const TASK_CODES = new Set<QuireErrorCode>([
  * `maxTasksPerChild` tasks or when they keep more than `recycleRssMb`, so memory a parse took always
  * goes back to the system. The caller's event loop never runs a parser.
  *
+ * A kind that keeps an engine loaded (OCR) is registered with a higher `recycleRssShare`: its child
+ * stays while it holds up to that share of the cap, and takes the next task of that kind with the
+ * engine loaded. A child only takes a task whose kind accepts what it holds, preferring one that
+ * last ran the same kind. A task that passes the cap in a child holding more than `recycleRssMb`
+ * from earlier tasks is run once more in a fresh child (its time limit starting again): what counts
+ * against the cap is then the document alone, as in a fresh child.
+ *
  * An RSS watchdog rather than an address-space limit: V8 and WebAssembly reserve large address
  * ranges they never touch. Each child also gets `--max-old-space-size` at its cap, so a heap that
  * grows faster than the samples still ends in `parse_out_of_memory`.
@@ -158,13 +192,14 @@ export class ParseSandbox {
   readonly size: number;
   private readonly maxTasksPerChild: number;
   private readonly recycleRssMb: number | undefined;
+  private readonly kindPolicies: Record<string, SandboxKindPolicy>;
   private readonly idleTimeoutMs: number;
   private readonly sampleIntervalMs: number;
   private readonly startTimeoutMs: number;
   private readonly observer: ParseSandboxObserver;
   private readonly children = new Set<Child>();
   private readonly queue: Waiting[] = [];
-  private readonly counts = { started: 0, killed: 0, recycled: 0 };
+  private readonly counts = { started: 0, killed: 0, recycled: 0, retried: 0 };
   private nextId = 1;
   private isClosed = false;
 
@@ -175,6 +210,8 @@ export class ParseSandbox {
       options.recycleRssMb === undefined
         ? undefined
         : checkOption('recycleRssMb', options.recycleRssMb, false);
+    this.kindPolicies = { ...options.kinds };
+    for (const [kind, policy] of Object.entries(this.kindPolicies)) checkSandboxKindPolicy(kind, policy);
     this.idleTimeoutMs = checkOption('idleTimeoutMs', options.idleTimeoutMs ?? 30_000, false);
     this.sampleIntervalMs = checkOption('sampleIntervalMs', options.sampleIntervalMs ?? 25, true);
     this.startTimeoutMs = checkOption('startTimeoutMs', options.startTimeoutMs ?? 30_000, true);
@@ -189,6 +226,22 @@ export class ParseSandbox {
     let busy = 0;
     for (const child of this.children) if (child.job !== null && !child.stopping) busy++;
     return { children: this.children.size, busy, queued: this.queue.length, ...this.counts };
+  }
+
+  /**
+   * Starts children for tasks under `maxMemoryMb` now, up to `count` (default: the pool's size)
+   * alive, so the first documents do not wait for a process to start (~0.1 s quiet, 0.3–0.5 s on a
+   * busy machine). They idle as any child does: stopped after `idleTimeoutMs` without a task.
+   * Returns how many were started.
+   */
+  prestart(maxMemoryMb: number, count = this.size): number {
+    checkOption('maxMemoryMb', maxMemoryMb, true);
+    let started = 0;
+    while (!this.isClosed && this.children.size < Math.min(count, this.size)) {
+      this.spawn(maxMemoryMb);
+      started++;
+    }
+    return started;
   }
 
   /** Process ids of the children alive now (for memory accounting by callers and tests). */
@@ -225,6 +278,7 @@ export class ParseSandbox {
       const waiting: Waiting = {
         task,
         module,
+        retried: false,
         resolve: resolve as (value: unknown) => void,
         reject,
         onAbort: () => {
@@ -260,7 +314,7 @@ export class ParseSandbox {
     while (!this.isClosed) {
       const next = this.queue[0];
       if (next === undefined) return;
-      const child = this.childFor(next.task.maxMemoryMb);
+      const child = this.childFor(next);
       if (child === undefined) return;
       this.queue.shift();
       next.task.signal?.removeEventListener('abort', next.onAbort);
@@ -268,18 +322,80 @@ export class ParseSandbox {
     }
   }
 
-  /** An idle child with the same cap, or a new one when there is room; else the task waits. */
-  private childFor(maxMemoryMb: number): Child | undefined {
+  /**
+   * An idle child with the same cap that holds no more than the task's kind accepts (one that last
+   * ran the same kind first), or a new one when there is room; else the task waits.
+   */
+  private childFor(waiting: Waiting): Child | undefined {
+    const { kind, maxMemoryMb } = waiting.task;
+    let fits: Child | undefined;
     let spare: Child | undefined;
+    let checking = false;
     for (const child of this.children) {
       if (child.job !== null || child.stopping) continue;
-      if (child.maxMemoryMb === maxMemoryMb) return child;
-      spare ??= child;
+      if (child.checking) {
+        checking ||= child.maxMemoryMb === maxMemoryMb;
+        continue;
+      }
+      const held = waiting.retried ? child.tasks > 0 : child.heldBytes > this.keepBytes(kind, maxMemoryMb);
+      if (child.maxMemoryMb !== maxMemoryMb || held) spare ??= child;
+      else if (child.lastKind === kind) return child;
+      else fits ??= child;
     }
+    if (fits !== undefined) return fits;
+    // A child that has just finished a task is free in a moment (or replaced): no new one for now.
+    if (checking) return undefined;
     if (this.children.size < this.size) return this.spawn(maxMemoryMb);
-    // An idle child with another cap gives up its place; the task is dispatched again on its exit.
-    if (spare !== undefined) void this.stop(spare, 'idle');
+    // An idle child with another cap, or holding too much for this task, gives up its place; the
+    // task is dispatched again on its exit.
+    if (spare !== undefined) {
+      if (spare.maxMemoryMb === maxMemoryMb) this.recycle(spare);
+      else void this.stop(spare, 'idle');
+    }
     return undefined;
+  }
+
+  /** What a child may hold after a task of `kind`, and still hold when it takes one, in bytes. */
+  private keepBytes(kind: string, maxMemoryMb: number): number {
+    const share = this.kindPolicies[kind]?.recycleRssShare ?? sandboxKindPolicy(kind).recycleRssShare;
+    if (share !== undefined) return share * maxMemoryMb * MIB;
+    return (this.recycleRssMb ?? maxMemoryMb / 2) * MIB;
+  }
+
+  /** Tasks a child that last ran `kind` may have run before it is replaced. */
+  private maxTasks(kind: string): number {
+    return (
+      this.kindPolicies[kind]?.maxTasksPerChild ??
+      sandboxKindPolicy(kind).maxTasksPerChild ??
+      this.maxTasksPerChild
+    );
+  }
+
+  /**
+   * A task that passed the cap is run again when the child held, from earlier tasks, more than a
+   * child is kept with by default: the memory that counted against the cap was not all its own.
+   */
+  private retriesFresh(job: Running): boolean {
+    const { maxMemoryMb } = job.waiting.task;
+    return !job.waiting.retried && job.heldBytes > (this.recycleRssMb ?? maxMemoryMb / 2) * MIB;
+  }
+
+  /** Puts a task killed in a child that held memory of earlier tasks back first in line, for a fresh child. */
+  private requeue(waiting: Waiting): void {
+    const { signal } = waiting.task;
+    if (this.isClosed) {
+      waiting.reject(new Error('the parse sandbox was closed'));
+      return;
+    }
+    if (signal?.aborted) {
+      waiting.reject(signal.reason);
+      return;
+    }
+    this.counts.retried++;
+    waiting.retried = true;
+    signal?.addEventListener('abort', waiting.onAbort, { once: true });
+    this.queue.unshift(waiting);
+    this.dispatch();
   }
 
   private spawn(maxMemoryMb: number): Child {
@@ -297,6 +413,9 @@ export class ParseSandbox {
       maxMemoryMb,
       ready: false,
       tasks: 0,
+      heldBytes: 0,
+      lastKind: undefined,
+      checking: false,
       job: null,
       idleTimer: undefined,
       stopping: false,
@@ -330,6 +449,7 @@ export class ParseSandbox {
       started: 0,
       settled: false,
       peakBytes: 0,
+      heldBytes: child.heldBytes,
       timer: undefined,
       sampler: undefined,
       sampling: false,
@@ -382,7 +502,8 @@ export class ParseSandbox {
     const { task } = job.waiting;
     const capBytes = task.maxMemoryMb * MIB;
     if (Math.max(memory.rssBytes, memory.peakBytes) > capBytes) {
-      this.kill(child, job, 'memory', () => job.waiting.reject(this.outOfMemory(task)));
+      if (this.retriesFresh(job)) this.killToRetry(child, job);
+      else this.kill(child, job, 'memory', () => job.waiting.reject(this.outOfMemory(task)));
     }
   }
 
@@ -444,6 +565,13 @@ export class ParseSandbox {
         // kernel's OOM killer. Either way: the document needed more memory than allowed.
         reason = 'memory';
         this.counts.killed++;
+        if (this.retriesFresh(job)) {
+          job.settled = true;
+          this.cleanup(child, job);
+          this.notifyExit(reason);
+          this.requeue(job.waiting);
+          return;
+        }
         this.settle(child, job, () => job.waiting.reject(this.outOfMemory(task)), 'memory');
       } else {
         reason = 'crash';
@@ -475,22 +603,41 @@ export class ParseSandbox {
     result: { outcome: 'ok' | 'failed'; code?: string },
     outcome: () => void,
   ): void {
+    const { kind } = job.waiting.task;
     child.job = null;
     child.tasks++;
+    child.lastKind = kind;
     this.settle(child, job, outcome, undefined, result);
     if (child.stopping) return;
-    if (child.tasks >= this.maxTasksPerChild) {
+    if (child.tasks >= this.maxTasks(kind)) {
       this.recycle(child);
       return;
     }
-    this.idle(child);
-    this.dispatch();
-    // A child that kept much of a large document's memory is replaced, if nothing took it meanwhile.
-    const recycleMb = this.recycleRssMb ?? child.maxMemoryMb / 2;
+    // A child that kept much of a large document's memory (more than its kind keeps) is replaced.
+    child.checking = true;
     void readProcessMemory(child.pid).then((memory) => {
-      if (child.job === null && !child.stopping && (memory?.rssBytes ?? 0) > recycleMb * MIB)
+      child.checking = false;
+      if (child.stopping || !this.children.has(child)) return;
+      child.heldBytes = memory?.rssBytes ?? 0;
+      if (child.heldBytes > this.keepBytes(kind, child.maxMemoryMb)) {
         this.recycle(child);
+        return;
+      }
+      this.idle(child);
+      this.dispatch();
     });
+  }
+
+  /**
+   * Kills a child whose task passed the cap while it held memory of earlier tasks; once it is gone
+   * the task goes back first in line for a fresh child (no outcome is reported for this attempt).
+   */
+  private killToRetry(child: Child, job: Running): void {
+    this.counts.killed++;
+    child.exitReason = 'memory';
+    job.settled = true;
+    this.cleanup(child, job);
+    void this.stop(child, 'memory').then(() => this.requeue(job.waiting));
   }
 
   private recycle(child: Child): void {
@@ -568,6 +715,9 @@ export class ParseSandbox {
       if (child.process.exitCode !== null || child.process.signalCode !== null) resolve();
       else child.process.once('exit', () => resolve());
     });
+    // An idle child is unreferenced; a task may be waiting for its exit (to take its place), so the
+    // process must live until then.
+    child.process.ref();
     killGroup(child.process);
     return exited;
   }

@@ -8,7 +8,7 @@ export type {
   OcrPageSource,
   OcrRunOptions,
 } from './ocr-pages.js';
-export { ocrChunkMetadata, ocrPages } from './ocr-pages.js';
+export { OCR_KEEP_RSS_SHARE, OCR_PAGES_PER_CHILD, ocrChunkMetadata, ocrPages } from './ocr-pages.js';
 export { ocrPdfPages, pagesNeedingOcr } from './pdf-ocr.js';
 export { PdfRasteriser, pageDpi, pdftoppmAvailable } from './rasterise.js';
 export type { OcrMode, OcrRecipe, OcrSettings, OcrSettingsInput } from './settings.js';

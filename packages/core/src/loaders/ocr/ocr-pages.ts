@@ -17,10 +17,28 @@ import { type OcrSettings, ocrRecipe } from './settings.js';
 
 export type { OcrDocumentReport, OcrPageReport } from './report.js';
 
-registerSandboxTask('ocr', new URL(`../../sandbox/tasks/ocr-task${MODULE_EXTENSION}`, import.meta.url));
+/**
+ * An OCR child keeps its Tesseract worker (~300–400 MiB with the eng model) while it holds up to
+ * this share of its memory cap after a page (410 MiB of 512), so the next page does not pay a
+ * process start and a model load; past it (WebAssembly memory never shrinks) the worker is ended
+ * and the child replaced. Every page is still read under the whole cap, and a page that passes it
+ * in a warm child is read again in a fresh one (see `ParseSandbox`).
+ */
+export const OCR_KEEP_RSS_SHARE = 0.8;
+/** Pages a child reads before it is replaced: the worker's heap creeps up by a few MiB a page. */
+export const OCR_PAGES_PER_CHILD = 50;
+
+const ocrPolicy = { recycleRssShare: OCR_KEEP_RSS_SHARE, maxTasksPerChild: OCR_PAGES_PER_CHILD };
+registerSandboxTask(
+  'ocr',
+  new URL(`../../sandbox/tasks/ocr-task${MODULE_EXTENSION}`, import.meta.url),
+  ocrPolicy,
+);
+// Reading an image's header takes little memory: it may run in a child that keeps an OCR worker.
 registerSandboxTask(
   'image-info',
   new URL(`../../sandbox/tasks/image-info-task${MODULE_EXTENSION}`, import.meta.url),
+  ocrPolicy,
 );
 
 /** How a load runs OCR: settings, and the services around it. */
@@ -79,6 +97,7 @@ export async function ocrPages(
         maxPixels: settings.maxPixels,
         maxOcrPixels: settings.maxOcrPixels,
         maxMemoryMb: sandboxed.limits.parseMaxMemoryMb,
+        keepRssShare: OCR_KEEP_RSS_SHARE,
       };
       try {
         read = await runInSandbox<OcrTaskOutput>('ocr', name, input, sandboxed);

@@ -7,8 +7,9 @@
  *
  * A page that reads poorly upright is tried turned by 180°, 90° and 270° (scanned upside down or
  * sideways) and the best reading wins. The Tesseract worker stays loaded between tasks for the same
- * languages, unless the process holds more than 70% of its memory cap after a page: WebAssembly
- * memory never shrinks, so the worker is then ended and the next page starts a fresh one.
+ * languages (the sandbox keeps an OCR child for that), unless the process holds more than
+ * `keepRssShare` of its memory cap after a page: WebAssembly memory never shrinks, so the worker is
+ * then ended and the next page starts a fresh one.
  */
 import sharp, { type Metadata } from 'sharp';
 import type { Worker } from 'tesseract.js';
@@ -25,8 +26,10 @@ export interface OcrTaskInput {
   maxPixels: number;
   /** An image with more pixels is scaled down to this many before it is read. */
   maxOcrPixels: number;
-  /** The task's memory cap, in MiB: past 70% of it after a page, the Tesseract worker is ended. */
+  /** The task's memory cap, in MiB. */
   maxMemoryMb: number;
+  /** Past this share of the cap after a page, the Tesseract worker is ended (0–1). */
+  keepRssShare: number;
 }
 
 export interface OcrTaskOutput {
@@ -242,6 +245,6 @@ export async function run(input: OcrTaskInput): Promise<OcrTaskOutput> {
       ? result(turned, best.rotation)
       : result(upright, 0);
   } finally {
-    if (process.memoryUsage().rss > cap * 0.7) await endWorker();
+    if (process.memoryUsage().rss > cap * input.keepRssShare) await endWorker();
   }
 }
