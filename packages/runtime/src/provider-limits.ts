@@ -426,12 +426,21 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
   }
   // What the provider last announced, so that only a change costs a Redis write.
   let announced = { requests: 0, tokens: 0 };
-  function listen(requestOptions: RequestOptions | undefined): RequestOptions | undefined {
+  /**
+   * The call's options with a listener to the provider's rate-limit headers; `heard.at` is set to
+   * when the last answer's headers came (for a whole answer, the moment closest after the
+   * provider logged the request).
+   */
+  function listen(
+    requestOptions: RequestOptions | undefined,
+    heard: { at: number } = { at: 0 },
+  ): RequestOptions | undefined {
     if (limiter === undefined) return requestOptions;
     const callers = requestOptions?.onRateLimit;
     return {
       ...requestOptions,
       onRateLimit(info: RateLimitInfo) {
+        heard.at = performance.now();
         callers?.(info);
         const requests = info.limitRequests ?? announced.requests;
         const tokens = info.limitTokens ?? announced.tokens;
@@ -469,25 +478,27 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
     used: (r: T) => number,
   ): Promise<T> {
     const started = performance.now();
+    const heard = { at: 0 };
     let result: T;
     try {
-      result = await run(listen(requestOptions));
+      result = await run(listen(requestOptions, heard));
     } catch (error) {
       const code = (error as { status?: number; name?: string }).status ?? (error as { name?: string }).name;
       metrics.modelCall(endpoint, 'error', (performance.now() - started) / 1000, 0, String(code ?? 'error'));
       await learnFrom(error);
       throw error;
     }
-    const answeredAt = performance.now();
+    const done = performance.now();
+    const answeredAt = heard.at > 0 ? heard.at : done;
     const tokens = used(result);
-    metrics.modelCall(endpoint, 'ok', (answeredAt - started) / 1000, tokens || estimated);
+    metrics.modelCall(endpoint, 'ok', (done - started) / 1000, tokens || estimated);
     // In the background: the answer is in, and a slow Redis must not hold it back.
     void settle(ticket, estimated, tokens, answeredAt);
     return result;
   }
   /**
    * An embeddings call under the limiter, sent in as few requests as the window allows: each
-   * request takes the leading inputs that fit in what is left of the window (at least a quarter of
+   * request takes the leading inputs that fit in what is left of the window (at least an eighth of
    * the call's tokens), so the budget is spent to the brim while the rest waits for the window to
    * slide. The parts go out as they are admitted, and their answers are joined in input order.
    */
@@ -498,7 +509,7 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
     requestOptions: RequestOptions | undefined,
   ): Promise<EmbeddingsResult> {
     const costs = inputCosts(params.input, estimated);
-    const minTokens = Math.ceil(estimated / 4);
+    const minTokens = Math.ceil(estimated / 8);
     const parts: Promise<EmbeddingsResult>[] = [];
     // One part's failure stops the call; the others' rejections are then not left unhandled.
     const failed = new AbortController();
