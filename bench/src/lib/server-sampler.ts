@@ -55,7 +55,12 @@ export class ServerSampler {
   readonly #timer: NodeJS.Timeout;
   #endT: number | undefined;
 
-  constructor(server: RunningModelServer, intervalMs = 250) {
+  /**
+   * Samples every `intervalMs` (default 50): a window is measured from one sample to the first at
+   * least 60 s later, so it may be up to one interval longer than the provider's minute (at 250 ms
+   * a window could hold one more request than the limit lets through).
+   */
+  constructor(server: RunningModelServer, intervalMs = 50) {
     this.#server = server;
     server.resetStats();
     this.#sample();
