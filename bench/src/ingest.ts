@@ -105,7 +105,7 @@ interface Measurement {
 
 async function withServer<T>(
   scenario: Scenario,
-  run: (server: RunningModelServer, start: () => void) => Promise<T>,
+  run: (server: RunningModelServer, start: () => void, end: () => void) => Promise<T>,
 ): Promise<{ value: T; provider: ProviderUse }> {
   const server = await startModelServer({
     apiKey: API_KEY,
@@ -122,9 +122,13 @@ async function withServer<T>(
   });
   let sampler: ServerSampler | undefined;
   try {
-    const value = await run(server, () => {
-      sampler = new ServerSampler(server);
-    });
+    const value = await run(
+      server,
+      () => {
+        sampler = new ServerSampler(server);
+      },
+      () => sampler?.end(),
+    );
     if (!sampler) throw new Error('the pipeline never started');
     return {
       value,
@@ -136,7 +140,7 @@ async function withServer<T>(
 }
 
 async function measureLangChain(scenario: Scenario, round: number): Promise<Measurement> {
-  const { value, provider } = await withServer(scenario, (server, start) =>
+  const { value, provider } = await withServer(scenario, (server, start, end) =>
     runLangChain({
       files: scenario.files,
       copies: flags.copies,
@@ -146,6 +150,7 @@ async function measureLangChain(scenario: Scenario, round: number): Promise<Meas
       chunkSize: flags.lcChunkSize,
       chunkOverlap: flags.lcChunkOverlap,
       onStart: start,
+      onEnd: end,
     }),
   );
   const seconds = value.ms.total / 1000;
@@ -166,7 +171,7 @@ async function measureLangChain(scenario: Scenario, round: number): Promise<Meas
 }
 
 async function measureQuire(scenario: Scenario, round: number, workers: number, redisUrl: string) {
-  const { value, provider } = await withServer(scenario, (server, start) =>
+  const { value, provider } = await withServer(scenario, (server, start, end) =>
     runQuire({
       workers,
       ingestConcurrency: flags.ingestConcurrency,
@@ -180,6 +185,7 @@ async function measureQuire(scenario: Scenario, round: number, workers: number, 
       tpm: scenario.tpm ?? 0,
       ...(flags.cpuProfileDir ? { cpuProfileDir: resolve(flags.cpuProfileDir) } : {}),
       onStart: start,
+      onEnd: end,
     }),
   );
   const seconds = value.wallMs / 1000;

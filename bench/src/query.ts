@@ -7,6 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { BuiltinModels, type ModelApi, ModelClient } from '@quire/api-client';
 import {
   type AnswerResult,
@@ -19,17 +20,27 @@ import {
   sqliteCollectionName,
 } from '@quire/core';
 import { Producer } from '@quire/jobs';
-import { cleanupPrefix, getTestRedis, makeTempDir, startModelServer, uniquePrefix } from '@quire/testkit';
+import {
+  cleanupPrefix,
+  getTestRedis,
+  makeTempDir,
+  spawnProcess,
+  startModelServer,
+  uniquePrefix,
+} from '@quire/testkit';
 import { z } from 'zod';
 import { nonNegative, parseFlags, positiveInt } from './lib/args.js';
 import { corpusDir } from './lib/env.js';
 import { prng } from './lib/prng.js';
 import { machineInfo, percent, printLine, printTable, writeResults } from './lib/report.js';
 import { ServerSampler } from './lib/server-sampler.js';
-import { summarize } from './lib/stats.js';
+import { median, summarize } from './lib/stats.js';
 import { BUILTIN_MODEL_ENV, startWorkers, stopWorkers, untilWorkerDies } from './lib/workers.js';
 import { startBareClient } from './query/bare-client.js';
+import type { ClientCpuInput, ClientCpuResult } from './query/client-cpu.js';
 import { type RecordedRequest, RecordingModels, ServerTimes, TimedModels } from './query/timed-models.js';
+
+const CLIENT_CPU = fileURLToPath(new URL('./query/client-cpu.ts', import.meta.url));
 
 const USAGE = `pnpm bench:query [flags]
   --questions N            sequential questions with the built-in models in process (default 200)
@@ -38,7 +49,9 @@ const USAGE = `pnpm bench:query [flags]
   --query-workers N        query worker processes for the end-to-end and batch runs (default 1)
   --query-concurrency N    QUERY_CONCURRENCY of each worker (default 8, the worker's default)
   --latency-ms N           model server latency per request (default 100)
-  --latency-per-input-ms N model server latency per embedded input / reranked document (default 1)`;
+  --latency-per-input-ms N model server latency per embedded input / reranked document (default 1)
+  --client-requests N      requests per run of the client CPU comparison, undici vs fetch (default 2000; 0 skips it)
+  --client-rounds N        rounds of that comparison, transports alternating (default 3)`;
 
 const flags = parseFlags(
   z.object({
@@ -49,6 +62,8 @@ const flags = parseFlags(
     queryConcurrency: positiveInt.default(8),
     latencyMs: nonNegative.default(100),
     latencyPerInputMs: nonNegative.default(1),
+    clientRequests: z.coerce.number().int().min(0).default(2000),
+    clientRounds: positiveInt.default(3),
   }),
   USAGE,
 );
@@ -126,6 +141,8 @@ interface Sample {
   stages: AnswerResult['timingsMs'];
   modelMs: { embeddings: number; rerank: number; chat: number; total: number };
   overheadMs: number;
+  /** With the model server: total − the server's own time (its log), i.e. overhead with the client's share. */
+  beyondServerMs?: number;
   notFound: boolean;
 }
 
@@ -133,24 +150,103 @@ async function inProcess(
   store: SqliteVectorStore,
   models: TimedModels,
   questions: readonly string[],
+  serverTimes?: ServerTimes,
 ): Promise<Sample[]> {
   const samples: Sample[] = [];
+  for (let i = 0; i < questions.length; i++)
+    samples.push(await ask(store, models, questions[i]!, serverTimes));
+  return samples.slice(WARMUP);
+}
+
+async function ask(
+  store: SqliteVectorStore,
+  models: TimedModels,
+  question: string,
+  serverTimes?: ServerTimes,
+): Promise<Sample> {
+  models.take();
+  serverTimes?.take();
+  const result = await answerQuestion(
+    { store, models, modelNames: MODEL_NAMES },
+    { tenant: TENANT, question },
+  );
+  const modelMs = models.take();
+  const server = serverTimes?.take();
+  return {
+    stages: result.timingsMs,
+    modelMs,
+    overheadMs: result.timingsMs.total - modelMs.total,
+    ...(server ? { beyondServerMs: result.timingsMs.total - server.ms } : {}),
+    notFound: result.notFound,
+  };
+}
+
+/**
+ * The same questions through two model clients, alternating which goes first per question, so that
+ * both see the same machine: undici's keep-alive pool (the client's default) and the global fetch.
+ */
+async function inProcessByTransport(
+  store: SqliteVectorStore,
+  clients: { undici: TimedModels; fetch: TimedModels },
+  questions: readonly string[],
+  serverTimes: ServerTimes,
+): Promise<{ undici: Sample[]; fetch: Sample[] }> {
+  const out = { undici: [] as Sample[], fetch: [] as Sample[] };
   for (let i = 0; i < questions.length; i++) {
-    models.take();
-    const result = await answerQuestion(
-      { store, models, modelNames: MODEL_NAMES },
-      { tenant: TENANT, question: questions[i]! },
-    );
-    const modelMs = models.take();
-    if (i < WARMUP) continue;
-    samples.push({
-      stages: result.timingsMs,
-      modelMs,
-      overheadMs: result.timingsMs.total - modelMs.total,
-      notFound: result.notFound,
-    });
+    const order = i % 2 === 0 ? (['undici', 'fetch'] as const) : (['fetch', 'undici'] as const);
+    for (const transport of order) {
+      const sample = await ask(store, clients[transport], questions[i]!, serverTimes);
+      if (i >= WARMUP) out[transport].push(sample);
+    }
   }
-  return samples;
+  return out;
+}
+
+/** The client's CPU per request with each transport, each in a process of its own, rounds alternating. */
+async function clientCpu(
+  baseURL: string,
+): Promise<{ rows: Record<string, string | number>[]; results: ClientCpuResult[] }> {
+  const results: ClientCpuResult[] = [];
+  for (let round = 0; round < flags.clientRounds; round++) {
+    const order = round % 2 === 0 ? (['undici', 'fetch'] as const) : (['fetch', 'undici'] as const);
+    for (const transport of order) {
+      const input: ClientCpuInput = {
+        baseURL,
+        apiKey: API_KEY,
+        model: MODEL_NAMES.embedding,
+        transport,
+        requests: flags.clientRequests,
+        concurrency: 8,
+        inputs: 8,
+      };
+      const child = await spawnProcess(process.execPath, [
+        '--import',
+        import.meta.resolve('tsx'),
+        CLIENT_CPU,
+        JSON.stringify(input),
+      ]);
+      const exit = await child.exited;
+      const line = child.lines.find((l) => l.stream === 'stdout' && l.text.startsWith('RESULT '));
+      if (exit.code !== 0 || line === undefined)
+        throw new Error(`client CPU run failed:\n${child.output().slice(-2000)}`);
+      results.push(JSON.parse(line.text.slice('RESULT '.length)) as ClientCpuResult);
+    }
+  }
+  const of = (transport: string) => results.filter((r) => r.transport === transport);
+  const undiciCpu = of('undici').map((r) => r.cpuUsPerRequest);
+  const fetchCpu = of('fetch').map((r) => r.cpuUsPerRequest);
+  const ratios = undiciCpu.map((u, i) => u / fetchCpu[i]!);
+  const rows = (['undici', 'fetch'] as const).map((transport) => ({
+    transport,
+    rounds: of(transport).length,
+    'cpu µs/request per round': of(transport)
+      .map((r) => r.cpuUsPerRequest.toFixed(0))
+      .join(' / '),
+    'cpu µs/request p50': median(of(transport).map((r) => r.cpuUsPerRequest)),
+    'wall ms/request p50': median(of(transport).map((r) => r.wallMsPerRequest)),
+    'vs fetch p50': transport === 'fetch' ? '1×' : `${median(ratios).toFixed(2)}×`,
+  }));
+  return { rows, results };
 }
 
 function stageRows(label: string, samples: readonly Sample[]) {
@@ -166,6 +262,8 @@ function stageRows(label: string, samples: readonly Sample[]) {
     ['  rerank stage − its model call', (s) => s.stages.rerank - s.modelMs.rerank],
     ['  generate stage − its model call', (s) => s.stages.generate - s.modelMs.chat],
   ];
+  if (samples.every((s) => s.beyondServerMs !== undefined))
+    columns.push(['total − server time (overhead with the client)', (s) => s.beyondServerMs!]);
   return columns.map(([stage, pick]) => {
     const s = summarize(samples.map(pick));
     return { run: label, stage, n: s.n, 'p50 ms': s.p50, 'p95 ms': s.p95, 'max ms': s.max };
@@ -207,19 +305,48 @@ async function main() {
       new TimedModels(builtin),
       makeQuestions(texts, flags.questions + WARMUP, 1),
     );
-    // 2. In process, the model server over HTTP.
+    // 2. In process, the model server over HTTP: the client over undici's pool (its default) and
+    // over the global fetch, question by question.
     const client = new ModelClient({ baseURL: server.url, apiKey: API_KEY, maxRetries: 0 });
+    const fetchClient = new ModelClient({
+      baseURL: server.url,
+      apiKey: API_KEY,
+      maxRetries: 0,
+      fetch: globalThis.fetch,
+    });
     const remoteQuestions = makeQuestions(texts, flags.serverQuestions + WARMUP, 2);
-    const remote = await inProcess(store, new TimedModels(client), remoteQuestions);
+    const byTransport = await inProcessByTransport(
+      store,
+      { undici: new TimedModels(client), fetch: new TimedModels(fetchClient) },
+      remoteQuestions,
+      serverTimes,
+    );
+    const remote = byTransport.undici;
     const rows = [
       ...stageRows('built-in, in process', local),
       ...stageRows('model server, in process', remote),
+      ...stageRows('model server, in process, global fetch', byTransport.fetch),
     ];
     printTable('answerQuestion per stage (sequential questions, after warm-up)', rows);
     printLine(
       `  not found: ${local.filter((s) => s.notFound).length}/${local.length} (built-in), ` +
         `${remote.filter((s) => s.notFound).length}/${remote.length} (model server)`,
     );
+
+    // 2b. The client's own CPU per request, undici against fetch, on a server without latency.
+    if (flags.clientRequests > 0) {
+      const bare = await startModelServer({ apiKey: API_KEY });
+      try {
+        const cpu = await clientCpu(bare.url);
+        printTable(
+          `model client CPU per request (${flags.clientRequests} embeddings requests of 8 inputs, 8 in flight, own process)`,
+          cpu.rows,
+        );
+        Object.assign(results, { clientCpu: cpu });
+      } finally {
+        await bare.close({ graceMs: 1000 });
+      }
+    }
 
     // 3. End to end: producer SDK → Redis → query worker process → model server.
     const workers = await Promise.all(
@@ -236,7 +363,7 @@ async function main() {
       ),
     );
     const producer = new Producer({ connection: redis.url, prefix });
-    // The floor: a bare BullMQ worker replaying, with plain fetch, the requests Quire sends for the same
+    // The floor: a bare BullMQ worker replaying, with undici, the requests Quire sends for the same
     // question (recorded in process first); asked alternately with Quire, question by question.
     const e2eQuestions = makeQuestions(texts, flags.serverQuestions + WARMUP, 3);
     const recorder = new RecordingModels(
@@ -310,7 +437,7 @@ async function main() {
         return { what, n: s.n, 'p50 ms': s.p50, 'p95 ms': s.p95, 'max ms': s.max };
       });
       printTable(
-        `end to end through the queue (${flags.queryWorkers} query worker(s), sequential questions, server requests per question: ${e2e[0]?.serverRequests ?? 0}; bare client: a BullMQ worker replaying them with fetch)`,
+        `end to end through the queue (${flags.queryWorkers} query worker(s), sequential questions, server requests per question: ${e2e[0]?.serverRequests ?? 0}; bare client: a BullMQ worker replaying them with undici)`,
         e2eRows,
       );
 

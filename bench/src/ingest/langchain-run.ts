@@ -17,6 +17,8 @@ export interface LangChainRunOptions {
   chunkOverlap: number;
   /** Called when the child has loaded its modules and starts the pipeline. */
   onStart?: () => void;
+  /** Called once the pipeline's process has exited. */
+  onEnd?: () => void;
 }
 
 /** The pipeline's own report, with its CPU as measured from outside over its whole process tree. */
@@ -68,6 +70,7 @@ export async function runLangChain(options: LangChainRunOptions): Promise<LangCh
   }, 100);
   options.onStart?.();
   const exit = await child.exited.finally(() => clearInterval(timer));
+  options.onEnd?.();
   // The child has been waited for: its tree's CPU is now in this process's cutime/cstime.
   const total = reapedChildrenCpuSeconds() - reapedBefore - startupCpu;
   const line = child.lines.find((l) => l.stream === 'stdout' && l.text.startsWith('RESULT '));

@@ -26,6 +26,8 @@ export interface QuireRunOptions {
   env?: Record<string, string>;
   /** Called once every worker is ready, just before the first job is enqueued. */
   onStart?: () => void;
+  /** Called once the last job has ended, before the workers are stopped. */
+  onEnd?: () => void;
 }
 
 export interface QuireRunResult {
@@ -107,6 +109,7 @@ export async function runQuire(options: QuireRunOptions): Promise<QuireRunResult
       ),
     );
     const wallMs = performance.now() - started;
+    options.onEnd?.();
     const cpuUsed = cpu.stop();
 
     const failures: QuireRunResult['failures'] = [];

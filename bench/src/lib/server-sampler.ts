@@ -39,6 +39,13 @@ export interface ProviderUse {
   rateLimitedAt: number[];
   /** Which limit the run came closest to: the larger share. */
   binding: 'tokens' | 'requests' | null;
+  /**
+   * Tokens answered in each whole second of the run (from its start to the pipeline's end), beside
+   * the budget a steady rate would spend in a second (limit ÷ 60): where the budget went idle.
+   */
+  tokensPerSecond: number[];
+  /** Every sample as [seconds, tokens answered so far, requests answered so far], to the sampler's stop. */
+  samples: [number, number, number][];
 }
 
 export class ServerSampler {
@@ -46,8 +53,14 @@ export class ServerSampler {
   readonly #samples: Sample[] = [];
   readonly #started = performance.now();
   readonly #timer: NodeJS.Timeout;
+  #endT: number | undefined;
 
-  constructor(server: RunningModelServer, intervalMs = 250) {
+  /**
+   * Samples every `intervalMs` (default 50): a window is measured from one sample to the first at
+   * least 60 s later, so it may be up to one interval longer than the provider's minute (at 250 ms
+   * a window could hold one more request than the limit lets through).
+   */
+  constructor(server: RunningModelServer, intervalMs = 50) {
     this.#server = server;
     server.resetStats();
     this.#sample();
@@ -65,6 +78,16 @@ export class ServerSampler {
     });
   }
 
+  /**
+   * Marks the pipeline's end (its last document done). The shares count windows up to here, not up
+   * to {@link stop}: what the benchmark does after the run (stopping workers, reading the store)
+   * is no part of the pipeline's use of the provider.
+   */
+  end(): void {
+    this.#sample();
+    this.#endT = this.#samples[this.#samples.length - 1]!.t;
+  }
+
   /** Stops sampling and sums up, against the limits the server had. */
   stop(limits: {
     requestsPerMinute?: number | undefined;
@@ -73,9 +96,10 @@ export class ServerSampler {
     clearInterval(this.#timer);
     this.#sample();
     const stats = this.#server.stats;
-    const samples = this.#samples;
-    const last = samples[samples.length - 1]!;
-    const seconds = last.t;
+    const all = this.#samples;
+    const endT = this.#endT ?? all[all.length - 1]!.t;
+    const samples = all.filter((s) => s.t <= endT);
+    const seconds = endT;
     let inFlightArea = 0;
     for (let i = 1; i < samples.length; i++) {
       inFlightArea += samples[i - 1]!.inFlight * (samples[i]!.t - samples[i - 1]!.t);
@@ -95,6 +119,13 @@ export class ServerSampler {
     for (let i = 1; i < samples.length; i++) {
       const added = samples[i]!.rateLimited - samples[i - 1]!.rateLimited;
       for (let k = 0; k < added; k++) rateLimitedAt.push(Math.round(samples[i]!.t * 10) / 10);
+    }
+    const tokensPerSecond: number[] = [];
+    for (let i = 1, second = 1, before = samples[0]!.tokens; second <= Math.ceil(seconds); second++) {
+      while (i < samples.length - 1 && samples[i]!.t < second) i++;
+      const at = samples[i]!.tokens;
+      tokensPerSecond.push(at - before);
+      before = at;
     }
     const tokenShare = share((s) => s.tokens, limits.tokensPerMinute);
     const requestShare = share((s) => s.ok, limits.requestsPerMinute);
@@ -117,6 +148,8 @@ export class ServerSampler {
           : (tokenShare ?? -1) >= (requestShare ?? -1)
             ? 'tokens'
             : 'requests',
+      tokensPerSecond,
+      samples: all.map((s) => [Math.round(s.t * 1000) / 1000, s.tokens, s.ok]),
     };
   }
 }

@@ -1,6 +1,6 @@
 import { ApiError, DimensionMismatchError, InvalidResponseError, parseProviderError } from './errors.js';
 import { decodeFloat32Base64 } from './float32-base64.js';
-import { type CallSettings, type Fetch, Transport } from './internal/http.js';
+import { type CallSettings, Transport } from './internal/http.js';
 import { invalidRequest } from './internal/invalid-request.js';
 import {
   chatChunkSchema,
@@ -11,6 +11,7 @@ import {
   rerankResponseSchema,
   toTokenUsage,
 } from './internal/schemas.js';
+import { type Fetch, fetchSender, undiciSender } from './internal/senders.js';
 import type {
   ChatParams,
   ChatResult,
@@ -25,7 +26,7 @@ import type {
   RerankResult,
 } from './types.js';
 
-export type { Fetch } from './internal/http.js';
+export type { Fetch } from './internal/senders.js';
 
 /** Options of {@link ModelClient}. Every {@link RequestOptions} field can be overridden per call. */
 export interface ModelClientOptions {
@@ -37,7 +38,11 @@ export interface ModelClientOptions {
   timeout?: number;
   /** Retries after the first attempt, for retryable failures only. Default 2. */
   maxRetries?: number;
-  /** The `fetch` to use. Default `globalThis.fetch`. */
+  /**
+   * A `fetch` to send requests with (e.g. `globalThis.fetch`, or a fake in tests). Default: none —
+   * requests go through undici's `Agent.request` over keep-alive connections shared by every client
+   * of the process, which costs several times less CPU per request than `fetch`.
+   */
   fetch?: Fetch;
   /** Receives debug lines per request and a warning per retry. Default: silent. */
   logger?: Logger;
@@ -107,11 +112,7 @@ export class ModelClient implements ModelApi {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new TypeError(`ModelClient: baseURL must use http or https, got ${url.protocol}`);
     }
-    if (options.fetch === undefined && typeof globalThis.fetch !== 'function') {
-      throw new TypeError('ModelClient: no global fetch available; pass options.fetch');
-    }
-    // Called through a wrapper: some fetch implementations refuse to run with another `this`.
-    const fetchImpl: Fetch = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
+    const injected = options.fetch;
     this.#timeout = milliseconds('timeout', options.timeout ?? 60_000);
     this.#maxRetries = retries('maxRetries', options.maxRetries ?? 2);
     this.#maxEmbeddingInputs = positiveInteger('maxEmbeddingInputs', options.maxEmbeddingInputs ?? 256);
@@ -130,7 +131,8 @@ export class ModelClient implements ModelApi {
     this.#transport = new Transport({
       baseURL: options.baseURL,
       apiKey: options.apiKey,
-      fetch: fetchImpl,
+      // An injected fetch is called through a wrapper: some refuse to run with another `this`.
+      send: injected === undefined ? undiciSender() : fetchSender((url, init) => injected(url, init)),
       logger: options.logger,
       defaultHeaders: options.defaultHeaders ?? {},
       initialRetryDelay: milliseconds('initialRetryDelay', options.initialRetryDelay ?? 500),

@@ -87,6 +87,38 @@ describe('SharedRateLimiter', () => {
   });
 });
 
+describe('SharedRateLimiter.acquireParts', () => {
+  it('admits as many leading parts as fit what is left of the window, once they hold the minimum', async () => {
+    const prefix = uniquePrefix('rl');
+    const limiter = new SharedRateLimiter(
+      a,
+      { requestsPerMinute: 0, tokensPerMinute: 100 },
+      { keyPrefix: prefix },
+    );
+    // Into an empty window every part goes, whatever their sum.
+    expect((await limiter.acquireParts('p', [30, 40], 10)).count).toBe(2);
+    // 30 left: three parts of 10 fit, the fourth waits.
+    expect((await limiter.acquireParts('p', [10, 10, 10, 10], 15)).count).toBe(3);
+    const left = uniquePrefix('rl');
+    const other = new SharedRateLimiter(
+      a,
+      { requestsPerMinute: 0, tokensPerMinute: 100 },
+      { keyPrefix: left },
+    );
+    await other.acquire('p', 88);
+    // 12 left: one part of 10 fits but holds less than the minimum of 15, so it waits.
+    const controller = new AbortController();
+    const pending = other.acquireParts('p', [10, 10, 10], 15, controller.signal);
+    await vi.waitFor(() => expect(other.waiting).toBe(1));
+    controller.abort(new Error('stop'));
+    await expect(pending).rejects.toThrow('stop');
+    // A minimum of 10 is met by the one part.
+    expect((await other.acquireParts('p', [10, 10, 10], 10)).count).toBe(1);
+    await cleanupPrefix(redis.url, prefix);
+    await cleanupPrefix(redis.url, left);
+  });
+});
+
 describe('SharedRateLimiter.waiting', () => {
   it('tells how many calls wait for the budget, as they start and stop waiting', async () => {
     const prefix = uniquePrefix('rl');
@@ -124,10 +156,19 @@ describe('SharedRateLimiter.charge', () => {
     expect(await waits(limiter, 1)).toBe(true);
     await limiter.charge('p', ticket, 5);
     expect(await waits(limiter, 90)).toBe(false);
-    // Settling also restarts the request's time in the window: the provider logged it later.
-    const admittedAt = Number(await a.zscore(`${prefix}:rl:p:log`, ticket));
-    await limiter.charge('p', ticket, 5);
-    expect(Number(await a.zscore(`${prefix}:rl:p:log`, ticket))).toBeGreaterThan(admittedAt);
+    // Settling also restarts the request's time in the window at its answer (the provider logged
+    // it later than we admitted it), less the margin kept for requests not answered yet: it
+    // leaves the window one provider window after its answer.
+    const redisNow = async () => {
+      const [seconds, micros] = await a.time();
+      return Number(seconds) * 1e6 + Number(micros);
+    };
+    const before = await redisNow();
+    await limiter.charge('p', ticket, 5, 200);
+    const after = await redisNow();
+    const settledAt = Number(await a.zscore(`${prefix}:rl:p:log`, ticket));
+    expect(settledAt).toBeGreaterThanOrEqual(before - 200_000 - 500_000);
+    expect(settledAt).toBeLessThanOrEqual(after - 200_000 - 500_000);
     // A ticket unknown (or gone from the window) changes nothing.
     await limiter.charge('p', 'no-such-ticket', -1_000);
     expect(await waits(limiter, 10)).toBe(true);
@@ -215,6 +256,37 @@ describe('guardModels with a shared limit', () => {
     await next.catch(() => undefined);
     return outcome === 'waiting';
   }
+
+  it('sends an embeddings call in parts that fit what is left of the window, answered in input order', async () => {
+    const metrics = createMetrics({ service: 'test', defaultMetrics: false });
+    const prefix = uniquePrefix('rl');
+    const limiter = new SharedRateLimiter(
+      a,
+      { requestsPerMinute: 0, tokensPerMinute: 100 },
+      { keyPrefix: prefix, windowMs: 500 },
+    );
+    const sent: string[][] = [];
+    const inner = costing(40);
+    const recording: ModelApi = {
+      ...inner,
+      async embeddings(params, options) {
+        sent.push([...params.input]);
+        return inner.embeddings(params, options);
+      },
+    };
+    const models = guardModels(recording, { limiter, metrics, providerKey: 'p' });
+    // 40 tokens left in the window: half of a call estimated at 80 (10 an input) goes now, the
+    // rest once the window has slid.
+    await limiter.acquire('p', 60);
+    const input = ['a one', 'b two', 'c six', 'd ten', 'e off', 'f fly', 'g gap', 'h hop'];
+    const result = await models.embeddings({ model: 'm', input }, { estimatedTokens: 80 });
+    expect(sent).toEqual([input.slice(0, 4), input.slice(4)]);
+    const whole = await new BuiltinModels({ dimension: 8 }).embeddings({ model: 'm', input });
+    expect(result.vectors).toEqual(whole.vectors);
+    expect(result.dimension).toBe(8);
+    expect(result.usage.totalTokens).toBe(80);
+    await cleanupPrefix(redis.url, prefix);
+  });
 
   it('admits at the caller’s estimate, then corrects the budget with the provider’s count', async () => {
     const metrics = createMetrics({ service: 'test', defaultMetrics: false });

@@ -30,8 +30,13 @@ export interface ProviderLimits {
  *
  * KEYS: the log (sorted set id → admission time), the costs (hash id → tokens), the state (hash:
  * `sum` of the costs in the log, learned limits `rpm`/`tpm`, `pause` until a time).
- * ARGV: tokens, window µs, configured rpm, configured tpm, request id, key ttl ms.
- * Returns 0 once admitted (and recorded), else the microseconds to wait.
+ * ARGV: tokens, window µs, configured rpm, configured tpm, request id, key ttl ms, and optionally
+ * the costs of the request's parts (inputs of an embeddings call) in order.
+ * With parts, the request is admitted for the longest run of leading parts that fits what is left
+ * of the window, provided they hold at least `tokens` (else it waits until that many fit), so that
+ * the window is filled to the brim instead of idling until a whole batch fits.
+ * Returns 0 (no parts) or minus the number of parts admitted, once admitted and recorded; else the
+ * microseconds to wait.
  */
 const ADMIT = `
 local t = redis.call('TIME')
@@ -65,7 +70,25 @@ if rpm > 0 and count + 1 > rpm then
   wait = tonumber(oldest[2]) + win - now
 end
 local sum = tonumber(redis.call('HGET', KEYS[3], 'sum') or '0')
-if tpm > 0 and count > 0 and sum + tokens > tpm then
+local parts = #ARGV - 6
+local admitted = 0
+if parts > 0 then
+  -- need: the fewest leading parts holding at least ARGV[1] (all of them if they hold fewer).
+  -- take: the most leading parts that fit now; all of them into an empty or unlimited window.
+  local need, take, total, running = -1, 0, 0, 0
+  for i = 1, parts do
+    running = running + tonumber(ARGV[6 + i])
+    if need < 0 and running >= tokens then need = running end
+    if tpm <= 0 or count == 0 or sum + running <= tpm then take, total = i, running end
+  end
+  if need < 0 then need = running end
+  if total >= need then
+    tokens, admitted = total, take
+  else
+    tokens = need
+  end
+end
+if tpm > 0 and count > 0 and admitted == 0 and sum + tokens > tpm then
   local entries = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
   -- A request larger than the whole budget goes alone, once the window is empty.
   local until_ = tonumber(entries[#entries]) + win - now
@@ -84,13 +107,15 @@ redis.call('ZADD', KEYS[1], now, ARGV[5])
 redis.call('HSET', KEYS[2], ARGV[5], tokens)
 redis.call('HINCRBY', KEYS[3], 'sum', tokens)
 for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[6]) end
-return 0`;
+return -admitted`;
 
 /**
- * Settles a logged request once its answer is in (ARGV: id, tokens): its tokens become what the
- * provider counted, and its time the answer's, so that it leaves our window no sooner than it
- * leaves the provider's — the provider logs a request when it arrives (or, like the testkit
- * server, once it has computed the answer), later than we admitted it. A request that has left the
+ * Settles a logged request once its answer is in (ARGV: id, tokens, µs since the answer came, the
+ * window's margin µs): its tokens become what the provider counted, and its time the answer's, so
+ * that it leaves our window no sooner than it leaves the provider's — the provider logs a request
+ * when it arrives (or, like the testkit server, once it has computed the answer), later than we
+ * admitted it but before it answered. Being past the provider's log, it needs no margin any more:
+ * it leaves the window exactly one provider window after its answer. A request that has left the
  * window already is not counted any more, so nothing changes.
  */
 const SETTLE = `
@@ -101,7 +126,7 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local delta = tonumber(ARGV[2]) - tonumber(before)
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('HINCRBY', KEYS[3], 'sum', delta)
-redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
+redis.call('ZADD', KEYS[1], 'XX', now - tonumber(ARGV[3]) - tonumber(ARGV[4]), ARGV[1])
 return delta`;
 
 /**
@@ -142,6 +167,12 @@ export interface SharedRateLimiterOptions {
    * than in the provider's. Default 60,500 (the providers' minute and 0.5 s).
    */
   windowMs?: number;
+  /**
+   * The margin's part of `windowMs`, in milliseconds. A request whose answer is in has been logged
+   * by the provider already, so it leaves the window `windowMs - marginMs` after its answer.
+   * Default 500, at most a hundredth of `windowMs`.
+   */
+  marginMs?: number;
 }
 
 /**
@@ -155,6 +186,7 @@ export class SharedRateLimiter {
   readonly #keyPrefix: string;
   readonly #limits: ProviderLimits;
   readonly #windowUs: number;
+  readonly #marginUs: number;
   readonly #ttlMs: number;
   #waiting = 0;
   readonly #waitingListeners = new Set<(waiting: number) => void>();
@@ -165,6 +197,7 @@ export class SharedRateLimiter {
     this.#limits = limits;
     const windowMs = options.windowMs ?? 60_500;
     this.#windowUs = windowMs * 1000;
+    this.#marginUs = Math.round(Math.min(options.marginMs ?? 500, windowMs / 100) * 1000);
     this.#ttlMs = windowMs + 60_000;
   }
 
@@ -203,14 +236,40 @@ export class SharedRateLimiter {
    * the request's ticket, for {@link charge}.
    */
   async acquire(key: string, tokens: number, signal?: AbortSignal): Promise<string> {
+    return (await this.#acquire(key, tokens, [], signal)).ticket;
+  }
+
+  /**
+   * Waits until the first of a request's parts (e.g. the inputs of an embeddings call, at `costs`
+   * tokens each) may be sent, and logs them: as many leading parts as fit in what is left of the
+   * window, once they hold at least `minTokens` (all parts into an empty window). The caller sends
+   * those `count` parts now and asks again for the rest. Returns the ticket for {@link charge}.
+   */
+  async acquireParts(
+    key: string,
+    costs: readonly number[],
+    minTokens: number,
+    signal?: AbortSignal,
+  ): Promise<{ ticket: string; count: number }> {
+    if (costs.length === 0) throw new RangeError('acquireParts needs at least one part');
+    return this.#acquire(key, minTokens, costs, signal);
+  }
+
+  async #acquire(
+    key: string,
+    tokens: number,
+    costs: readonly number[],
+    signal: AbortSignal | undefined,
+  ): Promise<{ ticket: string; count: number }> {
     const id = randomUUID();
     const cost = Math.max(0, Math.ceil(tokens));
+    const parts = costs.map((c) => Math.max(0, Math.ceil(c)));
     let waited = false;
     try {
       for (;;) {
         signal?.throwIfAborted();
-        const waitUs = await this.#admit(key, cost, id);
-        if (waitUs <= 0) return id;
+        const waitUs = await this.#admit(key, cost, id, parts);
+        if (waitUs <= 0) return { ticket: id, count: parts.length === 0 ? 1 : -waitUs };
         if (!waited) {
           waited = true;
           this.#setWaiting(1);
@@ -223,7 +282,7 @@ export class SharedRateLimiter {
     }
   }
 
-  async #admit(key: string, cost: number, id: string): Promise<number> {
+  async #admit(key: string, cost: number, id: string, parts: readonly number[]): Promise<number> {
     return Number(
       await this.#redis.eval(
         ADMIT,
@@ -235,6 +294,7 @@ export class SharedRateLimiter {
         this.#limits.tokensPerMinute,
         id,
         this.#ttlMs,
+        ...parts,
       ),
     );
   }
@@ -242,11 +302,20 @@ export class SharedRateLimiter {
   /**
    * Settles an admitted request (its ticket from {@link acquire}) once its answer is in: its tokens
    * become what the provider counted — more than acquired makes the next requests wait for them,
-   * fewer gives the difference back at once — and it stays in the window for a whole window from
-   * now. Never waits itself.
+   * fewer gives the difference back at once — and it stays in the window for the provider's window
+   * from its answer, which came `answeredMsAgo` milliseconds before this call (default 0: now).
+   * Never waits itself.
    */
-  async charge(key: string, ticket: string, tokens: number): Promise<void> {
-    await this.#redis.eval(SETTLE, 3, ...this.#keys(key), ticket, Math.max(0, Math.ceil(tokens)));
+  async charge(key: string, ticket: string, tokens: number, answeredMsAgo = 0): Promise<void> {
+    await this.#redis.eval(
+      SETTLE,
+      3,
+      ...this.#keys(key),
+      ticket,
+      Math.max(0, Math.ceil(tokens)),
+      Math.max(0, Math.round(answeredMsAgo * 1000)),
+      this.#marginUs,
+    );
   }
 
   /** Learns the provider's limits from its answer, and a pause from its 429. */
@@ -283,6 +352,34 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * Each input's share of a call's `estimated` tokens, by its length: enough to cut a call where the
+ * window is full (the provider's count settles the budget afterwards).
+ */
+function inputCosts(input: readonly string[], estimated: number): number[] {
+  let chars = 0;
+  for (const text of input) chars += text.length;
+  if (chars === 0) return input.map(() => estimated / input.length);
+  return input.map((text) => (estimated * text.length) / chars);
+}
+
+/** The answers of an embeddings call's parts, as one answer in input order. */
+function joinEmbeddings(results: readonly EmbeddingsResult[]): EmbeddingsResult {
+  const first = results[0]!;
+  if (results.length === 1) return first;
+  return {
+    model: first.model,
+    vectors: results.flatMap((r) => r.vectors),
+    // A part of another dimension (a provider fault) shows in the dimension, for the caller's check.
+    dimension: results.find((r) => r.dimension !== first.dimension)?.dimension ?? first.dimension,
+    usage: {
+      promptTokens: results.reduce((sum, r) => sum + r.usage.promptTokens, 0),
+      totalTokens: results.reduce((sum, r) => sum + r.usage.totalTokens, 0),
+    },
+    requests: results.reduce((sum, r) => sum + r.requests, 0),
+  };
+}
+
 /** Rough token estimate for a text (about four characters a token for Latin text). */
 export function estimateTokens(texts: readonly string[]): number {
   let chars = 0;
@@ -312,21 +409,38 @@ export interface GuardedModelsOptions {
  */
 export function guardModels(models: ModelApi, options: GuardedModelsOptions): ModelApi {
   const { limiter, metrics, providerKey } = options;
-  async function settle(ticket: string | undefined, estimated: number, used: number): Promise<void> {
+  async function settle(
+    ticket: string | undefined,
+    estimated: number,
+    used: number,
+    answeredAt: number,
+  ): Promise<void> {
     if (limiter === undefined || ticket === undefined) return;
-    // Also when the count is as estimated: the request's time in the window starts again now. A
-    // correction that fails (Redis gone for a moment) only leaves the estimate in place; the next
-    // acquire reports Redis trouble where it matters.
-    await limiter.charge(providerKey, ticket, used > 0 ? used : estimated).catch(() => undefined);
+    // Also when the count is as estimated: the request's time in the window starts again at its
+    // answer (however long this process took to get to it). A correction that fails (Redis gone
+    // for a moment) only leaves the estimate in place; the next acquire reports Redis trouble
+    // where it matters.
+    await limiter
+      .charge(providerKey, ticket, used > 0 ? used : estimated, performance.now() - answeredAt)
+      .catch(() => undefined);
   }
   // What the provider last announced, so that only a change costs a Redis write.
   let announced = { requests: 0, tokens: 0 };
-  function listen(requestOptions: RequestOptions | undefined): RequestOptions | undefined {
+  /**
+   * The call's options with a listener to the provider's rate-limit headers; `heard.at` is set to
+   * when the last answer's headers came (for a whole answer, the moment closest after the
+   * provider logged the request).
+   */
+  function listen(
+    requestOptions: RequestOptions | undefined,
+    heard: { at: number } = { at: 0 },
+  ): RequestOptions | undefined {
     if (limiter === undefined) return requestOptions;
     const callers = requestOptions?.onRateLimit;
     return {
       ...requestOptions,
       onRateLimit(info: RateLimitInfo) {
+        heard.at = performance.now();
         callers?.(info);
         const requests = info.limitRequests ?? announced.requests;
         const tokens = info.limitTokens ?? announced.tokens;
@@ -352,27 +466,103 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
     used: (r: T) => number,
   ): Promise<T> {
     const ticket = await limiter?.acquire(providerKey, estimated, requestOptions?.signal);
+    return sent(endpoint, ticket, estimated, requestOptions, run, used);
+  }
+  /** A call the limiter has admitted (under `ticket`): sent, recorded, and settled with its count. */
+  async function sent<T>(
+    endpoint: string,
+    ticket: string | undefined,
+    estimated: number,
+    requestOptions: RequestOptions | undefined,
+    run: (requestOptions: RequestOptions | undefined) => Promise<T>,
+    used: (r: T) => number,
+  ): Promise<T> {
     const started = performance.now();
+    const heard = { at: 0 };
     let result: T;
     try {
-      result = await run(listen(requestOptions));
+      result = await run(listen(requestOptions, heard));
     } catch (error) {
       const code = (error as { status?: number; name?: string }).status ?? (error as { name?: string }).name;
       metrics.modelCall(endpoint, 'error', (performance.now() - started) / 1000, 0, String(code ?? 'error'));
       await learnFrom(error);
       throw error;
     }
+    const done = performance.now();
+    const answeredAt = heard.at > 0 ? heard.at : done;
     const tokens = used(result);
-    metrics.modelCall(endpoint, 'ok', (performance.now() - started) / 1000, tokens || estimated);
+    metrics.modelCall(endpoint, 'ok', (done - started) / 1000, tokens || estimated);
     // In the background: the answer is in, and a slow Redis must not hold it back.
-    void settle(ticket, estimated, tokens);
+    void settle(ticket, estimated, tokens, answeredAt);
     return result;
+  }
+  /**
+   * An embeddings call under the limiter, sent in as few requests as the window allows: each
+   * request takes the leading inputs that fit in what is left of the window (at least an eighth of
+   * the call's tokens), so the budget is spent to the brim while the rest waits for the window to
+   * slide. The parts go out as they are admitted, and their answers are joined in input order.
+   */
+  async function embedInParts(
+    limiter: SharedRateLimiter,
+    params: EmbeddingsParams,
+    estimated: number,
+    requestOptions: RequestOptions | undefined,
+  ): Promise<EmbeddingsResult> {
+    const costs = inputCosts(params.input, estimated);
+    const minTokens = Math.ceil(estimated / 8);
+    const parts: Promise<EmbeddingsResult>[] = [];
+    // One part's failure stops the call; the others' rejections are then not left unhandled.
+    const failed = new AbortController();
+    const signal = requestOptions?.signal
+      ? AbortSignal.any([requestOptions.signal, failed.signal])
+      : failed.signal;
+    let start = 0;
+    try {
+      while (start < params.input.length) {
+        const { ticket, count } = await limiter.acquireParts(
+          providerKey,
+          costs.slice(start),
+          minTokens,
+          signal,
+        );
+        const input = params.input.slice(start, start + count);
+        const partTokens = costs.slice(start, start + count).reduce((a, b) => a + b, 0);
+        start += count;
+        const part = sendPart(ticket, partTokens, { ...params, input }, { ...requestOptions, signal });
+        part.catch((error: unknown) => failed.abort(error));
+        parts.push(part);
+      }
+    } catch (error) {
+      await Promise.allSettled(parts);
+      throw failed.signal.aborted ? failed.signal.reason : error;
+    }
+    const results = await Promise.all(parts);
+    return joinEmbeddings(results);
+  }
+  async function sendPart(
+    ticket: string,
+    estimated: number,
+    params: EmbeddingsParams,
+    requestOptions: RequestOptions,
+  ): Promise<EmbeddingsResult> {
+    return sent(
+      'embeddings',
+      ticket,
+      estimated,
+      requestOptions,
+      (options) => models.embeddings(params, options),
+      (r) => r.usage.totalTokens,
+    );
   }
   return {
     async embeddings(params: EmbeddingsParams, requestOptions?: RequestOptions): Promise<EmbeddingsResult> {
+      const estimated = requestOptions?.estimatedTokens ?? estimateTokens(params.input);
+      if (limiter !== undefined && params.input.length > 1) {
+        return embedInParts(limiter, params, estimated, requestOptions);
+      }
       return guarded(
         'embeddings',
-        requestOptions?.estimatedTokens ?? estimateTokens(params.input),
+        estimated,
         requestOptions,
         (options) => models.embeddings(params, options),
         (r) => r.usage.totalTokens,
@@ -411,8 +601,9 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
         await learnFrom(error);
         throw error;
       }
-      metrics.modelCall('chat', 'ok', (performance.now() - started) / 1000, used || tokens);
-      void settle(ticket, tokens, used);
+      const answeredAt = performance.now();
+      metrics.modelCall('chat', 'ok', (answeredAt - started) / 1000, used || tokens);
+      void settle(ticket, tokens, used, answeredAt);
     },
   };
 }

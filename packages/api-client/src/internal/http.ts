@@ -11,15 +11,16 @@ import { readRateLimitHeaders } from '../rate-limit-headers.js';
 import type { Logger, RateLimitInfo } from '../types.js';
 import { redact } from './redact.js';
 import { type RetryOptions, withRetries } from './retry.js';
+import type { HttpAnswer, Send } from './senders.js';
 import { type SseEvent, SseParser } from './sse.js';
 
-/** The subset of `fetch` the client needs; `globalThis.fetch` fits. */
-export type Fetch = (url: string, init: RequestInit) => Promise<Response>;
+export type { Fetch } from './senders.js';
 
 export interface TransportConfig {
   baseURL: string;
   apiKey: string | undefined;
-  fetch: Fetch;
+  /** How requests go out: an injected `fetch`, or undici's keep-alive pool. */
+  send: Send;
   logger: Logger | undefined;
   defaultHeaders: Record<string, string>;
   initialRetryDelay: number;
@@ -252,7 +253,8 @@ export class Transport {
     );
     const live = attempt!;
     const requestId = readRequestId(response.headers);
-    if (response.body === null) {
+    const reader = response.reader();
+    if (reader === null) {
       live.dispose();
       throw new InvalidResponseError(`${path}: streaming response has no body`, {
         status: response.status,
@@ -260,7 +262,6 @@ export class Transport {
         endpoint: path,
       });
     }
-    const reader = response.body.getReader();
     const decoder = new TextDecoder();
     const parser = new SseParser();
     try {
@@ -295,7 +296,7 @@ export class Transport {
     attempt: Attempt,
     attemptNumber: number,
     stream: boolean,
-  ): Promise<Response> {
+  ): Promise<HttpAnswer> {
     // Aborted before we started (or while waiting to retry): no request at all.
     attempt.controller.signal.throwIfAborted();
     const url = `${this.#config.baseURL}${path}`;
@@ -304,8 +305,7 @@ export class Transport {
       { endpoint: path, url: redact(url, secrets), attempt: attemptNumber },
       'model API request',
     );
-    const request = this.#config.fetch(url, {
-      method: 'POST',
+    const request = this.#config.send(url, {
       headers: this.#headers(settings, stream),
       body: JSON.stringify(body),
       signal: attempt.controller.signal,
@@ -333,7 +333,7 @@ export class Transport {
       },
       'model API response',
     );
-    if (response.ok) return response;
+    if (response.status >= 200 && response.status < 300) return response;
     const text = await attempt.race(response.text());
     const parsed = parseJson(text);
     throw makeApiError({
@@ -345,14 +345,16 @@ export class Transport {
     });
   }
 
-  #headers(settings: CallSettings, stream: boolean): Headers {
-    const headers = new Headers({
+  /** Lower-case names, so that a per-call header replaces a default one whatever its case. */
+  #headers(settings: CallSettings, stream: boolean): Record<string, string> {
+    const headers: Record<string, string> = {
       'content-type': 'application/json',
       accept: stream ? 'text/event-stream' : 'application/json',
-    });
-    if (this.#config.apiKey) headers.set('authorization', `Bearer ${this.#config.apiKey}`);
-    for (const [name, value] of Object.entries(this.#config.defaultHeaders)) headers.set(name, value);
-    for (const [name, value] of Object.entries(settings.headers)) headers.set(name, value);
+    };
+    if (this.#config.apiKey) headers.authorization = `Bearer ${this.#config.apiKey}`;
+    for (const [name, value] of Object.entries(this.#config.defaultHeaders))
+      headers[name.toLowerCase()] = value;
+    for (const [name, value] of Object.entries(settings.headers)) headers[name.toLowerCase()] = value;
     return headers;
   }
 
