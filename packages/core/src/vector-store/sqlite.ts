@@ -31,6 +31,7 @@ import { QuireError, StoreError } from '../errors.js';
 import { lexicalTokens } from './lexical.js';
 import { bm25TermBound, exactTopK, type QueryTerm, topByImpacts } from './lexical-topk.js';
 import { EVERY_TOKEN, ftsQuery, LruMap, TenantLexicalIndexes } from './sqlite-lexical.js';
+import { SqliteReadThread } from './sqlite-read-thread.js';
 import type {
   ChunkPoint,
   ChunkRecord,
@@ -101,6 +102,13 @@ export interface SqliteVectorStoreOptions {
    * @default 67108864 (64 MiB: about 11 million rows)
    */
   impactCacheBytes?: number;
+  /**
+   * Run dense search on a thread of its own, with its own read-only connection to the file, so that
+   * it runs beside the main thread's work (hybrid retrieval's lexical search) on another core
+   * instead of after it. Same results; a file store only (`:memory:` is private to its connection).
+   * @default true
+   */
+  denseSearchThread?: boolean;
   /**
    * Open for reading only, as the gateway and the CLI do: the file, its directory and its tables
    * are never created (the workers' `init()` does that), a store or collection that does not
@@ -332,6 +340,8 @@ export class SqliteVectorStore implements VectorStore {
   >(CACHED_SEARCH_STATEMENTS);
   private readonly lexicalSearch: LexicalSearchMode;
   private readonly impactCacheBytes: number;
+  /** Where dense searches run, when not on the calling thread. */
+  private readonly denseThread: SqliteReadThread | undefined;
   readonly readOnly: boolean;
 
   constructor(options: SqliteVectorStoreOptions) {
@@ -376,6 +386,10 @@ export class SqliteVectorStore implements VectorStore {
     }
     this.lexicalSearch = lexicalSearch;
     this.impactCacheBytes = impactCacheBytes;
+    this.denseThread =
+      options.denseSearchThread !== false && this.path !== ':memory:'
+        ? new SqliteReadThread({ path: this.path, busyTimeoutMs, mmapSizeBytes })
+        : undefined;
   }
 
   private table(name: 'chunks' | 'meta' | 'vec'): string {
@@ -694,22 +708,32 @@ export class SqliteVectorStore implements VectorStore {
     if (!this.hasData()) return [];
     const candidates = this.candidatesSql(options.filter);
     if (candidates === undefined) return [];
-    const key = `dense:${candidates.sql}`;
-    return this.run(options.signal, 'search', () => {
-      const statement = this.searchStatement(key, () => {
-        const filter = candidates.sql === '' ? '' : `AND rowid IN (${candidates.sql})`;
-        // The KNN runs in a CTE so that `k` and the filter reach sqlite-vec, not the outer join.
-        return (
-          `WITH knn AS (SELECT rowid, distance FROM ${this.table('vec')} ` +
-          `WHERE embedding MATCH @vector AND k = @limit AND tenant = @tenant ${filter}) ` +
-          `SELECT ${CHUNK_COLUMNS}, 1.0 - knn.distance * knn.distance / 2.0 AS score FROM knn ` +
-          `JOIN ${this.table('chunks')} c ON c.rowid = knn.rowid ORDER BY knn.distance, c.id`
-        );
-      });
-      return statement
-        .all({ ...candidates.params, tenant, vector: unitVectorBlob(vector), limit: options.limit })
-        .map((row) => ({ record: toRecord(row), score: row.score }));
-    });
+    const filter = candidates.sql === '' ? '' : `AND rowid IN (${candidates.sql})`;
+    // The KNN runs in a CTE so that `k` and the filter reach sqlite-vec, not the outer join.
+    const sql =
+      `WITH knn AS (SELECT rowid, distance FROM ${this.table('vec')} ` +
+      `WHERE embedding MATCH @vector AND k = @limit AND tenant = @tenant ${filter}) ` +
+      `SELECT ${CHUNK_COLUMNS}, 1.0 - knn.distance * knn.distance / 2.0 AS score FROM knn ` +
+      `JOIN ${this.table('chunks')} c ON c.rowid = knn.rowid ORDER BY knn.distance, c.id`;
+    const params = { ...candidates.params, tenant, vector: unitVectorBlob(vector), limit: options.limit };
+    const toHits = (rows: Array<ChunkRow & { score: number }>) =>
+      rows.map((row) => ({ record: toRecord(row), score: row.score }));
+    const thread = this.denseThread;
+    if (thread !== undefined) {
+      // Checked here, so that a closed or uninitialised store fails as it does on this thread.
+      this.run(options.signal, 'search', () => undefined);
+      let rows: Array<ChunkRow & { score: number }>;
+      try {
+        rows = await thread.all<ChunkRow & { score: number }>(sql, params);
+      } catch (error) {
+        throw storeError(error, 'search');
+      }
+      options.signal?.throwIfAborted();
+      return toHits(rows);
+    }
+    return this.run(options.signal, 'search', () =>
+      toHits(this.searchStatement(`dense:${candidates.sql}`, () => sql).all(params)),
+    );
   }
 
   async searchLexical(tenant: string, query: string, options: SearchOptions): Promise<SearchHit[]> {
@@ -991,6 +1015,7 @@ export class SqliteVectorStore implements VectorStore {
     this.searchStatements.clear();
     this.lexical?.clear();
     this.lexical = undefined;
+    await this.denseThread?.close();
     this.db?.close();
     this.db = undefined;
   }
