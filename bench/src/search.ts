@@ -9,7 +9,9 @@
  * order: `impacts` (the default), `maxscore` (the previous path, the baseline of the ratios) and
  * `exhaustive`, and hybrid with the default and the previous path; then `impacts` in a second pass over
  * the same questions (every term read once), and with its cache emptied before each question by a
- * write to the tenant (the first search after a write).
+ * write to the tenant (the first search after a write). Dense search runs on the store's read thread
+ * (the default) and, for the previous path's stores, on the calling thread: hybrid `maxscore` is the
+ * previous path whole.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -244,6 +246,8 @@ async function main() {
           path: join(tmp.path, 'vectors.db'),
           dimension: DIMENSION,
           lexicalSearch: mode,
+          // The previous path runs dense search on the calling thread, after or before lexical search.
+          denseSearchThread: false,
         });
         await other.init();
         byMode.set(mode, other);
@@ -278,6 +282,11 @@ async function main() {
           const options = { limit: flags.limit };
           const dense = await timed('dense', q, () => store.searchDense(tenant, vectors[q]!, options));
           if (dense.length === 0) throw new Error(`dense search in ${tenant} returned nothing`);
+          const inThread = await timed('dense, calling thread (previous)', q, () =>
+            byMode.get('maxscore')!.searchDense(tenant, vectors[q]!, options),
+          );
+          if (JSON.stringify(inThread) !== JSON.stringify(dense))
+            throw new Error(`dense search on its thread and on the calling thread disagree in ${tenant}`);
           const results: string[] = [];
           for (let m = 0; m < lexicalModes.length; m++) {
             const mode = lexicalModes[(q + m) % lexicalModes.length]!;
@@ -357,7 +366,7 @@ async function main() {
             ? 'lexical maxscore'
             : mode.startsWith('hybrid')
               ? 'hybrid maxscore'
-              : mode;
+              : 'dense, calling thread (previous)';
         for (const [mode, sample] of Object.entries(times)) {
           const s = summarize(sample.wall);
           const base = summarize(times[baseline(mode)]!.wall);

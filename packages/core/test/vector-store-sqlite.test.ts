@@ -315,6 +315,20 @@ describe('SqliteVectorStore on a file of its own', () => {
       try {
         let compared = 0;
         for (let q = 0; q < 240; q++) {
+          if (q % 20 === 10) {
+            // Writes between searches: a new document and a re-written one in t1, which the cached
+            // term rows of every connection follow (the first search after a write).
+            const fresh = points('t1', `new-${q}`, 5).map((point) => ({
+              ...point,
+              text: Array.from({ length: 10 + Math.floor(random() * 50) }, word).join(' '),
+            }));
+            const rewritten = points('t1', `doc-${(q * 7) % 200}`, 40).map((point) => ({
+              ...point,
+              text: Array.from({ length: 10 + Math.floor(random() * 50) }, word).join(' '),
+            }));
+            await store.upsert('t1', fresh);
+            await others[1]!.upsert('t1', rewritten);
+          }
           if (q === 120) {
             // FTS5 keeps counting rows deleted from a contentless index in the row count bm25() uses:
             // the bounds must follow it, not the rows left.
@@ -343,8 +357,9 @@ describe('SqliteVectorStore on a file of its own', () => {
             const actual = await searcher.searchLexical(tenant, tokens.join(' '), options);
             expect(actual.map((hit) => hit.record.id)).toEqual(expected.map((row) => row.id));
             actual.forEach((hit, i) => {
-              // Summed impacts are the full query's own floats; pruned SQL adds the terms in another order.
-              if (s < 2 && !filtered) expect(hit.score).toBe(expected[i]!.score);
+              // Summed impacts are the full query's own floats, also after writes (the cached terms follow
+              // them); pruned SQL adds the terms in another order. The store with a small cache runs a query as `maxscore` when its unread terms hold too many rows.
+              if (s === 0 && !filtered) expect(hit.score).toBe(expected[i]!.score);
               else expect(hit.score).toBeCloseTo(expected[i]!.score, 9);
             });
           }

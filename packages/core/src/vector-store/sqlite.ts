@@ -87,8 +87,9 @@ export interface SqliteVectorStoreOptions {
    * - `impacts`: each query term's rows and bm25() parts are read from FTS5 once and kept in memory
    *   until the tenant's next write (see `impactCacheBytes`); a query adds them up in JavaScript, in the
    *   order FTS5 adds them, so its scores are the very floats the full query gives. Filtered searches,
-   *   and searches whose uncached terms hold more than 32,768 rows (those right after a write), run as
-   *   `maxscore` while the cache fills.
+   *   and searches whose uncached terms hold more than 32,768 rows run as `maxscore` while the cache
+   *   fills. A write does not empty it: cached terms follow the rows the write changed (looked up in
+   *   FTS5, one by one) and the tenant's new statistics (`sqlite-lexical.ts`).
    * - `maxscore`: SQL queries that require the terms of the highest bounds and prune with bm25's
    *   ceiling per term (`lexical-topk.ts`).
    * - `exhaustive`: one SQL query ranking every row that holds a query term.
@@ -555,6 +556,7 @@ export class SqliteVectorStore implements VectorStore {
           chunk_size=${this.vectorChunkSize}
         );
         ${TenantLexicalIndexes.createRegistrySql(c)};
+        ${TenantLexicalIndexes.createLogSql(c)};
       `);
       this.migrateSharedLexicalIndex(db);
     }).immediate();
@@ -677,7 +679,7 @@ export class SqliteVectorStore implements VectorStore {
     this.run(options.signal, 'upsert points', (s) => {
       this.db!.transaction(() => {
         const lexical = this.lexical!.ensure(tenant);
-        this.lexical!.touch(tenant);
+        const generation = this.lexical!.touch(tenant);
         for (const point of prepared) {
           const existing = s.rowidById.get(point.params.id);
           let rowid: number;
@@ -693,6 +695,7 @@ export class SqliteVectorStore implements VectorStore {
           // vec0 accepts only integer rowids, which better-sqlite3 binds from bigint.
           s.insertVector.run(BigInt(rowid), tenant, point.vector);
           lexical.insert.run(rowid, point.terms, EVERY_TOKEN);
+          this.lexical!.logChange(tenant, generation, rowid);
           for (const entry of point.meta) s.insertMeta.run(tenant, entry.key, entry.kind, entry.value, rowid);
         }
       }).immediate();
@@ -779,7 +782,7 @@ export class SqliteVectorStore implements VectorStore {
         ) {
           return search(tokens, []);
         }
-        const cache = this.lexical!.cacheOf(tenant);
+        const cache = this.lexical!.cacheOf(lexical);
         if (this.lexicalSearch === 'impacts' && candidates.sql === '') {
           // Terms not in the cache are read from FTS5 at about a microsecond a row. Right after a write
           // (an empty cache) a query of common terms would read hundreds of thousands: beyond a budget
@@ -945,10 +948,11 @@ export class SqliteVectorStore implements VectorStore {
   private deleteRows(s: Statements, tenant: string, rowids: number[]): void {
     if (rowids.length === 0) return;
     const lexical = this.lexical!.find(tenant);
-    if (lexical !== undefined) this.lexical!.touch(tenant);
+    const generation = lexical === undefined ? undefined : this.lexical!.touch(tenant);
     for (const rowid of rowids) {
       s.deleteVector.run(BigInt(rowid));
       lexical?.delete.run(rowid);
+      if (generation !== undefined) this.lexical!.logChange(tenant, generation, rowid);
       s.deleteMeta.run(rowid);
       s.deleteChunk.run(rowid);
     }
