@@ -17,7 +17,7 @@ import {
   sqliteCollectionName,
 } from '../src/vector-store/sqlite.js';
 import { tenantTableName } from '../src/vector-store/sqlite-lexical.js';
-import type { ChunkPoint } from '../src/vector-store/types.js';
+import type { ChunkPoint, SearchOptions } from '../src/vector-store/types.js';
 import { describeVectorStoreContract } from './vector-store-contract.js';
 
 function contractFactory(options: Omit<SqliteVectorStoreOptions, 'path'>) {
@@ -119,6 +119,26 @@ describe('SqliteVectorStore on a shared file', () => {
     await b.deleteDocument('t1', 'from-a');
     expect((await a.listDocuments('t1')).map((d) => d.documentId)).toEqual(['from-b']);
     expect(await a.searchDense('t1', points('t1', 'x', 1)[0]!.vector, { limit: 10 })).toHaveLength(2);
+  });
+
+  it('runs dense search on its read thread with the same hits as on the calling thread, seeing every write before it', async () => {
+    const threaded = await open();
+    const inline = await open({ denseSearchThread: false });
+    const query = points('t1', 'q', 3)[2]!.vector;
+    const hits = async (store: SqliteVectorStore, options: SearchOptions = { limit: 10 }) =>
+      (await store.searchDense('t1', query, options)).map((hit) => [hit.record.id, hit.score]);
+    for (let d = 0; d < 5; d++) {
+      await threaded.upsert('t1', points('t1', `doc-${d}`, 4));
+      // Written by this connection just before: the thread's connection reads it.
+      expect(await hits(threaded)).toEqual(await hits(inline));
+      expect(await hits(threaded)).toHaveLength(Math.min(10, 4 * (d + 1)));
+    }
+    const filter = { documentIds: ['doc-1', 'doc-3'] };
+    expect(await hits(threaded, { limit: 5, filter })).toEqual(await hits(inline, { limit: 5, filter }));
+    await inline.deleteDocument('t1', 'doc-0');
+    expect(await hits(threaded, { limit: 30 })).toHaveLength(16);
+    await threaded.close();
+    expect((await storeError(threaded.searchDense('t1', query, { limit: 1 }))).code).toBe('store_rejected');
   });
 
   it('keeps its data across close and reopen', async () => {
