@@ -31,6 +31,8 @@ const CACHED_TENANTS = 64;
 const LOGGED_GENERATIONS = 256;
 /** Changed rows a tenant's cache follows before it starts afresh (each term looks them up). */
 const FOLLOWED_ROWS = 4096;
+/** Rows a term's reading would pass over in the time one changed row is looked up, roughly. */
+const FOLLOW_COST = 4;
 /** Row lengths and term frequencies fit a palette key below 2^24 and 2^28. */
 const LENGTH_KEY = 2 ** 24;
 
@@ -544,6 +546,8 @@ export class TenantLexicalIndexes {
       if (rows === undefined) return undefined;
       for (const rowid of rows) changed.add(rowid);
     }
+    // A lookup costs a few rows' reading: a term with few rows beside many changes is read again.
+    if (changed.size * FOLLOW_COST > entry.impacts.rowids.length) return undefined;
     const query = termQuery(token);
     const found = [...changed]
       .sort((a, b) => a - b)
