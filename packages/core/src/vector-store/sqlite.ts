@@ -17,7 +17,8 @@
  *   chunk texts in one transaction, then the shared table is dropped.
  *
  * Searches are exact. Dense search is a brute-force KNN inside the tenant's partition (sqlite-vec has no
- * approximate index): its cost grows with the tenant's chunk count, not the file's. Filters become a
+ * approximate index): its cost grows with the tenant's chunk count, not the file's. It runs on the
+ * store's read thread (`sqlite-read-thread.ts`), beside whatever the calling thread does meanwhile. Filters become a
  * `rowid IN (…)` constraint that sqlite-vec applies while scanning, before `k` is counted, so a selective
  * filter still fills the limit; the candidate rowids come from indexes (`c__chunks`, `c__meta`), never
  * from parsing JSON.
@@ -784,11 +785,11 @@ export class SqliteVectorStore implements VectorStore {
         }
         const cache = this.lexical!.cacheOf(lexical);
         if (this.lexicalSearch === 'impacts' && candidates.sql === '') {
-          // Terms not in the cache are read from FTS5 at about a microsecond a row. Right after a write
-          // (an empty cache) a query of common terms would read hundreds of thousands: beyond a budget
-          // it runs as `maxscore` instead, after reading its smallest missing terms within the budget
-          // (at least one), so that the cache fills over the next queries and a write costs a bounded
-          // amount.
+          // Terms not in the cache are read from FTS5 at about a microsecond a row. On a cold cache (a
+          // new connection, or writes the log does not cover) a query of common terms would read
+          // hundreds of thousands: beyond a budget it runs as `maxscore` instead, after reading its
+          // smallest missing terms within the budget (at least one), so that the cache fills over the
+          // next queries. Cached terms that writes have since changed are followed, not read again.
           const missing = tokens
             .filter((token) => !cache.impacts.has(token))
             .map((token) => ({ token, documents: this.lexical!.documents(lexical, cache, token) }))
