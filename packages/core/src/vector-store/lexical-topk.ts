@@ -38,6 +38,26 @@ const MAX_ATTEMPTS = 3;
 
 /** bm25's constants in SQLite FTS5 (`k1` 1.2, `b` 0.75; not configurable there). */
 const BM25_K1 = 1.2;
+const BM25_B = 0.75;
+
+/**
+ * One phrase's part of FTS5's bm25() in one row, computed operation for operation as `fts5_aux.c`
+ * computes it, so that with FTS5's own IDF (its `log()`, see `TenantLexicalIndexes`) it is the very
+ * same float: `tf` the phrase's weighted hits in the row, `length` the row's tokens in every column,
+ * `averageLength` the index's tokens over its row count.
+ */
+export function bm25Part(idf: number, tf: number, length: number, averageLength: number): number {
+  return idf * ((tf * (BM25_K1 + 1.0)) / (tf + BM25_K1 * (1 - BM25_B + (BM25_B * length) / averageLength)));
+}
+
+/**
+ * The term frequency behind a one-term bm25() score, given the row's length: the inverse of
+ * {@link bm25Part}, before rounding (callers round it and check the result).
+ */
+export function bm25TermFrequency(score: number, idf: number, length: number, averageLength: number): number {
+  const lengthFactor = BM25_K1 * (1 - BM25_B + (BM25_B * length) / averageLength);
+  return (score * lengthFactor) / (idf * (BM25_K1 + 1.0) - score);
+}
 
 /**
  * The most one term can add to an FTS5 `bm25()` score with column weight `weight`: its IDF times

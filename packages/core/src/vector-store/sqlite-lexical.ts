@@ -6,6 +6,9 @@
  * Tables of a collection `c`:
  * - `c__lexical`: one row per tenant that has (or had) chunks: its FTS5 table's name and a generation
  *   counter raised by every write to that table, which keys the per-connection cache of term statistics.
+ * - `c__lexical_log`: the rows each of a tenant's last generations wrote or deleted, so that a
+ *   connection's cached term rows follow a write (re-scored, the changed rows looked up) instead of
+ *   being read again; a file without it (written before) makes caches start afresh after a write.
  * - `c__fts_<hash>`: contentless FTS5 table of one tenant (`hash`: 32 hex digits of the tenant's SHA-256),
  *   columns `terms` (`lexicalTokens(text)` joined by spaces) and `every` (one constant token in every row,
  *   so that a query can keep terms in its scoring without requiring them; weight 0 in bm25()).
@@ -16,7 +19,7 @@
  */
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { impactBytes, packImpacts, type TermImpacts } from './lexical-topk.js';
+import { bm25Part, bm25TermFrequency, impactBytes, packImpacts, type TermImpacts } from './lexical-topk.js';
 
 /** The token of the `every` column. Queries reach it only through the column filter `every :`. */
 export const EVERY_TOKEN = 'x';
@@ -24,6 +27,14 @@ export const EVERY_TOKEN = 'x';
 /** Terms per tenant whose row counts a connection caches, and tenants it keeps them for. */
 const CACHED_TERMS_PER_TENANT = 8192;
 const CACHED_TENANTS = 64;
+/** Generations of a tenant's changes the log keeps; a cache older than that starts afresh. */
+const LOGGED_GENERATIONS = 256;
+/** Changed rows a tenant's cache follows before it starts afresh (each term looks them up). */
+const FOLLOWED_ROWS = 4096;
+/** Rows a term's reading would pass over in the time one changed row is looked up, roughly. */
+const FOLLOW_COST = 4;
+/** Row lengths and term frequencies fit a palette key below 2^24 and 2^28. */
+const LENGTH_KEY = 2 ** 24;
 
 /** What a search knows about one query term in one tenant, valid for one generation. */
 export interface TermStats {
@@ -31,14 +42,34 @@ export interface TermStats {
   documents: number;
 }
 
-/** What a connection has cached about one tenant, valid while the tenant's generation stays. */
+/** A term's rows and scores as one generation of the tenant's index gives them. */
+export interface CachedTerm {
+  impacts: TermImpacts;
+  generation: number;
+  /**
+   * The term frequency and row length behind each palette entry, from which the scores of a later
+   * generation are computed; undefined when they could not be told apart exactly (the term is then
+   * read again after a write).
+   */
+  shapes: { tf: number[]; length: number[]; codeOf: Map<number, number> } | undefined;
+}
+
+/** What a connection has cached about one tenant: its terms follow the tenant's writes through the log. */
 export interface TenantCache {
   generation: number;
+  /** Row counts of terms, for this generation. */
   terms: Map<string, TermStats>;
   /** Each term's rows and what the term alone scores in each (its part of any query's bm25()). */
-  impacts: Map<string, TermImpacts>;
+  impacts: Map<string, CachedTerm>;
   /** Bytes held in `impacts`, all terms together. */
   bytes: number;
+  /** Rows written or deleted at each generation since the cache started. */
+  changes: Map<number, number[]>;
+  changedRows: number;
+  /** Tokens of each row in both columns (bm25()'s row length), read with the first term. */
+  lengths: Map<number, number> | undefined;
+  /** bm25()'s N and average row length for this generation; undefined until read. */
+  totals: { rows: number; averageLength: number } | undefined;
 }
 
 export interface TenantIndex {
@@ -55,6 +86,14 @@ export interface TenantIndex {
   averages: Database.Statement<[], Buffer>;
   /** Every row holding one term, ascending, with the score the term alone gives it. */
   impacts: Database.Statement<[string], [number, number]>;
+  /**
+   * One row's score for one term, when the row holds it. The rowid is bound as a bigint: FTS5 applies
+   * a rowid constraint only to an integer value, and the driver binds numbers as reals.
+   */
+  impactAt: Database.Statement<[string, bigint], [number, number]>;
+  /** Every row's sizes per column (varints), FTS5's `_docsize`. */
+  lengths: Database.Statement<[], [number, Buffer]>;
+  lengthAt: Database.Statement<[number], Buffer>;
 }
 
 /** A small least-recently-used map: `get` refreshes, `set` evicts the oldest beyond `capacity`. */
@@ -97,6 +136,32 @@ export function tenantTableName(collection: string, tenant: string): string {
   return `${collection}__fts_${createHash('sha256').update(tenant).digest('hex').slice(0, 32)}`;
 }
 
+/** An SQLite varint (as FTS5 writes them) at `offset`: its value and the offset after it. */
+function readVarint(bytes: Uint8Array, offset: number): [number, number] | undefined {
+  let value = 0;
+  for (let i = 0; i < 9; i++) {
+    const byte = bytes[offset + i];
+    if (byte === undefined) return undefined;
+    if (i === 8) return [value * 256 + byte, offset + 9];
+    value = value * 128 + (byte & 0x7f);
+    if ((byte & 0x80) === 0) return [value, offset + i + 1];
+  }
+  return undefined;
+}
+
+/** The sum of the varints of a record: a row's tokens in every column (`_docsize`). */
+function varintSum(bytes: Uint8Array): number {
+  let sum = 0;
+  let offset = 0;
+  while (offset < bytes.length) {
+    const read = readVarint(bytes, offset);
+    if (read === undefined) return Number.NaN;
+    sum += read[0];
+    offset = read[1];
+  }
+  return sum;
+}
+
 /** FTS5 phrase for a token: quoted, so that nothing in it reads as query syntax. */
 function phrase(token: string): string {
   return `"${token.replaceAll('"', '""')}"`;
@@ -130,8 +195,17 @@ export class TenantLexicalIndexes {
     find: Database.Statement<[string], string>;
     register: Database.Statement<[string, string]>;
     generation: Database.Statement<[string], number>;
-    bump: Database.Statement<[string]>;
+    bump: Database.Statement<[string], number>;
+    ln: Database.Statement<[number], number | null>;
   };
+  /** Statements on the log, prepared when first used (a file written before has no log). */
+  private logStatements:
+    | {
+        insert: Database.Statement<[string, number, number]>;
+        prune: Database.Statement<[string, number]>;
+        changes: Database.Statement<[string, number, number], [number, number]>;
+      }
+    | undefined;
 
   constructor(
     private readonly db: Database.Database,
@@ -146,8 +220,30 @@ export class TenantLexicalIndexes {
       generation: db
         .prepare<[string], number>(`SELECT generation FROM ${this.registry} WHERE tenant = ?`)
         .pluck(),
-      bump: db.prepare(`UPDATE ${this.registry} SET generation = generation + 1 WHERE tenant = ?`),
+      bump: db
+        .prepare<[string], number>(
+          `UPDATE ${this.registry} SET generation = generation + 1 WHERE tenant = ? RETURNING generation`,
+        )
+        .pluck(),
+      // SQLite's ln() is the C library's log(), which FTS5's bm25() uses for its IDF.
+      ln: db.prepare<[number], number | null>('SELECT ln(?)').pluck(),
     };
+  }
+
+  private log() {
+    if (this.logStatements === undefined) {
+      const log = `"${this.collection}__lexical_log"`;
+      this.logStatements = {
+        insert: this.db.prepare(`INSERT OR IGNORE INTO ${log} (tenant, generation, chunk) VALUES (?, ?, ?)`),
+        prune: this.db.prepare(`DELETE FROM ${log} WHERE tenant = ? AND generation <= ?`),
+        changes: this.db
+          .prepare<[string, number, number], [number, number]>(
+            `SELECT generation, chunk FROM ${log} WHERE tenant = ? AND generation > ? AND generation <= ?`,
+          )
+          .raw(),
+      };
+    }
+    return this.logStatements;
   }
 
   /** The registry table; created with the collection's other tables. */
@@ -155,6 +251,15 @@ export class TenantLexicalIndexes {
     return (
       `CREATE TABLE IF NOT EXISTS "${collection}__lexical" (` +
       'tenant TEXT PRIMARY KEY, fts TEXT NOT NULL UNIQUE, generation INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID'
+    );
+  }
+
+  /** The log of changed rows; created with the collection's other tables. */
+  static createLogSql(collection: string): string {
+    return (
+      `CREATE TABLE IF NOT EXISTS "${collection}__lexical_log" (` +
+      'tenant TEXT NOT NULL, generation INTEGER NOT NULL, chunk INTEGER NOT NULL, ' +
+      'PRIMARY KEY (tenant, generation, chunk)) WITHOUT ROWID'
     );
   }
 
@@ -183,28 +288,85 @@ export class TenantLexicalIndexes {
     return name === undefined ? undefined : this.open(tenant, name);
   }
 
-  /** Marks the tenant's statistics as changed; call once per write transaction that touched its index. */
-  touch(tenant: string): void {
-    this.statements.bump.run(tenant);
+  /**
+   * Marks the tenant's statistics as changed; call once per write transaction that touched its index,
+   * then {@link logChange} for every row it writes or deletes. Returns the new generation.
+   */
+  touch(tenant: string): number {
+    const generation = this.statements.bump.get(tenant)!;
+    this.log().prune.run(tenant, generation - LOGGED_GENERATIONS);
+    return generation;
+  }
+
+  /** Records that the write of `generation` changed the row (written, re-written or deleted). */
+  logChange(tenant: string, generation: number, rowid: number): void {
+    this.log().insert.run(tenant, generation, rowid);
   }
 
   /**
    * The connection's cache for the tenant's current generation (read in the caller's transaction, so
-   * that what is cached and the query see one snapshot); a new generation starts an empty cache.
+   * that what is cached and the query see one snapshot). After writes, the cache learns from the log
+   * which rows changed, and its terms follow when next used; without the log it starts afresh.
    */
-  cacheOf(tenant: string): TenantCache {
+  cacheOf(index: TenantIndex): TenantCache {
+    const tenant = index.tenant;
     const generation = this.statements.generation.get(tenant) ?? 0;
     let cache = this.caches.get(tenant);
     if (
-      cache === undefined ||
-      cache.generation !== generation ||
-      cache.terms.size > CACHED_TERMS_PER_TENANT
+      cache !== undefined &&
+      (cache.terms.size > CACHED_TERMS_PER_TENANT ||
+        (cache.generation !== generation && !this.advance(index, cache, generation)))
     ) {
-      if (cache !== undefined) this.cachedBytes -= cache.bytes;
-      cache = { generation, terms: new Map(), impacts: new Map(), bytes: 0 };
+      this.cachedBytes -= cache.bytes;
+      cache = undefined;
+    }
+    if (cache === undefined) {
+      cache = {
+        generation,
+        terms: new Map(),
+        impacts: new Map(),
+        bytes: 0,
+        changes: new Map(),
+        changedRows: 0,
+        lengths: undefined,
+        totals: undefined,
+      };
       this.caches.set(tenant, cache);
     }
     return cache;
+  }
+
+  /** Brings the cache to `generation` through the log; false when the log does not cover the gap. */
+  private advance(index: TenantIndex, cache: TenantCache, generation: number): boolean {
+    if (generation < cache.generation) return false;
+    let rows: Array<[number, number]>;
+    try {
+      rows = this.log().changes.all(index.tenant, cache.generation, generation);
+    } catch {
+      return false;
+    }
+    if (cache.changedRows + rows.length > FOLLOWED_ROWS) return false;
+    const changes = new Map<number, number[]>();
+    for (const [at, rowid] of rows) {
+      const list = changes.get(at);
+      if (list === undefined) changes.set(at, [rowid]);
+      else list.push(rowid);
+    }
+    // Every write logs at least one row: a generation without rows was written without the log.
+    if (changes.size !== generation - cache.generation) return false;
+    for (const [at, list] of changes) cache.changes.set(at, list);
+    cache.changedRows += rows.length;
+    if (cache.lengths !== undefined) {
+      for (const [, rowid] of rows) {
+        const sizes = index.lengthAt.get(rowid);
+        if (sizes === undefined) cache.lengths.delete(rowid);
+        else cache.lengths.set(rowid, varintSum(sizes));
+      }
+    }
+    cache.generation = generation;
+    cache.terms.clear();
+    cache.totals = undefined;
+    return true;
   }
 
   /** Rows holding the term in the tenant (FTS5's own count), cached. */
@@ -218,21 +380,32 @@ export class TenantLexicalIndexes {
   }
 
   /**
-   * The term's rows and scores in the tenant: from the cache, else read from FTS5 (one pass over the
-   * term's rows) and cached while the memory budget allows, evicting the least recently searched
-   * tenants' impacts first.
+   * The term's rows and scores in the tenant: from the cache (brought to the current generation when
+   * writes came since), else read from FTS5 (one pass over the term's rows) and cached while the
+   * memory budget allows, evicting the least recently searched tenants' impacts first.
    */
   impacts(index: TenantIndex, cache: TenantCache, token: string): TermImpacts {
-    const cached = cache.impacts.get(token);
-    if (cached !== undefined) {
+    let entry = cache.impacts.get(token);
+    if (entry !== undefined) {
       // Most recently used last, so that eviction takes the oldest first.
       cache.impacts.delete(token);
-      cache.impacts.set(token, cached);
-      return cached;
+      if (entry.generation !== cache.generation) {
+        cache.bytes -= impactBytes(entry.impacts);
+        this.cachedBytes -= impactBytes(entry.impacts);
+        entry = this.follow(index, cache, token, entry);
+        if (entry !== undefined) {
+          cache.bytes += impactBytes(entry.impacts);
+          this.cachedBytes += impactBytes(entry.impacts);
+        }
+      }
+      if (entry !== undefined) {
+        cache.impacts.set(token, entry);
+        return entry.impacts;
+      }
     }
-    const impacts = packImpacts(index.impacts.all(termQuery(token)));
-    const bytes = impactBytes(impacts);
-    if (bytes > this.maxCachedBytes) return impacts;
+    entry = this.read(index, cache, token);
+    const bytes = impactBytes(entry.impacts);
+    if (bytes > this.maxCachedBytes) return entry.impacts;
     // The tenant being searched is the most recently used entry: other tenants go first, then this
     // tenant's least recently used terms.
     while (this.cachedBytes + bytes > this.maxCachedBytes && this.caches.size > 1) {
@@ -241,13 +414,196 @@ export class TenantLexicalIndexes {
     for (const [oldToken, old] of cache.impacts) {
       if (this.cachedBytes + bytes <= this.maxCachedBytes) break;
       cache.impacts.delete(oldToken);
-      cache.bytes -= impactBytes(old);
-      this.cachedBytes -= impactBytes(old);
+      cache.bytes -= impactBytes(old.impacts);
+      this.cachedBytes -= impactBytes(old.impacts);
     }
-    cache.impacts.set(token, impacts);
+    cache.impacts.set(token, entry);
     cache.bytes += bytes;
     this.cachedBytes += bytes;
-    return impacts;
+    return entry.impacts;
+  }
+
+  /** bm25()'s N and average row length (tokens of every column over N), from FTS5's averages record. */
+  private totals(index: TenantIndex, cache: TenantCache): TenantCache['totals'] {
+    if (cache.totals !== undefined) return cache.totals;
+    const record = index.averages.get();
+    if (record === undefined) return undefined;
+    const first = readVarint(record, 0);
+    if (first === undefined || first[0] <= 0) return undefined;
+    let tokens = 0;
+    let offset = first[1];
+    while (offset < record.length) {
+      const read = readVarint(record, offset);
+      if (read === undefined) return undefined;
+      tokens += read[0];
+      offset = read[1];
+    }
+    cache.totals = { rows: first[0], averageLength: tokens / first[0] };
+    return cache.totals;
+  }
+
+  /** FTS5's IDF of a term in `documents` of `rows` rows, as bm25() computes it; undefined if not a number. */
+  private idf(rows: number, documents: number): number | undefined {
+    const idf = this.statements.ln.get((rows - documents + 0.5) / (documents + 0.5));
+    if (idf === null || idf === undefined || Number.isNaN(idf)) return undefined;
+    return idf <= 0 ? 1e-6 : idf;
+  }
+
+  private lengthsOf(index: TenantIndex, cache: TenantCache): Map<number, number> {
+    if (cache.lengths === undefined) {
+      cache.lengths = new Map();
+      for (const [rowid, sizes] of index.lengths.all()) cache.lengths.set(rowid, varintSum(sizes));
+    }
+    return cache.lengths;
+  }
+
+  /**
+   * Reads the term's rows and scores from FTS5, and tells apart the term frequency and row length
+   * behind each score, checked by computing every score again: the palette is then keyed by both, so
+   * that a later generation's scores can be computed from them.
+   */
+  private read(index: TenantIndex, cache: TenantCache, token: string): CachedTerm {
+    const rows = index.impacts.all(termQuery(token));
+    const generation = cache.generation;
+    const totals = this.totals(index, cache);
+    const idf = totals === undefined ? undefined : this.idf(totals.rows, rows.length);
+    if (totals === undefined || idf === undefined)
+      return { impacts: packImpacts(rows), generation, shapes: undefined };
+    const lengths = this.lengthsOf(index, cache);
+    const shapes = { tf: [] as number[], length: [] as number[], codeOf: new Map<number, number>() };
+    const palette: number[] = [];
+    const codes = new Uint32Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const [rowid, score] = rows[i]!;
+      const code = this.shapeCode(shapes, palette, lengths.get(rowid), score, idf, totals.averageLength);
+      if (code === undefined) return { impacts: packImpacts(rows), generation, shapes: undefined };
+      codes[i] = code;
+    }
+    const small = rows.every(([rowid]) => rowid >= 0 && rowid <= 0xffffffff);
+    const rowids = small ? new Uint32Array(rows.length) : new Float64Array(rows.length);
+    for (let i = 0; i < rows.length; i++) rowids[i] = rows[i]![0];
+    return {
+      impacts: {
+        rowids,
+        codes: palette.length <= 0x10000 ? Uint16Array.from(codes) : codes,
+        palette: Float64Array.from(palette),
+      },
+      generation,
+      shapes,
+    };
+  }
+
+  /**
+   * The palette entry of a row of the given length and score: its term frequency recovered from the
+   * score, the entry added when new. Undefined when the score is not exactly what that frequency and
+   * length give (then the term cannot follow writes).
+   */
+  private shapeCode(
+    shapes: NonNullable<CachedTerm['shapes']>,
+    palette: number[],
+    length: number | undefined,
+    score: number,
+    idf: number,
+    averageLength: number,
+  ): number | undefined {
+    if (length === undefined || !Number.isInteger(length) || length < 0 || length >= LENGTH_KEY) {
+      return undefined;
+    }
+    const estimate = bm25TermFrequency(score, idf, length, averageLength);
+    const tf = Math.round(estimate);
+    if (!(tf >= 1) || tf >= 2 ** 28 || Math.abs(estimate - tf) > 1e-3) return undefined;
+    const key = tf * LENGTH_KEY + length;
+    let code = shapes.codeOf.get(key);
+    if (code === undefined) {
+      code = shapes.tf.length;
+      shapes.tf.push(tf);
+      shapes.length.push(length);
+      shapes.codeOf.set(key, code);
+      palette.push(bm25Part(idf, tf, length, averageLength));
+    }
+    return palette[code] === score ? code : undefined;
+  }
+
+  /**
+   * The cached term brought to the cache's generation: the changed rows are looked up one by one
+   * (dropped, added or re-scored), then every palette entry is scored with the new N, average length
+   * and IDF. The changed rows found and one unchanged row are checked against FTS5's own scores;
+   * undefined when anything does not match, and the term is read again.
+   */
+  private follow(
+    index: TenantIndex,
+    cache: TenantCache,
+    token: string,
+    entry: CachedTerm,
+  ): CachedTerm | undefined {
+    const { shapes } = entry;
+    const lengths = cache.lengths;
+    const totals = this.totals(index, cache);
+    if (shapes === undefined || lengths === undefined || totals === undefined) return undefined;
+    const changed = new Set<number>();
+    for (let at = entry.generation + 1; at <= cache.generation; at++) {
+      const rows = cache.changes.get(at);
+      if (rows === undefined) return undefined;
+      for (const rowid of rows) changed.add(rowid);
+    }
+    // A lookup costs a few rows' reading: a term with few rows beside many changes is read again.
+    if (changed.size * FOLLOW_COST > entry.impacts.rowids.length) return undefined;
+    const query = termQuery(token);
+    const found = [...changed]
+      .sort((a, b) => a - b)
+      .map((rowid) => index.impactAt.get(query, BigInt(rowid)))
+      .filter((row) => row !== undefined);
+    const old = entry.impacts;
+    let kept = 0;
+    let sample = -1;
+    for (let i = 0; i < old.rowids.length; i++) {
+      if (changed.has(old.rowids[i]!)) continue;
+      kept++;
+      if (sample === -1) sample = i;
+    }
+    const documents = kept + found.length;
+    const idf = this.idf(totals.rows, documents);
+    if (idf === undefined) return undefined;
+    const next = { tf: [...shapes.tf], length: [...shapes.length], codeOf: new Map(shapes.codeOf) };
+    // Scores of the new generation for the entries known so far; new entries are added to it.
+    const palette = next.tf.map((tf, code) => bm25Part(idf, tf, next.length[code]!, totals.averageLength));
+    const foundCodes: number[] = [];
+    for (const [rowid, score] of found) {
+      const code = this.shapeCode(next, palette, lengths.get(rowid), score, idf, totals.averageLength);
+      if (code === undefined) return undefined;
+      foundCodes.push(code);
+    }
+    if (sample !== -1) {
+      const row = index.impactAt.get(query, BigInt(old.rowids[sample]!));
+      if (row === undefined || palette[old.codes[sample]!] !== row[1]) return undefined;
+    }
+    let impacts: TermImpacts;
+    if (kept === old.rowids.length && found.length === 0) {
+      impacts = { rowids: old.rowids, codes: old.codes, palette: Float64Array.from(palette) };
+    } else {
+      const small =
+        old.rowids instanceof Uint32Array && found.every(([rowid]) => rowid >= 0 && rowid <= 0xffffffff);
+      const rowids = small ? new Uint32Array(documents) : new Float64Array(documents);
+      const codes = palette.length <= 0x10000 ? new Uint16Array(documents) : new Uint32Array(documents);
+      let w = 0;
+      let f = 0;
+      for (let i = 0; i < old.rowids.length; i++) {
+        const rowid = old.rowids[i]!;
+        while (f < found.length && found[f]![0] < rowid) {
+          rowids[w] = found[f]![0];
+          codes[w++] = foundCodes[f++]!;
+        }
+        if (changed.has(rowid)) continue;
+        rowids[w] = rowid;
+        codes[w++] = old.codes[i]!;
+      }
+      while (f < found.length) {
+        rowids[w] = found[f]![0];
+        codes[w++] = foundCodes[f++]!;
+      }
+      impacts = { rowids, codes, palette: Float64Array.from(palette) };
+    }
+    return { impacts, generation: cache.generation, shapes: next };
   }
 
   /** Forgets cached statements and statistics (the connection is closing). */
@@ -276,6 +632,13 @@ export class TenantLexicalIndexes {
           `SELECT rowid, -bm25(${table}, 1.0, 0.0) FROM ${table} WHERE ${table} MATCH ?`,
         )
         .raw(),
+      impactAt: this.db
+        .prepare<[string, bigint], [number, number]>(
+          `SELECT rowid, -bm25(${table}, 1.0, 0.0) FROM ${table} WHERE ${table} MATCH ? AND rowid = ?`,
+        )
+        .raw(),
+      lengths: this.db.prepare<[], [number, Buffer]>(`SELECT id, sz FROM "${name}_docsize"`).raw(),
+      lengthAt: this.db.prepare<[number], Buffer>(`SELECT sz FROM "${name}_docsize" WHERE id = ?`).pluck(),
     };
     this.indexes.set(tenant, index);
     return index;

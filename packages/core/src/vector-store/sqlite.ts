@@ -17,7 +17,8 @@
  *   chunk texts in one transaction, then the shared table is dropped.
  *
  * Searches are exact. Dense search is a brute-force KNN inside the tenant's partition (sqlite-vec has no
- * approximate index): its cost grows with the tenant's chunk count, not the file's. Filters become a
+ * approximate index): its cost grows with the tenant's chunk count, not the file's. It runs on the
+ * store's read thread (`sqlite-read-thread.ts`), beside whatever the calling thread does meanwhile. Filters become a
  * `rowid IN (…)` constraint that sqlite-vec applies while scanning, before `k` is counted, so a selective
  * filter still fills the limit; the candidate rowids come from indexes (`c__chunks`, `c__meta`), never
  * from parsing JSON.
@@ -31,6 +32,7 @@ import { QuireError, StoreError } from '../errors.js';
 import { lexicalTokens } from './lexical.js';
 import { bm25TermBound, exactTopK, type QueryTerm, topByImpacts } from './lexical-topk.js';
 import { EVERY_TOKEN, ftsQuery, LruMap, TenantLexicalIndexes } from './sqlite-lexical.js';
+import { SqliteReadThread } from './sqlite-read-thread.js';
 import type {
   ChunkPoint,
   ChunkRecord,
@@ -78,8 +80,9 @@ export interface SqliteVectorStoreOptions {
    * - `impacts`: each query term's rows and bm25() parts are read from FTS5 once and kept in memory
    *   until the tenant's next write (see `impactCacheBytes`); a query adds them up in JavaScript, in the
    *   order FTS5 adds them, so its scores are the very floats the full query gives. Filtered searches,
-   *   and searches whose uncached terms hold more than 32,768 rows (those right after a write), run as
-   *   `maxscore` while the cache fills.
+   *   and searches whose uncached terms hold more than 32,768 rows run as `maxscore` while the cache
+   *   fills. A write does not empty it: cached terms follow the rows the write changed (looked up in
+   *   FTS5, one by one) and the tenant's new statistics (`sqlite-lexical.ts`).
    * - `maxscore`: SQL queries that require the terms of the highest bounds and prune with bm25's
    *   ceiling per term (`lexical-topk.ts`).
    * - `exhaustive`: one SQL query ranking every row that holds a query term.
@@ -93,6 +96,13 @@ export interface SqliteVectorStoreOptions {
    * @default 67108864 (64 MiB: about 11 million rows)
    */
   impactCacheBytes?: number;
+  /**
+   * Run dense search on a thread of its own, with its own read-only connection to the file, so that
+   * it runs beside the main thread's work (hybrid retrieval's lexical search) on another core
+   * instead of after it. Same results; a file store only (`:memory:` is private to its connection).
+   * @default true
+   */
+  denseSearchThread?: boolean;
   /**
    * Open for reading only, as the gateway and the CLI do: the file, its directory and its tables
    * are never created (the workers' `init()` does that), a store or collection that does not
@@ -326,6 +336,8 @@ export class SqliteVectorStore implements VectorStoreAdapter {
   >(CACHED_SEARCH_STATEMENTS);
   private readonly lexicalSearch: LexicalSearchMode;
   private readonly impactCacheBytes: number;
+  /** Where dense searches run, when not on the calling thread. */
+  private readonly denseThread: SqliteReadThread | undefined;
   readonly readOnly: boolean;
 
   constructor(options: SqliteVectorStoreOptions) {
@@ -370,6 +382,10 @@ export class SqliteVectorStore implements VectorStoreAdapter {
     }
     this.lexicalSearch = lexicalSearch;
     this.impactCacheBytes = impactCacheBytes;
+    this.denseThread =
+      options.denseSearchThread !== false && this.path !== ':memory:'
+        ? new SqliteReadThread({ path: this.path, busyTimeoutMs, mmapSizeBytes })
+        : undefined;
   }
 
   private table(name: 'chunks' | 'meta' | 'vec'): string {
@@ -535,6 +551,7 @@ export class SqliteVectorStore implements VectorStoreAdapter {
           chunk_size=${this.vectorChunkSize}
         );
         ${TenantLexicalIndexes.createRegistrySql(c)};
+        ${TenantLexicalIndexes.createLogSql(c)};
       `);
       this.migrateSharedLexicalIndex(db);
     }).immediate();
@@ -656,7 +673,7 @@ export class SqliteVectorStore implements VectorStoreAdapter {
     this.run(options.signal, 'upsert points', (s) => {
       this.db!.transaction(() => {
         const lexical = this.lexical!.ensure(tenant);
-        this.lexical!.touch(tenant);
+        const generation = this.lexical!.touch(tenant);
         for (const point of prepared) {
           const existing = s.rowidById.get(point.params.id);
           let rowid: number;
@@ -672,6 +689,7 @@ export class SqliteVectorStore implements VectorStoreAdapter {
           // vec0 accepts only integer rowids, which better-sqlite3 binds from bigint.
           s.insertVector.run(BigInt(rowid), tenant, point.vector);
           lexical.insert.run(rowid, point.terms, EVERY_TOKEN);
+          this.lexical!.logChange(tenant, generation, rowid);
           for (const entry of point.meta) s.insertMeta.run(tenant, entry.key, entry.kind, entry.value, rowid);
         }
       }).immediate();
@@ -683,22 +701,32 @@ export class SqliteVectorStore implements VectorStoreAdapter {
     if (!this.hasData()) return [];
     const candidates = this.candidatesSql(options.filter);
     if (candidates === undefined) return [];
-    const key = `dense:${candidates.sql}`;
-    return this.run(options.signal, 'search', () => {
-      const statement = this.searchStatement(key, () => {
-        const filter = candidates.sql === '' ? '' : `AND rowid IN (${candidates.sql})`;
-        // The KNN runs in a CTE so that `k` and the filter reach sqlite-vec, not the outer join.
-        return (
-          `WITH knn AS (SELECT rowid, distance FROM ${this.table('vec')} ` +
-          `WHERE embedding MATCH @vector AND k = @limit AND tenant = @tenant ${filter}) ` +
-          `SELECT ${CHUNK_COLUMNS}, 1.0 - knn.distance * knn.distance / 2.0 AS score FROM knn ` +
-          `JOIN ${this.table('chunks')} c ON c.rowid = knn.rowid ORDER BY knn.distance, c.id`
-        );
-      });
-      return statement
-        .all({ ...candidates.params, tenant, vector: unitVectorBlob(vector), limit: options.limit })
-        .map((row) => ({ record: toRecord(row), score: row.score }));
-    });
+    const filter = candidates.sql === '' ? '' : `AND rowid IN (${candidates.sql})`;
+    // The KNN runs in a CTE so that `k` and the filter reach sqlite-vec, not the outer join.
+    const sql =
+      `WITH knn AS (SELECT rowid, distance FROM ${this.table('vec')} ` +
+      `WHERE embedding MATCH @vector AND k = @limit AND tenant = @tenant ${filter}) ` +
+      `SELECT ${CHUNK_COLUMNS}, 1.0 - knn.distance * knn.distance / 2.0 AS score FROM knn ` +
+      `JOIN ${this.table('chunks')} c ON c.rowid = knn.rowid ORDER BY knn.distance, c.id`;
+    const params = { ...candidates.params, tenant, vector: unitVectorBlob(vector), limit: options.limit };
+    const toHits = (rows: Array<ChunkRow & { score: number }>) =>
+      rows.map((row) => ({ record: toRecord(row), score: row.score }));
+    const thread = this.denseThread;
+    if (thread !== undefined) {
+      // Checked here, so that a closed or uninitialised store fails as it does on this thread.
+      this.run(options.signal, 'search', () => undefined);
+      let rows: Array<ChunkRow & { score: number }>;
+      try {
+        rows = await thread.all<ChunkRow & { score: number }>(sql, params);
+      } catch (error) {
+        throw storeError(error, 'search');
+      }
+      options.signal?.throwIfAborted();
+      return toHits(rows);
+    }
+    return this.run(options.signal, 'search', () =>
+      toHits(this.searchStatement(`dense:${candidates.sql}`, () => sql).all(params)),
+    );
   }
 
   async searchLexical(tenant: string, query: string, options: SearchOptions): Promise<SearchHit[]> {
@@ -741,13 +769,13 @@ export class SqliteVectorStore implements VectorStoreAdapter {
         ) {
           return search(tokens, []);
         }
-        const cache = this.lexical!.cacheOf(tenant);
+        const cache = this.lexical!.cacheOf(lexical);
         if (this.lexicalSearch === 'impacts' && candidates.sql === '') {
-          // Terms not in the cache are read from FTS5 at about a microsecond a row. Right after a write
-          // (an empty cache) a query of common terms would read hundreds of thousands: beyond a budget
-          // it runs as `maxscore` instead, after reading its smallest missing terms within the budget
-          // (at least one), so that the cache fills over the next queries and a write costs a bounded
-          // amount.
+          // Terms not in the cache are read from FTS5 at about a microsecond a row. On a cold cache (a
+          // new connection, or writes the log does not cover) a query of common terms would read
+          // hundreds of thousands: beyond a budget it runs as `maxscore` instead, after reading its
+          // smallest missing terms within the budget (at least one), so that the cache fills over the
+          // next queries. Cached terms that writes have since changed are followed, not read again.
           const missing = tokens
             .filter((token) => !cache.impacts.has(token))
             .map((token) => ({ token, documents: this.lexical!.documents(lexical, cache, token) }))
@@ -903,10 +931,11 @@ export class SqliteVectorStore implements VectorStoreAdapter {
   private deleteRows(s: Statements, tenant: string, rowids: number[]): void {
     if (rowids.length === 0) return;
     const lexical = this.lexical!.find(tenant);
-    if (lexical !== undefined) this.lexical!.touch(tenant);
+    const generation = lexical === undefined ? undefined : this.lexical!.touch(tenant);
     for (const rowid of rowids) {
       s.deleteVector.run(BigInt(rowid));
       lexical?.delete.run(rowid);
+      if (generation !== undefined) this.lexical!.logChange(tenant, generation, rowid);
       s.deleteMeta.run(rowid);
       s.deleteChunk.run(rowid);
     }
@@ -970,6 +999,7 @@ export class SqliteVectorStore implements VectorStoreAdapter {
     this.searchStatements.clear();
     this.lexical?.clear();
     this.lexical = undefined;
+    await this.denseThread?.close();
     this.db?.close();
     this.db = undefined;
   }

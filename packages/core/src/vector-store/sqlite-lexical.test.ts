@@ -1,0 +1,129 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { seededRandom } from '@quire/testkit';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { EVERY_TOKEN, TenantLexicalIndexes, tenantTableName, termQuery } from './sqlite-lexical.js';
+
+const fts = tenantTableName('c', 't');
+const TOKENS = ['w0', 'w1', 'w2', 'w5', 'w9', 'w30', 'w80', 'x'];
+
+describe('TenantLexicalIndexes: cached term rows follow writes', () => {
+  let dir: string;
+  let writer: Database.Database;
+  let reader: Database.Database;
+  const random = seededRandom(5);
+  // Skewed words: w0 in most rows, w80 in few; "x" is also the `every` column's token.
+  const text = () =>
+    Array.from({ length: 5 + Math.floor(random() * 40) }, () =>
+      random() < 0.02 ? 'x' : `w${Math.floor(120 * random() ** 2.5)}`,
+    ).join(' ');
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'quire-lexical-'));
+    writer = new Database(join(dir, 'a.db'));
+    writer.pragma('journal_mode = WAL');
+    writer.exec(`${TenantLexicalIndexes.createRegistrySql('c')}; ${TenantLexicalIndexes.createLogSql('c')}`);
+    reader = new Database(join(dir, 'a.db'));
+  });
+  afterEach(() => {
+    writer.close();
+    reader.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Writes and deletes rows of one tenant in one transaction, as the store does; `log` false skips the log. */
+  const write = (
+    indexes: TenantLexicalIndexes,
+    rows: Array<[number, string]>,
+    deletes: number[] = [],
+    log = true,
+  ) =>
+    writer.transaction(() => {
+      const index = indexes.ensure('t');
+      const generation = indexes.touch('t');
+      for (const rowid of [...deletes, ...rows.map(([rowid]) => rowid)]) {
+        index.delete.run(rowid);
+        if (log) indexes.logChange('t', generation, rowid);
+      }
+      for (const [rowid, terms] of rows) index.insert.run(rowid, terms, EVERY_TOKEN);
+    })();
+
+  /** Every row of the term with its score, straight from FTS5. */
+  const expected = (token: string) =>
+    reader
+      .prepare<[string], [number, number]>(
+        `SELECT rowid, -bm25(${fts}, 1.0, 0.0) FROM ${fts} WHERE ${fts} MATCH ?`,
+      )
+      .raw()
+      .all(termQuery(token));
+
+  /** Every token's rows and scores through the reader's cache, in one read transaction. */
+  const cached = (indexes: TenantLexicalIndexes) =>
+    reader.transaction(() => {
+      const index = indexes.find('t')!;
+      const cache = indexes.cacheOf(index);
+      return TOKENS.map((token) => {
+        const impacts = indexes.impacts(index, cache, token);
+        return Array.from(impacts.rowids, (rowid, i) => [rowid, impacts.palette[impacts.codes[i]!]!]);
+      });
+    })();
+
+  it('re-scores cached terms after writes from another connection, reading only the changed rows', () => {
+    const writes = new TenantLexicalIndexes(writer, 'c');
+    for (let batch = 0; batch < 6; batch++) {
+      write(
+        writes,
+        Array.from({ length: 500 }, (_, i): [number, string] => [batch * 500 + i + 1, text()]),
+      );
+    }
+    const reads = new TenantLexicalIndexes(reader, 'c', 64 * 1024 * 1024);
+    expect(cached(reads)).toEqual(TOKENS.map(expected));
+    const index = reads.find('t')!;
+    const fullReads = vi.spyOn(index.impacts, 'all');
+    for (let round = 0; round < 12; round++) {
+      // New rows, re-written rows (new text) and deleted rows, in one write or several.
+      const fresh = Array.from({ length: 1 + (round % 4) }, (_, i): [number, string] => [
+        10_000 + round * 10 + i,
+        text(),
+      ]);
+      const rewritten = Array.from({ length: round % 3 }, (): [number, string] => [
+        1 + Math.floor(random() * 3000),
+        text(),
+      ]);
+      const deleted = round % 2 === 0 ? [1 + Math.floor(random() * 3000)] : [];
+      write(writes, [...fresh, ...rewritten], deleted);
+      if (round % 3 === 0) write(writes, [[20_000 + round, text()]]);
+      const actual = cached(reads);
+      TOKENS.forEach((token, t) => {
+        // Same rows in the same order, and the very floats FTS5 computes.
+        expect(actual[t], token).toEqual(expected(token));
+      });
+    }
+    expect(fullReads).not.toHaveBeenCalled();
+  });
+
+  it('reads terms again after a write the log does not hold', () => {
+    const writes = new TenantLexicalIndexes(writer, 'c');
+    write(
+      writes,
+      Array.from({ length: 800 }, (_, i): [number, string] => [i + 1, text()]),
+    );
+    const reads = new TenantLexicalIndexes(reader, 'c', 64 * 1024 * 1024);
+    cached(reads);
+    const fullReads = vi.spyOn(reads.find('t')!.impacts, 'all');
+    // A writer without the log (a file written before it): the generation moves, no rows are logged.
+    write(
+      writes,
+      [
+        [5, 'w0 w0 w1'],
+        [900, 'w0 w2 w2'],
+      ],
+      [7],
+      false,
+    );
+    expect(cached(reads)).toEqual(TOKENS.map(expected));
+    expect(fullReads).toHaveBeenCalledTimes(TOKENS.length);
+  });
+});
