@@ -14,7 +14,7 @@ import {
   wordBreaks,
   wordStarts,
 } from './text.js';
-import { countTokens, countTokensWithin, fitPrefix, fitSuffix, MAX_CHARS_PER_TOKEN } from './tokens.js';
+import { fitPrefix, fitSuffix, MAX_CHARS_PER_TOKEN, TextTokens } from './tokens.js';
 import type { Chunk, ChunkerOptions } from './types.js';
 
 /**
@@ -77,7 +77,7 @@ interface Carry {
 }
 
 /**
- * Splits a document into chunks of at most `chunkSize` tokens (exact, {@link countTokens}), each
+ * Splits a document into chunks of at most `chunkSize` tokens (exact, `countTokens`), each
  * an exact, trimmed slice of `doc.text`: `doc.text.slice(chunk.start, chunk.end) === chunk.text`.
  *
  * Structure: a chunk never holds text of two pages or two sections, with one exception. Runs of
@@ -113,8 +113,9 @@ export function chunkDocument(
 ): Chunk[] {
   const opts = resolveChunkerOptions(options);
   const chunks: Chunk[] = [];
-  for (const group of groupSpans(doc.text, sectionSpans(doc), opts)) {
-    packGroup(doc.text, group, buildUnits(doc.text, group, opts), opts, chunks);
+  const counts = new TextTokens(doc.text);
+  for (const group of groupSpans(counts, sectionSpans(doc), opts)) {
+    packGroup(counts, group, buildUnits(counts, group, opts), opts, chunks);
   }
   return chunks;
 }
@@ -158,21 +159,22 @@ function sectionSpans(doc: Pick<LoadedDocument, 'text' | 'sections'>): Span[] {
 }
 
 /** Tokens of a span when it is tiny, else false; never counts a long span. */
-function tinyTokens(text: string, span: Span, limit: number): number | false {
+function tinyTokens(counts: TextTokens, span: Span, limit: number): number | false {
   // No token is longer than MAX_CHARS_PER_TOKEN characters, so a longer span cannot be tiny.
   if (span.end - span.start > limit * MAX_CHARS_PER_TOKEN) return false;
-  return countTokensWithin(text.slice(span.start, span.end), limit);
+  return counts.countWithin(span.start, span.end, limit);
 }
 
 /** Groups spans per the tiny-section rule of {@link chunkDocument}; most groups hold one span. */
-function groupSpans(text: string, spans: Span[], opts: ChunkerOptions): Span[][] {
+function groupSpans(counts: TextTokens, spans: Span[], opts: ChunkerOptions): Span[][] {
+  const { text } = counts;
   const limit = Math.floor(opts.chunkSize * TINY_SECTION_SHARE);
   const groups: Span[][] = [];
   let group: Span[] = [];
   // Estimated tokens of the group when all its spans are tiny, else false.
   let groupTokens: number | false = false;
   for (const span of spans) {
-    const tokens = tinyTokens(text, span, limit);
+    const tokens = tinyTokens(counts, span, limit);
     const previous = group[group.length - 1];
     if (
       previous !== undefined &&
@@ -238,12 +240,14 @@ class UnitSplitter {
   private readonly chunkSize: number;
   /** Words longer than this are cut, leaving room for an overlap in front of each part. */
   private readonly wordBudget: number;
+  private readonly text: string;
 
   constructor(
-    private readonly text: string,
+    private readonly counts: TextTokens,
     private readonly units: Unit[],
     opts: ChunkerOptions,
   ) {
+    this.text = counts.text;
     this.chunkSize = opts.chunkSize;
     this.wordBudget = opts.chunkSize - opts.chunkOverlap;
   }
@@ -272,7 +276,7 @@ class UnitSplitter {
   /** Adds [start, end) as one unit if it is within `budget` tokens; false when it is not. */
   private whole(start: number, end: number, level: Break, section: number, budget: number): boolean {
     if (end - start > budget * LONG_PIECE_CHARS_PER_TOKEN) return false;
-    const tokens = countTokensWithin(this.text.slice(start, end), budget);
+    const tokens = this.counts.countWithin(start, end, budget);
     if (tokens === false) return false;
     this.units.push({ start, end, tokens, lead: 0, level, section });
     return true;
@@ -288,7 +292,7 @@ class UnitSplitter {
       // content within the budget.
       const from = skipWhitespace(this.text, pos, end);
       if (from === end) break;
-      const { cut, tokens } = fitPrefix(this.text, from, end, budget, previousLength);
+      const { cut, tokens } = fitPrefix(this.counts, from, end, budget, previousLength);
       const lead = this.gapTokens(pos, from);
       this.units.push({ start: pos, end: cut, tokens: tokens + lead, lead, level: partLevel, section });
       previousLength = cut - from;
@@ -299,13 +303,14 @@ class UnitSplitter {
 
   private gapTokens(start: number, end: number): number {
     if (end - start > LONG_GAP_CHARS) return this.chunkSize + 1;
-    return countTokens(this.text.slice(start, end));
+    return this.counts.count(start, end);
   }
 }
 
-function buildUnits(text: string, group: Span[], opts: ChunkerOptions): Unit[] {
+function buildUnits(counts: TextTokens, group: Span[], opts: ChunkerOptions): Unit[] {
+  const { text } = counts;
   const units: Unit[] = [];
-  const splitter = new UnitSplitter(text, units, opts);
+  const splitter = new UnitSplitter(counts, units, opts);
   for (const [section, span] of group.entries()) {
     // The whitespace between two merged sections opens the second one's first unit.
     let pos = section === 0 ? span.start : (group[section - 1]?.end ?? span.start);
@@ -324,11 +329,18 @@ function buildUnits(text: string, group: Span[], opts: ChunkerOptions): Unit[] {
  * Replaces a unit whose text, trimmed for a chunk, counted `tokens` > chunkSize (BPE counts a word
  * without its leading space differently) by smaller units: its words, else cut parts.
  */
-function resplitUnit(text: string, units: Unit[], index: number, tokens: number, opts: ChunkerOptions): void {
+function resplitUnit(
+  counts: TextTokens,
+  units: Unit[],
+  index: number,
+  tokens: number,
+  opts: ChunkerOptions,
+): void {
+  const { text } = counts;
   const unit = units[index]!;
   const budget = Math.max(1, Math.min(opts.chunkSize - opts.chunkOverlap, tokens - 1));
   const parts: Unit[] = [];
-  new UnitSplitter(text, parts, opts).words(unit.start, unit.end, unit.level, unit.section, budget);
+  new UnitSplitter(counts, parts, opts).words(unit.start, unit.end, unit.level, unit.section, budget);
   if (parts.length < 2) {
     // Counts need not shrink with the text, so the split may hand back the whole unit: halve it,
     // which ends the loop (a unit over 32 tokens has more than one character).
@@ -344,7 +356,7 @@ function resplitUnit(text: string, units: Unit[], index: number, tokens: number,
       parts.push({
         start,
         end,
-        tokens: countTokens(text.slice(start, end)),
+        tokens: counts.count(start, end),
         lead: 0,
         level,
         section: unit.section,
@@ -374,7 +386,14 @@ function chooseCut(units: Unit[], first: number, last: number, carried: number, 
   return best;
 }
 
-function packGroup(text: string, group: Span[], units: Unit[], opts: ChunkerOptions, out: Chunk[]): void {
+function packGroup(
+  counts: TextTokens,
+  group: Span[],
+  units: Unit[],
+  opts: ChunkerOptions,
+  out: Chunk[],
+): void {
+  const { text } = counts;
   const { chunkSize } = opts;
   const minFill = Math.ceil(chunkSize * MIN_FILL_SHARE);
   let first = 0;
@@ -398,11 +417,11 @@ function packGroup(text: string, group: Span[], units: Unit[], opts: ChunkerOpti
       const startUnit = carry?.unit ?? first;
       const start = carry?.start ?? skipWhitespace(text, units[first]!.start, units[first]!.end);
       const stop = trimEnd(text, start, units[end - 1]!.end);
-      const chunkText = text.slice(start, stop);
-      const tokens = countTokens(chunkText);
+      const tokens = counts.count(start, stop);
       if (tokens <= chunkSize) {
+        const chunkText = text.slice(start, stop);
         out.push(makeChunk(out.length, chunkText, tokens, start, stop, group, units, startUnit, end - 1));
-        carry = overlapFor(text, units, startUnit, start, stop, end, opts);
+        carry = overlapFor(counts, units, startUnit, start, stop, end, opts);
         first = end;
         emitted = true;
         break;
@@ -416,7 +435,7 @@ function packGroup(text: string, group: Span[], units: Unit[], opts: ChunkerOpti
       // Not even the next unit fits beside the overlap: drop the overlap.
       carry = null;
     } else {
-      resplitUnit(text, units, first, failed, opts);
+      resplitUnit(counts, units, first, failed, opts);
     }
   }
 }
@@ -454,7 +473,7 @@ function makeChunk(
  * where it ends, and its exact count is within the budget.
  */
 function overlapFor(
-  text: string,
+  counts: TextTokens,
   units: Unit[],
   startUnit: number,
   chunkStart: number,
@@ -462,6 +481,7 @@ function overlapFor(
   end: number,
   opts: ChunkerOptions,
 ): Carry | null {
+  const { text } = counts;
   const next = units[end];
   if (next === undefined || next.level === Break.Section || opts.chunkOverlap === 0) return null;
   const budget = Math.min(opts.chunkOverlap, opts.chunkSize - next.tokens);
@@ -485,7 +505,7 @@ function overlapFor(
       if (candidate.level < minLevel) continue;
       const unit = units[candidate.unit]!;
       const start = skipWhitespace(text, unit.start, unit.end);
-      const tokens = countTokens(text.slice(start, chunkStop));
+      const tokens = counts.count(start, chunkStop);
       if (tokens <= budget) return { start, tokens, unit: candidate.unit };
     }
   }
@@ -504,7 +524,7 @@ function overlapFor(
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     const start = wordStartsInWindow[mid]!;
-    const tokens = countTokens(text.slice(start, chunkStop));
+    const tokens = counts.count(start, chunkStop);
     if (tokens <= budget) {
       found = { start, tokens, unit: lastIndex };
       hi = mid;
@@ -514,10 +534,10 @@ function overlapFor(
   }
   if (found !== null) return found;
 
-  const { cut } = fitSuffix(text, floor, chunkStop, budget);
+  const { cut } = fitSuffix(counts, floor, chunkStop, budget);
   const start = skipWhitespace(text, cut, chunkStop);
   if (start >= chunkStop) return null;
   // Without the whitespace it was measured with, a word can count differently.
-  const tokens = countTokens(text.slice(start, chunkStop));
+  const tokens = counts.count(start, chunkStop);
   return tokens <= budget ? { start, tokens, unit: lastIndex } : null;
 }

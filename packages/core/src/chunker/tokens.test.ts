@@ -1,7 +1,14 @@
 import { get_encoding } from 'tiktoken';
 import { describe, expect, it } from 'vitest';
 import { int, pick, prng } from './__tests__/fixtures.js';
-import { CHUNKER_ENCODING, countTokens, countTokensWithin, fitPrefix, fitSuffix } from './tokens.js';
+import {
+  CHUNKER_ENCODING,
+  countTokens,
+  countTokensWithin,
+  fitPrefix,
+  fitSuffix,
+  TextTokens,
+} from './tokens.js';
 
 function splitsPair(text: string, pos: number): boolean {
   const code = text.charCodeAt(pos);
@@ -73,6 +80,71 @@ describe('countTokens', () => {
   });
 });
 
+describe('TextTokens', () => {
+  // Pieces chosen for the pattern's edge cases: contractions, digit runs cut in threes, runs of
+  // punctuation that take line breaks, whitespace before a word or a line break, scripts without
+  // spaces, marks, surrogate pairs, a byte-order mark and Unicode spaces.
+  const pieces = [
+    'a',
+    'The',
+    ' word',
+    "'s",
+    "'",
+    'LL',
+    "n't",
+    ' ',
+    '  ',
+    '\t',
+    '\n',
+    '\r\n',
+    '\n\n',
+    ' \n ',
+    '1',
+    '12345',
+    '.',
+    '...',
+    '!\n',
+    '東京',
+    '紅樓夢。',
+    'Größe',
+    'e\u0301',
+    '\u0301',
+    '😀',
+    '\uFEFF',
+    '\u3000',
+    '\u00a0',
+    '\u2028',
+    'ـعربي',
+  ];
+
+  it('counts every range as countTokens counts the slice', () => {
+    const random = prng(23);
+    for (let t = 0; t < 40; t++) {
+      const text = Array.from({ length: int(random, 20, 600) }, () => pick(random, pieces)).join('');
+      const counts = new TextTokens(text);
+      for (let r = 0; r < 150; r++) {
+        let start = int(random, 0, text.length);
+        let end = int(random, 0, text.length);
+        if (start > end) [start, end] = [end, start];
+        const expected = countTokens(text.slice(start, end));
+        expect(counts.count(start, end), `${JSON.stringify(text)} [${start}, ${end})`).toBe(expected);
+        expect(counts.countWithin(start, end, expected)).toBe(expected);
+        if (expected > 0) expect(counts.countWithin(start, end, expected - 1)).toBe(false);
+      }
+    }
+  });
+
+  it('counts ranges that end in whitespace before a word, where the whole text cuts differently', () => {
+    const text = `${'word '.repeat(20)}a  \\n  b${'  \\t'.repeat(12)}c`;
+    const counts = new TextTokens(text);
+    for (let start = 0; start < 30; start++) {
+      for (let end = text.length - 60; end <= text.length; end++) {
+        expect(counts.count(start, end)).toBe(countTokens(text.slice(start, end)));
+      }
+    }
+  });
+});
+
 describe('fitPrefix and fitSuffix', () => {
   const pieces = ['a', 'Größe', '東京', '😀', 'e\u0301', ' ', 'xyz', '1', '=', '/'];
   const random = prng(41);
@@ -83,7 +155,7 @@ describe('fitPrefix and fitSuffix', () => {
   it('keep a prefix within the budget, close to it, between whole characters', () => {
     for (const text of texts) {
       const budget = int(random, 16, 300);
-      const { cut, tokens } = fitPrefix(text, 0, text.length, budget);
+      const { cut, tokens } = fitPrefix(new TextTokens(text), 0, text.length, budget);
       expect(tokens).toBe(countTokens(text.slice(0, cut)));
       expect(tokens).toBeLessThanOrEqual(budget);
       expect(splitsPair(text, cut)).toBe(false);
@@ -95,7 +167,7 @@ describe('fitPrefix and fitSuffix', () => {
   it('keep a suffix within the budget, close to it, between whole characters', () => {
     for (const text of texts) {
       const budget = int(random, 16, 300);
-      const { cut, tokens } = fitSuffix(text, 0, text.length, budget);
+      const { cut, tokens } = fitSuffix(new TextTokens(text), 0, text.length, budget);
       expect(tokens).toBe(countTokens(text.slice(cut)));
       expect(tokens).toBeLessThanOrEqual(budget);
       expect(splitsPair(text, cut)).toBe(false);
@@ -106,13 +178,13 @@ describe('fitPrefix and fitSuffix', () => {
   it('keep one character when even that is over the budget (prefix) or nothing (suffix)', () => {
     const text = '😀😀';
     expect(countTokens('😀')).toBeGreaterThan(1);
-    expect(fitPrefix(text, 0, text.length, 1).cut).toBe(2);
-    expect(fitSuffix(text, 0, text.length, 1).cut).toBe(text.length);
+    expect(fitPrefix(new TextTokens(text), 0, text.length, 1).cut).toBe(2);
+    expect(fitSuffix(new TextTokens(text), 0, text.length, 1).cut).toBe(text.length);
   });
 
   it('use a guess without changing what fits', () => {
     const text = 'abc '.repeat(500);
-    const guessed = fitPrefix(text, 0, text.length, 64, 250);
+    const guessed = fitPrefix(new TextTokens(text), 0, text.length, 64, 250);
     expect(guessed.tokens).toBeLessThanOrEqual(64);
     expect(guessed.tokens).toBe(countTokens(text.slice(0, guessed.cut)));
   });

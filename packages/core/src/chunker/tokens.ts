@@ -68,6 +68,243 @@ export function countTokensWithin(text: string, limit: number): number | false {
   return tokens;
 }
 
+/** White_Space code points (Unicode's property, as the pieces pattern reads `\p{White_Space}`). */
+function isWhiteSpace(code: number): boolean {
+  return (
+    (code >= 0x09 && code <= 0x0d) ||
+    code === 0x20 ||
+    code === 0x85 ||
+    code === 0xa0 ||
+    code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0x202f ||
+    code === 0x205f ||
+    code === 0x3000
+  );
+}
+
+function splitsPair(text: string, pos: number): boolean {
+  const code = text.charCodeAt(pos);
+  if (pos === 0 || code < 0xdc00 || code > 0xdfff) return false;
+  const before = text.charCodeAt(pos - 1);
+  return before >= 0xd800 && before <= 0xdbff;
+}
+
+/** Index of the first element of `sorted` that is ≥ `value` (its length when there is none). */
+function lowerBound(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Exact counts of ranges of one text, each piece of the whole text counted once.
+ *
+ * The chunker counts the same text many times over (units, chunk candidates, overlaps, the
+ * search for a cut), and each count of a slice re-runs the pieces pattern over it. Here the whole
+ * text is cut into pieces once, with a running sum of their tokens, so that a range's count is
+ * a difference of two sums plus its edges:
+ *
+ * - The pattern has no look-behind, so cutting a slice from a piece boundary of the whole text
+ *   gives the whole text's pieces from there on, until the slice's end makes a difference. The end
+ *   can only change a piece that reaches it, or, through the whitespace rule's look-ahead, a piece
+ *   in the run of whitespace the slice ends with. Pieces that end before that run are therefore
+ *   the slice's own, and the rest (at most the last piece and the trailing whitespace) is counted
+ *   as a slice.
+ * - A range that starts inside a piece is cut as a slice from its start until one of its pieces
+ *   ends on a piece boundary of the whole text; from there on the two agree.
+ *
+ * Counts equal {@link countTokens} of the slice (tested on random ranges of mixed scripts).
+ */
+export class TextTokens {
+  /** Start of every piece of the text, then the text's length. */
+  private starts: number[] | undefined;
+  /** Tokens of the pieces before piece i. */
+  private before: number[] | undefined;
+  private readonly head = new RegExp(PIECES.source, 'uy');
+
+  constructor(readonly text: string) {}
+
+  /** Tokens of `text.slice(start, end)`. */
+  count(start: number, end: number): number {
+    const { text } = this;
+    // A start inside a surrogate pair reads as a lone surrogate in the slice, but the pattern
+    // cannot be started there on the whole text (the chunker never cuts there).
+    if (end - start <= SHORT_RANGE_CHARS || splitsPair(text, start))
+      return countTokens(text.slice(start, end));
+    const starts = this.index();
+    const before = this.before!;
+    // Pieces of the whole text can be taken as the slice's up to `safeEnd`: the slice's end, or
+    // the start of the whitespace it ends with.
+    let safeEnd = end;
+    while (safeEnd > start && isWhiteSpace(text.charCodeAt(safeEnd - 1))) safeEnd--;
+    let tokens = 0;
+    let pos = start;
+    let i = lowerBound(starts, pos);
+    // Until the slice's pieces meet a boundary of the whole text's.
+    while (pos < safeEnd && starts[i] !== pos) {
+      this.head.lastIndex = pos;
+      const piece = this.head.exec(text)![0];
+      const next = pos + piece.length;
+      if (next > safeEnd) break;
+      tokens += tokensOfPiece(piece);
+      pos = next;
+      while (starts[i]! < pos) i++;
+    }
+    if (starts[i] === pos) {
+      const last = lowerBound(starts, safeEnd + 1) - 1;
+      if (last > i) {
+        tokens += before[last]! - before[i]!;
+        pos = starts[last]!;
+      }
+    }
+    if (pos < end) tokens += countTokens(text.slice(pos, end));
+    return tokens;
+  }
+
+  /** Tokens of `text.slice(start, end)` when at most `limit`, else `false`. */
+  countWithin(start: number, end: number, limit: number): number | false {
+    if (end - start <= SHORT_RANGE_CHARS) return countTokensWithin(this.text.slice(start, end), limit);
+    const tokens = this.count(start, end);
+    return tokens <= limit ? tokens : false;
+  }
+
+  private index(): number[] {
+    if (this.starts !== undefined) return this.starts;
+    const { text } = this;
+    const starts: number[] = [];
+    for (const match of text.matchAll(PIECES)) starts.push(match.index);
+    starts.push(text.length);
+    const before = new Array<number>(starts.length);
+    before[0] = 0;
+    // Blocks of pieces, each encoded in one call: far fewer calls into the encoder than one per
+    // piece (measured on the corpus, CJK text most: its pieces rarely recur, so a cache of pieces
+    // does not help it).
+    let first = 0;
+    while (first < starts.length - 1) {
+      const last = blockEnd(text, starts, first);
+      countBlock(text, starts, first, last, before);
+      first = last;
+    }
+    this.starts = starts;
+    this.before = before;
+    return starts;
+  }
+}
+
+/**
+ * Characters per block of pieces (at least; a block ends on a safe boundary). A block encoded in
+ * one call bounds the encoder's memory by the block, not the document.
+ */
+const BLOCK_CHARS = 16_384;
+
+/**
+ * Index of the piece that ends the block starting at piece `first`: the first boundary at least
+ * BLOCK_CHARS on whose left is no whitespace, so that the block is cut into the same pieces on its
+ * own as within the text (see {@link TextTokens}); else the text's end.
+ */
+function blockEnd(text: string, starts: readonly number[], first: number): number {
+  const end = starts.length - 1;
+  let k = lowerBound(starts, starts[first]! + BLOCK_CHARS);
+  while (k < end && isWhiteSpace(text.charCodeAt(starts[k]! - 1))) k++;
+  return Math.min(k, end);
+}
+
+/** UTF-8 bytes of `text[start, end)` as the encoder sees it (a lone surrogate becomes U+FFFD). */
+function utf8Length(text: string, start: number, end: number): number {
+  let bytes = 0;
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < end) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/** Bytes of each token id seen so far (0: not looked up yet). */
+let tokenBytes = new Uint8Array(0);
+
+function bytesOfToken(id: number): number {
+  if (id >= tokenBytes.length) {
+    const grown = new Uint8Array(Math.max(id + 1, tokenBytes.length * 2, 1 << 17));
+    grown.set(tokenBytes);
+    tokenBytes = grown;
+  }
+  let bytes = tokenBytes[id]!;
+  if (bytes === 0) {
+    bytes = encoder!.decode_single_token_bytes(id).length;
+    tokenBytes[id] = bytes;
+  }
+  return bytes;
+}
+
+/**
+ * Fills `before[first + 1 ..= last]` with running token sums, from one encoding of pieces
+ * [first, last). The encoder cuts the same pieces and no token crosses a piece, so each piece's
+ * tokens are the ones whose bytes it spans; should the two ever disagree on a cut, the block is
+ * counted piece by piece instead.
+ */
+function countBlock(
+  text: string,
+  starts: readonly number[],
+  first: number,
+  last: number,
+  before: number[],
+): void {
+  encoder ??= get_encoding(CHUNKER_ENCODING);
+  const ids = encoder.encode_ordinary(text.slice(starts[first], starts[last]));
+  let t = 0;
+  let total = before[first]!;
+  for (let k = first; k < last; k++) {
+    const pieceBytes = utf8Length(text, starts[k]!, starts[k + 1]!);
+    let bytes = 0;
+    let tokens = 0;
+    while (bytes < pieceBytes && t < ids.length) {
+      bytes += bytesOfToken(ids[t]!);
+      t++;
+      tokens++;
+    }
+    if (bytes !== pieceBytes) {
+      countPieces(text, starts, first, last, before);
+      return;
+    }
+    total += tokens;
+    before[k + 1] = total;
+  }
+  if (t !== ids.length) countPieces(text, starts, first, last, before);
+}
+
+function countPieces(
+  text: string,
+  starts: readonly number[],
+  first: number,
+  last: number,
+  before: number[],
+): void {
+  let total = before[first]!;
+  for (let k = first; k < last; k++) {
+    total += tokensOfPiece(text.slice(starts[k], starts[k + 1]));
+    before[k + 1] = total;
+  }
+}
+
+/** Ranges up to this long are counted as slices: a piece or two, cheaper than the index's edges. */
+const SHORT_RANGE_CHARS = 8;
+
 /** No token of the encoding is longer than this many characters (a run of spaces). */
 export const MAX_CHARS_PER_TOKEN = 128;
 
@@ -134,33 +371,35 @@ function longestWithin(
  * length of the previous part of the same text), saves most of the search.
  */
 export function fitPrefix(
-  text: string,
+  counts: TextTokens,
   start: number,
   end: number,
   budget: number,
   guessLength = budget * CHARS_PER_TOKEN_GUESS,
 ): Fit {
+  const { text } = counts;
   const { length, tokens } = longestWithin(
     end - start,
     budget,
-    (n) => countTokens(text.slice(start, start + n)),
+    (n) => counts.count(start, start + n),
     (n, min) => cutAtOrBefore(text, start + n, start + min) - start,
     guessLength,
   );
   if (length > 0) return { cut: start + length, tokens };
   const cut = cutAtOrAfter(text, start + 1, end);
-  return { cut, tokens: countTokens(text.slice(start, cut)) };
+  return { cut, tokens: counts.count(start, cut) };
 }
 
 /**
  * The longest-ish suffix of `text[start, end)` within `budget` tokens, cut between whole
  * characters; `cut === end` when not even one character fits.
  */
-export function fitSuffix(text: string, start: number, end: number, budget: number): Fit {
+export function fitSuffix(counts: TextTokens, start: number, end: number, budget: number): Fit {
+  const { text } = counts;
   const { length, tokens } = longestWithin(
     end - start,
     budget,
-    (n) => countTokens(text.slice(end - n, end)),
+    (n) => counts.count(end - n, end),
     (n, min) => end - cutAtOrAfter(text, end - n, end - min),
     budget * CHARS_PER_TOKEN_GUESS,
   );
