@@ -5,6 +5,7 @@ import {
   checkParseMemoryBudget,
   configureDefaultParseSandbox,
   configurePdfEngines,
+  loadChunkerEncoding,
   ocrLanguageDir,
   openOcrCache,
 } from '@quire/core';
@@ -46,6 +47,8 @@ runMain(SERVICE, async () => {
   app.shutdown.register('parse-sandbox', () => sandbox.close(), 1);
   // The children start now rather than with the first documents (they stop when idle, as any child).
   sandbox.prestart(config.parse.maxMemoryMb);
+  // Likewise the chunker's token encoder, which every document needs.
+  loadChunkerEncoding();
   // Resolved once (auto: poppler when installed), so every PDF of this worker reads one way.
   const pdfEngines = await configurePdfEngines(config.ingest.pdfEngine);
   app.logger.info(

@@ -54,6 +54,12 @@ const STOPWORDS: ReadonlySet<string> = new Set([
   'with',
 ]);
 
+/** Whether a word may hold CJK characters: any code unit from U+1100 (Hangul Jamo) on. */
+function mayHoldCjk(word: string): boolean {
+  for (let i = 0; i < word.length; i++) if (word.charCodeAt(i) >= 0x1100) return true;
+  return false;
+}
+
 function pushBigrams(run: string, out: string[]): void {
   // Spread by code point so that characters outside the BMP (CJK extension B and later) stay whole.
   const chars = Array.from(run);
@@ -76,8 +82,13 @@ export function lexicalTokens(text: string): string[] {
   const out: string[] = [];
   const normalised = text.normalize('NFKC').toLowerCase();
   for (const match of normalised.matchAll(WORD_RUN)) {
+    const word = match[0];
+    if (!mayHoldCjk(word)) {
+      if (!STOPWORDS.has(word)) out.push(word);
+      continue;
+    }
     // split() with a capturing group keeps the CJK runs, at odd positions.
-    const parts = match[0].split(CJK_RUN);
+    const parts = word.split(CJK_RUN);
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i]!;
       if (part === '') continue;

@@ -195,7 +195,9 @@ function unitVectorBlob(vector: readonly number[]): Buffer {
   let norm = 0;
   for (const value of vector) norm += value * value;
   norm = Math.sqrt(norm);
-  const floats = Float32Array.from(vector, (value) => value / norm);
+  // A plain loop: Float32Array.from with a mapping function is several times slower.
+  const floats = new Float32Array(vector.length);
+  for (let i = 0; i < vector.length; i++) floats[i] = vector[i]! / norm;
   return Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength);
 }
 
