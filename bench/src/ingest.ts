@@ -36,6 +36,8 @@ const USAGE = `pnpm bench:ingest [flags]
   --tpm N                    rate scenario: tokens per minute, as the server counts them (default 200000)
   --lc-chunk-size N          LangChain splitter chunk size in characters (default 1600 ≈ Quire's 400 tokens)
   --lc-chunk-overlap N       LangChain splitter overlap in characters (default 200 ≈ Quire's 50 tokens)
+  --quire-ocr auto|off       QUIRE_OCR of the ingest workers (default auto, the workers' default: image-only
+                             pages are read by OCR; off: not read, as the LangChain.js pipeline does)
   --cpu-profile-dir DIR      ingest workers write V8 CPU profiles there (read them with profile-summary)`;
 
 const Flags = z.object({
@@ -52,6 +54,7 @@ const Flags = z.object({
   tpm: positiveInt.default(200_000),
   lcChunkSize: positiveInt.default(1600),
   lcChunkOverlap: z.coerce.number().int().min(0).default(200),
+  quireOcr: z.enum(['auto', 'off']).default('auto'),
   cpuProfileDir: z.string().min(1).optional(),
 });
 
@@ -183,6 +186,7 @@ async function measureQuire(scenario: Scenario, round: number, workers: number, 
       apiKey: API_KEY,
       rpm: scenario.rpm ?? 0,
       tpm: scenario.tpm ?? 0,
+      env: { QUIRE_OCR: flags.quireOcr },
       ...(flags.cpuProfileDir ? { cpuProfileDir: resolve(flags.cpuProfileDir) } : {}),
       onStart: start,
       onEnd: end,
@@ -251,7 +255,7 @@ async function main() {
   const machine = machineInfo();
   printLine(
     `ingestion benchmark: ${flags.runs} round(s), every file × ${flags.copies}, ` +
-      `Quire workers ${flags.workers.join(', ')}; provider latency ${flags.latencyMs} ms + ${flags.latencyPerInputMs} ms/input`,
+      `Quire workers ${flags.workers.join(', ')} (QUIRE_OCR=${flags.quireOcr}); provider latency ${flags.latencyMs} ms + ${flags.latencyPerInputMs} ms/input`,
   );
   printLine(`machine: ${machine.cpus} × ${machine.cpuModel}, load average ${machine.loadAverage.join(' ')}`);
   const redis = await getTestRedis();
