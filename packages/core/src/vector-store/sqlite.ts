@@ -105,9 +105,10 @@ export interface SqliteVectorStoreOptions {
   denseSearchThread?: boolean;
   /**
    * With `denseSearchThread`, tenants of fewer chunks than this search dense on the calling thread
-   * all the same: their scan takes about a millisecond, less than the round trip to the thread. 0
-   * sends every dense search to the thread.
-   * @default 4096
+   * all the same: their scan takes about a millisecond, less than the round trip to the thread, and
+   * running it beside their lexical search gains little (about even at 1,000–2,000 chunks, a
+   * third faster at 4,000). 0 sends every dense search to the thread.
+   * @default 2048
    */
   denseThreadMinChunks?: number;
   /**
@@ -231,7 +232,7 @@ const COLD_READ_ROWS = 32_768;
  * Chunks from which a tenant's dense search goes to the read thread (see `denseThreadMinChunks`):
  * below, the scan costs less than the round trip.
  */
-const DEFAULT_DENSE_THREAD_MIN_CHUNKS = 4096;
+const DEFAULT_DENSE_THREAD_MIN_CHUNKS = 2048;
 
 /** Bytes of term impacts a connection keeps in memory by default. */
 const DEFAULT_IMPACT_CACHE_BYTES = 64 * 1024 * 1024;
