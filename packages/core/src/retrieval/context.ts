@@ -89,14 +89,15 @@ export function buildContext(
     const number = kept.length + 1;
     const source = passageSourceLabel(passage.record);
     const text = oneLine(passage.record.text);
-    let cost = lineTokens({ text, source });
+    const line = formatPassage({ text, source }, number);
+    let cost = countTokens(line) + (lines.length > 0 ? 1 : 0);
     if (used + cost > budget && used + cost <= budget + 2) {
       // Near the edge, where merges across the newline matter: count the whole block exactly.
-      cost = countTokens([...lines, formatPassage({ text, source }, number)].join('\n')) - used;
+      cost = countTokens([...lines, line].join('\n')) - used;
     }
     if (used + cost <= budget) {
       kept.push({ number, passage, text, source, truncated: false });
-      lines.push(formatPassage({ text, source }, number));
+      lines.push(line);
       used += cost;
       continue;
     }
