@@ -6,7 +6,7 @@
  * the workers' concurrency (bound = concurrency ÷ model time per question).
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BuiltinModels, type ModelApi, ModelClient } from '@quire/api-client';
 import {
@@ -51,7 +51,8 @@ const USAGE = `pnpm bench:query [flags]
   --latency-ms N           model server latency per request (default 100)
   --latency-per-input-ms N model server latency per embedded input / reranked document (default 1)
   --client-requests N      requests per run of the client CPU comparison, undici vs fetch (default 2000; 0 skips it)
-  --client-rounds N        rounds of that comparison, transports alternating (default 3)`;
+  --client-rounds N        rounds of that comparison, transports alternating (default 3)
+  --cpu-profile-dir DIR    query workers write V8 CPU profiles there (read them with profile-summary)`;
 
 const flags = parseFlags(
   z.object({
@@ -64,6 +65,7 @@ const flags = parseFlags(
     latencyPerInputMs: nonNegative.default(1),
     clientRequests: z.coerce.number().int().min(0).default(2000),
     clientRounds: positiveInt.default(3),
+    cpuProfileDir: z.string().min(1).optional(),
   }),
   USAGE,
 );
@@ -351,15 +353,20 @@ async function main() {
     // 3. End to end: producer SDK → Redis → query worker process → model server.
     const workers = await Promise.all(
       Array.from({ length: flags.queryWorkers }, () =>
-        startWorkers('query-worker', 1, {
-          REDIS_URL: redis.url,
-          QUIRE_QUEUE_PREFIX: prefix,
-          QUIRE_DATA_DIR: tmp.path,
-          QUIRE_MODEL_BASE_URL: server.url,
-          QUIRE_MODEL_API_KEY: API_KEY,
-          ...BUILTIN_MODEL_ENV,
-          QUERY_CONCURRENCY: String(flags.queryConcurrency),
-        }).then(([w]) => w!),
+        startWorkers(
+          'query-worker',
+          1,
+          {
+            REDIS_URL: redis.url,
+            QUIRE_QUEUE_PREFIX: prefix,
+            QUIRE_DATA_DIR: tmp.path,
+            QUIRE_MODEL_BASE_URL: server.url,
+            QUIRE_MODEL_API_KEY: API_KEY,
+            ...BUILTIN_MODEL_ENV,
+            QUERY_CONCURRENCY: String(flags.queryConcurrency),
+          },
+          flags.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(flags.cpuProfileDir)}`] : [],
+        ).then(([w]) => w!),
       ),
     );
     const producer = new Producer({ connection: redis.url, prefix });

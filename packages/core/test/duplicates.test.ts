@@ -138,4 +138,31 @@ describe('duplicate helpers', () => {
     expect(kept.map((k) => k.i)).toEqual([0, 1, 3]);
     expect(collapsed).toBe(2);
   });
+
+  it('collapses exactly the passages whose content keys are equal', () => {
+    // White space of every kind and NFKC forms (ligature, full-width letters, composed accents).
+    const texts = [
+      'fine  print',
+      'ﬁne print',
+      'fine\tprint ',
+      'fine\u00a0print',
+      'ｆｉｎｅ print',
+      'fine print.',
+      'café',
+      'cafe\u0301',
+      '  café\n',
+      'fine\u2028print',
+      'fineprint',
+    ];
+    const ranked = texts.map((text, i) => ({ record: { text }, i }));
+    const firstOfKey = new Map<string, number>();
+    for (const item of ranked) {
+      const key = contentKey(item.record.text);
+      if (!firstOfKey.has(key)) firstOfKey.set(key, item.i);
+    }
+    const { kept, collapsed } = collapseDuplicatePassages(ranked);
+    expect(kept.map((k) => k.i)).toEqual([...firstOfKey.values()]);
+    expect(kept.map((k) => k.i)).toEqual([0, 5, 6, 10]);
+    expect(collapsed).toBe(texts.length - 4);
+  });
 });

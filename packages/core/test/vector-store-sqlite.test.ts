@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeTempDir, seededRandom, spawnProcess, type TempDir } from '@quire/testkit';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { QuireError, StoreError } from '../src/errors.js';
 import { pointId } from '../src/vector-store/ids.js';
 import { lexicalTokens } from '../src/vector-store/lexical.js';
@@ -17,6 +17,7 @@ import {
   sqliteCollectionName,
 } from '../src/vector-store/sqlite.js';
 import { tenantTableName } from '../src/vector-store/sqlite-lexical.js';
+import { SqliteReadThread } from '../src/vector-store/sqlite-read-thread.js';
 import type { ChunkPoint, SearchOptions } from '../src/vector-store/types.js';
 import { describeVectorStoreContract } from './vector-store-contract.js';
 
@@ -36,9 +37,11 @@ function contractFactory(options: Omit<SqliteVectorStoreOptions, 'path'>) {
 
 describeVectorStoreContract('SqliteVectorStore', contractFactory({ dimension: 8 }));
 
+// Every dense search on the read thread here: the tenants of the contract are small enough for
+// the calling thread under the default `denseThreadMinChunks`, as in the run above.
 describeVectorStoreContract(
-  'SqliteVectorStore (dimension 24, named collection, small vector chunks)',
-  contractFactory({ dimension: 24, collection: 'bge_small_24', vectorChunkSize: 8 }),
+  'SqliteVectorStore (dimension 24, named collection, small vector chunks, dense on the read thread)',
+  contractFactory({ dimension: 24, collection: 'bge_small_24', vectorChunkSize: 8, denseThreadMinChunks: 0 }),
   { dimension: 24 },
 );
 
@@ -122,7 +125,7 @@ describe('SqliteVectorStore on a shared file', () => {
   });
 
   it('runs dense search on its read thread with the same hits as on the calling thread, seeing every write before it', async () => {
-    const threaded = await open();
+    const threaded = await open({ denseThreadMinChunks: 0 });
     const inline = await open({ denseSearchThread: false });
     const query = points('t1', 'q', 3)[2]!.vector;
     const hits = async (store: SqliteVectorStore, options: SearchOptions = { limit: 10 }) =>
@@ -139,6 +142,59 @@ describe('SqliteVectorStore on a shared file', () => {
     expect(await hits(threaded, { limit: 30 })).toHaveLength(16);
     await threaded.close();
     expect((await storeError(threaded.searchDense('t1', query, { limit: 1 }))).code).toBe('store_rejected');
+  });
+
+  it('searches a tenant under denseThreadMinChunks on the calling thread, with the same hits as on the thread', async () => {
+    const threadQueries = vi.spyOn(SqliteReadThread.prototype, 'all');
+    try {
+      const store = await open({ denseThreadMinChunks: 12 });
+      const threaded = await open({ denseThreadMinChunks: 0 });
+      const query = points('t1', 'q', 3)[2]!.vector;
+      const hits = async (on: SqliteVectorStore, tenant: string, options: SearchOptions = { limit: 10 }) =>
+        (await on.searchDense(tenant, query, options)).map((hit) => [hit.record.id, hit.score]);
+      // A tenant that never had chunks: nothing to scan, on either thread.
+      expect(await hits(store, 't1')).toEqual([]);
+      expect(threadQueries).not.toHaveBeenCalled();
+      await store.upsert('t1', points('t1', 'doc-0', 4));
+      await store.upsert('t1', points('t1', 'doc-1', 4));
+      await store.upsert('t2', points('t2', 'doc-0', 16));
+      threadQueries.mockClear();
+      // 8 chunks: the calling thread, whose hits are the thread's.
+      const small = await hits(store, 't1');
+      expect(threadQueries).not.toHaveBeenCalled();
+      expect(small).toHaveLength(8);
+      expect(small).toEqual(await hits(threaded, 't1'));
+      expect(threadQueries).toHaveBeenCalledTimes(1);
+      const filter = { documentIds: ['doc-1'] };
+      threadQueries.mockClear();
+      expect(await hits(store, 't1', { limit: 3, filter })).toEqual(
+        await hits(threaded, 't1', { limit: 3, filter }),
+      );
+      expect(threadQueries).toHaveBeenCalledTimes(1);
+      // 16 chunks in the other tenant: the thread.
+      threadQueries.mockClear();
+      expect(await hits(store, 't2')).toHaveLength(10);
+      expect(threadQueries).toHaveBeenCalledTimes(1);
+      // Deleted rows still count, so a tenant that shrank keeps the thread: 12 rows written, 8 left.
+      await store.upsert('t1', points('t1', 'doc-2', 4));
+      await store.deleteDocument('t1', 'doc-2');
+      threadQueries.mockClear();
+      expect(await hits(store, 't1')).toEqual(small);
+      expect(threadQueries).toHaveBeenCalledTimes(1);
+      await store.close();
+      expect((await storeError(store.searchDense('t1', query, { limit: 1 }))).code).toBe('store_rejected');
+      await threaded.close();
+    } finally {
+      threadQueries.mockRestore();
+    }
+  });
+
+  it('refuses a denseThreadMinChunks that is not a non-negative integer', () => {
+    for (const denseThreadMinChunks of [-1, 1.5, Number.NaN]) {
+      expect(
+        () => new SqliteVectorStore({ path: join(dir.path, 'x.db'), dimension: 8, denseThreadMinChunks }),
+      ).toThrow(/denseThreadMinChunks/);
+    }
   });
 
   it('keeps its data across close and reopen', async () => {

@@ -11,6 +11,7 @@ export {
   answerPromptFromBlock,
   extractQuestion,
   formatAnswerPrompt,
+  formatPassage,
   formatPassages,
   NOT_FOUND_ANSWER,
   type NumberedPassage,

@@ -22,8 +22,15 @@ export const NOT_FOUND_ANSWER = 'I could not find the answer in the provided doc
 
 const PASSAGE_LINE_RE = /^\[(\d+)\] (?:\(source: ([^()\n]*)\) )?(.*)$/;
 
+/** White-space runs that folding to one space changes (see {@link oneLine}). */
+const FOLDED_WHITE_SPACE = /\s{2,}|[^\S ]/g;
+
+/**
+ * `text.replace(/\s+/g, ' ').trim()`, matching only the runs that change (two or more characters,
+ * or one that is not a plain space): prose is mostly single spaces, and each replacement costs.
+ */
 function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
+  return text.replace(FOLDED_WHITE_SPACE, ' ').trim();
 }
 
 /**
@@ -39,15 +46,19 @@ function oneLine(text: string): string {
  * (see {@link parsePassages}). Numbers start at 1, in the order given: cite `[n]` ↔ `passages[n-1]`.
  */
 export function formatPassages(passages: readonly Passage[]): string {
-  return passages
-    .map((passage, i) => {
-      const source =
-        passage.source === undefined || oneLine(passage.source) === ''
-          ? ''
-          : `(source: ${oneLine(passage.source).replace(/\(/g, '[').replace(/\)/g, ']')}) `;
-      return `[${i + 1}] ${source}${oneLine(passage.text)}`;
-    })
-    .join('\n');
+  return passages.map((passage, i) => formatPassage(passage, i + 1)).join('\n');
+}
+
+/**
+ * One line of a {@link formatPassages} block: the passage cited as `[number]`. A block is its lines
+ * joined by `\n`, so that a caller building one passage at a time formats each passage once.
+ */
+export function formatPassage(passage: Passage, number: number): string {
+  const source =
+    passage.source === undefined || oneLine(passage.source) === ''
+      ? ''
+      : `(source: ${oneLine(passage.source).replace(/\(/g, '[').replace(/\)/g, ']')}) `;
+  return `[${number}] ${source}${oneLine(passage.text)}`;
 }
 
 /** Reads the passages of a {@link formatPassages} block back, from anywhere inside a larger text. */

@@ -1,4 +1,4 @@
-import { formatPassages, type Passage } from '@quire/api-client';
+import { formatPassage, type Passage } from '@quire/api-client';
 import { DEFAULT_CONTEXT_TOKENS } from '@quire/contracts';
 import { QuireError } from '../errors.js';
 import type { ChunkRecord } from '../vector-store/types.js';
@@ -35,7 +35,7 @@ export interface AnswerContext {
   text: string;
   /** In rank order; `passages[n - 1]` is cited as `[n]`. */
   passages: ContextPassage[];
-  /** Tokens of `text`. */
+  /** Tokens of `text` (counted when first read). */
   tokens: number;
   /** Passages given that did not fit in the budget. */
   dropped: number;
@@ -76,28 +76,28 @@ export function buildContext(
     Number.MAX_SAFE_INTEGER,
   );
   const kept: ContextPassage[] = [];
-  const shown: Passage[] = [];
+  // The block's lines so far, each formatted once: the block is `lines.join('\n')`.
+  const lines: string[] = [];
   // Tokens of the block so far, counted line by line (each line once, not the whole block again
   // per passage); a newline between lines counts as one more token, which never undercounts.
   let used = 0;
-  const lineTokens = (next: Passage): number => {
-    const block = formatPassages([...shown, next]);
-    return countTokens(block.slice(block.lastIndexOf('\n') + 1)) + (shown.length > 0 ? 1 : 0);
-  };
+  const lineTokens = (next: Passage): number =>
+    countTokens(formatPassage(next, lines.length + 1)) + (lines.length > 0 ? 1 : 0);
   const fits = (next: Passage): boolean => used + lineTokens(next) <= budget;
 
   for (const passage of passages) {
     const number = kept.length + 1;
     const source = passageSourceLabel(passage.record);
     const text = oneLine(passage.record.text);
-    let cost = lineTokens({ text, source });
+    const line = formatPassage({ text, source }, number);
+    let cost = countTokens(line) + (lines.length > 0 ? 1 : 0);
     if (used + cost > budget && used + cost <= budget + 2) {
       // Near the edge, where merges across the newline matter: count the whole block exactly.
-      cost = countTokens(formatPassages([...shown, { text, source }])) - used;
+      cost = countTokens([...lines, line].join('\n')) - used;
     }
     if (used + cost <= budget) {
       kept.push({ number, passage, text, source, truncated: false });
-      shown.push({ text, source });
+      lines.push(line);
       used += cost;
       continue;
     }
@@ -110,12 +110,23 @@ export function buildContext(
       );
     }
     kept.push({ number, passage, text: cut, source, truncated: true });
-    shown.push({ text: cut, source });
+    lines.push(formatPassage({ text: cut, source }, number));
     break;
   }
 
-  const text = formatPassages(shown);
-  return { text, passages: kept, tokens: countTokens(text), dropped: passages.length - kept.length };
+  const text = lines.join('\n');
+  // Counted when first read: `used` may count a token per newline too many, and only a report of
+  // a shortened context reads the exact count (a second pass over the block otherwise).
+  let tokens: number | undefined;
+  return {
+    text,
+    passages: kept,
+    get tokens() {
+      tokens ??= countTokens(text);
+      return tokens;
+    },
+    dropped: passages.length - kept.length,
+  };
 }
 
 /** The longest run of whole sentences (else whole words of the first, marked with "…") that fits. */

@@ -32,9 +32,15 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
   signal?.throwIfAborted();
 }
 
-/** Collapses whitespace, the way `formatPassages` shows a passage to the model. */
+/** White-space runs that folding to one space changes: two or more characters, or one that is not a space. */
+const FOLDED_WHITE_SPACE = /\s{2,}|[^\S ]/g;
+
+/**
+ * Collapses whitespace, the way `formatPassages` shows a passage to the model: the result of
+ * `replace(/\s+/g, ' ')`, with no replacement made for the single spaces prose is mostly made of.
+ */
 export function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
+  return text.replace(FOLDED_WHITE_SPACE, ' ').trim();
 }
 
 export function errorMessage(error: unknown): string {
