@@ -77,7 +77,7 @@ export type HyphenDecision = 'join' | 'keep' | 'leave';
  */
 export class Vocabulary {
   readonly #pages: readonly string[];
-  #counts: Map<string, number> | null = null;
+  #counts: Map<string, { n: number }> | null = null;
 
   /** `pages` in order: a word split across a page break is left out too. */
   constructor(pages: readonly string[]) {
@@ -86,7 +86,7 @@ export class Vocabulary {
 
   count(word: string): number {
     this.#counts ??= countWords(this.#pages);
-    return this.#counts.get(word.toLowerCase()) ?? 0;
+    return this.#counts.get(word.toLowerCase())?.n ?? 0;
   }
 }
 
@@ -105,12 +105,15 @@ const wordClasses = new Uint8Array(0x10000);
  * A split's first half keeps its hyphen ("param-") and matches no query; its second half
  * ("eters") would pass for a word, so it is taken off again.
  */
-function countWords(pages: readonly string[]): Map<string, number> {
-  const counts = new Map<string, number>();
+function countWords(pages: readonly string[]): Map<string, { n: number }> {
+  // A mutable count per word: one lookup for a word met before instead of a get and a set.
+  const counts = new Map<string, { n: number }>();
   const text = pages.join('\n').toLowerCase();
   const add = (token: string) => {
     const key = token.includes('\u2010') ? token.replace(/\u2010/g, '-') : token;
-    counts.set(key, (counts.get(key) ?? 0) + 1);
+    const count = counts.get(key);
+    if (count === undefined) counts.set(key, { n: 1 });
+    else count.n++;
   };
   const length = text.length;
   let start = -1;
@@ -143,7 +146,7 @@ function countWords(pages: readonly string[]): Map<string, number> {
     if (!'-\u00AD\u2010'.includes(lines[i]!.trimEnd().at(-1) ?? ' ')) continue;
     const continuation = LINE_START.exec(lines[i + 1]!)?.[1];
     const count = continuation === undefined ? undefined : counts.get(continuation);
-    if (continuation !== undefined && count !== undefined) counts.set(continuation, count - 1);
+    if (count !== undefined) count.n--;
   }
   return counts;
 }
