@@ -21,6 +21,12 @@ export interface ParsePdfOptions extends SandboxedLoadOptions {
   engines?: PdfEngines;
   /** OCR for pages without a text layer; without it such pages are skipped. */
   ocr?: OcrRunOptions;
+  /**
+   * Whether the pdfjs engine looks for images on the pages with no text at all of a document with
+   * text (`PdfTaskInput.imagesOfBlankPages`). Default true; `extractPdf` asks only when OCR in
+   * `auto` mode will use the answer.
+   */
+  imagesOfBlankPages?: boolean;
 }
 
 /**
@@ -46,6 +52,7 @@ export function parsePdfInWorker(
     maxPages: limits.maxPages,
     maxChars: limits.maxChars,
     maxMemoryMb: limits.parseMaxMemoryMb,
+    ...(options.imagesOfBlankPages === undefined ? {} : { imagesOfBlankPages: options.imagesOfBlankPages }),
   };
   return runInSandbox<ParsedPdf>(PDF_ENGINE_TASK[engine], name, input, options);
 }
@@ -131,7 +138,10 @@ async function attempt(
 ): Promise<Attempt> {
   let parsed: ParsedPdf;
   try {
-    parsed = await parsePdfInWorker(bytes, name, options, engine);
+    // Only OCR in `auto` mode reads what the pages without text paint (a scan's verdict is asked
+    // for anyway): without it the engine need not decode a text document's cover image.
+    const imagesOfBlankPages = options.ocr?.settings.mode === 'auto';
+    parsed = await parsePdfInWorker(bytes, name, { ...options, imagesOfBlankPages }, engine);
   } catch (error) {
     if (error instanceof DocumentError && FALLBACK_CODES.has(error.code)) return { ok: false, error };
     throw error;
