@@ -23,8 +23,7 @@ export interface ParsePdfOptions extends SandboxedLoadOptions {
   ocr?: OcrRunOptions;
   /**
    * Whether the pdfjs engine looks for images on the pages with no text at all of a document with
-   * text (`PdfTaskInput.imagesOfBlankPages`). Default true; `extractPdf` asks only when OCR in
-   * `auto` mode will use the answer.
+   * text (`PdfTaskInput.imagesOfBlankPages`). Default true; `extractPdf` asks only when OCR is on.
    */
   imagesOfBlankPages?: boolean;
 }
@@ -138,9 +137,9 @@ async function attempt(
 ): Promise<Attempt> {
   let parsed: ParsedPdf;
   try {
-    // Only OCR in `auto` mode reads what the pages without text paint (a scan's verdict is asked
-    // for anyway): without it the engine need not decode a text document's cover image.
-    const imagesOfBlankPages = options.ocr?.settings.mode === 'auto';
+    // Only OCR reads what the pages without text paint (a scan's verdict is asked for anyway):
+    // without it the engine need not decode a text document's cover image.
+    const imagesOfBlankPages = options.ocr !== undefined && options.ocr.settings.mode !== 'off';
     parsed = await parsePdfInWorker(bytes, name, { ...options, imagesOfBlankPages }, engine);
   } catch (error) {
     if (error instanceof DocumentError && FALLBACK_CODES.has(error.code)) return { ok: false, error };
