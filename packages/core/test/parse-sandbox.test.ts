@@ -11,6 +11,7 @@ import {
   type ParseFinishedEvent,
   ParseSandbox,
   type ParseSandboxOptions,
+  readProcessMemory,
   registerSandboxTask,
   type SandboxExitReason,
 } from '../src/sandbox/index.js';
@@ -20,6 +21,7 @@ registerSandboxTask('test-echo', task('echo'));
 registerSandboxTask('test-spin', task('spin'));
 registerSandboxTask('test-hoard', task('hoard'));
 registerSandboxTask('test-keep', task('keep'));
+registerSandboxTask('test-linger', task('linger'));
 // A kind that keeps an engine loaded: its child stays up to 90% of the cap, for 3 tasks.
 registerSandboxTask('test-engine', task('keep'), { recycleRssShare: 0.9, maxTasksPerChild: 3 });
 
@@ -240,6 +242,26 @@ describe('ParseSandbox', () => {
     // A fresh child that passes the cap is not retried.
     await expect(keep(450)).rejects.toMatchObject({ code: 'parse_out_of_memory' });
     expect(sandbox.stats()).toMatchObject({ killed: 4, retried: 2 });
+  });
+
+  it('runs a task once more in a fresh child when its child grew past the cap after its last task', async () => {
+    const sandbox = makeSandbox({ size: 1 });
+    const { pid } = await sandbox.run<{ pid: number }>({
+      kind: 'test-linger',
+      name: 'scan.pdf',
+      input: { mib: 400, afterMs: 20 },
+      ...limits,
+    });
+    // Wait until the idle child holds more than the cap.
+    for (let i = 0; i < 200; i++) {
+      const memory = await readProcessMemory(pid);
+      if (memory !== null && memory.rssBytes > limits.maxMemoryMb * MIB) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    const next = await echo(sandbox, { value: 'next' });
+    expect(next).toMatchObject({ value: 'next' });
+    expect(next.pid).not.toBe(pid);
+    expect(sandbox.stats()).toMatchObject({ killed: 1, retried: 1 });
   });
 
   it('refuses unknown kinds and bad options with invalid_input', async () => {

@@ -190,6 +190,24 @@ describe('which pages the pdfjs engine finds painting images', () => {
     ]);
     // OCR reads the scanned page only: the blank page is known to paint nothing.
     expect(pagesNeedingOcr(parsed.pages, 'auto')).toEqual([2]);
+
+    // Without OCR to use the answer, the pages of a document with text are not looked at...
+    const unasked = await parsePdfInWorker(bytes, 'mixed.pdf', {
+      limits,
+      sandbox,
+      imagesOfBlankPages: false,
+    });
+    expect(unasked.pages.map((p) => [p.page, p.images])).toEqual(
+      [1, 2, 3, 4].map((page) => [page, undefined]),
+    );
+    expect(unasked.pages.map((p) => p.text)).toEqual(parsed.pages.map((p) => p.text));
+    // ...while a would-be scan still is: its verdict depends on it.
+    const scanned = await parsePdfInWorker(await makeScannedPdf(2), 'scan.pdf', {
+      limits,
+      sandbox,
+      imagesOfBlankPages: false,
+    });
+    expect(scanned.pages.map((p) => p.images)).toEqual([true, true]);
   });
 });
 

@@ -24,6 +24,12 @@ export interface PdfTaskInput {
    * own child process, so an external tool gets the cap as its own address-space limit.
    */
   maxMemoryMb?: number;
+  /**
+   * Whether an engine that can tell cheaply looks for images on every page with no text at all, as
+   * OCR in `auto` mode wants to know (it leaves a blank page alone); when false, only when the
+   * verdict needs it (a would-be scan). Default true.
+   */
+  imagesOfBlankPages?: boolean;
 }
 
 export interface PdfTaskOutput {

@@ -140,10 +140,13 @@ export function pagesWithoutText(pages: readonly PdfPageText[]): PdfPageText[] {
  * document is never rendered and read), and, when the document would be refused as a scan, every
  * page with too little text to count (the verdict counts the ones that paint images). A page with
  * text is never looked at: the look costs pdf.js an operator list, which decodes the page's images.
+ * With `blankPages` false (no OCR will read the document) the blank pages of a document with text
+ * are not looked at either: nothing would use the answer.
  */
-export function pagesToCheckForImages(pages: readonly PdfPageText[]): PdfPageText[] {
+export function pagesToCheckForImages(pages: readonly PdfPageText[], blankPages = true): PdfPageText[] {
   const bare = pagesWithoutText(pages);
   if (bare.length === 0 || needsImageCheck(pages)) return bare;
+  if (!blankPages) return [];
   return bare.filter((entry) => entry.text !== null && assessPageText(entry.text).verdict === 'no_text');
 }
 

@@ -498,6 +498,10 @@ export class ParseSandbox {
     const memory = await readProcessMemory(child.pid);
     job.sampling = false;
     if (memory === null || job.settled) return;
+    // The first sample, taken as the task is sent, is what the child holds from earlier tasks: it
+    // can be more than was read when the last one ended, since a parser may go on allocating after
+    // it answered (pdf.js decodes a page's images after handing over its operator list).
+    if (job.peakBytes === 0 && child.tasks > 0) job.heldBytes = Math.max(job.heldBytes, memory.rssBytes);
     job.peakBytes = Math.max(job.peakBytes, memory.rssBytes, memory.peakBytes);
     const { task } = job.waiting;
     const capBytes = task.maxMemoryMb * MIB;

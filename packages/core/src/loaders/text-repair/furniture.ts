@@ -51,11 +51,29 @@ export function lineTemplate(line: string): string {
     .join(' ');
 }
 
-/** Edge line indexes of a page: up to EDGE_LINES non-blank lines at each end (no overlap). */
+/**
+ * Edge line indexes of a page: up to EDGE_LINES non-blank lines at each end (no overlap), in
+ * order. Read from both ends inwards, so a long page costs no more than a short one.
+ */
 function edgeIndexes(lines: readonly string[]): number[] {
-  const filled = lines.flatMap((line, index) => (line.trim() === '' ? [] : [index]));
-  if (filled.length <= EDGE_LINES * 2) return filled;
-  return [...filled.slice(0, EDGE_LINES), ...filled.slice(-EDGE_LINES)];
+  const head: number[] = [];
+  for (let index = 0; index < lines.length && head.length < EDGE_LINES; index++) {
+    if (lines[index]!.trim() !== '') head.push(index);
+  }
+  const tail: number[] = [];
+  const stop = head.at(-1) ?? -1;
+  for (let index = lines.length - 1; index > stop && tail.length < EDGE_LINES; index--) {
+    if (lines[index]!.trim() !== '') tail.push(index);
+  }
+  return head.concat(tail.reverse());
+}
+
+/** A page with text, its lines, and the edge lines' indexes and templates (computed once). */
+interface PageLines {
+  page: number;
+  lines: string[];
+  edges: number[];
+  templates: string[];
 }
 
 /** Numbers in a line, as integers (thousand separators dropped). */
@@ -85,10 +103,10 @@ function printedPageNumber(line: string): number | null {
  * page; at most one a page. Offsets shift along a book (unnumbered plates, blank pages), so they are compared locally.
  * None when they are on fewer than half the pages: the numbers are then something else.
  */
-function pageNumberLines(pages: ReadonlyArray<{ page: number; lines: string[] }>): Set<string> {
+function pageNumberLines(pages: readonly PageLines[]): Set<string> {
   const candidates: Array<{ page: number; index: number; offset: number }> = [];
-  for (const { page, lines } of pages) {
-    for (const index of edgeIndexes(lines)) {
+  for (const { page, lines, edges } of pages) {
+    for (const index of edges) {
       const printed = printedPageNumber(lines[index]!);
       if (printed !== null) candidates.push({ page, index, offset: page - printed });
     }
@@ -149,29 +167,33 @@ export function removeFurniture(pages: readonly PageText[]): {
   pages: PageText[];
   furniture: PageFurniture[];
 } {
-  const withText = pages
-    .filter((page) => page.text.trim() !== '')
-    .map((page) => ({ page: page.page, lines: page.text.split('\n') }));
-  if (withText.length < MIN_PAGES) return { pages: pages.map((page) => ({ ...page })), furniture: [] };
+  const nonBlank = pages.filter((page) => page.text.trim() !== '');
+  if (nonBlank.length < MIN_PAGES) return { pages: pages.map((page) => ({ ...page })), furniture: [] };
+  const withText: PageLines[] = nonBlank.map(({ page, text }) => {
+    const lines = text.split('\n');
+    const edges = edgeIndexes(lines);
+    return { page, lines, edges, templates: edges.map((index) => lineTemplate(lines[index]!)) };
+  });
 
   const furnitureTemplates = frequentEdgeTemplates(withText);
   const numberLines = pageNumberLines(withText);
-  const isFurniture = (lines: readonly string[], index: number, page: number): boolean =>
-    furnitureTemplates.has(lineTemplate(lines[index]!)) || numberLines.has(`${page}:${index}`);
+  const isFurniture = ({ page, edges, templates }: PageLines, edge: number): boolean =>
+    furnitureTemplates.has(templates[edge]!) || numberLines.has(`${page}:${edges[edge]}`);
 
   const found = new Map<string, PageFurniture>();
   const cleaned = new Map<number, string>();
-  for (const { page, lines } of withText) {
+  for (const entry of withText) {
+    const { page, lines, edges } = entry;
     const drop = new Set<number>();
-    const filled = lines.flatMap((line, index) => (line.trim() === '' ? [] : [index]));
-    // Peel from each end while the lines are furniture, never more than EDGE_LINES a side.
-    for (const index of filled.slice(0, EDGE_LINES)) {
-      if (!isFurniture(lines, index, page)) break;
-      drop.add(index);
+    // Peel from each end while the lines are furniture, never more than EDGE_LINES a side. The
+    // edges are the first and last EDGE_LINES non-blank lines (all of them on a short page).
+    for (let edge = 0; edge < Math.min(EDGE_LINES, edges.length); edge++) {
+      if (!isFurniture(entry, edge)) break;
+      drop.add(edges[edge]!);
     }
-    for (const index of filled.slice(-EDGE_LINES).reverse()) {
-      if (drop.has(index) || !isFurniture(lines, index, page)) break;
-      drop.add(index);
+    for (let edge = edges.length - 1; edge >= Math.max(0, edges.length - EDGE_LINES); edge--) {
+      if (drop.has(edges[edge]!) || !isFurniture(entry, edge)) break;
+      drop.add(edges[edge]!);
     }
     for (const index of drop) {
       const line = lines[index]!.trim();
@@ -189,17 +211,17 @@ export function removeFurniture(pages: readonly PageText[]): {
 }
 
 /** Templates at an edge of at least MIN_SHARE of all, odd or even pages, and of MIN_PAGES pages. */
-function frequentEdgeTemplates(pages: ReadonlyArray<{ page: number; lines: string[] }>): Set<string> {
+function frequentEdgeTemplates(pages: readonly PageLines[]): Set<string> {
   const counts = new Map<
     string,
     { all: number; odd: number; even: number; occurrences: Array<{ page: number; numbers: number[] }> }
   >();
   let odd = 0;
-  for (const { page, lines } of pages) {
+  for (const { page, lines, edges, templates } of pages) {
     if (page % 2 === 1) odd++;
     const seen = new Set<string>();
-    for (const index of edgeIndexes(lines)) {
-      const template = lineTemplate(lines[index]!);
+    for (const [edge, index] of edges.entries()) {
+      const template = templates[edge]!;
       if (template === '' || seen.has(template)) continue;
       seen.add(template);
       const count = counts.get(template) ?? { all: 0, odd: 0, even: 0, occurrences: [] };

@@ -33,8 +33,6 @@
 const LAST_WORD = /^(\S*?)([\p{L}\p{M}]+)([-\u00AD\u2010])$/u;
 /** ...and the word starting the next line. */
 const LINE_START = /^[ \t]*([\p{L}\p{M}]+)(\S*)/u;
-/** What separates words; hyphens stay inside them, so compounds count whole. */
-const NON_WORD = /[^\p{L}\p{M}\u2010-]+/u;
 const KEEP_PREFIXES = new Set(['self', 'well', 'half', 'quasi', 'cross', 'ill', 'all']);
 /** Words that make closed compounds ("overturned", "outright"), not hyphenated ones. */
 const CLOSED_PREFIXES = new Set([
@@ -79,7 +77,7 @@ export type HyphenDecision = 'join' | 'keep' | 'leave';
  */
 export class Vocabulary {
   readonly #pages: readonly string[];
-  #counts: Map<string, number> | null = null;
+  #counts: Map<string, { n: number }> | null = null;
 
   /** `pages` in order: a word split across a page break is left out too. */
   constructor(pages: readonly string[]) {
@@ -88,29 +86,67 @@ export class Vocabulary {
 
   count(word: string): number {
     this.#counts ??= countWords(this.#pages);
-    return this.#counts.get(word.toLowerCase()) ?? 0;
+    return this.#counts.get(word.toLowerCase())?.n ?? 0;
   }
 }
 
+/** A character that belongs to a word: a letter, a mark, or a hyphen (compounds count whole). */
+const WORD_CHAR = /^[\p{L}\p{M}\u2010-]$/u;
+const UNKNOWN = 0;
+const IN_WORD = 1;
+const SEPARATOR = 2;
+/** Classes of the Basic Multilingual Plane's code units, filled in as they are met. */
+const wordClasses = new Uint8Array(0x10000);
+
 /**
- * Word counts by splitting the lower-cased text (a tokenising regular expression is several times
- * slower on long documents). A split's first half keeps its hyphen ("param-") and matches no
- * query; its second half ("eters") would pass for a word, so it is taken off again.
+ * Word counts over the lower-cased text, scanned once with a class per code unit: the words are
+ * the runs of letters, marks and hyphens, so compounds count whole (a tokenising or splitting regular
+ * expression with Unicode classes costs several times more on long documents).
+ * A split's first half keeps its hyphen ("param-") and matches no query; its second half
+ * ("eters") would pass for a word, so it is taken off again.
  */
-function countWords(pages: readonly string[]): Map<string, number> {
-  const counts = new Map<string, number>();
+function countWords(pages: readonly string[]): Map<string, { n: number }> {
+  // A mutable count per word: one lookup for a word met before instead of a get and a set.
+  const counts = new Map<string, { n: number }>();
   const text = pages.join('\n').toLowerCase();
-  for (const token of text.split(NON_WORD)) {
-    if (token === '') continue;
+  const add = (token: string) => {
     const key = token.includes('\u2010') ? token.replace(/\u2010/g, '-') : token;
-    counts.set(key, (counts.get(key) ?? 0) + 1);
+    const count = counts.get(key);
+    if (count === undefined) counts.set(key, { n: 1 });
+    else count.n++;
+  };
+  const length = text.length;
+  let start = -1;
+  for (let i = 0; i < length; i++) {
+    const unit = text.charCodeAt(i);
+    let cls = wordClasses[unit]!;
+    if (cls === UNKNOWN) {
+      cls = WORD_CHAR.test(String.fromCharCode(unit)) ? IN_WORD : SEPARATOR;
+      wordClasses[unit] = cls;
+    }
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < length) {
+      const next = text.charCodeAt(i + 1);
+      // A surrogate pair is one code point: a letter or mark outside the BMP is part of a word.
+      if (next >= 0xdc00 && next <= 0xdfff && WORD_CHAR.test(text.slice(i, i + 2))) {
+        if (start < 0) start = i;
+        i++;
+        continue;
+      }
+    }
+    if (cls === IN_WORD) {
+      if (start < 0) start = i;
+    } else if (start >= 0) {
+      add(text.slice(start, i));
+      start = -1;
+    }
   }
+  if (start >= 0) add(text.slice(start));
   const lines = text.split('\n');
   for (let i = 0; i + 1 < lines.length; i++) {
     if (!'-\u00AD\u2010'.includes(lines[i]!.trimEnd().at(-1) ?? ' ')) continue;
     const continuation = LINE_START.exec(lines[i + 1]!)?.[1];
     const count = continuation === undefined ? undefined : counts.get(continuation);
-    if (continuation !== undefined && count !== undefined) counts.set(continuation, count - 1);
+    if (count !== undefined) count.n--;
   }
   return counts;
 }

@@ -193,7 +193,7 @@ export async function run(input: PdfTaskInput): Promise<PdfTaskOutput> {
     }
     // Which pages without text paint images tells a scanned page (for OCR, or a scan's verdict)
     // from a blank one.
-    for (const entry of pagesToCheckForImages(pages)) {
+    for (const entry of pagesToCheckForImages(pages, input.imagesOfBlankPages ?? true)) {
       entry.images = await pageHasImages(parser, entry.page, imageOps);
     }
     return { engine: 'pdfjs', pageCount, title: titleOf(info), pages };
