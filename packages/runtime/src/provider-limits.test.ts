@@ -1,7 +1,7 @@
 import { BuiltinModels, type ModelApi, ModelClient } from '@quire/api-client';
 import { cleanupPrefix, getTestRedis, startModelServer, type TestRedis, uniquePrefix } from '@quire/testkit';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createMetrics } from './metrics.js';
 import { guardModels, SharedRateLimiter } from './provider-limits.js';
 
@@ -18,6 +18,18 @@ afterAll(async () => {
   a.disconnect();
   b.disconnect();
   await redis.stop();
+});
+
+/** Limiters made here, closed after each test (an unconfigured one subscribes on a connection of its own). */
+const limiters: SharedRateLimiter[] = [];
+class TestLimiter extends SharedRateLimiter {
+  constructor(...args: ConstructorParameters<typeof SharedRateLimiter>) {
+    super(...args);
+    limiters.push(this);
+  }
+}
+afterEach(async () => {
+  await Promise.all(limiters.splice(0).map((limiter) => limiter.close()));
 });
 
 /** Whether `acquire` is still waiting after `ms` (then it is given up). */
@@ -38,8 +50,8 @@ describe('SharedRateLimiter', () => {
     const prefix = uniquePrefix('rl');
     // Two limiters on two connections stand for two worker processes.
     const limits = { requestsPerMinute: 4, tokensPerMinute: 0 };
-    const first = new SharedRateLimiter(a, limits, { keyPrefix: prefix });
-    const second = new SharedRateLimiter(b, limits, { keyPrefix: prefix });
+    const first = new TestLimiter(a, limits, { keyPrefix: prefix });
+    const second = new TestLimiter(b, limits, { keyPrefix: prefix });
     // The whole window's budget goes out at once, whoever asks: no spacing, no idle start.
     await Promise.all([first, second, first, second].map((l) => l.acquire('p', 1)));
     expect(await waits(first, 1)).toBe(true);
@@ -54,7 +66,7 @@ describe('SharedRateLimiter', () => {
 
   it('admits again once the oldest requests have left the window', async () => {
     const prefix = uniquePrefix('rl');
-    const limiter = new SharedRateLimiter(
+    const limiter = new TestLimiter(
       a,
       { requestsPerMinute: 2, tokensPerMinute: 0 },
       { keyPrefix: prefix, windowMs: 300 },
@@ -68,16 +80,12 @@ describe('SharedRateLimiter', () => {
 
   it('counts tokens, and lets a request larger than the whole budget through alone', async () => {
     const prefix = uniquePrefix('rl');
-    const limiter = new SharedRateLimiter(
-      a,
-      { requestsPerMinute: 0, tokensPerMinute: 100 },
-      { keyPrefix: prefix },
-    );
+    const limiter = new TestLimiter(a, { requestsPerMinute: 0, tokensPerMinute: 100 }, { keyPrefix: prefix });
     await limiter.acquire('p', 60);
     await limiter.acquire('p', 40);
     expect(await waits(limiter, 1)).toBe(true);
     await cleanupPrefix(redis.url, prefix);
-    const fresh = new SharedRateLimiter(
+    const fresh = new TestLimiter(
       a,
       { requestsPerMinute: 0, tokensPerMinute: 100 },
       { keyPrefix: uniquePrefix('rl') },
@@ -90,21 +98,13 @@ describe('SharedRateLimiter', () => {
 describe('SharedRateLimiter.acquireParts', () => {
   it('admits as many leading parts as fit what is left of the window, once they hold the minimum', async () => {
     const prefix = uniquePrefix('rl');
-    const limiter = new SharedRateLimiter(
-      a,
-      { requestsPerMinute: 0, tokensPerMinute: 100 },
-      { keyPrefix: prefix },
-    );
+    const limiter = new TestLimiter(a, { requestsPerMinute: 0, tokensPerMinute: 100 }, { keyPrefix: prefix });
     // Into an empty window every part goes, whatever their sum.
     expect((await limiter.acquireParts('p', [30, 40], 10)).count).toBe(2);
     // 30 left: three parts of 10 fit, the fourth waits.
     expect((await limiter.acquireParts('p', [10, 10, 10, 10], 15)).count).toBe(3);
     const left = uniquePrefix('rl');
-    const other = new SharedRateLimiter(
-      a,
-      { requestsPerMinute: 0, tokensPerMinute: 100 },
-      { keyPrefix: left },
-    );
+    const other = new TestLimiter(a, { requestsPerMinute: 0, tokensPerMinute: 100 }, { keyPrefix: left });
     await other.acquire('p', 88);
     // 12 left: one part of 10 fits but holds less than the minimum of 15, so it waits.
     const controller = new AbortController();
@@ -122,11 +122,7 @@ describe('SharedRateLimiter.acquireParts', () => {
 describe('SharedRateLimiter.waiting', () => {
   it('tells how many calls wait for the budget, as they start and stop waiting', async () => {
     const prefix = uniquePrefix('rl');
-    const limiter = new SharedRateLimiter(
-      a,
-      { requestsPerMinute: 1, tokensPerMinute: 0 },
-      { keyPrefix: prefix },
-    );
+    const limiter = new TestLimiter(a, { requestsPerMinute: 1, tokensPerMinute: 0 }, { keyPrefix: prefix });
     const seen: number[] = [];
     const remove = limiter.onWaitingChange((waiting) => seen.push(waiting));
     await limiter.acquire('p', 1);
@@ -146,11 +142,7 @@ describe('SharedRateLimiter.waiting', () => {
 describe('SharedRateLimiter.charge', () => {
   it('sets a request to what the provider counted: more holds the budget, less gives it back', async () => {
     const prefix = uniquePrefix('rl');
-    const limiter = new SharedRateLimiter(
-      a,
-      { requestsPerMinute: 0, tokensPerMinute: 100 },
-      { keyPrefix: prefix },
-    );
+    const limiter = new TestLimiter(a, { requestsPerMinute: 0, tokensPerMinute: 100 }, { keyPrefix: prefix });
     const ticket = await limiter.acquire('p', 10);
     await limiter.charge('p', ticket, 100);
     expect(await waits(limiter, 1)).toBe(true);
@@ -179,7 +171,7 @@ describe('SharedRateLimiter.charge', () => {
 describe('SharedRateLimiter.learn', () => {
   it('adopts the limits the provider announces, the lower one when also configured', async () => {
     const prefix = uniquePrefix('rl');
-    const unconfigured = new SharedRateLimiter(
+    const unconfigured = new TestLimiter(
       a,
       { requestsPerMinute: 0, tokensPerMinute: 0 },
       { keyPrefix: prefix },
@@ -189,7 +181,7 @@ describe('SharedRateLimiter.learn', () => {
     expect(await waits(unconfigured, 400)).toBe(false);
     expect(await waits(unconfigured, 200)).toBe(true);
     // Another process configured lower: it keeps to its own, lower limit.
-    const configured = new SharedRateLimiter(
+    const configured = new TestLimiter(
       b,
       { requestsPerMinute: 0, tokensPerMinute: 1_000 },
       { keyPrefix: prefix },
@@ -201,11 +193,74 @@ describe('SharedRateLimiter.learn', () => {
   it('holds every process back for as long as a 429 asked', async () => {
     const prefix = uniquePrefix('rl');
     const limits = { requestsPerMinute: 0, tokensPerMinute: 0 };
-    const first = new SharedRateLimiter(a, limits, { keyPrefix: prefix });
-    const second = new SharedRateLimiter(b, limits, { keyPrefix: prefix });
+    const first = new TestLimiter(a, limits, { keyPrefix: prefix });
+    const second = new TestLimiter(b, limits, { keyPrefix: prefix });
     expect(await waits(second, 1)).toBe(false);
     await first.learn('p', { retryAfterMs: 60_000 });
     expect(await waits(second, 1)).toBe(true);
+    await cleanupPrefix(redis.url, prefix);
+  });
+});
+
+/**
+ * Waits until `limiter` admits a request without waiting for Redis (its evals made 200 ms slow
+ * meanwhile), and returns that request's ticket.
+ */
+async function admittedWithoutRedis(limiter: SharedRateLimiter, connection: Redis): Promise<string> {
+  const original = connection.eval.bind(connection) as (...args: unknown[]) => Promise<unknown>;
+  const slow = vi.spyOn(connection, 'eval').mockImplementation(
+    ((...args: unknown[]) =>
+      new Promise((resolve, reject) => {
+        setTimeout(() => original(...args).then(resolve, reject), 200);
+      })) as never,
+  );
+  try {
+    return await vi.waitFor(
+      async () => {
+        const outcome = await Promise.race([
+          limiter.acquire('p', 5),
+          new Promise<string>((r) => setTimeout(r, 50, 'waiting')),
+        ]);
+        if (outcome === 'waiting') throw new Error('admission still waits for Redis');
+        return outcome;
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+  } finally {
+    slow.mockRestore();
+  }
+}
+
+describe('SharedRateLimiter with no limit known', () => {
+  it('lets a request go without waiting for Redis, and logs it beside it', async () => {
+    const prefix = uniquePrefix('rl');
+    const log = `${prefix}:rl:p:log`;
+    const limiter = new TestLimiter(
+      a,
+      { requestsPerMinute: 0, tokensPerMinute: 0 },
+      { keyPrefix: prefix, stateCacheMs: 60_000 },
+    );
+    // The first request waits for its admission: nothing is known of the shared state yet.
+    const first = await limiter.acquire('p', 5);
+    expect(await a.zscore(log, first)).not.toBeNull();
+    // Once subscribed and told by the state that nothing limits the provider, it does not wait.
+    const ticket = await admittedWithoutRedis(limiter, a);
+    await vi.waitFor(async () => expect(await a.zscore(log, ticket)).not.toBeNull());
+    // A limit learned here applies to the next request at once.
+    await limiter.learn('p', { tokensPerMinute: 20 });
+    expect(await waits(limiter, 15)).toBe(true);
+    await cleanupPrefix(redis.url, prefix);
+  });
+
+  it('waits again as soon as another process learns a limit or a pause', async () => {
+    const prefix = uniquePrefix('rl');
+    const limits = { requestsPerMinute: 0, tokensPerMinute: 0 };
+    // A look at the state is trusted for a minute: only the message can tell them.
+    const here = new TestLimiter(a, limits, { keyPrefix: prefix, stateCacheMs: 60_000 });
+    const there = new TestLimiter(b, limits, { keyPrefix: prefix, stateCacheMs: 60_000 });
+    await admittedWithoutRedis(here, a);
+    await there.learn('p', { retryAfterMs: 60_000 });
+    await vi.waitFor(async () => expect(await waits(here, 1, 100)).toBe(true), { timeout: 2_000 });
     await cleanupPrefix(redis.url, prefix);
   });
 });
@@ -260,7 +315,7 @@ describe('guardModels with a shared limit', () => {
   it('sends an embeddings call in parts that fit what is left of the window, answered in input order', async () => {
     const metrics = createMetrics({ service: 'test', defaultMetrics: false });
     const prefix = uniquePrefix('rl');
-    const limiter = new SharedRateLimiter(
+    const limiter = new TestLimiter(
       a,
       { requestsPerMinute: 0, tokensPerMinute: 100 },
       { keyPrefix: prefix, windowMs: 500 },
@@ -295,20 +350,20 @@ describe('guardModels with a shared limit', () => {
 
     // Estimated at 300 tokens (the whole window), cost 10: the difference comes back at once.
     const refunded = uniquePrefix('rl');
-    const cheap = new SharedRateLimiter(a, limits, { keyPrefix: refunded });
+    const cheap = new TestLimiter(a, limits, { keyPrefix: refunded });
     const overEstimated = guardModels(costing(10), { limiter: cheap, metrics, providerKey: 'p' });
     await overEstimated.embeddings({ model: 'm', input: ['x'] }, { estimatedTokens: 300 });
     expect(await nextWaits(cheap)).toBe(false);
 
     // Without the correction the same estimate holds the budget for the window.
     const held = uniquePrefix('rl');
-    const uncorrected = new SharedRateLimiter(a, limits, { keyPrefix: held });
+    const uncorrected = new TestLimiter(a, limits, { keyPrefix: held });
     await uncorrected.acquire('p', 300);
     expect(await nextWaits(uncorrected)).toBe(true);
 
     // Estimated at 1 token, cost 300: the next request waits for the other 299.
     const charged = uniquePrefix('rl');
-    const dear = new SharedRateLimiter(a, limits, { keyPrefix: charged });
+    const dear = new TestLimiter(a, limits, { keyPrefix: charged });
     const underEstimated = guardModels(costing(300), { limiter: dear, metrics, providerKey: 'p' });
     await underEstimated.embeddings({ model: 'm', input: ['x'] }, { estimatedTokens: 1 });
     expect(await nextWaits(dear)).toBe(true);
@@ -321,11 +376,7 @@ describe('guardModels with a shared limit', () => {
     const prefix = uniquePrefix('rl');
     try {
       const metrics = createMetrics({ service: 'test', defaultMetrics: false });
-      const limiter = new SharedRateLimiter(
-        a,
-        { requestsPerMinute: 0, tokensPerMinute: 0 },
-        { keyPrefix: prefix },
-      );
+      const limiter = new TestLimiter(a, { requestsPerMinute: 0, tokensPerMinute: 0 }, { keyPrefix: prefix });
       const client = new ModelClient({ baseURL: server.url, maxRetries: 0 });
       const models = guardModels(client, { limiter, metrics, providerKey: 'p' });
       await models.embeddings({ model: 'm', input: ['one two three'] }, { estimatedTokens: 3 });
@@ -336,11 +387,7 @@ describe('guardModels with a shared limit', () => {
       // The provider lowers its limit: the next request meets a 429, and everyone holds back.
       server.setOptions({ rateLimit: { tokensPerMinute: 3 } });
       await expect(models.embeddings({ model: 'm', input: ['four'] })).rejects.toMatchObject({ status: 429 });
-      const other = new SharedRateLimiter(
-        b,
-        { requestsPerMinute: 0, tokensPerMinute: 0 },
-        { keyPrefix: prefix },
-      );
+      const other = new TestLimiter(b, { requestsPerMinute: 0, tokensPerMinute: 0 }, { keyPrefix: prefix });
       expect(await waits(other, 1)).toBe(true);
     } finally {
       await server.close();

@@ -173,6 +173,14 @@ export interface SharedRateLimiterOptions {
    * Default 500, at most a hundredth of `windowMs`.
    */
   marginMs?: number;
+  /**
+   * With no limit configured, how long a look at the shared state that found no limit learned and
+   * no pause asked is trusted, in milliseconds: meanwhile requests go without waiting for Redis and
+   * are logged beside them. A limit or pause learned by any process reaches the others at once
+   * (Redis pub/sub, on a connection of the limiter's own); this bounds what a lost message costs.
+   * Default 1,000.
+   */
+  stateCacheMs?: number;
 }
 
 /**
@@ -188,8 +196,18 @@ export class SharedRateLimiter {
   readonly #windowUs: number;
   readonly #marginUs: number;
   readonly #ttlMs: number;
+  readonly #stateCacheMs: number;
   #waiting = 0;
   readonly #waitingListeners = new Set<(waiting: number) => void>();
+  /** Per key: until when (performance.now()) the shared state is known to hold no limit. */
+  readonly #unlimitedUntil = new Map<string, number>();
+  /** Per key: raised by every limit or pause this process learns, so an older read cannot undo it. */
+  readonly #learned = new Map<string, number>();
+  readonly #stateReads = new Set<string>();
+  /** Connection subscribed to the learned-limits channel; made when first needed. */
+  #subscriber: Redis | undefined;
+  #subscribed = false;
+  #closed = false;
 
   constructor(redis: Redis, limits: ProviderLimits, options: SharedRateLimiterOptions) {
     this.#redis = redis;
@@ -199,6 +217,7 @@ export class SharedRateLimiter {
     this.#windowUs = windowMs * 1000;
     this.#marginUs = Math.round(Math.min(options.marginMs ?? 500, windowMs / 100) * 1000);
     this.#ttlMs = windowMs + 60_000;
+    this.#stateCacheMs = options.stateCacheMs ?? 1_000;
   }
 
   /** Calls in this process waiting for the budget now. */
@@ -264,6 +283,13 @@ export class SharedRateLimiter {
     const id = randomUUID();
     const cost = Math.max(0, Math.ceil(tokens));
     const parts = costs.map((c) => Math.max(0, Math.ceil(c)));
+    if (this.#knownUnlimited(key)) {
+      // Nothing limits the provider: the request goes now, a Redis round trip sooner, and is
+      // logged beside it (admission never waits without a limit), so that a limit learned later
+      // counts it. Should a pause have come meanwhile, the log refuses it and the next look sees it.
+      this.#admit(key, cost, id, parts).catch(() => undefined);
+      return { ticket: id, count: parts.length === 0 ? 1 : parts.length };
+    }
     let waited = false;
     try {
       for (;;) {
@@ -280,6 +306,79 @@ export class SharedRateLimiter {
     } finally {
       if (waited) this.#setWaiting(-1);
     }
+  }
+
+  /**
+   * Whether neither this process nor the shared state knows a limit or a pause for `key`, as of a
+   * look at most `stateCacheMs` old; the next look is taken in the background when half of it has
+   * passed. False until the first look is in, and always with a limit configured.
+   */
+  #knownUnlimited(key: string): boolean {
+    if (this.#limits.requestsPerMinute > 0 || this.#limits.tokensPerMinute > 0 || this.#closed) return false;
+    if (!this.#subscribed) {
+      this.#subscribe();
+      return false;
+    }
+    const now = performance.now();
+    const until = this.#unlimitedUntil.get(key) ?? 0;
+    if (now + this.#stateCacheMs / 2 >= until && !this.#stateReads.has(key)) {
+      this.#stateReads.add(key);
+      const learned = this.#learned.get(key) ?? 0;
+      const [, , state] = this.#keys(key);
+      this.#redis
+        .hmget(state, 'rpm', 'tpm', 'pause')
+        .then((fields) => {
+          if ((this.#learned.get(key) ?? 0) !== learned) return;
+          if (fields.some((field) => Number(field ?? 0) > 0)) this.#unlimitedUntil.delete(key);
+          else this.#unlimitedUntil.set(key, now + this.#stateCacheMs);
+        })
+        .catch(() => this.#unlimitedUntil.delete(key))
+        .finally(() => this.#stateReads.delete(key));
+    }
+    return now < until;
+  }
+
+  get #channel(): string {
+    return `${this.#keyPrefix}:rl:learned`;
+  }
+
+  /** Subscribes to limits and pauses learned by any process; looks at the state count only from then on. */
+  #subscribe(): void {
+    if (this.#subscriber !== undefined) return;
+    const subscriber = this.#redis.duplicate();
+    this.#subscriber = subscriber;
+    const forget = (): void => {
+      this.#subscribed = false;
+      this.#unlimitedUntil.clear();
+    };
+    subscriber.on('error', forget);
+    subscriber.on('close', forget);
+    subscriber.on('message', (_channel: string, key: string) => this.#heard(key));
+    // On connecting, and again after a reconnect (messages sent meanwhile were lost).
+    subscriber.on('ready', () => {
+      subscriber
+        .subscribe(this.#channel)
+        .then(() => {
+          if (!this.#closed && subscriber.status === 'ready') this.#subscribed = true;
+        })
+        .catch(forget);
+    });
+  }
+
+  /** A limit or pause was learned for `key`: ask before each request from now on. */
+  #heard(key: string): void {
+    this.#learned.set(key, (this.#learned.get(key) ?? 0) + 1);
+    this.#unlimitedUntil.delete(key);
+  }
+
+  /** Closes the limiter's own connection (the one it was given stays open). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#subscribed = false;
+    this.#unlimitedUntil.clear();
+    const subscriber = this.#subscriber;
+    this.#subscriber = undefined;
+    if (subscriber !== undefined) await subscriber.quit().catch(() => subscriber.disconnect());
   }
 
   async #admit(key: string, cost: number, id: string, parts: readonly number[]): Promise<number> {
@@ -324,8 +423,12 @@ export class SharedRateLimiter {
     const tpm = positiveInt(seen.tokensPerMinute);
     const pauseUs = positiveInt(seen.retryAfterMs) * 1000;
     if (rpm === 0 && tpm === 0 && pauseUs === 0) return;
+    // From now on this process asks before each request, whatever an older look at the state said.
+    this.#heard(key);
     const [, , state] = this.#keys(key);
     await this.#redis.eval(LEARN, 1, state, rpm, tpm, pauseUs, this.#ttlMs);
+    // The other processes too.
+    await this.#redis.publish(this.#channel, key);
   }
 }
 

@@ -74,6 +74,7 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
     limits.requestsPerMinute > 0 || limits.tokensPerMinute > 0 || config.models.baseURL !== undefined
       ? new SharedRateLimiter(redis, limits, { keyPrefix: config.queuePrefix })
       : undefined;
+  if (limiter !== undefined) shutdown.register('rate-limiter', () => limiter.close(), 1);
   const models = guardModels(createModels(config, { logger }), {
     metrics,
     providerKey: config.models.baseURL ?? 'builtin',
