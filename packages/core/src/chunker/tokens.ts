@@ -76,7 +76,10 @@ export function countTokensWithin(text: string, limit: number): number | false {
   return tokens;
 }
 
-/** White_Space code points (Unicode's property, as the pieces pattern reads `\p{White_Space}`). */
+/**
+ * White_Space code points (Unicode's property, as the pieces pattern reads `\p{White_Space}`). Not
+ * `isWhitespace` of `text.ts`, which is JavaScript's `\s` (U+FEFF in, U+0085 out) for trimming.
+ */
 function isWhiteSpace(code: number): boolean {
   return (
     (code >= 0x09 && code <= 0x0d) ||
