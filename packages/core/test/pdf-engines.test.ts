@@ -8,6 +8,7 @@ import {
   makeBlankPdf,
   makeContentStreamBombPdf,
   makeControlCharPdf,
+  makeCroppedPdf,
   makeDamagedPdf,
   makeEncryptedPdf,
   makeImagePdf,
@@ -103,6 +104,21 @@ describe.each(['pdfjs', 'poppler'] as const)('the %s engine', (engine) => {
     expect(doc.sections.map((s) => s.page)).toEqual(REPORT_PAGES.map((_, i) => i + 1));
     expect(doc.text).toContain(REPORT_PAGES[0]![0]!);
     expect(doc.extraction.pdf).toEqual(both[engine].primary);
+  });
+
+  it('keeps a title with markup characters as written', async () => {
+    const title = `R&D <draft> "Q3" l'été`;
+    const doc = await load(await makePdf(REPORT_PAGES, { title }), 'rd.pdf', only(engine));
+    expect(doc.title).toBe(title);
+  });
+
+  it('leaves out text a page holds outside its crop box', async () => {
+    const pages = [REPORT_PAGES[0]!, REPORT_PAGES[1]!];
+    const pdf = await makeCroppedPdf(pages, 'SLUG 14773_00_proof.qxd 4TH PASS');
+    const doc = await load(pdf, 'proof.pdf', only(engine));
+    expect(doc.pageCount).toBe(2);
+    expect(doc.text).toContain(pages[1]![0]!);
+    expect(doc.text).not.toContain('SLUG');
   });
 
   it('calls an image-only PDF scanned: needs_ocr', async () => {

@@ -1,9 +1,11 @@
 /**
  * Sandbox task `pdf-poppler`: the text of each page of a PDF with the `poppler` engine, Poppler's
- * command-line tools: `pdfinfo` (page count, title, page boxes, password check), `pdftotext` for
- * the text of the pages inside their crop boxes (one run for each stretch of pages with the same
- * crop box, usually one for the document; pages end in form feeds) and, when the verdict depends on
- * it, `pdfimages -list`.
+ * command-line tools. Most files take one `pdftotext -htmlmeta` run: the title in its header, the
+ * pages' text (each ending in a form feed) in its body. A file whose pages may be cropped (see
+ * `mayCropPages`), or that this run cannot read (a password error, damage, too many pages or
+ * characters), takes the full path: `pdfinfo` (page count, title, page boxes, password check), then
+ * `pdftotext` for the text of the pages inside their crop boxes (one run for each stretch of pages
+ * with the same crop box). Either way, when the verdict depends on it, `pdfimages -list`.
  *
  * The tools run as children of the sandbox child, in its process group: the sandbox kills the
  * whole group on its time limit, memory cap or abort, so no tool outlives its task. Its RSS
@@ -17,6 +19,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { PdfTaskInput, PdfTaskOutput } from '../../loaders/pdf-engine-types.js';
+import { mayCropPages } from '../../loaders/pdf-page-boxes.js';
 import { needsImageCheck, type PdfPageText, pagesWithoutText } from '../../loaders/pdf-text-quality.js';
 import { TaskFailure } from '../protocol.js';
 
@@ -26,6 +29,8 @@ const DEFAULT_TOOL_MEMORY_MB = 512;
 const BYTES_PER_CHAR = 4;
 /** Standard error kept for the raw message, in bytes. */
 const STDERR_BYTES = 4096;
+/** Bytes of `pdftotext -htmlmeta`'s header (title and other metadata) allowed beside the text. */
+const HTML_HEADER_BYTES = 64 << 10;
 
 interface ToolResult {
   code: number | null;
@@ -257,8 +262,81 @@ async function pagesWithImages(
   return pages;
 }
 
+const HTML_ENTITIES: Record<string, string> = {
+  '&amp;': '&',
+  '&lt;': '<',
+  '&gt;': '>',
+  '&quot;': '"',
+  '&apos;': "'",
+};
+
+/**
+ * The pages' text and title from one `pdftotext -htmlmeta` run, trying each password and last none,
+ * or null when this run cannot settle it (a password error on every try, a tool error, more than
+ * `maxPages` pages, output past its cap): the full path then decides with Poppler's own words.
+ */
+async function readTextAndTitle(
+  input: PdfTaskInput,
+  maxMemoryMb: number,
+): Promise<{ title: string | null; texts: string[]; passwordArgs: string[]; stderr: string } | null> {
+  const budget = input.maxChars * BYTES_PER_CHAR + input.maxPages + 1 + HTML_HEADER_BYTES;
+  for (const password of [...input.passwords, undefined]) {
+    const passwordArgs = password === undefined ? [] : ['-upw', password];
+    const result = await runTool(
+      'pdftotext',
+      [
+        '-htmlmeta',
+        '-enc',
+        'UTF-8',
+        '-eol',
+        'unix',
+        '-f',
+        '1',
+        '-l',
+        String(input.maxPages + 1),
+        ...passwordArgs,
+        '-',
+        '-',
+      ],
+      input.data,
+      maxMemoryMb,
+      budget,
+    );
+    if (result.overflow) return null;
+    if (result.code !== 0) {
+      if (isPasswordError(result.stderr)) continue;
+      return null;
+    }
+    const output = result.stdout.toString('utf8');
+    // The header is HTML (its values escaped); the text between `<pre>` and the last `</pre>` is as
+    // plain pdftotext prints it, every page ending in a form feed.
+    const start = output.indexOf('<pre>\n');
+    const end = output.lastIndexOf('</pre>');
+    if (start === -1 || end < start + 6) return null;
+    const texts = output.slice(start + 6, end).split('\f');
+    if (texts.pop() !== '' || texts.length > input.maxPages) return null;
+    const rawTitle = /<title>([^<]*)<\/title>/.exec(output.slice(0, start))?.[1] ?? '';
+    const title = rawTitle.replace(/&(?:amp|lt|gt|quot|apos);/g, (entity) => HTML_ENTITIES[entity]!).trim();
+    return { title: title === '' ? null : title, texts, passwordArgs, stderr: result.stderr };
+  }
+  return null;
+}
+
 export async function run(input: PdfTaskInput): Promise<PdfTaskOutput> {
   const maxMemoryMb = input.maxMemoryMb ?? DEFAULT_TOOL_MEMORY_MB;
+  if (!mayCropPages(input.data)) {
+    const read = await readTextAndTitle(input, maxMemoryMb);
+    if (read !== null) {
+      if (read.texts.length === 0) return { engine: 'poppler', pageCount: 0, title: read.title, pages: [] };
+      const info: Info = {
+        pageCount: read.texts.length,
+        title: read.title,
+        passwordArgs: read.passwordArgs,
+        crops: [],
+      };
+      return finish(input, info, read.texts, read.stderr, maxMemoryMb);
+    }
+  }
   const info = await readInfo(input, maxMemoryMb);
   if (info.pageCount > input.maxPages) {
     throw new TaskFailure(
@@ -320,6 +398,17 @@ export async function run(input: PdfTaskInput): Promise<PdfTaskOutput> {
     const pagesText = result.stdout.toString('utf8').split('\f');
     for (let page = run.first; page <= run.last; page++) texts.push(pagesText[page - run.first] ?? '');
   }
+  return finish(input, info, texts, stderrSeen, maxMemoryMb);
+}
+
+/** The pages from their texts, checked against `maxChars`, with the image check when it matters. */
+async function finish(
+  input: PdfTaskInput,
+  info: Info,
+  texts: string[],
+  stderrSeen: string,
+  maxMemoryMb: number,
+): Promise<PdfTaskOutput> {
   const pages: PdfPageText[] = [];
   let chars = 0;
   for (let page = 1; page <= info.pageCount; page++) {
