@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { DocumentError, QuireError, type QuireErrorCode } from '../errors.js';
 import { type SandboxMessage, SandboxMessageSchema, type SandboxRequest } from './protocol.js';
-import { readProcessMemory, resetPeakRss } from './rss.js';
+import { readProcessMemory, readProcessMemorySync, resetPeakRss } from './rss.js';
 import {
   checkSandboxKindPolicy,
   MODULE_EXTENSION,
@@ -146,7 +146,6 @@ interface Running {
   heldBytes: number;
   timer: NodeJS.Timeout | undefined;
   sampler: NodeJS.Timeout | undefined;
-  sampling: boolean;
   onAbort: () => void;
 }
 
@@ -452,7 +451,6 @@ export class ParseSandbox {
       heldBytes: child.heldBytes,
       timer: undefined,
       sampler: undefined,
-      sampling: false,
       onAbort: () => {
         const { signal } = waiting.task;
         this.kill(child, job, 'abort', () => waiting.reject(signal?.reason));
@@ -479,24 +477,20 @@ export class ParseSandbox {
         ),
       );
     }, task.timeoutMs);
-    void resetPeakRss(child.pid).then(() => {
-      if (job.settled) return;
-      child.process.send(request, (error) => {
-        // The channel broke (the child is dying): the task ends as a crash once the child is gone.
-        if (error && !job.settled) void this.stop(child, 'crash');
-      });
-      job.sampler = setInterval(() => void this.sample(child, job), this.sampleIntervalMs);
-      job.sampler.unref();
-      void this.sample(child, job);
+    resetPeakRss(child.pid);
+    child.process.send(request, (error) => {
+      // The channel broke (the child is dying): the task ends as a crash once the child is gone.
+      if (error && !job.settled) void this.stop(child, 'crash');
     });
+    job.sampler = setInterval(() => this.sample(child, job), this.sampleIntervalMs);
+    job.sampler.unref();
+    this.sample(child, job);
   }
 
   /** Reads the busy child's RSS; past the cap, the child is killed. */
-  private async sample(child: Child, job: Running): Promise<void> {
-    if (job.sampling || job.settled) return;
-    job.sampling = true;
-    const memory = await readProcessMemory(child.pid);
-    job.sampling = false;
+  private sample(child: Child, job: Running): void {
+    if (job.settled) return;
+    const memory = readProcessMemorySync(child.pid);
     if (memory === null || job.settled) return;
     // The first sample, taken as the task is sent, is what the child holds from earlier tasks: it
     // can be more than was read when the last one ended, since a parser may go on allocating after
