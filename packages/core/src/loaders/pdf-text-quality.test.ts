@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assessPageText, assessPdfPages } from './pdf-text-quality.js';
+import { assessPageText, assessPdfPages, hasMeaningfulChars, hasNoText } from './pdf-text-quality.js';
 
 const prose = 'Keepers logged every storm of the season along the northern coast.';
 const pua = (length: number) =>
@@ -125,5 +125,52 @@ describe('assessPdfPages', () => {
       ok: true,
       skipped: [{ page: 2, reason: 'unreadable' }],
     });
+  });
+});
+
+describe('the early-exit checks', () => {
+  // Letters and digits of several scripts (one outside the BMP), marks, leaders, white space,
+  // control and private-use characters, a lone surrogate.
+  const alphabet = [
+    'a',
+    'Z',
+    '7',
+    'é',
+    '中',
+    '٣',
+    '\u0301',
+    '𝐀',
+    '.',
+    '_',
+    '-',
+    '…',
+    ' ',
+    '\n',
+    '\t',
+    '\u0007',
+    '\uE000',
+    '\uFFFD',
+    '\uD800',
+    '!',
+  ];
+
+  it('agree with the full assessment on random text', () => {
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    for (let round = 0; round < 3000; round++) {
+      const length = next() % 40;
+      let text = '';
+      for (let i = 0; i < length; i++) text += alphabet[next() % alphabet.length];
+      const full = assessPageText(text);
+      for (let wanted = 0; wanted <= 10; wanted++) {
+        expect(hasMeaningfulChars(text, wanted), JSON.stringify([text, wanted])).toBe(
+          full.meaningful >= wanted,
+        );
+      }
+      expect(hasNoText(text), JSON.stringify(text)).toBe(full.verdict === 'no_text');
+    }
   });
 });

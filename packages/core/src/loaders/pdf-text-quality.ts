@@ -89,6 +89,41 @@ function countChars(text: string): { visible: number; meaningful: number; unread
   return { visible, meaningful, unreadable };
 }
 
+/**
+ * Whether `text` holds at least `wanted` meaningful code points (letters and digits), reading
+ * only as far as it takes: a text page answers within its first words. Dot leaders hold none, so
+ * this agrees with `assessPageText(text).meaningful >= wanted`.
+ */
+export function hasMeaningfulChars(text: string, wanted: number): boolean {
+  let meaningful = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    let cls: number;
+    const isHigh = unit >= 0xd800 && unit <= 0xdbff;
+    const next = isHigh && i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
+    if (isHigh && next >= 0xdc00 && next <= 0xdfff) {
+      cls = classify(text.slice(i, i + 2));
+      i++;
+    } else {
+      cls = bmpClasses[unit] ?? UNKNOWN;
+      if (cls === UNKNOWN) {
+        cls = classify(String.fromCharCode(unit));
+        bmpClasses[unit] = cls;
+      }
+    }
+    if (cls === MEANINGFUL_CHAR && ++meaningful >= wanted) return true;
+  }
+  return wanted <= 0;
+}
+
+/**
+ * Whether the page has no text at all (`assessPageText`'s `no_text`): a page with a letter or
+ * digit has some, and is told so without a full count.
+ */
+export function hasNoText(text: string): boolean {
+  return !hasMeaningfulChars(text, 1) && assessPageText(text).verdict === 'no_text';
+}
+
 export function assessPageText(text: string): PageAssessment {
   const { visible, meaningful, unreadable } = countChars(text.replace(LEADERS, ''));
   const q = PDF_TEXT_QUALITY;
@@ -129,8 +164,7 @@ export function needsImageCheck(pages: readonly PdfPageText[]): boolean {
 /** Pages with too little text to count as text pages: where an engine looks for images. */
 export function pagesWithoutText(pages: readonly PdfPageText[]): PdfPageText[] {
   return pages.filter(
-    (entry) =>
-      entry.text !== null && assessPageText(entry.text).meaningful < PDF_TEXT_QUALITY.minTextPageChars,
+    (entry) => entry.text !== null && !hasMeaningfulChars(entry.text, PDF_TEXT_QUALITY.minTextPageChars),
   );
 }
 
@@ -147,7 +181,7 @@ export function pagesToCheckForImages(pages: readonly PdfPageText[], blankPages 
   const bare = pagesWithoutText(pages);
   if (bare.length === 0 || needsImageCheck(pages)) return bare;
   if (!blankPages) return [];
-  return bare.filter((entry) => entry.text !== null && assessPageText(entry.text).verdict === 'no_text');
+  return bare.filter((entry) => entry.text !== null && hasNoText(entry.text));
 }
 
 /** Why a document as a whole has no usable text. */

@@ -5,7 +5,7 @@
  * mixed PDF keep their own text.
  */
 import { DocumentError } from '../../errors.js';
-import { assessPageText, type DocumentVerdict, type PdfPageText } from '../pdf-text-quality.js';
+import { type DocumentVerdict, hasNoText, type PdfPageText } from '../pdf-text-quality.js';
 import type { SandboxedLoadOptions } from '../sandboxed.js';
 import { type OcrDocumentReport, type OcrRunOptions, ocrPages, reportOf } from './ocr-pages.js';
 import { PdfRasteriser } from './rasterise.js';
@@ -27,9 +27,7 @@ export function pagesNeedingOcr(pages: readonly PdfPageText[], mode: 'auto' | 'o
   if (mode === 'force') return pages.map((p) => p.page);
   // A page the engine found to paint no image is blank: nothing for OCR to read.
   return pages
-    .filter(
-      ({ text, images }) => images !== false && (text === null || assessPageText(text).verdict === 'no_text'),
-    )
+    .filter(({ text, images }) => images !== false && (text === null || hasNoText(text)))
     .map((p) => p.page);
 }
 

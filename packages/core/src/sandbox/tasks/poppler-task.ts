@@ -425,7 +425,7 @@ async function finish(
   }
   // A scan or a blank document: pdfimages tells which pages paint images.
   const bare = pagesWithoutText(pages);
-  if (needsImageCheck(pages) && bare.length > 0) {
+  if (bare.length > 0 && needsImageCheck(pages)) {
     const withImages = await pagesWithImages(
       input,
       info,
