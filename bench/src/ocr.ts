@@ -24,6 +24,7 @@ import {
   type ParseFinishedEvent,
   ParseSandbox,
   PdfRasteriser,
+  resolveOcrEngine,
   resolveOcrSettings,
 } from '@quire/core';
 import {
@@ -52,6 +53,9 @@ const USAGE = `pnpm bench:ocr [flags]
   --compare-recycle on|off
                also time Quire with the previous recycling: an OCR child replaced once it holds
                more than half its cap, i.e. a child start and a model load per page (default on)
+  --engine tesseract.js|tesseract|auto
+               Quire's OCR engine (QUIRE_OCR_ENGINE; default tesseract.js, what the
+               comparisons below were first made with)
 
 Needs poppler's pdftoppm (to render the scanned PDFs) and the tesseract CLI for the baseline
 (Debian/Ubuntu: apt-get install poppler-utils tesseract-ocr).`;
@@ -62,6 +66,7 @@ const flags = parseFlags(
     dpi: positiveInt.default(300),
     compareRecycle: z.enum(['on', 'off']).default('on'),
     cliNoise: z.enum(['on', 'off']).default('on'),
+    engine: z.enum(['tesseract.js', 'tesseract', 'auto']).default('tesseract.js'),
   }),
   USAGE,
 );
@@ -177,6 +182,7 @@ async function main(): Promise<void> {
   printLine(
     `baseline: ${cliVersion.split('\n')[0]} --oem 1 --psm 3, OMP_THREAD_LIMIT=1, one process per page`,
   );
+  printLine(`Quire's engine: ${(await resolveOcrEngine(flags.engine)).recipe} (--engine ${flags.engine})`);
   printLine(
     `sandbox: an OCR child keeps its Tesseract worker while it holds up to ${Math.round(OCR_KEEP_RSS_SHARE * CAP_MB)} MiB after a page, for ${OCR_PAGES_PER_CHILD} pages`,
   );
@@ -208,7 +214,7 @@ async function main(): Promise<void> {
           observer: { parseFinished: (e) => previousFinished.push(e) },
         })
       : undefined;
-    const settings = resolveOcrSettings({ langs: ['eng'], concurrency });
+    const settings = resolveOcrSettings({ langs: ['eng'], concurrency, engine: flags.engine });
     const sources: OcrPageSource[] = pages.map((p, i) => ({
       page: i + 1,
       frame: 0,

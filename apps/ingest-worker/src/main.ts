@@ -8,6 +8,7 @@ import {
   loadChunkerEncoding,
   ocrLanguageDir,
   openOcrCache,
+  resolveOcrEngine,
 } from '@quire/core';
 import { forgetSecretsWhenDone, QUEUES, releaseSpoolWhenDone, SecretKeyring, Spool } from '@quire/jobs';
 import { mapProcessorError, readContainerMemoryLimit, runMain, startWorkerProcess } from '@quire/runtime';
@@ -61,8 +62,16 @@ runMain(SERVICE, async () => {
     `PDF engine: ${pdfEngines.primary.version}${pdfEngines.fallback ? `, falling back to ${pdfEngines.fallback.version}` : ''}`,
   );
 
-  // A language that is not installed stops the worker at start, not each scanned document later.
-  if (config.ocr.mode !== 'off') ocrLanguageDir(config.ocr.langs, config.ocr.langDirs);
+  // A language that is not installed, or an engine asked for and missing, stops the worker at
+  // start, not each scanned document later.
+  if (config.ocr.mode !== 'off') {
+    const ocrEngine = await resolveOcrEngine(config.ocr.engine);
+    ocrLanguageDir(config.ocr.langs, config.ocr.langDirs, { uncompressed: ocrEngine.name === 'tesseract' });
+    app.logger.info(
+      { setting: config.ocr.engine, engine: ocrEngine.name, recipe: ocrEngine.recipe },
+      `OCR engine: ${ocrEngine.recipe}`,
+    );
+  }
   // OCR results by page image and recipe: a re-chunked or retried scan is not read again.
   const ocrCache = config.ocr.cachePath === null ? undefined : openOcrCache(config.ocr.cachePath);
   if (ocrCache !== undefined) app.shutdown.register('ocr-cache', () => ocrCache.close(), 2);
@@ -99,6 +108,7 @@ runMain(SERVICE, async () => {
         langs: config.ocr.langs,
         minConfidence: config.ocr.minConfidence,
         langDirs: config.ocr.langDirs,
+        engine: config.ocr.engine,
       },
       ...(ocrCache === undefined ? {} : { cache: ocrCache }),
     },

@@ -135,6 +135,8 @@ export const QuireEnvSchema = z.object({
   QUIRE_OCR_MIN_CONFIDENCE: z.coerce.number().min(0).max(100).default(60),
   /** Extra directories of `<lang>.traineddata` files, searched first. */
   QUIRE_OCR_LANG_DIRS: list,
+  /** `tesseract` (the command-line program), `tesseract.js`, or `auto`: the program when installed. */
+  QUIRE_OCR_ENGINE: z.enum(['auto', 'tesseract', 'tesseract.js']).default('auto'),
   /** The OCR result cache (SQLite). Default `<QUIRE_DATA_DIR>/ocr-cache.db`; `off` for none. */
   QUIRE_OCR_CACHE: optionalString,
 
@@ -211,6 +213,8 @@ export interface QuireConfig {
     langs: string[];
     minConfidence: number;
     langDirs: string[];
+    /** `QUIRE_OCR_ENGINE`: resolve it with `resolveOcrEngine` (once per process). */
+    engine: 'auto' | 'tesseract' | 'tesseract.js';
     cachePath: string | null;
   };
   /** The parse sandbox: child processes that parse PDF, DOCX and HTML under a memory cap. */
@@ -324,6 +328,7 @@ export function toConfig(e: QuireEnv, cwd: string): QuireConfig {
       langs: e.QUIRE_OCR_LANGS.length > 0 ? e.QUIRE_OCR_LANGS : ['eng'],
       minConfidence: e.QUIRE_OCR_MIN_CONFIDENCE,
       langDirs: e.QUIRE_OCR_LANG_DIRS.map((dir) => resolve(cwd, dir)),
+      engine: e.QUIRE_OCR_ENGINE,
       cachePath:
         e.QUIRE_OCR_CACHE === 'off'
           ? null

@@ -68,6 +68,6 @@ export async function extractImage(
     pageCount: results.length,
     title: null,
     skippedPages: skipped,
-    ocr: reportOf(results, ocr.settings),
+    ocr: await reportOf(results, ocr.settings),
   };
 }

@@ -9,10 +9,21 @@
  * made once under the system's temporary directory, named after what it links to.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { QuireError } from '../../errors.js';
 
 /** System directories of Tesseract's language data, newest first. */
@@ -60,6 +71,11 @@ export function findOcrLanguage(lang: string, langDirs: readonly string[] = []):
   return undefined;
 }
 
+function fileStamp(path: string): string {
+  const stat = statSync(path);
+  return `${stat.size}:${stat.mtimeMs}`;
+}
+
 /** Every language installed (OSD, the orientation model, is not a language). */
 export function installedOcrLanguages(langDirs: readonly string[] = []): string[] {
   const found = new Set<string>();
@@ -82,10 +98,16 @@ export function installedOcrLanguages(langDirs: readonly string[] = []): string[
 }
 
 /**
- * The directory tesseract.js reads `langs` from (`<lang>.traineddata` links). Throws
- * `invalid_input` naming a language that is not installed, and how to install it.
+ * The directory an OCR engine reads `langs` from (`<lang>.traineddata` links). Tesseract's
+ * command-line program cannot read gzipped data (the npm packages' form): with `uncompressed`, such
+ * a file is unpacked into the directory instead of linked. Throws `invalid_input` naming a language
+ * that is not installed, and how to install it.
  */
-export function ocrLanguageDir(langs: readonly string[], langDirs: readonly string[] = []): string {
+export function ocrLanguageDir(
+  langs: readonly string[],
+  langDirs: readonly string[] = [],
+  options: { uncompressed?: boolean } = {},
+): string {
   const files: OcrLanguageFile[] = [];
   for (const lang of langs) {
     const file = findOcrLanguage(lang, langDirs);
@@ -100,8 +122,10 @@ export function ocrLanguageDir(langs: readonly string[], langDirs: readonly stri
     }
     files.push(file);
   }
+  const unpack = options.uncompressed === true;
   const key = createHash('sha256')
-    .update(JSON.stringify(files.map((f) => [f.lang, f.path])))
+    // A file's size and time too: an unpacked copy follows its source when that is replaced.
+    .update(JSON.stringify([unpack, files.map((f) => [f.lang, f.path, fileStamp(f.path)])]))
     .digest('hex')
     .slice(0, 16);
   const dir = join(tmpdir(), `quire-tessdata-${process.getuid?.() ?? 'user'}-${key}`);
@@ -110,7 +134,11 @@ export function ocrLanguageDir(langs: readonly string[], langDirs: readonly stri
   const staging = `${dir}.${process.pid}.${Date.now()}`;
   mkdirSync(staging, { recursive: true });
   try {
-    for (const file of files) symlinkSync(file.path, join(staging, `${file.lang}.traineddata`));
+    for (const file of files) {
+      const target = join(staging, `${file.lang}.traineddata`);
+      if (unpack && file.path.endsWith('.gz')) writeFileSync(target, gunzipSync(readFileSync(file.path)));
+      else symlinkSync(file.path, target);
+    }
     renameSync(staging, dir);
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });

@@ -10,10 +10,11 @@ import type { OcrTaskInput, OcrTaskOutput } from '../../sandbox/tasks/ocr-task.j
 import { assessPageText } from '../pdf-text-quality.js';
 import { runInSandbox, type SandboxedLoadOptions } from '../sandboxed.js';
 import { tidyText } from '../section-builder.js';
+import { resolveOcrEngine } from './engine.js';
 import { ocrLanguageDir } from './languages.js';
 import { type OcrResultCache, ocrCacheKey } from './ocr-cache.js';
 import type { OcrDocumentReport, OcrPageReport } from './report.js';
-import { type OcrSettings, ocrRecipe } from './settings.js';
+import { type OcrRecipe, type OcrSettings, ocrRecipe } from './settings.js';
 
 export type { OcrDocumentReport, OcrPageReport } from './report.js';
 
@@ -33,6 +34,11 @@ registerSandboxTask(
   'ocr',
   new URL(`../../sandbox/tasks/ocr-task${MODULE_EXTENSION}`, import.meta.url),
   ocrPolicy,
+);
+// The command-line engine keeps nothing in the child between pages: the sandbox's defaults.
+registerSandboxTask(
+  'ocr-tesseract',
+  new URL(`../../sandbox/tasks/tesseract-task${MODULE_EXTENSION}`, import.meta.url),
 );
 // Reading an image's header takes little memory: it may run in a child that keeps an OCR worker.
 registerSandboxTask(
@@ -72,8 +78,10 @@ export async function ocrPages(
   sandboxed: SandboxedLoadOptions,
 ): Promise<OcrPageResult[]> {
   const { settings } = ocr;
-  const recipe = ocrRecipe(settings);
-  const langDir = ocrLanguageDir(settings.langs, settings.langDirs);
+  const engine = await resolveOcrEngine(settings.engine);
+  const recipe = ocrRecipe(settings, engine);
+  const cli = engine.name === 'tesseract';
+  const langDir = ocrLanguageDir(settings.langs, settings.langDirs, { uncompressed: cli });
   const results: OcrPageResult[] = new Array(sources.length);
   let next = 0;
   let done = 0;
@@ -100,7 +108,7 @@ export async function ocrPages(
         keepRssShare: OCR_KEEP_RSS_SHARE,
       };
       try {
-        read = await runInSandbox<OcrTaskOutput>('ocr', name, input, sandboxed);
+        read = await runInSandbox<OcrTaskOutput>(cli ? 'ocr-tesseract' : 'ocr', name, input, sandboxed);
       } catch (error) {
         if (error instanceof DocumentError && !error.message.includes(`page ${source.page}`)) {
           throw new DocumentError(
@@ -162,8 +170,16 @@ function judge(
   };
 }
 
-export function reportOf(results: readonly OcrPageResult[], settings: OcrSettings): OcrDocumentReport {
-  return { recipe: ocrRecipe(settings), pages: results.map(({ text: _text, ...page }) => page) };
+/** The recipe pages are read with under `settings` (the engine resolved as `ocrPages` does). */
+export async function ocrRecipeOf(settings: OcrSettings): Promise<OcrRecipe> {
+  return ocrRecipe(settings, await resolveOcrEngine(settings.engine));
+}
+
+export async function reportOf(
+  results: readonly OcrPageResult[],
+  settings: OcrSettings,
+): Promise<OcrDocumentReport> {
+  return { recipe: await ocrRecipeOf(settings), pages: results.map(({ text: _text, ...page }) => page) };
 }
 
 /**

@@ -62,7 +62,7 @@ export async function ocrPdfPages(
         const read = byPage.get(p.page);
         return read === undefined ? p : { ...p, text: read.text };
       }),
-      report: reportOf(results, ocr.settings),
+      report: await reportOf(results, ocr.settings),
     };
   } finally {
     await rasteriser.close();

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { QuireError } from '../../errors.js';
+import { OCR_ENGINE_SETTINGS, type OcrEngine, type OcrEngineSetting } from './engine.js';
 
 /** `auto`: OCR the pages that have no text layer (and images); `force`: every page; `off`: none. */
 export const OCR_MODES = ['auto', 'off', 'force'] as const;
@@ -25,6 +26,7 @@ export const OcrSettingsInputSchema = z
     maxOcrPixels: z.number().int().min(10_000).max(1_000_000_000).optional(),
     concurrency: z.number().int().min(1).max(64).optional(),
     langDirs: z.array(z.string().min(1)).optional(),
+    engine: z.enum(OCR_ENGINE_SETTINGS).optional(),
   })
   .strict();
 
@@ -60,6 +62,11 @@ export interface OcrSettings {
    * and the system's (`/usr/share/tesseract-ocr/<version>/tessdata`). @defaultValue `[]`
    */
   langDirs: string[];
+  /**
+   * The engine (`engine.ts`): `tesseract` (the command-line program), `tesseract.js`, or `auto`
+   * (the program when installed). @defaultValue `'auto'`
+   */
+  engine: OcrEngineSetting;
 }
 
 export type OcrSettingsInput = z.input<typeof OcrSettingsInputSchema>;
@@ -73,6 +80,7 @@ export const DEFAULT_OCR_SETTINGS: Readonly<OcrSettings> = Object.freeze({
   maxOcrPixels: 10_000_000,
   concurrency: 2,
   langDirs: [],
+  engine: 'auto',
 });
 
 /** Merges settings over the defaults (later ones win); wrong values are an `invalid_input` error. */
@@ -91,9 +99,6 @@ export function resolveOcrSettings(...inputs: Array<OcrSettingsInput | undefined
   return { ...settings, langs: [...new Set(settings.langs)] };
 }
 
-/** The OCR engine and its version: part of every recipe, so an engine upgrade re-reads pages. */
-export const OCR_ENGINE = 'tesseract.js@7/lstm';
-
 /** What in the OCR settings shapes the text: goes into the document's extraction recipe and the cache key. */
 export interface OcrRecipe {
   engine: string;
@@ -101,6 +106,7 @@ export interface OcrRecipe {
   dpi: number;
 }
 
-export function ocrRecipe(settings: Pick<OcrSettings, 'langs' | 'dpi'>): OcrRecipe {
-  return { engine: OCR_ENGINE, langs: [...settings.langs], dpi: settings.dpi };
+/** The engine (`resolveOcrEngine`) and its version are part of every recipe: a new one re-reads pages. */
+export function ocrRecipe(settings: Pick<OcrSettings, 'langs' | 'dpi'>, engine: OcrEngine): OcrRecipe {
+  return { engine: engine.recipe, langs: [...settings.langs], dpi: settings.dpi };
 }

@@ -17,76 +17,18 @@
  * processes of the same user in the same PID namespace can read it for the tool's lifetime (a
  * container holds the worker's own processes only). See the loaders' README.
  */
-import { spawn } from 'node:child_process';
 import type { PdfTaskInput, PdfTaskOutput } from '../../loaders/pdf-engine-types.js';
 import { mayCropPages } from '../../loaders/pdf-page-boxes.js';
 import { needsImageCheck, type PdfPageText, pagesWithoutText } from '../../loaders/pdf-text-quality.js';
 import { TaskFailure } from '../protocol.js';
+import { runTool, type ToolResult } from './tool.js';
 
 /** Default address-space cap of a tool when the task is given none, in MiB. */
 const DEFAULT_TOOL_MEMORY_MB = 512;
 /** Text bytes read per character allowed: UTF-8 takes up to 4 bytes, plus form feeds and newlines. */
 const BYTES_PER_CHAR = 4;
-/** Standard error kept for the raw message, in bytes. */
-const STDERR_BYTES = 4096;
 /** Bytes of `pdftotext -htmlmeta`'s header (title and other metadata) allowed beside the text. */
 const HTML_HEADER_BYTES = 64 << 10;
-
-interface ToolResult {
-  code: number | null;
-  stdout: Buffer;
-  stderr: string;
-  /** The output passed `maxOutputBytes` and the tool was stopped. */
-  overflow: boolean;
-}
-
-/**
- * Runs a Poppler tool with `data` on standard input, under an address-space limit, reading at most
- * `maxOutputBytes` of its output.
- */
-function runTool(
-  tool: string,
-  args: string[],
-  data: Uint8Array,
-  maxMemoryMb: number,
-  maxOutputBytes: number,
-): Promise<ToolResult> {
-  return new Promise((resolve, reject) => {
-    // The limit is set by the shell that then becomes the tool (`exec`); arguments travel as
-    // arguments, never through the shell's parser.
-    const child = spawn(
-      '/bin/sh',
-      ['-c', 'ulimit -v "$1" || exit 126; shift; exec "$@"', 'sh', String(maxMemoryMb * 1024), tool, ...args],
-      {
-        stdio: ['pipe', 'pipe', 'pipe'],
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C.UTF-8' },
-      },
-    );
-    const out: Buffer[] = [];
-    let outBytes = 0;
-    let overflow = false;
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (overflow) return;
-      outBytes += chunk.length;
-      if (outBytes > maxOutputBytes) {
-        overflow = true;
-        child.kill('SIGKILL');
-        return;
-      }
-      out.push(chunk);
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      if (stderr.length < STDERR_BYTES)
-        stderr += chunk.toString('utf8').slice(0, STDERR_BYTES - stderr.length);
-    });
-    // A tool that stops reading early (a damaged file) closes its input: not an error of ours.
-    child.stdin.on('error', () => undefined);
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr, overflow }));
-    child.stdin.end(data);
-  });
-}
 
 /** The first line of a tool's standard error that says what went wrong (its raw message). */
 function rawMessage(stderr: string): string {
@@ -206,8 +148,7 @@ async function readInfo(input: PdfTaskInput, maxMemoryMb: number): Promise<Info>
       // Boxes of at most one page past the limit: a longer document fails on its count anyway.
       ['-enc', 'UTF-8', '-box', '-f', '1', '-l', String(input.maxPages + 1), ...passwordArgs, '-'],
       input.data,
-      maxMemoryMb,
-      32 << 20,
+      { maxMemoryMb, maxOutputBytes: 32 << 20 },
     );
     if (result.code === 0) {
       const text = result.stdout.toString('utf8');
@@ -250,8 +191,7 @@ async function pagesWithImages(
     'pdfimages',
     ['-list', '-f', String(first), '-l', String(last), ...info.passwordArgs, '-'],
     input.data,
-    maxMemoryMb,
-    16 << 20,
+    { maxMemoryMb, maxOutputBytes: 16 << 20 },
   );
   if (result.code !== 0 || result.overflow) return null;
   const pages = new Set<number>();
@@ -299,8 +239,7 @@ async function readTextAndTitle(
         '-',
       ],
       input.data,
-      maxMemoryMb,
-      budget,
+      { maxMemoryMb, maxOutputBytes: budget },
     );
     if (result.overflow) return null;
     if (result.code !== 0) {
@@ -376,8 +315,7 @@ export async function run(input: PdfTaskInput): Promise<PdfTaskOutput> {
         '-',
       ],
       input.data,
-      maxMemoryMb,
-      budget,
+      { maxMemoryMb, maxOutputBytes: budget },
     );
     if (result.overflow) {
       throw new TaskFailure(

@@ -1,0 +1,110 @@
+/**
+ * The OCR engine's resolution (`QUIRE_OCR_ENGINE`), the language data each engine reads, and how
+ * Tesseract's TSV becomes a page's text and confidence. Needs Tesseract's program and its English
+ * data (Debian's tesseract-ocr), which CI installs.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { QuireError } from '../src/errors.js';
+import { resolveOcrEngine, TESSERACT_JS_ENGINE } from '../src/loaders/ocr/engine.js';
+import { ocrLanguageDir } from '../src/loaders/ocr/languages.js';
+import { fromTsv } from '../src/sandbox/tasks/tesseract-task.js';
+
+const GZIP_MAGIC = [0x1f, 0x8b];
+
+describe('resolveOcrEngine', () => {
+  const path = process.env.PATH;
+  afterEach(() => {
+    process.env.PATH = path;
+    vi.resetModules();
+  });
+
+  it('takes the installed program for auto and tesseract, with its version in the recipe', async () => {
+    const auto = await resolveOcrEngine('auto');
+    expect(auto.name).toBe('tesseract');
+    expect(auto.recipe).toMatch(/^tesseract@\d+\.\d+(\.\d+)?\/lstm$/);
+    await expect(resolveOcrEngine('tesseract')).resolves.toEqual(auto);
+    await expect(resolveOcrEngine('tesseract.js')).resolves.toEqual(TESSERACT_JS_ENGINE);
+  });
+
+  it('falls back to tesseract.js for auto without the program, and refuses tesseract', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'quire-no-tesseract-'));
+    try {
+      process.env.PATH = empty;
+      // A fresh module: the process's resolutions are cached.
+      const fresh = await import('../src/loaders/ocr/engine.js');
+      await expect(fresh.resolveOcrEngine('auto')).resolves.toEqual(TESSERACT_JS_ENGINE);
+      const refused = fresh.resolveOcrEngine('tesseract');
+      // Its own copy of the error class, as the module is fresh.
+      await expect(refused).rejects.toMatchObject({ name: 'QuireError', code: 'invalid_input' });
+      await expect(refused).rejects.toThrow(
+        /QUIRE_OCR_ENGINE=tesseract but Tesseract's program is not installed/,
+      );
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('names an unknown engine', async () => {
+    await expect(resolveOcrEngine('ocrmypdf' as 'auto')).rejects.toBeInstanceOf(QuireError);
+    await expect(resolveOcrEngine('ocrmypdf' as 'auto')).rejects.toThrow(
+      /unknown OCR engine "ocrmypdf" \(known: auto, tesseract, tesseract.js\)/,
+    );
+  });
+});
+
+describe('ocrLanguageDir', () => {
+  it('links the npm package’s gzipped model for tesseract.js and unpacks it for the program', () => {
+    const linked = readFileSync(join(ocrLanguageDir(['eng']), 'eng.traineddata'));
+    expect([...linked.subarray(0, 2)]).toEqual(GZIP_MAGIC);
+    const unpackedDir = ocrLanguageDir(['eng'], [], { uncompressed: true });
+    const unpacked = readFileSync(join(unpackedDir, 'eng.traineddata'));
+    expect([...unpacked.subarray(0, 2)]).not.toEqual(GZIP_MAGIC);
+    expect(unpacked.length).toBeGreaterThan(linked.length);
+    // Made once: asked again, the same directory.
+    expect(ocrLanguageDir(['eng'], [], { uncompressed: true })).toBe(unpackedDir);
+  });
+});
+
+describe('fromTsv', () => {
+  const header =
+    'level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext';
+  const row = (
+    level: number,
+    block: number,
+    par: number,
+    line: number,
+    word: number,
+    conf: number,
+    text = '',
+  ) => [level, 1, block, par, line, word, 0, 0, 10, 10, conf, text].join('\t');
+
+  it('joins words into lines and paragraphs, and averages the words’ confidences', () => {
+    const tsv = [
+      header,
+      row(1, 0, 0, 0, 0, -1),
+      row(2, 1, 0, 0, 0, -1),
+      row(3, 1, 1, 0, 0, -1),
+      row(4, 1, 1, 1, 0, -1),
+      row(5, 1, 1, 1, 1, 90, 'Lease'),
+      row(5, 1, 1, 1, 2, 80, 'agreement.'),
+      row(4, 1, 1, 2, 0, -1),
+      row(5, 1, 1, 2, 1, 70, 'Rent'),
+      row(5, 1, 1, 2, 2, 95, '   '),
+      row(3, 1, 2, 0, 0, -1),
+      row(5, 1, 2, 1, 1, 60, 'Deposit'),
+      row(5, 2, 1, 1, 1, 100, 'Signed'),
+    ].join('\n');
+    expect(fromTsv(tsv)).toEqual({
+      text: 'Lease agreement.\nRent\n\nDeposit\n\nSigned\n\n',
+      confidence: (90 + 80 + 70 + 60 + 100) / 5,
+    });
+  });
+
+  it('gives no text and no confidence for a page without words', () => {
+    expect(fromTsv([header, row(1, 0, 0, 0, 0, -1)].join('\n'))).toEqual({ text: '', confidence: 0 });
+    expect(fromTsv('')).toEqual({ text: '', confidence: 0 });
+  });
+});
