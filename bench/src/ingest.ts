@@ -38,6 +38,9 @@ const USAGE = `pnpm bench:ingest [flags]
   --lc-chunk-overlap N       LangChain splitter overlap in characters (default 200 ≈ Quire's 50 tokens)
   --quire-ocr auto|off       QUIRE_OCR of the ingest workers (default auto, the workers' default: image-only
                              pages are read by OCR; off: not read, as the LangChain.js pipeline does)
+  --quire-ocr-engine auto|tesseract|tesseract.js
+                             QUIRE_OCR_ENGINE of the ingest workers (default auto, the workers' default:
+                             Tesseract's program when installed)
   --cpu-profile-dir DIR      ingest workers write V8 CPU profiles there (read them with profile-summary)`;
 
 const Flags = z.object({
@@ -55,6 +58,7 @@ const Flags = z.object({
   lcChunkSize: positiveInt.default(1600),
   lcChunkOverlap: z.coerce.number().int().min(0).default(200),
   quireOcr: z.enum(['auto', 'off']).default('auto'),
+  quireOcrEngine: z.enum(['auto', 'tesseract', 'tesseract.js']).default('auto'),
   cpuProfileDir: z.string().min(1).optional(),
 });
 
@@ -186,7 +190,7 @@ async function measureQuire(scenario: Scenario, round: number, workers: number, 
       apiKey: API_KEY,
       rpm: scenario.rpm ?? 0,
       tpm: scenario.tpm ?? 0,
-      env: { QUIRE_OCR: flags.quireOcr },
+      env: { QUIRE_OCR: flags.quireOcr, QUIRE_OCR_ENGINE: flags.quireOcrEngine },
       ...(flags.cpuProfileDir ? { cpuProfileDir: resolve(flags.cpuProfileDir) } : {}),
       onStart: start,
       onEnd: end,
@@ -255,7 +259,7 @@ async function main() {
   const machine = machineInfo();
   printLine(
     `ingestion benchmark: ${flags.runs} round(s), every file × ${flags.copies}, ` +
-      `Quire workers ${flags.workers.join(', ')} (QUIRE_OCR=${flags.quireOcr}); provider latency ${flags.latencyMs} ms + ${flags.latencyPerInputMs} ms/input`,
+      `Quire workers ${flags.workers.join(', ')} (QUIRE_OCR=${flags.quireOcr}, QUIRE_OCR_ENGINE=${flags.quireOcrEngine}); provider latency ${flags.latencyMs} ms + ${flags.latencyPerInputMs} ms/input`,
   );
   printLine(`machine: ${machine.cpus} × ${machine.cpuModel}, load average ${machine.loadAverage.join(' ')}`);
   const redis = await getTestRedis();

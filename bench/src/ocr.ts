@@ -53,9 +53,9 @@ const USAGE = `pnpm bench:ocr [flags]
   --compare-recycle on|off
                also time Quire with the previous recycling: an OCR child replaced once it holds
                more than half its cap, i.e. a child start and a model load per page (default on)
-  --engine tesseract.js|tesseract|auto
-               Quire's OCR engine (QUIRE_OCR_ENGINE; default tesseract.js, what the
-               comparisons below were first made with)
+  --engine auto|tesseract|tesseract.js
+               Quire's OCR engine (QUIRE_OCR_ENGINE; default auto, the workers' default: the
+               tesseract program when installed)
 
 Needs poppler's pdftoppm (to render the scanned PDFs) and the tesseract CLI for the baseline
 (Debian/Ubuntu: apt-get install poppler-utils tesseract-ocr).`;
@@ -66,7 +66,7 @@ const flags = parseFlags(
     dpi: positiveInt.default(300),
     compareRecycle: z.enum(['on', 'off']).default('on'),
     cliNoise: z.enum(['on', 'off']).default('on'),
-    engine: z.enum(['tesseract.js', 'tesseract', 'auto']).default('tesseract.js'),
+    engine: z.enum(['auto', 'tesseract', 'tesseract.js']).default('auto'),
   }),
   USAGE,
 );
