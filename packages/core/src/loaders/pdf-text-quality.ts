@@ -56,6 +56,23 @@ function classify(char: string): number {
 
 /** Classes of the Basic Multilingual Plane's code points, filled in as they are met. */
 const bmpClasses = new Uint8Array(0x10000);
+/** Set in `classAt`'s answer when the code point at `i` is a surrogate pair (two code units). */
+const PAIR = 8;
+
+/** The class of the code point at `i`, with `PAIR` set when it takes two code units. */
+function classAt(text: string, i: number): number {
+  const unit = text.charCodeAt(i);
+  if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+    const next = text.charCodeAt(i + 1);
+    if (next >= 0xdc00 && next <= 0xdfff) return classify(text.slice(i, i + 2)) | PAIR;
+  }
+  let cls = bmpClasses[unit] ?? UNKNOWN;
+  if (cls === UNKNOWN) {
+    cls = classify(String.fromCharCode(unit));
+    bmpClasses[unit] = cls;
+  }
+  return cls;
+}
 
 /**
  * Counts a page's visible, meaningful and unreadable code points in one pass: each code point of the
@@ -67,20 +84,9 @@ function countChars(text: string): { visible: number; meaningful: number; unread
   let meaningful = 0;
   let unreadable = 0;
   for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    let cls: number;
-    const isHigh = unit >= 0xd800 && unit <= 0xdbff;
-    const next = isHigh && i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
-    if (isHigh && next >= 0xdc00 && next <= 0xdfff) {
-      cls = classify(text.slice(i, i + 2));
-      i++;
-    } else {
-      cls = bmpClasses[unit] ?? UNKNOWN;
-      if (cls === UNKNOWN) {
-        cls = classify(String.fromCharCode(unit));
-        bmpClasses[unit] = cls;
-      }
-    }
+    const at = classAt(text, i);
+    if (at & PAIR) i++;
+    const cls = at & ~PAIR;
     if (cls === SPACE_CHAR) continue;
     visible++;
     if (cls === MEANINGFUL_CHAR) meaningful++;
@@ -97,21 +103,9 @@ function countChars(text: string): { visible: number; meaningful: number; unread
 export function hasMeaningfulChars(text: string, wanted: number): boolean {
   let meaningful = 0;
   for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    let cls: number;
-    const isHigh = unit >= 0xd800 && unit <= 0xdbff;
-    const next = isHigh && i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
-    if (isHigh && next >= 0xdc00 && next <= 0xdfff) {
-      cls = classify(text.slice(i, i + 2));
-      i++;
-    } else {
-      cls = bmpClasses[unit] ?? UNKNOWN;
-      if (cls === UNKNOWN) {
-        cls = classify(String.fromCharCode(unit));
-        bmpClasses[unit] = cls;
-      }
-    }
-    if (cls === MEANINGFUL_CHAR && ++meaningful >= wanted) return true;
+    const at = classAt(text, i);
+    if (at & PAIR) i++;
+    if ((at & ~PAIR) === MEANINGFUL_CHAR && ++meaningful >= wanted) return true;
   }
   return wanted <= 0;
 }
