@@ -3,14 +3,14 @@
  * Tesseract's TSV becomes a page's text and confidence. Needs Tesseract's program and its English
  * data (Debian's tesseract-ocr), which CI installs.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { QuireError } from '../src/errors.js';
 import { resolveOcrEngine, TESSERACT_JS_ENGINE } from '../src/loaders/ocr/engine.js';
 import { ocrLanguageDir } from '../src/loaders/ocr/languages.js';
-import { fromTsv } from '../src/sandbox/tasks/tesseract-task.js';
+import { fromTsv, run as readWithTesseract } from '../src/sandbox/tasks/tesseract-task.js';
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 
@@ -66,6 +66,47 @@ describe('ocrLanguageDir', () => {
     // Made once: asked again, the same directory.
     expect(ocrLanguageDir(['eng'], [], { uncompressed: true })).toBe(unpackedDir);
   });
+
+  it('refuses a directory of its name that others may write to', () => {
+    const dir = ocrLanguageDir(['fra', 'eng']);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir);
+    chmodSync(dir, 0o777);
+    try {
+      expect(() => ocrLanguageDir(['fra', 'eng'])).toThrow(/is not this user's own private directory/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // Once it is gone, a private one is made again.
+    expect(readFileSync(join(ocrLanguageDir(['fra', 'eng']), 'fra.traineddata')).length).toBeGreaterThan(0);
+  });
+});
+
+describe('the tesseract task', () => {
+  it.each([60, 100, 150])(
+    'names running out of a %i MiB memory limit as such, not as a damaged file or an empty page',
+    async (maxMemoryMb) => {
+      // A large grey page: at 60 MiB Tesseract cannot load its libraries, at 100 it aborts, at 150
+      // Leptonica fails to allocate images and Tesseract would go on without them.
+      const width = 4000;
+      const height = 5000;
+      const image = Buffer.concat([
+        Buffer.from(`P5\n${width} ${height}\n255\n`, 'latin1'),
+        Buffer.alloc(width * height, 200),
+      ]);
+      const reading = readWithTesseract({
+        image,
+        frame: 0,
+        langs: ['eng'],
+        langDir: ocrLanguageDir(['eng'], [], { uncompressed: true }),
+        maxPixels: 40_000_000,
+        maxOcrPixels: 40_000_000,
+        maxMemoryMb,
+        keepRssShare: 0.8,
+      });
+      await expect(reading).rejects.toMatchObject({ name: 'TaskFailure', code: 'parse_out_of_memory' });
+    },
+  );
 });
 
 describe('fromTsv', () => {

@@ -112,6 +112,30 @@ describe.each(['pdfjs', 'poppler'] as const)('the %s engine', (engine) => {
     expect(doc.title).toBe(title);
   });
 
+  it('gives a title on two lines whole with pdf.js, its first line with poppler (as pdfinfo does)', async () => {
+    const doc = await load(
+      await makePdf(REPORT_PAGES, { title: 'Annual report\nDraft two' }),
+      't.pdf',
+      only(engine),
+    );
+    expect(doc.title).toBe(engine === 'poppler' ? 'Annual report' : 'Annual report\nDraft two');
+  });
+
+  it('refuses a PDF with more text than maxChars', async () => {
+    // ~150 KB of text: more than the cap on what an engine reads for 1,000 characters.
+    const long = Array.from({ length: 30 }, (_, page) =>
+      Array.from(
+        { length: 60 },
+        (_, line) => `Page ${page + 1} line ${line + 1}: the keeper logged the storm.`,
+      ),
+    );
+    const refused = loadDocument(
+      { bytes: await makePdf(long), name: 'long.pdf' },
+      { sandbox, pdfEngines: only(engine), limits: { maxChars: 1000 } },
+    );
+    await expect(refused).rejects.toMatchObject({ code: 'too_many_chars' });
+  });
+
   it('leaves out text a page holds outside its crop box', async () => {
     const pages = [REPORT_PAGES[0]!, REPORT_PAGES[1]!];
     const pdf = await makeCroppedPdf(pages, 'SLUG 14773_00_proof.qxd 4TH PASS');

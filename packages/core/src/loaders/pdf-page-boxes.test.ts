@@ -1,9 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { mayCropPages } from './pdf-page-boxes.js';
 
-/** A PDF-like byte string: only the page dictionaries' text matters to the scan. */
+/**
+ * A PDF-like byte string: the page dictionaries' text and where its cross-reference section is
+ * (a classic table unless `xref` says otherwise) are all the scan reads.
+ */
 function pdf(...objects: string[]): Uint8Array {
-  return Buffer.from(`%PDF-1.4\n${objects.join('\n')}\n%%EOF\n`, 'latin1');
+  const body = `%PDF-1.4\n${objects.join('\n')}\n`;
+  return Buffer.from(
+    `${body}xref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size 1 >>\nstartxref\n${body.length}\n%%EOF\n`,
+    'latin1',
+  );
 }
 
 describe('mayCropPages', () => {
@@ -48,6 +55,28 @@ describe('mayCropPages', () => {
         pdf('1 0 obj << /Type /ObjStm /N 3 /First 20 /Filter /FlateDecode >> stream\nx\nendstream endobj'),
       ),
     ).toBe(true);
+  });
+
+  it('says yes for a cross-reference stream, which may lead to object streams without their type', () => {
+    const body = '%PDF-1.5\n1 0 obj << /MediaBox [0 0 612 792] >> endobj\n';
+    const stream = `${body}2 0 obj << /Type /XRef /Size 3 /W [1 2 1] >> stream\nx\nendstream endobj\nstartxref\n${body.length}\n%%EOF\n`;
+    expect(mayCropPages(Buffer.from(stream, 'latin1'))).toBe(true);
+    const hybrid = pdf('1 0 obj << /MediaBox [0 0 612 792] >> endobj', 'trailer << /XRefStm 999 >>');
+    expect(mayCropPages(hybrid)).toBe(true);
+    expect(
+      mayCropPages(Buffer.from('%PDF-1.4\n1 0 obj << /MediaBox [0 0 612 792] >> endobj\n', 'latin1')),
+    ).toBe(true);
+  });
+
+  it('says yes for a box key spelled with # escapes, and no for other escaped names', () => {
+    expect(mayCropPages(pdf('1 0 obj << /MediaBox [0 0 612 792] /Crop#42ox [50 50 300 300] >> endobj'))).toBe(
+      true,
+    );
+    expect(
+      mayCropPages(
+        pdf('1 0 obj << /MediaBox [0 0 612 792] /Font << /F1 << /BaseFont /Times#2DRoman >> >> >> endobj'),
+      ),
+    ).toBe(false);
   });
 
   it('does not take a longer name for a box key', () => {

@@ -1,20 +1,40 @@
 /**
  * Whether a PDF's pages may be cropped, read from the file's bytes without parsing it: the poppler
  * engine then asks `pdfinfo` for every page's boxes, and otherwise reads the text in one
- * `pdftotext` run. Page dictionaries are plain text in a PDF unless they sit in a compressed object
- * stream (`/ObjStm`), and the boxes are arrays of numbers there even in an encrypted file.
+ * `pdftotext` run. Page dictionaries are plain text in a PDF with a classic cross-reference table,
+ * and the boxes are arrays of numbers there even in an encrypted file.
  *
- * The answer errs one way only: `false` means every `/CropBox` in the file (if any) holds every
- * `/MediaBox`, so no page shows less than its media box. Anything else (an object stream, a box
- * given by reference, two different crop boxes) answers `true`. A box key spelled with `#`
- * escapes is not seen: such a file's text outside its crop box is kept, as the pdfjs engine and
- * plain `pdftotext` would keep it.
+ * The answer errs one way only: `false` means the file has a classic cross-reference table and no
+ * cross-reference stream (so no object streams, where page dictionaries would be compressed), no
+ * box or object-stream name spelled with `#` escapes, and every `/CropBox` in it (if any) holds every `/MediaBox`, so no
+ * page shows less than its media box. Anything else (a box given by reference, a crop box smaller
+ * than a media box) answers `true`, and `pdfinfo` decides.
  */
 
 /** Bytes after a box key that hold its array of four numbers (with generous white space). */
 const ARRAY_WINDOW = 160;
 const CLOSE_BRACKET = 0x5d;
 const OBJECT_STREAM = Buffer.from('/ObjStm', 'latin1');
+const XREF_STREAM_IN_TRAILER = Buffer.from('/XRefStm', 'latin1');
+const START_XREF = Buffer.from('startxref', 'latin1');
+/** A name of letters with at least one `#xx` escape (`/Crop#42ox` is `/CropBox`). */
+const ESCAPED_NAME = /\/[A-Za-z]*#[0-9A-Fa-f]{2}(?:[A-Za-z]|#[0-9A-Fa-f]{2})*/g;
+/** Names the scan reads: spelled with escapes, they would pass unseen. */
+const SCANNED_NAMES = new Set(['CropBox', 'MediaBox', 'ObjStm']);
+
+/** Whether the file spells a name the scan reads with `#` escapes. */
+function escapesScannedName(bytes: Buffer): boolean {
+  if (bytes.indexOf('#') === -1) return false;
+  for (const match of bytes.toString('latin1').matchAll(ESCAPED_NAME)) {
+    const name = match[0]
+      .slice(1)
+      .replace(/#([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+    if (SCANNED_NAMES.has(name)) return true;
+  }
+  return false;
+}
+/** Bytes read after `startxref` for the offset, and at the offset for the `xref` keyword. */
+const OFFSET_WINDOW = 32;
 const NUMBER = String.raw`[+-]?(?:\d+\.?\d*|\.\d+)`;
 const BOX_ARRAY = new RegExp(
   String.raw`^[\0\t\n\f\r ]*\[[\0\t\n\f\r ]*(${NUMBER})[\0\t\n\f\r ]+(${NUMBER})[\0\t\n\f\r ]+(${NUMBER})[\0\t\n\f\r ]+(${NUMBER})[\0\t\n\f\r ]*\]`,
@@ -86,10 +106,27 @@ function holds(outer: Box, inner: Box): boolean {
   );
 }
 
+/**
+ * Whether the file's last cross-reference section, the one `startxref` points to, is a classic
+ * table (`xref`) and none refers to a cross-reference stream: object streams, which may hold page
+ * dictionaries, can only be reached through such a stream.
+ */
+function classicCrossReference(bytes: Buffer): boolean {
+  if (bytes.indexOf(XREF_STREAM_IN_TRAILER) !== -1) return false;
+  const at = bytes.lastIndexOf(START_XREF);
+  if (at === -1) return false;
+  const offset = /^\s*(\d+)/.exec(
+    bytes.toString('latin1', at + START_XREF.length, at + START_XREF.length + OFFSET_WINDOW),
+  )?.[1];
+  if (offset === undefined || Number(offset) >= bytes.length) return false;
+  return /^\s*xref/.test(bytes.toString('latin1', Number(offset), Number(offset) + OFFSET_WINDOW));
+}
+
 /** False when no page of the PDF can show less than its media box; true when it may. */
 export function mayCropPages(data: Uint8Array): boolean {
   const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (bytes.indexOf(OBJECT_STREAM) !== -1) return true;
+  if (bytes.indexOf(OBJECT_STREAM) !== -1 || !classicCrossReference(bytes)) return true;
+  if (escapesScannedName(bytes)) return true;
   const crops = boxesUnder(bytes, '/CropBox', 4);
   if (crops === null) return true;
   if (crops.length === 0) return false;

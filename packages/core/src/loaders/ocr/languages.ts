@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import {
   existsSync,
+  lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -71,6 +72,13 @@ export function findOcrLanguage(lang: string, langDirs: readonly string[] = []):
   return undefined;
 }
 
+/** A real directory (not a link) owned by this user that nobody else may write to. */
+function ownPrivateDir(dir: string): boolean {
+  const stat = lstatSync(dir);
+  const uid = process.getuid?.();
+  return stat.isDirectory() && (uid === undefined || stat.uid === uid) && (stat.mode & 0o022) === 0;
+}
+
 function fileStamp(path: string): string {
   const stat = statSync(path);
   return `${stat.size}:${stat.mtimeMs}`;
@@ -129,10 +137,18 @@ export function ocrLanguageDir(
     .digest('hex')
     .slice(0, 16);
   const dir = join(tmpdir(), `quire-tessdata-${process.getuid?.() ?? 'user'}-${key}`);
-  if (existsSync(dir)) return dir;
+  if (existsSync(dir)) {
+    // Another user of a shared temporary directory may have made it first: only our own private
+    // directory is read (an engine loads whatever model file it finds there).
+    if (ownPrivateDir(dir)) return dir;
+    throw new QuireError(
+      'invalid_input',
+      `the OCR language directory ${dir} exists but is not this user's own private directory; remove it`,
+    );
+  }
   // Made beside its final name and renamed into place, so a concurrent reader never sees half of it.
   const staging = `${dir}.${process.pid}.${Date.now()}`;
-  mkdirSync(staging, { recursive: true });
+  mkdirSync(staging, { recursive: true, mode: 0o700 });
   try {
     for (const file of files) {
       const target = join(staging, `${file.lang}.traineddata`);

@@ -21,7 +21,7 @@ import type { PdfTaskInput, PdfTaskOutput } from '../../loaders/pdf-engine-types
 import { mayCropPages } from '../../loaders/pdf-page-boxes.js';
 import { needsImageCheck, type PdfPageText, pagesWithoutText } from '../../loaders/pdf-text-quality.js';
 import { TaskFailure } from '../protocol.js';
-import { runTool, type ToolResult } from './tool.js';
+import { outOfMemory, runTool, type ToolResult } from './tool.js';
 
 /** Default address-space cap of a tool when the task is given none, in MiB. */
 const DEFAULT_TOOL_MEMORY_MB = 512;
@@ -173,6 +173,8 @@ async function readInfo(input: PdfTaskInput, maxMemoryMb: number): Promise<Info>
     throw new TaskFailure('wrong_password', 'the password is not right for this PDF');
   }
   if (last?.code === 126) throw new Error('could not set the memory limit of pdfinfo');
+  const memory = last === undefined ? undefined : outOfMemory(last, maxMemoryMb);
+  if (memory !== undefined) throw memory;
   failOnUnknownFilter(stderr);
   throw new TaskFailure('corrupt', 'is damaged: Poppler found no document in it', {
     engineMessage: rawMessage(stderr),
@@ -212,13 +214,16 @@ const HTML_ENTITIES: Record<string, string> = {
 
 /**
  * The pages' text and title from one `pdftotext -htmlmeta` run, trying each password and last none,
- * or null when this run cannot settle it (a password error on every try, a tool error, more than
- * `maxPages` pages, output past its cap): the full path then decides with Poppler's own words.
+ * `'overflow'` when its output passed the cap (more than `maxChars` of text), or null when this
+ * run cannot settle it (a password error on every try, a tool error, more than `maxPages` pages):
+ * the full path then decides with Poppler's own words.
  */
 async function readTextAndTitle(
   input: PdfTaskInput,
   maxMemoryMb: number,
-): Promise<{ title: string | null; texts: string[]; passwordArgs: string[]; stderr: string } | null> {
+): Promise<
+  { title: string | null; texts: string[]; passwordArgs: string[]; stderr: string } | 'overflow' | null
+> {
   const budget = input.maxChars * BYTES_PER_CHAR + input.maxPages + 1 + HTML_HEADER_BYTES;
   for (const password of [...input.passwords, undefined]) {
     const passwordArgs = password === undefined ? [] : ['-upw', password];
@@ -241,7 +246,7 @@ async function readTextAndTitle(
       input.data,
       { maxMemoryMb, maxOutputBytes: budget },
     );
-    if (result.overflow) return null;
+    if (result.overflow) return 'overflow';
     if (result.code !== 0) {
       if (isPasswordError(result.stderr)) continue;
       return null;
@@ -254,17 +259,42 @@ async function readTextAndTitle(
     if (start === -1 || end < start + 6) return null;
     const texts = output.slice(start + 6, end).split('\f');
     if (texts.pop() !== '' || texts.length > input.maxPages) return null;
-    const rawTitle = /<title>([^<]*)<\/title>/.exec(output.slice(0, start))?.[1] ?? '';
+    // Its first line, as `pdfinfo` prints it (the full path's title).
+    const rawTitle = /<title>([^<\n]*)/.exec(output.slice(0, start))?.[1] ?? '';
     const title = rawTitle.replace(/&(?:amp|lt|gt|quot|apos);/g, (entity) => HTML_ENTITIES[entity]!).trim();
     return { title: title === '' ? null : title, texts, passwordArgs, stderr: result.stderr };
   }
   return null;
 }
 
+function tooManyPages(pageCount: number, limit: number): TaskFailure {
+  return new TaskFailure(
+    'too_many_pages',
+    `has ${pageCount} pages, more than the limit of ${limit} (maxPages)`,
+    {
+      pageCount,
+      limit,
+    },
+  );
+}
+
+function tooManyChars(limit: number): TaskFailure {
+  return new TaskFailure('too_many_chars', `has more than ${limit} characters of text (limit maxChars)`, {
+    limit,
+  });
+}
+
 export async function run(input: PdfTaskInput): Promise<PdfTaskOutput> {
   const maxMemoryMb = input.maxMemoryMb ?? DEFAULT_TOOL_MEMORY_MB;
   if (!mayCropPages(input.data)) {
     const read = await readTextAndTitle(input, maxMemoryMb);
+    if (read === 'overflow') {
+      // Too much text: only the page count (and a password problem) may say more; the text is not
+      // read again.
+      const info = await readInfo(input, maxMemoryMb);
+      if (info.pageCount > input.maxPages) throw tooManyPages(info.pageCount, input.maxPages);
+      throw tooManyChars(input.maxChars);
+    }
     if (read !== null) {
       if (read.texts.length === 0) return { engine: 'poppler', pageCount: 0, title: read.title, pages: [] };
       const info: Info = {
@@ -277,13 +307,7 @@ export async function run(input: PdfTaskInput): Promise<PdfTaskOutput> {
     }
   }
   const info = await readInfo(input, maxMemoryMb);
-  if (info.pageCount > input.maxPages) {
-    throw new TaskFailure(
-      'too_many_pages',
-      `has ${info.pageCount} pages, more than the limit of ${input.maxPages} (maxPages)`,
-      { pageCount: info.pageCount, limit: input.maxPages },
-    );
-  }
+  if (info.pageCount > input.maxPages) throw tooManyPages(info.pageCount, input.maxPages);
   if (info.pageCount === 0) return { engine: 'poppler', pageCount: 0, title: info.title, pages: [] };
   let stderrSeen = '';
 
@@ -317,13 +341,9 @@ export async function run(input: PdfTaskInput): Promise<PdfTaskOutput> {
       input.data,
       { maxMemoryMb, maxOutputBytes: budget },
     );
-    if (result.overflow) {
-      throw new TaskFailure(
-        'too_many_chars',
-        `has more than ${input.maxChars} characters of text (limit maxChars)`,
-        { limit: input.maxChars },
-      );
-    }
+    if (result.overflow) throw tooManyChars(input.maxChars);
+    const memory = outOfMemory(result, maxMemoryMb);
+    if (memory !== undefined) throw memory;
     if (result.code !== 0) {
       failOnUnknownFilter(result.stderr);
       throw new TaskFailure('corrupt', 'is damaged: Poppler could not read its pages', {

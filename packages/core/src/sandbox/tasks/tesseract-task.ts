@@ -10,7 +10,7 @@
  * (`ocrLanguageDir(..., { uncompressed: true })`).
  */
 import { type OcrTaskInput, type OcrTaskOutput, readPage } from './ocr-image.js';
-import { runTool } from './tool.js';
+import { outOfMemory, runTool } from './tool.js';
 
 /** TSV output read at most per reading: a dense A4 page is ~100 KiB. */
 const MAX_TSV_BYTES = 16 << 20;
@@ -85,14 +85,19 @@ export async function run(input: OcrTaskInput): Promise<OcrTaskOutput> {
         // One thread: pages run side by side in the sandbox's children instead.
         { maxMemoryMb: input.maxMemoryMb, maxOutputBytes: MAX_TSV_BYTES, env: { OMP_THREAD_LIMIT: '1' } },
       );
-      if (result.code !== 0 || result.overflow) {
-        const message = result.overflow
-          ? `more than ${MAX_TSV_BYTES} bytes of output`
-          : (result.stderr
-              .split('\n')
-              .map((line) => line.trim())
-              .find((line) => line !== '' && !line.startsWith('Estimating resolution')) ??
-            `exit code ${result.code}`);
+      if (result.overflow) throw new Error(`tesseract wrote more than ${MAX_TSV_BYTES} bytes of output`);
+      if (result.code === 126) throw new Error('could not set the memory limit of tesseract');
+      // Past its address-space limit Tesseract aborts (std::bad_alloc), cannot even load its
+      // libraries, or goes on without the images Leptonica failed to allocate (and exits 0).
+      const memory = outOfMemory(result, input.maxMemoryMb);
+      if (memory !== undefined) throw memory;
+      if (result.code !== 0) {
+        const message =
+          result.stderr
+            .split('\n')
+            .map((line) => line.trim())
+            .find((line) => line !== '' && !line.startsWith('Estimating resolution')) ??
+          `exit code ${result.code}`;
         throw new Error(`tesseract could not read the image: ${message.slice(0, 300)}`);
       }
       return fromTsv(result.stdout.toString('utf8'));

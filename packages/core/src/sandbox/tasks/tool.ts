@@ -6,6 +6,7 @@
  * takes the tool with it.
  */
 import { spawn } from 'node:child_process';
+import { TaskFailure } from '../protocol.js';
 
 /** Standard error kept for the raw message, in bytes. */
 const STDERR_BYTES = 4096;
@@ -76,4 +77,22 @@ export function runTool(
     child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr, overflow }));
     child.stdin.end(data);
   });
+}
+
+/** What a tool (or the C and C++ libraries under it) prints when an allocation fails. */
+const OUT_OF_MEMORY = /bad_alloc|malloc fail|failed to map segment|cannot allocate memory|out of memory/i;
+
+/**
+ * The failure of a tool that ran out of its address-space limit: killed by a signal (an abort)
+ * without having passed its output cap, or saying an allocation failed (some go on and exit 0
+ * without what they could not allocate). Undefined otherwise.
+ */
+export function outOfMemory(result: ToolResult, maxMemoryMb: number): TaskFailure | undefined {
+  if (result.overflow) return undefined;
+  if (result.code !== null && !OUT_OF_MEMORY.test(result.stderr)) return undefined;
+  return new TaskFailure(
+    'parse_out_of_memory',
+    `parsing needed more than ${maxMemoryMb} MiB of memory (limit parseMaxMemoryMb, QUIRE_PARSE_MAX_MEMORY_MB)`,
+    { limitMb: maxMemoryMb },
+  );
 }
