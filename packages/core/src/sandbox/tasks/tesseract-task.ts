@@ -3,7 +3,7 @@
  * `tesseract` engine), and its mean word confidence. What happens around the engine (size checks,
  * scaling, orientation) is `readPage`'s (`ocr-image.ts`), shared with the tesseract.js task.
  *
- * Each reading is one run of `tesseract` (a process start and a model load, ~0.1–0.2 s, against
+ * Each reading is one run of `tesseract` (a process start and a model load, ~0.2–0.3 s, against
  * tesseract.js's ~0.6 s load and ~1 s first page in every new child), one OpenMP thread, the image
  * on standard input and the words as TSV on standard output: their text, their layout (block,
  * paragraph, line) and each word's confidence. The language data must be uncompressed
