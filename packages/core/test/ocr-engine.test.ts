@@ -3,6 +3,8 @@
  * Tesseract's TSV becomes a page's text and confidence. Needs Tesseract's program and its English
  * data (Debian's tesseract-ocr), which CI installs.
  */
+
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +12,12 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { QuireError } from '../src/errors.js';
 import { resolveOcrEngine, TESSERACT_JS_ENGINE } from '../src/loaders/ocr/engine.js';
 import { ocrLanguageDir } from '../src/loaders/ocr/languages.js';
-import { fromTsv, run as readWithTesseract } from '../src/sandbox/tasks/tesseract-task.js';
+import {
+  fromTsv,
+  greyTiff,
+  run as readWithTesseract,
+  tsvPages,
+} from '../src/sandbox/tasks/tesseract-task.js';
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 
@@ -107,6 +114,52 @@ describe('the tesseract task', () => {
       await expect(reading).rejects.toMatchObject({ name: 'TaskFailure', code: 'parse_out_of_memory' });
     },
   );
+});
+
+describe('several images in one run', () => {
+  it('writes PGM images as the pages of a TIFF that Tesseract reads page by page', () => {
+    const pgm = (width: number, height: number, shade: number) =>
+      Buffer.concat([
+        Buffer.from(`P5\n${width} ${height}\n255\n`, 'latin1'),
+        Buffer.alloc(width * height, shade),
+      ]);
+    // Odd sizes: each page's data is padded so the next directory starts on a word boundary.
+    const tiff = greyTiff([pgm(33, 21, 255), pgm(20, 31, 0), pgm(7, 9, 128)]);
+    const tsv = execFileSync(
+      'tesseract',
+      [
+        'stdin',
+        'stdout',
+        '--tessdata-dir',
+        ocrLanguageDir(['eng'], [], { uncompressed: true }),
+        '-l',
+        'eng',
+        '--psm',
+        '3',
+        '-c',
+        'tessedit_create_tsv=1',
+        '-c',
+        'tessedit_create_txt=0',
+      ],
+      { input: tiff, stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, OMP_THREAD_LIMIT: '1' } },
+    ).toString();
+    // Level 1 rows: one per page, with its size.
+    const pages = tsv
+      .split('\n')
+      .filter((row) => row.startsWith('1\t'))
+      .map((row) => row.split('\t').slice(1, 2).concat(row.split('\t').slice(8, 10)));
+    expect(pages).toEqual([
+      ['1', '33', '21'],
+      ['2', '20', '31'],
+      ['3', '7', '9'],
+    ]);
+  });
+
+  it('splits a TSV by page, in page order, a page without rows empty', () => {
+    const row = (page: number, word: string) => ['5', page, 1, 1, 1, 1, 0, 0, 1, 1, 90, word].join('\t');
+    const tsv = ['level\tpage_num', row(2, 'beta'), row(1, 'alpha'), row(9, 'stray')].join('\n');
+    expect(tsvPages(tsv, 3).map((page) => fromTsv(page).text)).toEqual(['alpha\n\n', 'beta\n\n', '']);
+  });
 });
 
 describe('fromTsv', () => {

@@ -50,7 +50,7 @@ interface Grey {
 }
 
 /** The size in a binary PGM header (`P5 <width> <height> <maxval>` and one whitespace), or undefined. */
-function pgmHeader(bytes: Uint8Array): { width: number; height: number; offset: number } | undefined {
+export function pgmHeader(bytes: Uint8Array): { width: number; height: number; offset: number } | undefined {
   const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 64)).toString('latin1');
   const match = /^P5\s+(\d+)\s+(\d+)\s+255\s/.exec(head);
   if (match === null) return undefined;
@@ -179,12 +179,17 @@ async function fit(grey: Grey, maxPixels: number): Promise<Grey> {
 export interface PageReader {
   /** The text of a PGM image and Tesseract's mean word confidence (0–100). */
   read(image: Buffer): Promise<{ text: string; confidence: number }>;
+  /** `read` of several images at once, in order, where that is cheaper than one at a time. */
+  readAll?(images: Buffer[]): Promise<Array<{ text: string; confidence: number }>>;
   /** Called before a turned page is read in full: a chance to give back memory. */
   beforeFullRead?(): Promise<void>;
 }
 
 async function readScored(reader: PageReader, image: Buffer): Promise<Reading> {
-  const { text, confidence: raw } = await reader.read(image);
+  return scored(await reader.read(image));
+}
+
+function scored({ text, confidence: raw }: { text: string; confidence: number }): Reading {
   const words = text.match(/[\p{L}\p{N}]+/gu)?.length ?? 0;
   const confidence = words === 0 ? 0 : raw;
   return { text, confidence, score: confidence * wordLike(text) };
@@ -210,10 +215,21 @@ export async function readPage(
   // Tesseract reads some sideways lines itself, so two turns can read about as well: the plainer
   // one wins unless another reads clearly better (upright, then upside down, then sideways).
   let best: { rotation: OcrTaskOutput['rotation']; score: number } = { rotation: 0, score: -1 };
-  for (const rotation of [0, 180, 90, 270] as const) {
-    const small = await readScored(reader, await turn(grey, rotation, ORIENTATION_SIDE));
-    if (small.score > best.score * CLEARLY_BETTER) best = { rotation, score: small.score };
+  const rotations = [0, 180, 90, 270] as const;
+  let smalls: Reading[];
+  if (reader.readAll === undefined) {
+    smalls = [];
+    for (const rotation of rotations)
+      smalls.push(await readScored(reader, await turn(grey, rotation, ORIENTATION_SIDE)));
+  } else {
+    const images: Buffer[] = [];
+    for (const rotation of rotations) images.push(await turn(grey, rotation, ORIENTATION_SIDE));
+    smalls = (await reader.readAll(images)).map(scored);
   }
+  rotations.forEach((rotation, i) => {
+    const small = smalls[i]!;
+    if (small.score > best.score * CLEARLY_BETTER) best = { rotation, score: small.score };
+  });
   if (best.rotation === 0) return result(upright, 0);
   await reader.beforeFullRead?.();
   const turned = await readScored(reader, await turn(grey, best.rotation));
