@@ -16,6 +16,7 @@ import {
   fromTsv,
   greyTiff,
   run as readWithTesseract,
+  tesseractArgs,
   tsvPages,
 } from '../src/sandbox/tasks/tesseract-task.js';
 
@@ -127,20 +128,7 @@ describe('several images in one run', () => {
     const tiff = greyTiff([pgm(33, 21, 255), pgm(20, 31, 0), pgm(7, 9, 128)]);
     const tsv = execFileSync(
       'tesseract',
-      [
-        'stdin',
-        'stdout',
-        '--tessdata-dir',
-        ocrLanguageDir(['eng'], [], { uncompressed: true }),
-        '-l',
-        'eng',
-        '--psm',
-        '3',
-        '-c',
-        'tessedit_create_tsv=1',
-        '-c',
-        'tessedit_create_txt=0',
-      ],
+      tesseractArgs(ocrLanguageDir(['eng'], [], { uncompressed: true }), ['eng']),
       { input: tiff, stdio: ['pipe', 'pipe', 'ignore'], env: { ...process.env, OMP_THREAD_LIMIT: '1' } },
     ).toString();
     // Level 1 rows: one per page, with its size.

@@ -122,27 +122,32 @@ export function greyTiff(images: readonly Buffer[]): Buffer {
   return tiff;
 }
 
+/** The program's arguments: the image on standard input, its words as TSV on standard output. */
+export function tesseractArgs(langDir: string, langs: readonly string[]): string[] {
+  return [
+    'stdin',
+    'stdout',
+    '--tessdata-dir',
+    langDir,
+    '-l',
+    langs.join('+'),
+    '--oem',
+    '1',
+    // Find the layout first (PSM 3), as a scan needs.
+    '--psm',
+    '3',
+    '-c',
+    'tessedit_create_tsv=1',
+    '-c',
+    'tessedit_create_txt=0',
+  ];
+}
+
 /** Tesseract's TSV of an image (PGM, or a TIFF of several pages). */
 async function runTesseract(input: OcrTaskInput, image: Buffer): Promise<string> {
   const result = await runTool(
     'tesseract',
-    [
-      'stdin',
-      'stdout',
-      '--tessdata-dir',
-      input.langDir,
-      '-l',
-      input.langs.join('+'),
-      '--oem',
-      '1',
-      // Find the layout first (PSM 3), as a scan needs.
-      '--psm',
-      '3',
-      '-c',
-      'tessedit_create_tsv=1',
-      '-c',
-      'tessedit_create_txt=0',
-    ],
+    tesseractArgs(input.langDir, input.langs),
     image,
     // One thread: pages run side by side in the sandbox's children instead.
     { maxMemoryMb: input.maxMemoryMb, maxOutputBytes: MAX_TSV_BYTES, env: { OMP_THREAD_LIMIT: '1' } },
