@@ -349,8 +349,8 @@ describe('SqliteVectorStore on a file of its own', () => {
       // Skewed words (w0 in most chunks, w10 in about a quarter, w399 in a few percent), so that queries mix
       // terms whose bounds allow pruning with terms whose bounds do not.
       const word = () => `w${Math.floor(400 * random() ** 2.5)}`;
-      // t1 is large enough for pruning (8,000 chunks, 5,160 after the deletes below), t2 gets the plain
-      // query (800).
+      // t1 is large enough for pruning (8,000 chunks, 5,160 after the deletes below), t2 is not (800 and
+      // the writes below): its cached terms are read again after a write instead of following it.
       const tenants = ['t1', 't2'];
       for (const [tenant, documents] of [
         ['t1', 200],
@@ -404,6 +404,13 @@ describe('SqliteVectorStore on a file of its own', () => {
             }));
             await store.upsert('t1', fresh);
             await others[1]!.upsert('t1', rewritten);
+            await others[2]!.upsert(
+              't2',
+              points('t2', `doc-${q % 20}`, 40).map((point) => ({
+                ...point,
+                text: Array.from({ length: 10 + Math.floor(random() * 50) }, word).join(' '),
+              })),
+            );
           }
           if (q === 120) {
             // FTS5 keeps counting rows deleted from a contentless index in the row count bm25() uses:

@@ -72,6 +72,7 @@ describe('TenantLexicalIndexes: cached term rows follow writes', () => {
 
   it('re-scores cached terms after writes from another connection, reading only the changed rows', () => {
     const writes = new TenantLexicalIndexes(writer, 'c');
+    // 3,000 rows: a tenant of fewer than 1,024 reads changed terms again instead (next test).
     for (let batch = 0; batch < 6; batch++) {
       write(
         writes,
@@ -102,6 +103,23 @@ describe('TenantLexicalIndexes: cached term rows follow writes', () => {
       });
     }
     expect(fullReads).not.toHaveBeenCalled();
+  });
+
+  it('in a small tenant, reads a cached term again after a write instead of following it', () => {
+    const writes = new TenantLexicalIndexes(writer, 'c');
+    write(
+      writes,
+      Array.from({ length: 800 }, (_, i): [number, string] => [i + 1, text()]),
+    );
+    const reads = new TenantLexicalIndexes(reader, 'c', 64 * 1024 * 1024);
+    expect(cached(reads)).toEqual(TOKENS.map(expected));
+    const fullReads = vi.spyOn(reads.find('t')!.impacts, 'all');
+    // Cached and unchanged: nothing is read.
+    expect(cached(reads)).toEqual(TOKENS.map(expected));
+    expect(fullReads).not.toHaveBeenCalled();
+    write(writes, [[5, 'w0 w0 w1'], [900, 'w0 w2 w2']], [7]);
+    expect(cached(reads)).toEqual(TOKENS.map(expected));
+    expect(fullReads).toHaveBeenCalledTimes(TOKENS.length);
   });
 
   it('reads terms again after a write the log does not hold', () => {

@@ -33,6 +33,8 @@ const LOGGED_GENERATIONS = 256;
 const FOLLOWED_ROWS = 4096;
 /** Rows a term's reading would pass over in the time one changed row is looked up, roughly. */
 const FOLLOW_COST = 4;
+/** Tenants of fewer rows read a changed term again instead of following it (see `read`). */
+const FOLLOW_MIN_ROWS = 1024;
 /** Row lengths and term frequencies fit a palette key below 2^24 and 2^28. */
 const LENGTH_KEY = 2 ** 24;
 
@@ -467,7 +469,9 @@ export class TenantLexicalIndexes {
     const generation = cache.generation;
     const totals = this.totals(index, cache);
     const idf = totals === undefined ? undefined : this.idf(totals.rows, rows.length);
-    if (totals === undefined || idf === undefined)
+    // In a tenant of few rows a term is read again after a write rather than followed: reading it
+    // costs about what learning every row's length first would (`bench:search` at 1,000 chunks).
+    if (totals === undefined || idf === undefined || totals.rows < FOLLOW_MIN_ROWS)
       return { impacts: packImpacts(rows), generation, shapes: undefined };
     const lengths = this.lengthsOf(index, cache);
     const shapes = { tf: [] as number[], length: [] as number[], codeOf: new Map<number, number>() };

@@ -75,8 +75,9 @@ export interface SqliteVectorStoreOptions {
    */
   vectorChunkSize?: number;
   /**
-   * How lexical search finds its top k in a tenant of 4,096 chunks or more (smaller ones always run the
-   * plain query); every mode returns the same hits, scores and order (the tests compare them).
+   * How lexical search finds its top k in a tenant of 4,096 chunks or more; every mode returns the same
+   * hits, scores and order (the tests compare them). Smaller tenants are not pruned: they run the plain
+   * query, or with `impacts` add up their terms' cached impacts.
    * - `impacts`: each query term's rows and bm25() parts are read from FTS5 once and kept in memory
    *   until the tenant's next write (see `impactCacheBytes`); a query adds them up in JavaScript, in the
    *   order FTS5 adds them, so its scores are the very floats the full query gives. Filtered searches,
@@ -219,8 +220,8 @@ function defaultVectorChunkSize(dimension: number): number {
 }
 
 /**
- * Tenants with fewer chunks get the plain lexical query: pruning pays off when a common term's rows
- * are many (at 10k chunks in one tenant it halves the time; at 1k it costs more than it saves).
+ * Tenants with fewer chunks get no pruning: it pays off when a common term's rows are many (at 10k
+ * chunks in one tenant it halves the time; at 1k it costs more than it saves).
  */
 const PRUNE_MIN_ROWS = 4096;
 
@@ -799,15 +800,22 @@ export class SqliteVectorStore implements VectorStoreAdapter {
       // One read transaction: the statistics, the cached impacts and the queries see one snapshot.
       const rows = this.db!.transaction(() => {
         const indexRows = fts5RowCount(lexical.averages.get());
-        // A small tenant's full query is cheap, cheaper than counting the rows of common terms.
-        if (
-          this.lexicalSearch === 'exhaustive' ||
-          tokens.length === 1 ||
-          indexRows === undefined ||
-          indexRows < PRUNE_MIN_ROWS
-        ) {
-          return search(tokens, []);
+        if (this.lexicalSearch === 'exhaustive' || indexRows === undefined) return search(tokens, []);
+        if (indexRows < PRUNE_MIN_ROWS) {
+          // A small tenant's terms are read once (each at most the tenant's row count) and kept, as in
+          // large tenants: reading them costs about what FTS5's own query costs, and the next searches
+          // with those terms add up cached scores instead of computing bm25() row by row. Without the cache's scores
+          // (`maxscore`, or a filter) the full query is the cheaper one: counting the rows of common
+          // terms costs more than it prunes.
+          if (this.lexicalSearch !== 'impacts' || candidates.sql !== '') return search(tokens, []);
+          const cache = this.lexical!.cacheOf(lexical);
+          const top = topByImpacts(
+            tokens.map((token) => this.lexical!.impacts(lexical, cache, token)),
+            options.limit,
+          );
+          return this.rowsByImpact(tenant, top, options.limit);
         }
+        if (tokens.length === 1) return search(tokens, []);
         const cache = this.lexical!.cacheOf(lexical);
         if (this.lexicalSearch === 'impacts' && candidates.sql === '') {
           // Terms not in the cache are read from FTS5 at about a microsecond a row. On a cold cache (a
