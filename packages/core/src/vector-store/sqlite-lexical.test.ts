@@ -105,6 +105,26 @@ describe('TenantLexicalIndexes: cached term rows follow writes', () => {
     expect(fullReads).not.toHaveBeenCalled();
   });
 
+  it('reads a term from its occurrences with the floats FTS5 computes, a term also in the every column with bm25()', () => {
+    const writes = new TenantLexicalIndexes(writer, 'c');
+    for (let batch = 0; batch < 4; batch++) {
+      write(
+        writes,
+        Array.from({ length: 500 }, (_, i): [number, string] => [batch * 500 + i + 1, text()]),
+        // Deleted rows stay in FTS5's N and in the index until merged: neither may reach the scores.
+        batch > 0 ? Array.from({ length: 40 }, (_, i) => batch * 300 + i * 7) : [],
+      );
+    }
+    const reads = new TenantLexicalIndexes(reader, 'c', 64 * 1024 * 1024);
+    const index = reads.find('t')!;
+    const occurrences = vi.spyOn(index.occurrences, 'all');
+    const fullReads = vi.spyOn(index.impacts, 'all');
+    expect(cached(reads)).toEqual(TOKENS.map(expected));
+    expect(occurrences).toHaveBeenCalledTimes(TOKENS.length);
+    // Only "x", whose rows in the every column FTS5 counts but the terms column's match leaves out.
+    expect(fullReads.mock.calls).toEqual([[termQuery('x')]]);
+  });
+
   it('in a small tenant, reads a cached term again after a write instead of following it', () => {
     const writes = new TenantLexicalIndexes(writer, 'c');
     write(
@@ -117,7 +137,14 @@ describe('TenantLexicalIndexes: cached term rows follow writes', () => {
     // Cached and unchanged: nothing is read.
     expect(cached(reads)).toEqual(TOKENS.map(expected));
     expect(fullReads).not.toHaveBeenCalled();
-    write(writes, [[5, 'w0 w0 w1'], [900, 'w0 w2 w2']], [7]);
+    write(
+      writes,
+      [
+        [5, 'w0 w0 w1'],
+        [900, 'w0 w2 w2'],
+      ],
+      [7],
+    );
     expect(cached(reads)).toEqual(TOKENS.map(expected));
     expect(fullReads).toHaveBeenCalledTimes(TOKENS.length);
   });

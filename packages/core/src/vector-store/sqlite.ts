@@ -78,10 +78,11 @@ export interface SqliteVectorStoreOptions {
    * How lexical search finds its top k in a tenant of 4,096 chunks or more; every mode returns the same
    * hits, scores and order (the tests compare them). Smaller tenants are not pruned: they run the plain
    * query, or with `impacts` add up their terms' cached impacts.
-   * - `impacts`: each query term's rows and bm25() parts are read from FTS5 once and kept in memory
-   *   until the tenant's next write (see `impactCacheBytes`); a query adds them up in JavaScript, in the
+   * - `impacts`: each query term's rows and bm25() parts are read from FTS5 once (in tenants of 1,024
+   *   rows or more computed from the term's occurrences and the rows' lengths, checked against bm25()
+   *   on three rows) and kept in memory (see `impactCacheBytes`); a query adds them up in JavaScript, in the
    *   order FTS5 adds them, so its scores are the very floats the full query gives. Filtered searches,
-   *   and searches whose uncached terms hold more than 32,768 rows run as `maxscore` while the cache
+   *   and searches whose uncached terms hold more than 131,072 rows run as `maxscore` while the cache
    *   fills. A write does not empty it: cached terms follow the rows the write changed (looked up in
    *   FTS5, one by one) and the tenant's new statistics (`sqlite-lexical.ts`).
    * - `maxscore`: SQL queries that require the terms of the highest bounds and prune with bm25's
@@ -227,9 +228,9 @@ const PRUNE_MIN_ROWS = 4096;
 
 /**
  * Rows of uncached term impacts one search reads at most before it runs as `maxscore` instead (about
- * 30 ms of reading on a 2-core machine).
+ * 60–90 ms of reading on a 2-core machine, from the terms' occurrences; once per term).
  */
-const COLD_READ_ROWS = 32_768;
+const COLD_READ_ROWS = 131_072;
 
 /**
  * Chunks from which a tenant's dense search goes to the read thread (see `denseThreadMinChunks`):
