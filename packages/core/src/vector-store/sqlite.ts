@@ -227,6 +227,12 @@ function defaultVectorChunkSize(dimension: number): number {
 const PRUNE_MIN_ROWS = 4096;
 
 /**
+ * Distinct terms of a query up to which a small tenant's search adds up cached term impacts (a
+ * question's); a longer one runs the full query (see `searchLexical`).
+ */
+const SMALL_TENANT_CACHED_TERMS = 32;
+
+/**
  * Rows of uncached term impacts one search reads at most before it runs as `maxscore` instead (about
  * 60–90 ms of reading on a 2-core machine, from the terms' occurrences; once per term).
  */
@@ -808,7 +814,15 @@ export class SqliteVectorStore implements VectorStoreAdapter {
           // with those terms add up cached scores instead of computing bm25() row by row. Without the cache's scores
           // (`maxscore`, or a filter) the full query is the cheaper one: counting the rows of common
           // terms costs more than it prunes.
-          if (this.lexicalSearch !== 'impacts' || candidates.sql !== '') return search(tokens, []);
+          // A long query (a chunk's own text, as duplicate detection sends right after a write) holds
+          // mostly rare terms, read once and seldom used again: it runs the full query too.
+          if (
+            this.lexicalSearch !== 'impacts' ||
+            candidates.sql !== '' ||
+            tokens.length > SMALL_TENANT_CACHED_TERMS
+          ) {
+            return search(tokens, []);
+          }
           const cache = this.lexical!.cacheOf(lexical);
           const top = topByImpacts(
             tokens.map((token) => this.lexical!.impacts(lexical, cache, token)),
