@@ -190,6 +190,34 @@ export function termQuery(token: string): string {
   return `terms : ${phrase(token)}`;
 }
 
+/**
+ * The palette entry of a row with the term `tf` times in `length` tokens, added with its score when
+ * new; undefined when the two do not fit the palette's key (then the term cannot follow writes).
+ */
+function paletteCode(
+  shapes: NonNullable<CachedTerm['shapes']>,
+  palette: number[],
+  tf: number,
+  length: number | undefined,
+  idf: number,
+  averageLength: number,
+): number | undefined {
+  if (length === undefined || !Number.isInteger(length) || length < 0 || length >= LENGTH_KEY) {
+    return undefined;
+  }
+  if (!(tf >= 1) || tf >= 2 ** 28) return undefined;
+  const key = tf * LENGTH_KEY + length;
+  let code = shapes.codeOf.get(key);
+  if (code === undefined) {
+    code = shapes.tf.length;
+    shapes.tf.push(tf);
+    shapes.length.push(length);
+    shapes.codeOf.set(key, code);
+    palette.push(bm25Part(idf, tf, length, averageLength));
+  }
+  return code;
+}
+
 export class TenantLexicalIndexes {
   private readonly registry: string;
   private readonly indexes = new LruMap<string, TenantIndex>(CACHED_TENANTS * 4);
@@ -537,21 +565,8 @@ export class TenantLexicalIndexes {
       const rowid = occurrences[i]!;
       let end = i + 1;
       while (end < occurrences.length && occurrences[end] === rowid) end++;
-      const tf = end - i;
-      const length = lengths.get(rowid);
-      if (length === undefined || !Number.isInteger(length) || length < 0 || length >= LENGTH_KEY) {
-        return undefined;
-      }
-      if (tf >= 2 ** 28) return undefined;
-      const key = tf * LENGTH_KEY + length;
-      let code = shapes.codeOf.get(key);
-      if (code === undefined) {
-        code = shapes.tf.length;
-        shapes.tf.push(tf);
-        shapes.length.push(length);
-        shapes.codeOf.set(key, code);
-        palette.push(bm25Part(idf, tf, length, totals.averageLength));
-      }
+      const code = paletteCode(shapes, palette, end - i, lengths.get(rowid), idf, totals.averageLength);
+      if (code === undefined) return undefined;
       rowids[w] = rowid;
       codes[w] = code;
       i = end;
@@ -585,22 +600,12 @@ export class TenantLexicalIndexes {
     idf: number,
     averageLength: number,
   ): number | undefined {
-    if (length === undefined || !Number.isInteger(length) || length < 0 || length >= LENGTH_KEY) {
-      return undefined;
-    }
+    if (length === undefined) return undefined;
     const estimate = bm25TermFrequency(score, idf, length, averageLength);
     const tf = Math.round(estimate);
-    if (!(tf >= 1) || tf >= 2 ** 28 || Math.abs(estimate - tf) > 1e-3) return undefined;
-    const key = tf * LENGTH_KEY + length;
-    let code = shapes.codeOf.get(key);
-    if (code === undefined) {
-      code = shapes.tf.length;
-      shapes.tf.push(tf);
-      shapes.length.push(length);
-      shapes.codeOf.set(key, code);
-      palette.push(bm25Part(idf, tf, length, averageLength));
-    }
-    return palette[code] === score ? code : undefined;
+    if (Math.abs(estimate - tf) > 1e-3) return undefined;
+    const code = paletteCode(shapes, palette, tf, length, idf, averageLength);
+    return code !== undefined && palette[code] === score ? code : undefined;
   }
 
   /**
