@@ -149,6 +149,35 @@ describe('TenantLexicalIndexes: cached term rows follow writes', () => {
     expect(fullReads).toHaveBeenCalledTimes(TOKENS.length);
   });
 
+  it('bounds the cache by terms and bytes: absent terms too, and nothing is kept without a budget', () => {
+    const writes = new TenantLexicalIndexes(writer, 'c');
+    write(
+      writes,
+      Array.from({ length: 300 }, (_, i): [number, string] => [i + 1, text()]),
+    );
+    const reads = new TenantLexicalIndexes(reader, 'c', 64 * 1024 * 1024);
+    const index = reads.find('t')!;
+    let largest = 0;
+    for (let round = 0; round < 20; round++) {
+      reader.transaction(() => {
+        const cache = reads.cacheOf(index);
+        for (let i = 0; i < 1000; i++) reads.impacts(index, cache, `absent${round}q${i}`);
+        largest = Math.max(largest, cache.impacts.size);
+      })();
+    }
+    // 20,000 terms the tenant does not hold: the cache starts afresh past 8,192 terms.
+    expect(largest).toBeGreaterThan(8192);
+    expect(largest).toBeLessThanOrEqual(8192 + 1000);
+    const uncached = new TenantLexicalIndexes(reader, 'c', 0);
+    reader.transaction(() => {
+      const other = uncached.find('t')!;
+      const cache = uncached.cacheOf(other);
+      for (const token of [...TOKENS, 'absent']) uncached.impacts(other, cache, token);
+      expect(cache.impacts.size).toBe(0);
+      expect(cache.bytes).toBe(0);
+    })();
+  });
+
   it('reads terms again after a write the log does not hold', () => {
     const writes = new TenantLexicalIndexes(writer, 'c');
     write(

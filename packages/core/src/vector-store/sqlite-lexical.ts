@@ -190,6 +190,16 @@ export function termQuery(token: string): string {
   return `terms : ${phrase(token)}`;
 }
 
+/** About what a cached term holds beyond its arrays: the entry, its map slot, its shapes' object. */
+const ENTRY_BYTES = 256;
+/** About what one palette shape costs (a term frequency, a length and a map entry). */
+const SHAPE_BYTES = 64;
+
+/** The memory a cached term is charged against the cache's budget. */
+function entryBytes(entry: CachedTerm): number {
+  return impactBytes(entry.impacts) + ENTRY_BYTES + (entry.shapes?.tf.length ?? 0) * SHAPE_BYTES;
+}
+
 /**
  * The palette entry of a row with the term `tf` times in `length` tokens, added with its score when
  * new; undefined when the two do not fit the palette's key (then the term cannot follow writes).
@@ -350,6 +360,7 @@ export class TenantLexicalIndexes {
     if (
       cache !== undefined &&
       (cache.terms.size > CACHED_TERMS_PER_TENANT ||
+        cache.impacts.size > CACHED_TERMS_PER_TENANT ||
         (cache.generation !== generation && !this.advance(index, cache, generation)))
     ) {
       this.cachedBytes -= cache.bytes;
@@ -425,12 +436,12 @@ export class TenantLexicalIndexes {
       // Most recently used last, so that eviction takes the oldest first.
       cache.impacts.delete(token);
       if (entry.generation !== cache.generation) {
-        cache.bytes -= impactBytes(entry.impacts);
-        this.cachedBytes -= impactBytes(entry.impacts);
+        cache.bytes -= entryBytes(entry);
+        this.cachedBytes -= entryBytes(entry);
         entry = this.follow(index, cache, token, entry);
         if (entry !== undefined) {
-          cache.bytes += impactBytes(entry.impacts);
-          this.cachedBytes += impactBytes(entry.impacts);
+          cache.bytes += entryBytes(entry);
+          this.cachedBytes += entryBytes(entry);
         }
       }
       if (entry !== undefined) {
@@ -439,7 +450,7 @@ export class TenantLexicalIndexes {
       }
     }
     entry = this.read(index, cache, token);
-    const bytes = impactBytes(entry.impacts);
+    const bytes = entryBytes(entry);
     if (bytes > this.maxCachedBytes) return entry.impacts;
     // The tenant being searched is the most recently used entry: other tenants go first, then this
     // tenant's least recently used terms.
@@ -449,8 +460,8 @@ export class TenantLexicalIndexes {
     for (const [oldToken, old] of cache.impacts) {
       if (this.cachedBytes + bytes <= this.maxCachedBytes) break;
       cache.impacts.delete(oldToken);
-      cache.bytes -= impactBytes(old.impacts);
-      this.cachedBytes -= impactBytes(old.impacts);
+      cache.bytes -= entryBytes(old);
+      this.cachedBytes -= entryBytes(old);
     }
     cache.impacts.set(token, entry);
     cache.bytes += bytes;
@@ -493,9 +504,11 @@ export class TenantLexicalIndexes {
   }
 
   /**
-   * Reads the term's rows and scores from FTS5, and tells apart the term frequency and row length
-   * behind each score, checked by computing every score again: the palette is then keyed by both, so
-   * that a later generation's scores can be computed from them.
+   * Reads the term's rows and scores from FTS5: from its occurrences where `readOccurrences` can, else
+   * as bm25() gives them, telling apart the term frequency and row length behind each score, checked
+   * by computing every score again: the palette is then keyed by both, so that a later generation's
+   * scores can be computed from them. In a tenant under 1,024 rows the scores are kept without them
+   * (the term is read again after a write).
    */
   private read(index: TenantIndex, cache: TenantCache, token: string): CachedTerm {
     const counted = this.readOccurrences(index, cache, token);
@@ -536,8 +549,9 @@ export class TenantLexicalIndexes {
    * The term's rows and scores computed from its occurrences and the rows' lengths, as `follow` computes
    * a later generation's: reading the occurrences costs a fraction of what bm25() row by row costs
    * (`bench:search`'s first pass). Undefined, and the term is read with bm25(), in a tenant of few rows,
-   * when the occurrences do not give every row FTS5 counts for the term (a term also in the `every`
-   * column), or when the first, middle and last rows' scores are not FTS5's own.
+   * for a term FTS5 counts in no row (a token its tokenizer would change), when the occurrences do not
+   * give every row FTS5 counts for the term (a term also in the `every` column), when a row's length
+   * is unknown, or when the first, middle and last rows' scores are not FTS5's own.
    */
   private readOccurrences(index: TenantIndex, cache: TenantCache, token: string): CachedTerm | undefined {
     const totals = this.totals(index, cache);

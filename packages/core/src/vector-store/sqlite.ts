@@ -84,7 +84,8 @@ export interface SqliteVectorStoreOptions {
    *   order FTS5 adds them, so its scores are the very floats the full query gives. Filtered searches,
    *   and searches whose uncached terms hold more than 131,072 rows run as `maxscore` while the cache
    *   fills. A write does not empty it: cached terms follow the rows the write changed (looked up in
-   *   FTS5, one by one) and the tenant's new statistics (`sqlite-lexical.ts`).
+   *   FTS5, one by one) and the tenant's new statistics (`sqlite-lexical.ts`); in a tenant under
+   *   1,024 rows they are read again instead.
    * - `maxscore`: SQL queries that require the terms of the highest bounds and prune with bm25's
    *   ceiling per term (`lexical-topk.ts`).
    * - `exhaustive`: one SQL query ranking every row that holds a query term.
@@ -93,7 +94,7 @@ export interface SqliteVectorStoreOptions {
   lexicalSearch?: LexicalSearchMode;
   /**
    * Bytes of term impacts the `impacts` mode keeps in memory, all tenants together (about 6 bytes per
-   * row holding a term); the least recently searched tenants' go first, then the least recently used
+   * row holding a term, and some 256 per term); the least recently searched tenants' go first, then the least recently used
    * terms. A term larger than this is read for each query; 0 reads every term for each query.
    * @default 67108864 (64 MiB: about 11 million rows)
    */
@@ -234,7 +235,8 @@ const SMALL_TENANT_CACHED_TERMS = 32;
 
 /**
  * Rows of uncached term impacts one search reads at most before it runs as `maxscore` instead (about
- * 60–90 ms of reading on a 2-core machine, from the terms' occurrences; once per term).
+ * 60–90 ms of reading on a 2-core machine from the terms' occurrences, once per term; a term read
+ * with bm25() instead, see `readOccurrences`, costs a few times more).
  */
 const COLD_READ_ROWS = 131_072;
 
@@ -816,10 +818,12 @@ export class SqliteVectorStore implements VectorStoreAdapter {
           // terms costs more than it prunes.
           // A long query (a chunk's own text, as duplicate detection sends right after a write) holds
           // mostly rare terms, read once and seldom used again: it runs the full query too.
+          // So does a store that caches nothing (`impactCacheBytes` 0).
           if (
             this.lexicalSearch !== 'impacts' ||
             candidates.sql !== '' ||
-            tokens.length > SMALL_TENANT_CACHED_TERMS
+            tokens.length > SMALL_TENANT_CACHED_TERMS ||
+            this.impactCacheBytes === 0
           ) {
             return search(tokens, []);
           }
