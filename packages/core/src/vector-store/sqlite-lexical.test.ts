@@ -50,6 +50,10 @@ describe('TenantLexicalIndexes: cached term rows follow writes', () => {
       for (const [rowid, terms] of rows) index.insert.run(rowid, terms, EVERY_TOKEN);
     })();
 
+  /** `count` rows of new text, rowids from `first` on. */
+  const rows = (count: number, first = 1) =>
+    Array.from({ length: count }, (_, i): [number, string] => [first + i, text()]);
+
   /** Every row of the term with its score, straight from FTS5. */
   const expected = (token: string) =>
     reader
@@ -74,10 +78,7 @@ describe('TenantLexicalIndexes: cached term rows follow writes', () => {
     const writes = new TenantLexicalIndexes(writer, 'c');
     // 3,000 rows: a tenant of fewer than 1,024 reads changed terms again instead (next test).
     for (let batch = 0; batch < 6; batch++) {
-      write(
-        writes,
-        Array.from({ length: 500 }, (_, i): [number, string] => [batch * 500 + i + 1, text()]),
-      );
+      write(writes, rows(500, batch * 500 + 1));
     }
     const reads = new TenantLexicalIndexes(reader, 'c', 64 * 1024 * 1024);
     expect(cached(reads)).toEqual(TOKENS.map(expected));
@@ -110,7 +111,7 @@ describe('TenantLexicalIndexes: cached term rows follow writes', () => {
     for (let batch = 0; batch < 4; batch++) {
       write(
         writes,
-        Array.from({ length: 500 }, (_, i): [number, string] => [batch * 500 + i + 1, text()]),
+        rows(500, batch * 500 + 1),
         // Deleted rows stay in FTS5's N and in the index until merged: neither may reach the scores.
         batch > 0 ? Array.from({ length: 40 }, (_, i) => batch * 300 + i * 7) : [],
       );
@@ -127,10 +128,7 @@ describe('TenantLexicalIndexes: cached term rows follow writes', () => {
 
   it('in a small tenant, reads a cached term again after a write instead of following it', () => {
     const writes = new TenantLexicalIndexes(writer, 'c');
-    write(
-      writes,
-      Array.from({ length: 800 }, (_, i): [number, string] => [i + 1, text()]),
-    );
+    write(writes, rows(800));
     const reads = new TenantLexicalIndexes(reader, 'c', 64 * 1024 * 1024);
     expect(cached(reads)).toEqual(TOKENS.map(expected));
     const fullReads = vi.spyOn(reads.find('t')!.impacts, 'all');
@@ -151,10 +149,7 @@ describe('TenantLexicalIndexes: cached term rows follow writes', () => {
 
   it('bounds the cache by terms and bytes: absent terms too, and nothing is kept without a budget', () => {
     const writes = new TenantLexicalIndexes(writer, 'c');
-    write(
-      writes,
-      Array.from({ length: 300 }, (_, i): [number, string] => [i + 1, text()]),
-    );
+    write(writes, rows(300));
     const reads = new TenantLexicalIndexes(reader, 'c', 64 * 1024 * 1024);
     const index = reads.find('t')!;
     let largest = 0;
@@ -180,10 +175,7 @@ describe('TenantLexicalIndexes: cached term rows follow writes', () => {
 
   it('reads terms again after a write the log does not hold', () => {
     const writes = new TenantLexicalIndexes(writer, 'c');
-    write(
-      writes,
-      Array.from({ length: 800 }, (_, i): [number, string] => [i + 1, text()]),
-    );
+    write(writes, rows(800));
     const reads = new TenantLexicalIndexes(reader, 'c', 64 * 1024 * 1024);
     cached(reads);
     const fullReads = vi.spyOn(reads.find('t')!.impacts, 'all');

@@ -31,7 +31,7 @@ import * as sqliteVec from 'sqlite-vec';
 import { QuireError, StoreError } from '../errors.js';
 import { lexicalTokens } from './lexical.js';
 import { bm25TermBound, exactTopK, type QueryTerm, topByImpacts } from './lexical-topk.js';
-import { EVERY_TOKEN, ftsQuery, LruMap, TenantLexicalIndexes } from './sqlite-lexical.js';
+import { EVERY_TOKEN, ftsQuery, LruMap, type TenantCache, TenantLexicalIndexes } from './sqlite-lexical.js';
 import { SqliteReadThread } from './sqlite-read-thread.js';
 import type {
   ChunkPoint,
@@ -94,8 +94,8 @@ export interface SqliteVectorStoreOptions {
   lexicalSearch?: LexicalSearchMode;
   /**
    * Bytes of term impacts the `impacts` mode keeps in memory, all tenants together (about 6 bytes per
-   * row holding a term, and some 256 per term); the least recently searched tenants' go first, then the least recently used
-   * terms. A term larger than this is read for each query; 0 reads every term for each query.
+   * row holding a term, and some 256 per term); the least recently searched tenants' go first, then
+   * the least recently used terms. A term larger than this is read for each query; 0 reads every term for each query.
    * @default 67108864 (64 MiB: about 11 million rows)
    */
   impactCacheBytes?: number;
@@ -810,29 +810,30 @@ export class SqliteVectorStore implements VectorStoreAdapter {
       const rows = this.db!.transaction(() => {
         const indexRows = fts5RowCount(lexical.averages.get());
         if (this.lexicalSearch === 'exhaustive' || indexRows === undefined) return search(tokens, []);
+        // Every term's cached impacts (read where missing), added up.
+        const fromImpacts = (cache: TenantCache) =>
+          this.rowsByImpact(
+            tenant,
+            topByImpacts(
+              tokens.map((token) => this.lexical!.impacts(lexical, cache, token)),
+              options.limit,
+            ),
+            options.limit,
+          );
         if (indexRows < PRUNE_MIN_ROWS) {
           // A small tenant's terms are read once (each at most the tenant's row count) and kept, as in
           // large tenants: reading them costs about what FTS5's own query costs, and the next searches
-          // with those terms add up cached scores instead of computing bm25() row by row. Without the cache's scores
-          // (`maxscore`, or a filter) the full query is the cheaper one: counting the rows of common
-          // terms costs more than it prunes.
-          // A long query (a chunk's own text, as duplicate detection sends right after a write) holds
-          // mostly rare terms, read once and seldom used again: it runs the full query too.
-          // So does a store that caches nothing (`impactCacheBytes` 0).
-          if (
-            this.lexicalSearch !== 'impacts' ||
-            candidates.sql !== '' ||
-            tokens.length > SMALL_TENANT_CACHED_TERMS ||
-            this.impactCacheBytes === 0
-          ) {
-            return search(tokens, []);
-          }
-          const cache = this.lexical!.cacheOf(lexical);
-          const top = topByImpacts(
-            tokens.map((token) => this.lexical!.impacts(lexical, cache, token)),
-            options.limit,
-          );
-          return this.rowsByImpact(tenant, top, options.limit);
+          // with those terms add up cached scores instead of computing bm25() row by row. The full
+          // query runs instead without the cache's scores (`maxscore`, a filter, or `impactCacheBytes`
+          // 0: counting the rows of common terms costs more than pruning saves), and for a long query
+          // (a chunk's own text, as duplicate detection sends right after a write), whose mostly rare
+          // terms would be read once and seldom used again.
+          const cached =
+            this.lexicalSearch === 'impacts' &&
+            candidates.sql === '' &&
+            this.impactCacheBytes > 0 &&
+            tokens.length <= SMALL_TENANT_CACHED_TERMS;
+          return cached ? fromImpacts(this.lexical!.cacheOf(lexical)) : search(tokens, []);
         }
         if (tokens.length === 1) return search(tokens, []);
         const cache = this.lexical!.cacheOf(lexical);
@@ -847,13 +848,7 @@ export class SqliteVectorStore implements VectorStoreAdapter {
             .map((token) => ({ token, documents: this.lexical!.documents(lexical, cache, token) }))
             .sort((a, b) => a.documents - b.documents);
           const missingRows = missing.reduce((sum, term) => sum + term.documents, 0);
-          if (missingRows <= COLD_READ_ROWS) {
-            const top = topByImpacts(
-              tokens.map((token) => this.lexical!.impacts(lexical, cache, token)),
-              options.limit,
-            );
-            return this.rowsByImpact(tenant, top, options.limit);
-          }
+          if (missingRows <= COLD_READ_ROWS) return fromImpacts(cache);
           // At least one term, so that terms above the budget are read too, one search at a time.
           let read = 0;
           for (const term of missing) {
