@@ -164,6 +164,25 @@ describe('SharedRateLimiter.charge', () => {
     // A ticket unknown (or gone from the window) changes nothing.
     await limiter.charge('p', 'no-such-ticket', -1_000);
     expect(await waits(limiter, 10)).toBe(true);
+
+    // The provider said its budget is whole again 59.7 s after its answer: the request leaves the
+    // window then, not a whole window after the answer; never later than that, whatever it said.
+    const leavesAt = async (answeredMsAgo: number, heldMs: number | undefined) => {
+      const before = await redisNow();
+      await limiter.charge('p', ticket, 5, answeredMsAgo, heldMs);
+      const after = await redisNow();
+      const score = Number(await a.zscore(`${prefix}:rl:p:log`, ticket));
+      // The log's window is 60.5 s (the provider's minute and the margin).
+      return { from: before - answeredMsAgo * 1000, to: after - answeredMsAgo * 1000, at: score + 60_500_000 };
+    };
+    const told = await leavesAt(100, 59_700);
+    expect(told.at).toBeGreaterThanOrEqual(told.from + 59_700_000);
+    expect(told.at).toBeLessThanOrEqual(told.to + 59_700_000);
+    const tooLong = await leavesAt(100, 3_600_000);
+    expect(tooLong.at).toBeGreaterThanOrEqual(tooLong.from + 60_000_000);
+    expect(tooLong.at).toBeLessThanOrEqual(tooLong.to + 60_000_000);
+    const unreadable = await leavesAt(100, Number.NaN);
+    expect(unreadable.at).toBeGreaterThanOrEqual(unreadable.from + 60_000_000);
     await cleanupPrefix(redis.url, prefix);
   });
 });
@@ -369,6 +388,44 @@ describe('guardModels with a shared limit', () => {
     expect(await nextWaits(dear)).toBe(true);
 
     for (const prefix of [refunded, held, charged]) await cleanupPrefix(redis.url, prefix);
+  });
+
+  it('keeps an answered request in the window for as long as the provider said, not a minute from its answer', async () => {
+    // The server logs a request once it has computed the answer, then waits 400 ms before sending it.
+    const server = await startModelServer({ rateLimit: { tokensPerMinute: 1_000 }, latencyMs: 400 });
+    const prefix = uniquePrefix('rl');
+    const redisNow = async () => {
+      const [seconds, micros] = await a.time();
+      return Number(seconds) * 1e6 + Number(micros);
+    };
+    try {
+      const metrics = createMetrics({ service: 'test', defaultMetrics: false });
+      const limiter = new TestLimiter(a, { requestsPerMinute: 0, tokensPerMinute: 1_000 }, { keyPrefix: prefix });
+      const client = new ModelClient({ baseURL: server.url, maxRetries: 0 });
+      // Settling runs beside the answer: know when it is done.
+      const charge = limiter.charge.bind(limiter);
+      const settled = new Promise<void>((resolve) => {
+        limiter.charge = async (...args) => {
+          await charge(...args);
+          resolve();
+        };
+      });
+      const models = guardModels(client, { limiter, metrics, providerKey: 'p' });
+      const sentAt = await redisNow();
+      await models.embeddings({ model: 'm', input: ['one two three'] }, { estimatedTokens: 3 });
+      const answeredAt = await redisNow();
+      await settled;
+      const [, score] = await a.zrange(`${prefix}:rl:p:log`, 0, 0, 'WITHSCORES');
+      const leavesAt = Number(score) + 60_500_000;
+      // No sooner than a minute after the request was sent (the provider logged it after that)...
+      expect(leavesAt).toBeGreaterThanOrEqual(sentAt + 60_000_000);
+      // ...and a minute after the provider logged it, which was the server's latency before its
+      // answer, where a minute from the answer would hold the budget that much longer.
+      expect(leavesAt).toBeLessThanOrEqual(answeredAt + 60_000_000 - 300_000);
+    } finally {
+      await server.close();
+      await cleanupPrefix(redis.url, prefix);
+    }
   });
 
   it('learns the provider’s limit from its headers and holds every worker back after its 429', async () => {

@@ -110,13 +110,14 @@ for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[6]) end
 return -admitted`;
 
 /**
- * Settles a logged request once its answer is in (ARGV: id, tokens, µs since the answer came, the
- * window's margin µs): its tokens become what the provider counted, and its time the answer's, so
- * that it leaves our window no sooner than it leaves the provider's — the provider logs a request
- * when it arrives (or, like the testkit server, once it has computed the answer), later than we
- * admitted it but before it answered. Being past the provider's log, it needs no margin any more:
- * it leaves the window exactly one provider window after its answer. A request that has left the
- * window already is not counted any more, so nothing changes.
+ * Settles a logged request once its answer is in (ARGV: id, tokens, µs since the answer came, µs
+ * by which it leaves the window sooner than a request admitted at the answer would): its tokens
+ * become what the provider counted, and its time follows the answer's, so that it leaves our window
+ * no sooner than it leaves the provider's — the provider logs a request when it arrives (or, like
+ * the testkit server, once it has computed the answer), later than we admitted it but before it
+ * answered. Being past the provider's log, it needs no margin any more: it leaves one provider
+ * window after its answer at the latest, sooner when the provider said when its budget is whole
+ * again. A request that has left the window already is not counted any more, so nothing changes.
  */
 const SETTLE = `
 local before = redis.call('HGET', KEYS[2], ARGV[1])
@@ -401,11 +402,24 @@ export class SharedRateLimiter {
   /**
    * Settles an admitted request (its ticket from {@link acquire}) once its answer is in: its tokens
    * become what the provider counted — more than acquired makes the next requests wait for them,
-   * fewer gives the difference back at once — and it stays in the window for the provider's window
-   * from its answer, which came `answeredMsAgo` milliseconds before this call (default 0: now).
+   * fewer gives the difference back at once — and it stays in the window for `heldMs` from its
+   * answer, which came `answeredMsAgo` milliseconds before this call (default 0: now). `heldMs` is
+   * what the provider said with the answer (its `x-ratelimit-reset-*`: until its budget is whole
+   * again, this request's part included); without it, or beyond it, the provider's window.
    * Never waits itself.
    */
-  async charge(key: string, ticket: string, tokens: number, answeredMsAgo = 0): Promise<void> {
+  async charge(
+    key: string,
+    ticket: string,
+    tokens: number,
+    answeredMsAgo = 0,
+    heldMs?: number,
+  ): Promise<void> {
+    const providerWindowUs = this.#windowUs - this.#marginUs;
+    const heldUs =
+      heldMs !== undefined && Number.isFinite(heldMs) && heldMs >= 0
+        ? Math.min(providerWindowUs, Math.ceil(heldMs * 1000))
+        : providerWindowUs;
     await this.#redis.eval(
       SETTLE,
       3,
@@ -413,7 +427,7 @@ export class SharedRateLimiter {
       ticket,
       Math.max(0, Math.ceil(tokens)),
       Math.max(0, Math.round(answeredMsAgo * 1000)),
-      this.#marginUs,
+      this.#windowUs - heldUs,
     );
   }
 
@@ -483,6 +497,23 @@ function joinEmbeddings(results: readonly EmbeddingsResult[]): EmbeddingsResult 
   };
 }
 
+/** When an answer's rate-limit headers came, and how long the provider said its budget stays short. */
+interface Heard {
+  at: number;
+  heldMs: number | undefined;
+}
+
+/**
+ * How long after an answer the request stays in the provider's window, as its headers tell: the
+ * longer of its `x-ratelimit-reset-*` (until the request and token budgets are whole again, which
+ * is when the last request counted leaves the window, this one among them). `undefined` when it
+ * gave neither.
+ */
+function heldFor(info: RateLimitInfo): number | undefined {
+  const resets = [info.resetRequestsMs, info.resetTokensMs].filter((ms) => ms !== undefined);
+  return resets.length === 0 ? undefined : Math.max(...resets);
+}
+
 /** Rough token estimate for a text (about four characters a token for Latin text). */
 export function estimateTokens(texts: readonly string[]): number {
   let chars = 0;
@@ -517,6 +548,7 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
     estimated: number,
     used: number,
     answeredAt: number,
+    heldMs: number | undefined,
   ): Promise<void> {
     if (limiter === undefined || ticket === undefined) return;
     // Also when the count is as estimated: the request's time in the window starts again at its
@@ -524,7 +556,7 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
     // for a moment) only leaves the estimate in place; the next acquire reports Redis trouble
     // where it matters.
     await limiter
-      .charge(providerKey, ticket, used > 0 ? used : estimated, performance.now() - answeredAt)
+      .charge(providerKey, ticket, used > 0 ? used : estimated, performance.now() - answeredAt, heldMs)
       .catch(() => undefined);
   }
   // What the provider last announced, so that only a change costs a Redis write.
@@ -532,18 +564,17 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
   /**
    * The call's options with a listener to the provider's rate-limit headers; `heard.at` is set to
    * when the last answer's headers came (for a whole answer, the moment closest after the
-   * provider logged the request).
+   * provider logged the request), and `heard.heldMs` to how long after that the provider said its
+   * budget would be whole again.
    */
-  function listen(
-    requestOptions: RequestOptions | undefined,
-    heard: { at: number } = { at: 0 },
-  ): RequestOptions | undefined {
+  function listen(requestOptions: RequestOptions | undefined, heard: Heard): RequestOptions | undefined {
     if (limiter === undefined) return requestOptions;
     const callers = requestOptions?.onRateLimit;
     return {
       ...requestOptions,
       onRateLimit(info: RateLimitInfo) {
         heard.at = performance.now();
+        heard.heldMs = heldFor(info);
         callers?.(info);
         const requests = info.limitRequests ?? announced.requests;
         const tokens = info.limitTokens ?? announced.tokens;
@@ -581,7 +612,7 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
     used: (r: T) => number,
   ): Promise<T> {
     const started = performance.now();
-    const heard = { at: 0 };
+    const heard: Heard = { at: 0, heldMs: undefined };
     let result: T;
     try {
       result = await run(listen(requestOptions, heard));
@@ -596,7 +627,7 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
     const tokens = used(result);
     metrics.modelCall(endpoint, 'ok', (done - started) / 1000, tokens || estimated);
     // In the background: the answer is in, and a slow Redis must not hold it back.
-    void settle(ticket, estimated, tokens, answeredAt);
+    void settle(ticket, estimated, tokens, answeredAt, heard.heldMs);
     return result;
   }
   /**
@@ -695,7 +726,7 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
       const started = performance.now();
       let used = 0;
       try {
-        for await (const chunk of models.chatStream(params, listen(requestOptions))) {
+        for await (const chunk of models.chatStream(params, listen(requestOptions, { at: 0, heldMs: undefined }))) {
           if (chunk.usage) used = chunk.usage.totalTokens;
           yield chunk;
         }
@@ -706,7 +737,9 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
       }
       const answeredAt = performance.now();
       metrics.modelCall('chat', 'ok', (answeredAt - started) / 1000, used || tokens);
-      void settle(ticket, tokens, used, answeredAt);
+      // A stream's headers come before its last token, which a provider may count when it is
+      // sent: the request stays a whole provider window from the stream's end, whatever they said.
+      void settle(ticket, tokens, used, answeredAt, undefined);
     },
   };
 }
