@@ -170,7 +170,8 @@ export interface SharedRateLimiterOptions {
   windowMs?: number;
   /**
    * The margin's part of `windowMs`, in milliseconds. A request whose answer is in has been logged
-   * by the provider already, so it leaves the window `windowMs - marginMs` after its answer.
+   * by the provider already, so it leaves the window `windowMs - marginMs` after its answer at the
+   * latest (sooner when the answer's `x-ratelimit-reset-*` headers say so).
    * Default 500, at most a hundredth of `windowMs`.
    */
   marginMs?: number;
