@@ -3,7 +3,7 @@
  * `Agent.request` over a keep-alive pool. Both give the transport the same small answer shape, so
  * timeouts, abort, retries, error mapping and redaction stay in one place (`http.ts`).
  */
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import type { HeaderReader } from './retry-after.js';
 
 /** The subset of `fetch` the client needs; `globalThis.fetch` fits. */
@@ -61,16 +61,25 @@ export function fetchSender(fetch: Fetch): Send {
   };
 }
 
-let sharedAgent: Agent | undefined;
+let sharedAgent: Promise<Agent> | undefined;
 
 /**
  * One pool of keep-alive connections per origin for every client of the process, as the global
  * `fetch` has. undici's own timeouts are off: the transport's attempt timeout (the caller's
  * `timeout`) bounds the wait for headers and, for streams, each silence, whatever its length.
  * Idle connections do not keep the process alive.
+ *
+ * undici is loaded when the first client is made (~0.17 s of CPU), not with this package: a
+ * process on the built-in models never loads it. A failure to load it is tried again next time.
  */
-function agent(): Agent {
-  sharedAgent ??= new Agent({ headersTimeout: 0, bodyTimeout: 0 });
+function agent(): Promise<Agent> {
+  sharedAgent ??= import('undici').then(
+    ({ Agent }) => new Agent({ headersTimeout: 0, bodyTimeout: 0 }),
+    (error: unknown) => {
+      sharedAgent = undefined;
+      throw error;
+    },
+  );
   return sharedAgent;
 }
 
@@ -81,9 +90,11 @@ function agent(): Agent {
  * decompressed: no `accept-encoding` is sent, so servers answer uncompressed.
  */
 export function undiciSender(): Send {
-  const dispatcher = agent();
+  // Loading starts with the client, so that its first request seldom waits for it.
+  agent().catch(() => undefined);
   return async (url, request) => {
     const target = new URL(url);
+    const dispatcher = await agent();
     const answer = await dispatcher.request({
       origin: target.origin,
       path: `${target.pathname}${target.search}`,

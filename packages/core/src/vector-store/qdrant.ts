@@ -10,12 +10,7 @@
  * ranking. The SQLite store keeps statistics per tenant; see QDRANT.md, "Lexical statistics and tenants".
  */
 import { createHash } from 'node:crypto';
-import {
-  QdrantClient,
-  QdrantClientResourceExhaustedError,
-  QdrantClientUnexpectedResponseError,
-  type Schemas,
-} from '@qdrant/js-client-rest';
+import type { QdrantClient, Schemas } from '@qdrant/js-client-rest';
 import type { Logger } from '@quire/api-client';
 import { z } from 'zod';
 import { StoreError } from '../errors.js';
@@ -33,6 +28,25 @@ import type {
   VectorStoreAdapter,
   WriteOptions,
 } from './types.js';
+
+type QdrantModule = typeof import('@qdrant/js-client-rest');
+type QdrantApi = ReturnType<QdrantClient['api']>;
+
+/**
+ * The client library, loaded when the first Qdrant store is made: a process on the embedded store
+ * (every default one) never pays for loading it (~0.14 s of CPU with its own HTTP stack).
+ */
+let qdrantModule: Promise<QdrantModule> | undefined;
+/** The library once loaded, for telling its error classes apart. */
+let qdrantLoaded: QdrantModule | undefined;
+
+function loadQdrant(): Promise<QdrantModule> {
+  qdrantModule ??= import('@qdrant/js-client-rest').then((module) => {
+    qdrantLoaded = module;
+    return module;
+  });
+  return qdrantModule;
+}
 
 export interface QdrantVectorStoreOptions {
   /** Base URL of Qdrant's REST API, with scheme and port, e.g. `http://localhost:6333`. */
@@ -298,7 +312,8 @@ export class QdrantVectorStore implements VectorStoreAdapter {
   /** Largest search `limit` answered; the tenant guard refuses more. */
   readonly maxSearchLimit = MAX_LIMIT;
   readonly collection: string;
-  private readonly client: QdrantClient;
+  /** Made once the client library has loaded; a failure to load it is the first call's error. */
+  private readonly client: Promise<QdrantClient>;
   private readonly apiKey: string | undefined;
   private readonly timeoutMs: number;
   private readonly checkCompatibility: boolean;
@@ -337,22 +352,32 @@ export class QdrantVectorStore implements VectorStoreAdapter {
     this.scrollPageSize = options.scrollPageSize ?? DEFAULT_BATCH;
     this.logger = options.logger;
     this.readOnly = options.readOnly === true;
-    this.client = new QdrantClient({
-      url: options.url,
-      // The key goes in as a header rather than `apiKey`, which would make the client print a warning
-      // to the console over plain HTTP; a library stays quiet.
-      ...(options.apiKey === undefined ? {} : { headers: { 'api-key': options.apiKey } }),
-      // The client's own timeout replaces the request's AbortSignal with its own, which would drop the
-      // caller's signal; this adapter combines both per request instead (see `call`).
-      timeout: Number.POSITIVE_INFINITY,
-      // The client's check runs unasked at construction and prints to the console; `init()` does it.
-      checkCompatibility: false,
-    });
+    const url = options.url;
+    this.client = loadQdrant().then(
+      ({ QdrantClient }) =>
+        new QdrantClient({
+          url,
+          // The key goes in as a header rather than `apiKey`, which would make the client print a warning
+          // to the console over plain HTTP; a library stays quiet.
+          ...(options.apiKey === undefined ? {} : { headers: { 'api-key': options.apiKey } }),
+          // The client's own timeout replaces the request's AbortSignal with its own, which would drop the
+          // caller's signal; this adapter combines both per request instead (see `call`).
+          timeout: Number.POSITIVE_INFINITY,
+          // The client's check runs unasked at construction and prints to the console; `init()` does it.
+          checkCompatibility: false,
+        }),
+    );
+    // Not left unhandled while no call has asked for it yet.
+    this.client.catch(() => undefined);
+  }
+
+  private async api(): Promise<QdrantApi> {
+    return (await this.client).api();
   }
 
   async init(options: WriteOptions = {}): Promise<void> {
     this.begin(options.signal);
-    const api = this.client.api();
+    const api = await this.api();
     const collection_name = this.collection;
     if (this.checkCompatibility && !this.compatibilityChecked) await this.checkServerVersion(options.signal);
 
@@ -405,7 +430,7 @@ export class QdrantVectorStore implements VectorStoreAdapter {
     this.begin(options.signal);
     this.assertWritable();
     // The whole batch is checked before the first request, so a bad point writes nothing.
-    const api = this.client.api();
+    const api = await this.api();
     for (let start = 0; start < points.length; start += this.upsertBatchSize) {
       const batch = points.slice(start, start + this.upsertBatchSize).map((point) => {
         const lexical = sparseVector(point.text);
@@ -441,8 +466,8 @@ export class QdrantVectorStore implements VectorStoreAdapter {
   ): Promise<number> {
     this.begin(options.signal);
     if (!(await this.hasCollection(options.signal))) return 0;
-    const result = await this.call('count chunks', options.signal, countResultSchema, (init) =>
-      this.client.api().countPoints(
+    const result = await this.call('count chunks', options.signal, countResultSchema, (init, api) =>
+      api.countPoints(
         {
           collection_name: this.collection,
           exact: true,
@@ -602,8 +627,8 @@ export class QdrantVectorStore implements VectorStoreAdapter {
   ): Promise<SearchHit[]> {
     const filter = this.searchFilter(tenant, options.filter);
     if (!filter) return [];
-    const result = await this.call(operation, options.signal, queryResultSchema, (init) =>
-      this.client.api().queryPoints(
+    const result = await this.call(operation, options.signal, queryResultSchema, (init, api) =>
+      api.queryPoints(
         {
           collection_name: this.collection,
           timeout: Math.ceil(this.timeoutMs / 1000),
@@ -644,8 +669,8 @@ export class QdrantVectorStore implements VectorStoreAdapter {
   }
 
   private async deleteWhere(operation: string, filter: Schemas['Filter'], signal: AbortSignal | undefined) {
-    await this.call(operation, signal, updateResultSchema, (init) =>
-      this.client.api().deletePoints({ collection_name: this.collection, wait: true, filter }, init),
+    await this.call(operation, signal, updateResultSchema, (init, api) =>
+      api.deletePoints({ collection_name: this.collection, wait: true, filter }, init),
     );
   }
 
@@ -659,8 +684,8 @@ export class QdrantVectorStore implements VectorStoreAdapter {
   ): Promise<void> {
     let offset: string | number | undefined;
     do {
-      const page = await this.call(operation, signal, scrollResultSchema, (init) =>
-        this.client.api().scrollPoints(
+      const page = await this.call(operation, signal, scrollResultSchema, (init, api) =>
+        api.scrollPoints(
           {
             collection_name: this.collection,
             timeout: Math.ceil(this.timeoutMs / 1000),
@@ -759,11 +784,16 @@ export class QdrantVectorStore implements VectorStoreAdapter {
     this.compatibilityChecked = true;
     let serverVersion: string;
     try {
-      const info = await this.call('read the server version', signal, versionInfoSchema, async (init) => {
-        const response = await this.client.api().root({}, init);
-        // The root answers outside the usual envelope: wrap it so `call` can treat it alike.
-        return { data: { result: response.data } };
-      });
+      const info = await this.call(
+        'read the server version',
+        signal,
+        versionInfoSchema,
+        async (init, api) => {
+          const response = await api.root({}, init);
+          // The root answers outside the usual envelope: wrap it so `call` can treat it alike.
+          return { data: { result: response.data } };
+        },
+      );
       serverVersion = info.version;
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
@@ -797,8 +827,8 @@ export class QdrantVectorStore implements VectorStoreAdapter {
   /** For a read: false while a read-only store's collection does not exist yet. */
   private async hasCollection(signal: AbortSignal | undefined): Promise<boolean> {
     if (!this.readOnly || this.present) return true;
-    const existence = await this.call('check the collection', signal, existsResultSchema, (init) =>
-      this.client.api().collectionExists({ collection_name: this.collection }, init),
+    const existence = await this.call('check the collection', signal, existsResultSchema, (init, api) =>
+      api.collectionExists({ collection_name: this.collection }, init),
     );
     this.present = existence.exists;
     return this.present;
@@ -823,7 +853,7 @@ export class QdrantVectorStore implements VectorStoreAdapter {
     operation: string,
     signal: AbortSignal | undefined,
     schema: S,
-    run: (init: RequestInit) => Promise<{ data: { result?: unknown } }>,
+    run: (init: RequestInit, api: QdrantApi) => Promise<{ data: { result?: unknown } }>,
   ): Promise<z.infer<S>> {
     if (signal?.aborted) throw signal.reason;
     const deadline = new AbortController();
@@ -831,7 +861,7 @@ export class QdrantVectorStore implements VectorStoreAdapter {
     const combined = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
     let response: { data: { result?: unknown } };
     try {
-      response = await run({ signal: combined });
+      response = await run({ signal: combined }, await this.api());
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       if (deadline.signal.aborted) {
@@ -863,7 +893,7 @@ export class QdrantVectorStore implements VectorStoreAdapter {
   private toStoreError(operation: string, error: unknown): StoreError {
     const base = { operation, collection: this.collection };
     const what = `Qdrant "${operation}" on collection "${this.collection}"`;
-    if (error instanceof QdrantClientResourceExhaustedError) {
+    if (qdrantLoaded !== undefined && error instanceof qdrantLoaded.QdrantClientResourceExhaustedError) {
       // The client keeps only the first digit of Retry-After (1.18): a hint, not an exact delay.
       return new StoreError('store_unavailable', `${what} was rate limited (429)`, {
         retryable: true,
@@ -889,7 +919,7 @@ export class QdrantVectorStore implements VectorStoreAdapter {
         details,
       });
     }
-    if (error instanceof QdrantClientUnexpectedResponseError) {
+    if (qdrantLoaded !== undefined && error instanceof qdrantLoaded.QdrantClientUnexpectedResponseError) {
       return new StoreError(
         'store_rejected',
         `${what} got an unexpected answer: ${this.redact(error.message.split('\n')[0] ?? '')}`,
