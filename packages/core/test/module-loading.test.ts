@@ -26,17 +26,33 @@ function packagesLoaded(script: string): string[] {
   const log = join(tmp.path, 'loaded.log');
   const run = spawnSync(
     process.execPath,
-    ['--import', sourceHooks, '--import', join(here, 'register-log-hooks.mjs'), join(here, script), tmp.path],
+    [
+      // The workspace's packages from their sources, as the tests see them (not a stale build).
+      '--conditions=@quire/source',
+      '--import',
+      sourceHooks,
+      '--import',
+      join(here, 'register-log-hooks.mjs'),
+      join(here, script),
+      tmp.path,
+    ],
     { env: { ...process.env, QUIRE_LOAD_LOG: log }, encoding: 'utf8', timeout: 60_000 },
   );
   expect(run.status, run.stderr).toBe(0);
-  const files = [...readFileSync(log, 'utf8').split('\n'), ...(JSON.parse(run.stdout) as string[])];
-  const packages = new Set<string>();
-  for (const file of files) {
-    const name = /node_modules\/\.pnpm\/([^/]+)\//.exec(file)?.[1];
-    if (name !== undefined) packages.add(name.replace(/\+/g, '/'));
-  }
-  return [...packages];
+  const names = (files: string[]) => {
+    const packages = new Set<string>();
+    for (const file of files) {
+      const name = /node_modules\/\.pnpm\/([^/]+)\//.exec(file)?.[1];
+      if (name !== undefined) packages.add(name.replace(/\+/g, '/'));
+    }
+    return packages;
+  };
+  const imported = names(readFileSync(log, 'utf8').split('\n'));
+  const required = names(JSON.parse(run.stdout) as string[]);
+  // Both ways of loading are seen: ES modules by the hooks, CommonJS in require's cache.
+  expect(imported.size).toBeGreaterThan(0);
+  expect(required.size).toBeGreaterThan(0);
+  return [...new Set([...imported, ...required])];
 }
 
 describe('module loading', () => {

@@ -176,6 +176,20 @@ describe('init', () => {
     expect(requestsTo('PUT', '/index').length).toBe(4);
   });
 
+  it('refuses a URL without http:// or https:// where the store is made, without repeating it', () => {
+    for (const url of ['localhost:6333', 'ftp://user:secret@qdrant:6333', 'https://user:secret@']) {
+      let error: unknown;
+      try {
+        makeStore({ url });
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error, url).toBeInstanceOf(StoreError);
+      expect((error as StoreError).code).toBe('store_rejected');
+      expect((error as StoreError).message).not.toContain('secret');
+    }
+  });
+
   it('refuses a collection that was not made by Quire', async () => {
     const store = makeStore();
     await fetch(`${double.url}/collections/${store.collection}`, {

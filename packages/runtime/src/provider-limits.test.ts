@@ -166,14 +166,19 @@ describe('SharedRateLimiter.charge', () => {
     expect(await waits(limiter, 10)).toBe(true);
 
     // The provider said its budget is whole again 59.7 s after its answer: the request leaves the
-    // window then, not a whole window after the answer; never later than that, whatever it said.
-    const leavesAt = async (answeredMsAgo: number, heldMs: number | undefined) => {
+    // window then, not a whole window after the answer; never later than that, whatever it said,
+    // and never sooner than a provider window after it was sent (here 400 ms before its answer).
+    const leavesAt = async (answeredMsAgo: number, heldMs: number | undefined, sentMsBeforeAnswer = 400) => {
       const before = await redisNow();
-      await limiter.charge('p', ticket, 5, answeredMsAgo, heldMs);
+      await limiter.charge('p', ticket, 5, answeredMsAgo, { heldMs, sentMsBeforeAnswer });
       const after = await redisNow();
       const score = Number(await a.zscore(`${prefix}:rl:p:log`, ticket));
       // The log's window is 60.5 s (the provider's minute and the margin).
-      return { from: before - answeredMsAgo * 1000, to: after - answeredMsAgo * 1000, at: score + 60_500_000 };
+      return {
+        from: before - answeredMsAgo * 1000,
+        to: after - answeredMsAgo * 1000,
+        at: score + 60_500_000,
+      };
     };
     const told = await leavesAt(100, 59_700);
     expect(told.at).toBeGreaterThanOrEqual(told.from + 59_700_000);
@@ -183,6 +188,16 @@ describe('SharedRateLimiter.charge', () => {
     expect(tooLong.at).toBeLessThanOrEqual(tooLong.to + 60_000_000);
     const unreadable = await leavesAt(100, Number.NaN);
     expect(unreadable.at).toBeGreaterThanOrEqual(unreadable.from + 60_000_000);
+    // A header that cannot be right (the budget whole again at once, or before a provider window
+    // has passed since the request was sent): a provider window from the sending.
+    for (const heldMs of [0, 30_000]) {
+      const tooSoon = await leavesAt(100, heldMs);
+      expect(tooSoon.at).toBeGreaterThanOrEqual(tooSoon.from + 59_600_000);
+      expect(tooSoon.at).toBeLessThanOrEqual(tooSoon.to + 59_600_000);
+    }
+    // Without the sending's time the header is not trusted.
+    const unsent = await leavesAt(100, 59_700, Number.NaN);
+    expect(unsent.at).toBeGreaterThanOrEqual(unsent.from + 60_000_000);
     await cleanupPrefix(redis.url, prefix);
   });
 });
@@ -400,7 +415,11 @@ describe('guardModels with a shared limit', () => {
     };
     try {
       const metrics = createMetrics({ service: 'test', defaultMetrics: false });
-      const limiter = new TestLimiter(a, { requestsPerMinute: 0, tokensPerMinute: 1_000 }, { keyPrefix: prefix });
+      const limiter = new TestLimiter(
+        a,
+        { requestsPerMinute: 0, tokensPerMinute: 1_000 },
+        { keyPrefix: prefix },
+      );
       const client = new ModelClient({ baseURL: server.url, maxRetries: 0 });
       // Settling runs beside the answer: know when it is done.
       const charge = limiter.charge.bind(limiter);
@@ -422,6 +441,44 @@ describe('guardModels with a shared limit', () => {
       // ...and a minute after the provider logged it, which was the server's latency before its
       // answer, where a minute from the answer would hold the budget that much longer.
       expect(leavesAt).toBeLessThanOrEqual(answeredAt + 60_000_000 - 300_000);
+    } finally {
+      await server.close();
+      await cleanupPrefix(redis.url, prefix);
+    }
+  });
+
+  it('takes the headers of the answer it settles, not of a failed attempt before it', async () => {
+    // A 503 whose headers would let the request go at once, then an answer without any.
+    const server = await startModelServer({
+      failNext: [
+        { status: 503, headers: { 'x-ratelimit-reset-tokens': '1ms', 'x-ratelimit-limit-tokens': '1000' } },
+      ],
+    });
+    const prefix = uniquePrefix('rl');
+    try {
+      const metrics = createMetrics({ service: 'test', defaultMetrics: false });
+      const limiter = new TestLimiter(
+        a,
+        { requestsPerMinute: 0, tokensPerMinute: 1_000 },
+        { keyPrefix: prefix },
+      );
+      const charge = limiter.charge.bind(limiter);
+      const settled = new Promise<void>((resolve) => {
+        limiter.charge = async (...args) => {
+          await charge(...args);
+          resolve();
+        };
+      });
+      const client = new ModelClient({ baseURL: server.url, maxRetries: 1, initialRetryDelay: 400 });
+      const models = guardModels(client, { limiter, metrics, providerKey: 'p' });
+      await models.embeddings({ model: 'm', input: ['one two three'] }, { estimatedTokens: 3 });
+      const [seconds, micros] = await a.time();
+      const answeredAt = Number(seconds) * 1e6 + Number(micros);
+      await settled;
+      expect(server.stats.faults.scripted).toBe(1);
+      const [, score] = await a.zrange(`${prefix}:rl:p:log`, 0, 0, 'WITHSCORES');
+      // A whole provider window from the answer, as without headers (the retry waited 200–400 ms).
+      expect(Number(score) + 60_500_000).toBeGreaterThanOrEqual(answeredAt + 60_000_000 - 50_000);
     } finally {
       await server.close();
       await cleanupPrefix(redis.url, prefix);

@@ -403,24 +403,34 @@ export class SharedRateLimiter {
   /**
    * Settles an admitted request (its ticket from {@link acquire}) once its answer is in: its tokens
    * become what the provider counted — more than acquired makes the next requests wait for them,
-   * fewer gives the difference back at once — and it stays in the window for `heldMs` from its
-   * answer, which came `answeredMsAgo` milliseconds before this call (default 0: now). `heldMs` is
-   * what the provider said with the answer (its `x-ratelimit-reset-*`: until its budget is whole
-   * again, this request's part included); without it, or beyond it, the provider's window.
-   * Never waits itself.
+   * fewer gives the difference back at once — and it stays in the window for the provider's window
+   * from its answer, which came `answeredMsAgo` milliseconds before this call (default 0: now).
+   *
+   * Sooner when the provider said so: `held.heldMs` is how long after the answer its budget is whole
+   * again (its `x-ratelimit-reset-*`, this request's part included). Never sooner, though, than a
+   * provider window after the request was sent (`held.sentMsBeforeAnswer` before the answer), which
+   * the provider cannot have logged it before: a header of another meaning (a bucket's refill, one
+   * rounded down, one worked out before the request was counted) costs at most the request's way to
+   * the provider. Never waits itself.
    */
   async charge(
     key: string,
     ticket: string,
     tokens: number,
     answeredMsAgo = 0,
-    heldMs?: number,
+    held: { heldMs?: number | undefined; sentMsBeforeAnswer?: number | undefined } = {},
   ): Promise<void> {
     const providerWindowUs = this.#windowUs - this.#marginUs;
-    const heldUs =
-      heldMs !== undefined && Number.isFinite(heldMs) && heldMs >= 0
-        ? Math.min(providerWindowUs, Math.ceil(heldMs * 1000))
-        : providerWindowUs;
+    const { heldMs, sentMsBeforeAnswer } = held;
+    let heldUs = providerWindowUs;
+    if (heldMs !== undefined && Number.isFinite(heldMs) && heldMs >= 0) {
+      heldUs = Math.min(heldUs, Math.ceil(heldMs * 1000));
+      if (sentMsBeforeAnswer !== undefined && Number.isFinite(sentMsBeforeAnswer)) {
+        heldUs = Math.max(heldUs, providerWindowUs - Math.max(0, Math.floor(sentMsBeforeAnswer * 1000)));
+      } else {
+        heldUs = providerWindowUs;
+      }
+    }
     await this.#redis.eval(
       SETTLE,
       3,
@@ -498,10 +508,18 @@ function joinEmbeddings(results: readonly EmbeddingsResult[]): EmbeddingsResult 
   };
 }
 
-/** When an answer's rate-limit headers came, and how long the provider said its budget stays short. */
+/**
+ * Of a call's last request: when it was sent, when its answer's rate-limit headers came, and how long
+ * after that the provider said its budget stays short (0 and undefined when not known).
+ */
 interface Heard {
+  sentAt: number;
   at: number;
   heldMs: number | undefined;
+}
+
+function unheard(): Heard {
+  return { sentAt: 0, at: 0, heldMs: undefined };
 }
 
 /**
@@ -548,34 +566,42 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
     ticket: string | undefined,
     estimated: number,
     used: number,
-    answeredAt: number,
-    heldMs: number | undefined,
+    heard: Heard,
   ): Promise<void> {
     if (limiter === undefined || ticket === undefined) return;
     // Also when the count is as estimated: the request's time in the window starts again at its
     // answer (however long this process took to get to it). A correction that fails (Redis gone
     // for a moment) only leaves the estimate in place; the next acquire reports Redis trouble
     // where it matters.
+    const answeredAt = heard.at > 0 ? heard.at : performance.now();
     await limiter
-      .charge(providerKey, ticket, used > 0 ? used : estimated, performance.now() - answeredAt, heldMs)
+      .charge(providerKey, ticket, used > 0 ? used : estimated, performance.now() - answeredAt, {
+        heldMs: heard.at > 0 ? heard.heldMs : undefined,
+        sentMsBeforeAnswer: heard.sentAt > 0 ? answeredAt - heard.sentAt : undefined,
+      })
       .catch(() => undefined);
   }
   // What the provider last announced, so that only a change costs a Redis write.
   let announced = { requests: 0, tokens: 0 };
   /**
-   * The call's options with a listener to the provider's rate-limit headers; `heard.at` is set to
-   * when the last answer's headers came (for a whole answer, the moment closest after the
-   * provider logged the request), and `heard.heldMs` to how long after that the provider said its
-   * budget would be whole again.
+   * The call's options with listeners that fill `heard` for its last request: when it was sent
+   * (each retry starts it again), when its answer's rate-limit headers came (for a whole answer, the
+   * moment closest after the provider logged the request) and, for a success, how long after that
+   * the provider said its budget would be whole again.
    */
   function listen(requestOptions: RequestOptions | undefined, heard: Heard): RequestOptions | undefined {
     if (limiter === undefined) return requestOptions;
     const callers = requestOptions?.onRateLimit;
+    const sending = requestOptions?.onRequest;
     return {
       ...requestOptions,
+      onRequest() {
+        Object.assign(heard, unheard(), { sentAt: performance.now() });
+        sending?.();
+      },
       onRateLimit(info: RateLimitInfo) {
         heard.at = performance.now();
-        heard.heldMs = heldFor(info);
+        heard.heldMs = info.status >= 200 && info.status < 300 ? heldFor(info) : undefined;
         callers?.(info);
         const requests = info.limitRequests ?? announced.requests;
         const tokens = info.limitTokens ?? announced.tokens;
@@ -613,7 +639,7 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
     used: (r: T) => number,
   ): Promise<T> {
     const started = performance.now();
-    const heard: Heard = { at: 0, heldMs: undefined };
+    const heard = unheard();
     let result: T;
     try {
       result = await run(listen(requestOptions, heard));
@@ -623,12 +649,10 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
       await learnFrom(error);
       throw error;
     }
-    const done = performance.now();
-    const answeredAt = heard.at > 0 ? heard.at : done;
     const tokens = used(result);
-    metrics.modelCall(endpoint, 'ok', (done - started) / 1000, tokens || estimated);
+    metrics.modelCall(endpoint, 'ok', (performance.now() - started) / 1000, tokens || estimated);
     // In the background: the answer is in, and a slow Redis must not hold it back.
-    void settle(ticket, estimated, tokens, answeredAt, heard.heldMs);
+    void settle(ticket, estimated, tokens, heard);
     return result;
   }
   /**
@@ -727,7 +751,7 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
       const started = performance.now();
       let used = 0;
       try {
-        for await (const chunk of models.chatStream(params, listen(requestOptions, { at: 0, heldMs: undefined }))) {
+        for await (const chunk of models.chatStream(params, listen(requestOptions, unheard()))) {
           if (chunk.usage) used = chunk.usage.totalTokens;
           yield chunk;
         }
@@ -740,7 +764,7 @@ export function guardModels(models: ModelApi, options: GuardedModelsOptions): Mo
       metrics.modelCall('chat', 'ok', (answeredAt - started) / 1000, used || tokens);
       // A stream's headers come before its last token, which a provider may count when it is
       // sent: the request stays a whole provider window from the stream's end, whatever they said.
-      void settle(ticket, tokens, used, answeredAt, undefined);
+      void settle(ticket, tokens, used, unheard());
     },
   };
 }

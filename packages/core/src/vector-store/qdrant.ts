@@ -41,10 +41,17 @@ let qdrantModule: Promise<QdrantModule> | undefined;
 let qdrantLoaded: QdrantModule | undefined;
 
 function loadQdrant(): Promise<QdrantModule> {
-  qdrantModule ??= import('@qdrant/js-client-rest').then((module) => {
-    qdrantLoaded = module;
-    return module;
-  });
+  qdrantModule ??= import('@qdrant/js-client-rest').then(
+    (module) => {
+      qdrantLoaded = module;
+      return module;
+    },
+    (error: unknown) => {
+      // Tried again by the next call.
+      qdrantModule = undefined;
+      throw error;
+    },
+  );
   return qdrantModule;
 }
 
@@ -312,8 +319,9 @@ export class QdrantVectorStore implements VectorStoreAdapter {
   /** Largest search `limit` answered; the tenant guard refuses more. */
   readonly maxSearchLimit = MAX_LIMIT;
   readonly collection: string;
-  /** Made once the client library has loaded; a failure to load it is the first call's error. */
-  private readonly client: Promise<QdrantClient>;
+  private readonly url: string;
+  /** Made once the client library has loaded (see {@link api}). */
+  private client: Promise<QdrantClient> | undefined;
   private readonly apiKey: string | undefined;
   private readonly timeoutMs: number;
   private readonly checkCompatibility: boolean;
@@ -352,14 +360,29 @@ export class QdrantVectorStore implements VectorStoreAdapter {
     this.scrollPageSize = options.scrollPageSize ?? DEFAULT_BATCH;
     this.logger = options.logger;
     this.readOnly = options.readOnly === true;
-    const url = options.url;
-    this.client = loadQdrant().then(
+    // As the client checks it, but here, so that a wrong setting fails where the store is made.
+    if (!/^https?:\/\//.test(options.url) || !URL.canParse(options.url)) {
+      // The URL is not repeated: it may carry credentials.
+      throw new StoreError('store_rejected', 'url must be an http:// or https:// URL');
+    }
+    this.url = options.url;
+    // Loading starts now, so that the first call seldom waits for it.
+    this.api().catch(() => undefined);
+  }
+
+  /**
+   * The client's API, once its library has loaded. A failure to load it or to make the client is
+   * the caller's `store_rejected` error (a broken installation or setting: retrying cannot help),
+   * and the next call tries again.
+   */
+  private async api(): Promise<QdrantApi> {
+    this.client ??= loadQdrant().then(
       ({ QdrantClient }) =>
         new QdrantClient({
-          url,
+          url: this.url,
           // The key goes in as a header rather than `apiKey`, which would make the client print a warning
           // to the console over plain HTTP; a library stays quiet.
-          ...(options.apiKey === undefined ? {} : { headers: { 'api-key': options.apiKey } }),
+          ...(this.apiKey === undefined ? {} : { headers: { 'api-key': this.apiKey } }),
           // The client's own timeout replaces the request's AbortSignal with its own, which would drop the
           // caller's signal; this adapter combines both per request instead (see `call`).
           timeout: Number.POSITIVE_INFINITY,
@@ -367,12 +390,16 @@ export class QdrantVectorStore implements VectorStoreAdapter {
           checkCompatibility: false,
         }),
     );
-    // Not left unhandled while no call has asked for it yet.
-    this.client.catch(() => undefined);
-  }
-
-  private async api(): Promise<QdrantApi> {
-    return (await this.client).api();
+    try {
+      return (await this.client).api();
+    } catch (error) {
+      this.client = undefined;
+      throw new StoreError(
+        'store_rejected',
+        `could not make the Qdrant client for collection "${this.collection}": ${this.redact(error instanceof Error ? error.message : String(error))}`,
+        { cause: error, details: { collection: this.collection } },
+      );
+    }
   }
 
   async init(options: WriteOptions = {}): Promise<void> {

@@ -553,8 +553,10 @@ export class TenantLexicalIndexes {
    * a later generation's: reading the occurrences costs a fraction of what bm25() row by row costs
    * (`bench:search`'s first pass). Undefined, and the term is read with bm25(), in a tenant of few rows,
    * for a term FTS5 counts in no row (a token its tokenizer would change), when the occurrences do not
-   * give every row FTS5 counts for the term (a term also in the `every` column), when a row's length
-   * is unknown, or when the first, middle and last rows' scores are not FTS5's own.
+   * give every row FTS5 counts for the term ({@link EVERY_TOKEN}, read from the `terms` column only,
+   * where FTS5 counts the `every` column's rows too), when a row's length is unknown, or when the
+   * first, middle and last rows' scores are not FTS5's own (which is what catches any other token
+   * written to the `every` column: its occurrences there would count in its frequencies).
    */
   private readOccurrences(index: TenantIndex, cache: TenantCache, token: string): CachedTerm | undefined {
     const totals = this.totals(index, cache);
