@@ -883,12 +883,15 @@ export class QdrantVectorStore implements VectorStoreAdapter {
     run: (init: RequestInit, api: QdrantApi) => Promise<{ data: { result?: unknown } }>,
   ): Promise<z.infer<S>> {
     if (signal?.aborted) throw signal.reason;
+    // Its own error when the client cannot be made: not a failure of Qdrant's.
+    const api = await this.api();
+    if (signal?.aborted) throw signal.reason;
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal;
     let response: { data: { result?: unknown } };
     try {
-      response = await run({ signal: combined }, await this.api());
+      response = await run({ signal: combined }, api);
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       if (deadline.signal.aborted) {
