@@ -422,15 +422,18 @@ export class SharedRateLimiter {
   ): Promise<void> {
     const providerWindowUs = this.#windowUs - this.#marginUs;
     const { heldMs, sentMsBeforeAnswer } = held;
-    let heldUs = providerWindowUs;
-    if (heldMs !== undefined && Number.isFinite(heldMs) && heldMs >= 0) {
-      heldUs = Math.min(heldUs, Math.ceil(heldMs * 1000));
-      if (sentMsBeforeAnswer !== undefined && Number.isFinite(sentMsBeforeAnswer)) {
-        heldUs = Math.max(heldUs, providerWindowUs - Math.max(0, Math.floor(sentMsBeforeAnswer * 1000)));
-      } else {
-        heldUs = providerWindowUs;
-      }
-    }
+    // The header is taken only with the sending's time to bound it.
+    const heldUs =
+      heldMs !== undefined &&
+      Number.isFinite(heldMs) &&
+      heldMs >= 0 &&
+      sentMsBeforeAnswer !== undefined &&
+      Number.isFinite(sentMsBeforeAnswer)
+        ? Math.max(
+            Math.min(providerWindowUs, Math.ceil(heldMs * 1000)),
+            providerWindowUs - Math.max(0, Math.floor(sentMsBeforeAnswer * 1000)),
+          )
+        : providerWindowUs;
     await this.#redis.eval(
       SETTLE,
       3,

@@ -153,9 +153,27 @@ export interface TermImpacts {
   palette: Float64Array;
 }
 
+/** Whether a rowid fits a `Uint32Array`, so that a term's rowids take 4 bytes each instead of 8. */
+export function fitsUint32(rowid: number): boolean {
+  return rowid >= 0 && rowid <= 0xffffffff;
+}
+
+/** A term's impacts from its rows' codes into `palette`, the codes in 16 bits when the palette allows. */
+export function paletteImpacts(
+  rowids: TermImpacts['rowids'],
+  codes: Uint32Array,
+  palette: readonly number[],
+): TermImpacts {
+  return {
+    rowids,
+    codes: palette.length <= 0x10000 ? Uint16Array.from(codes) : codes,
+    palette: Float64Array.from(palette),
+  };
+}
+
 /** Packs a term's `(rowid, score)` rows, rowids ascending. */
 export function packImpacts(rows: ReadonlyArray<readonly [number, number]>): TermImpacts {
-  const small = rows.every(([rowid]) => rowid >= 0 && rowid <= 0xffffffff);
+  const small = rows.every(([rowid]) => fitsUint32(rowid));
   const rowids = small ? new Uint32Array(rows.length) : new Float64Array(rows.length);
   const index = new Map<number, number>();
   const values: number[] = [];
@@ -170,11 +188,7 @@ export function packImpacts(rows: ReadonlyArray<readonly [number, number]>): Ter
     }
     raw[i] = code;
   });
-  return {
-    rowids,
-    codes: values.length <= 0x10000 ? Uint16Array.from(raw) : raw,
-    palette: Float64Array.from(values),
-  };
+  return paletteImpacts(rowids, raw, values);
 }
 
 /** Bytes a term's packed impacts hold. */

@@ -19,7 +19,15 @@
  */
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { bm25Part, bm25TermFrequency, impactBytes, packImpacts, type TermImpacts } from './lexical-topk.js';
+import {
+  bm25Part,
+  bm25TermFrequency,
+  fitsUint32,
+  impactBytes,
+  packImpacts,
+  paletteImpacts,
+  type TermImpacts,
+} from './lexical-topk.js';
 
 /** The token of the `every` column. Queries reach it only through the column filter `every :`. */
 export const EVERY_TOKEN = 'x';
@@ -534,18 +542,10 @@ export class TenantLexicalIndexes {
       if (code === undefined) return { impacts: packImpacts(rows), generation, shapes: undefined };
       codes[i] = code;
     }
-    const small = rows.every(([rowid]) => rowid >= 0 && rowid <= 0xffffffff);
+    const small = rows.every(([rowid]) => fitsUint32(rowid));
     const rowids = small ? new Uint32Array(rows.length) : new Float64Array(rows.length);
     for (let i = 0; i < rows.length; i++) rowids[i] = rows[i]![0];
-    return {
-      impacts: {
-        rowids,
-        codes: palette.length <= 0x10000 ? Uint16Array.from(codes) : codes,
-        palette: Float64Array.from(palette),
-      },
-      generation,
-      shapes,
-    };
+    return { impacts: paletteImpacts(rowids, codes, palette), generation, shapes };
   }
 
   /**
@@ -570,7 +570,7 @@ export class TenantLexicalIndexes {
       const rowid = occurrences[i]!;
       if (i > 0 && rowid === occurrences[i - 1]) continue;
       rowCount++;
-      if (!(rowid >= 0 && rowid <= 0xffffffff)) small = false;
+      if (!fitsUint32(rowid)) small = false;
     }
     if (rowCount !== documents) return undefined;
     const idf = this.idf(totals.rows, rowCount);
@@ -595,15 +595,7 @@ export class TenantLexicalIndexes {
       const row = index.impactAt.get(query, BigInt(rowids[at]!));
       if (row === undefined || row[1] !== palette[codes[at]!]) return undefined;
     }
-    return {
-      impacts: {
-        rowids,
-        codes: palette.length <= 0x10000 ? Uint16Array.from(codes) : codes,
-        palette: Float64Array.from(palette),
-      },
-      generation: cache.generation,
-      shapes,
-    };
+    return { impacts: paletteImpacts(rowids, codes, palette), generation: cache.generation, shapes };
   }
 
   /**
@@ -684,8 +676,7 @@ export class TenantLexicalIndexes {
     if (kept === old.rowids.length && found.length === 0) {
       impacts = { rowids: old.rowids, codes: old.codes, palette: Float64Array.from(palette) };
     } else {
-      const small =
-        old.rowids instanceof Uint32Array && found.every(([rowid]) => rowid >= 0 && rowid <= 0xffffffff);
+      const small = old.rowids instanceof Uint32Array && found.every(([rowid]) => fitsUint32(rowid));
       const rowids = small ? new Uint32Array(documents) : new Float64Array(documents);
       const codes = palette.length <= 0x10000 ? new Uint16Array(documents) : new Uint32Array(documents);
       let w = 0;
