@@ -29,8 +29,13 @@ export function normalizeText(text: string): string {
 
 /** Terms of `text` in reading order. */
 export function analyze(text: string): Term[] {
+  return analyzeNormalized(normalizeText(text));
+}
+
+/** {@link analyze} of a text already through {@link normalizeText}. */
+export function analyzeNormalized(normalized: string): Term[] {
   const terms: Term[] = [];
-  for (const word of normalizeText(text).match(WORD_RE) ?? []) {
+  for (const word of normalized.match(WORD_RE) ?? []) {
     for (const segment of word.match(SEGMENT_RE) ?? []) {
       if (!BIGRAM_RUN_RE.test(segment)) {
         terms.push({ text: segment, bigram: false });

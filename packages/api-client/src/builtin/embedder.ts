@@ -1,4 +1,4 @@
-import { analyze, contentTerms } from './analyze.js';
+import { analyze, contentTerms, type Term } from './analyze.js';
 import { hashFeature } from './hash.js';
 
 /** Default width of built-in embeddings, the size of small sentence-embedding models. */
@@ -60,10 +60,15 @@ function charNgramKeys(word: string): readonly string[] {
  * Keys are tagged by family so that a word and an n-gram with the same letters stay distinct.
  */
 export function lexicalFeatures(text: string): Map<string, number> {
-  const terms = contentTerms(analyze(text));
-  const counts = new Map<string, number>();
+  return termFeatures(contentTerms(analyze(text)));
+}
+
+/** {@link lexicalFeatures} of a text already cut into its content terms. */
+export function termFeatures(terms: readonly Term[]): Map<string, number> {
+  // Counts first, then each count turned into its weight in place: one map per text.
+  const features = new Map<string, number>();
   const add = (key: string): void => {
-    counts.set(key, (counts.get(key) ?? 0) + 1);
+    features.set(key, (features.get(key) ?? 0) + 1);
   };
   for (let i = 0; i < terms.length; i++) {
     const term = terms[i]!;
@@ -76,8 +81,7 @@ export function lexicalFeatures(text: string): Map<string, number> {
     }
     for (const key of charNgramKeys(term.text)) add(key);
   }
-  const features = new Map<string, number>();
-  for (const [key, tf] of counts) {
+  for (const [key, tf] of features) {
     const family = key[0];
     const weight = family === 'u' ? UNIGRAM_WEIGHT : family === 'b' ? WORD_BIGRAM_WEIGHT : CHAR_NGRAM_WEIGHT;
     features.set(key, weight * (1 + Math.log(tf)));
@@ -94,14 +98,15 @@ export function featureCosine(a: ReadonlyMap<string, number>, b: ReadonlyMap<str
     const other = large.get(key);
     if (other !== undefined) dot += value * other;
   }
-  const norm = Math.sqrt(sumOfSquares(a) * sumOfSquares(b));
+  const norm = featureNorm(a) * featureNorm(b);
   return norm === 0 ? 0 : dot / norm;
 }
 
-function sumOfSquares(features: ReadonlyMap<string, number>): number {
+/** The Euclidean norm of a feature map. */
+export function featureNorm(features: ReadonlyMap<string, number>): number {
   let sum = 0;
   for (const value of features.values()) sum += value * value;
-  return sum;
+  return Math.sqrt(sum);
 }
 
 /**

@@ -26,6 +26,36 @@ describe('lexicalRerank', () => {
     expect(lexicalRerank(QUERY, DOCUMENTS)).toEqual(lexicalRerank(QUERY, DOCUMENTS));
   });
 
+  it('ranks documents analysed before as it ranks them fresh, whatever was reranked in between', () => {
+    const texts = [...DOCUMENTS, 'Sensitive skin needs gentle products: organic oils, no perfume.'];
+    // First without the feedback step, so the cached analyses have no features yet.
+    const plainFirst = lexicalRerank(QUERY, texts, { feedbackWeight: 0 });
+    const first = lexicalRerank(QUERY, texts);
+    const words = ['harbour', 'crane', 'ledger', 'orbit', 'violin', 'glacier', 'quartz', 'meadow'];
+    const others = (round: number) =>
+      Array.from({ length: 5 }, (_, d) =>
+        Array.from(
+          { length: 120 },
+          (_, w) => `${words[(round + d + w) % words.length]}${round * 5 + d}x${w}`,
+        ).join(' '),
+      );
+    // Many other passages, with one of ours among them now and then: ours stay cached.
+    for (let round = 0; round < 40; round++) {
+      lexicalRerank('harbour crane orbit', [texts[round % texts.length]!, ...others(round)]);
+    }
+    // A trailing space changes no term: the same texts, never seen, so analysed afresh.
+    const fresh = lexicalRerank(
+      QUERY,
+      texts.map((t) => `${t} `),
+    );
+    expect(first).toEqual(fresh);
+    expect(lexicalRerank(QUERY, texts)).toEqual(fresh);
+    // Many more without ours: they leave the cache and are analysed again.
+    for (let round = 40; round < 240; round++) lexicalRerank('harbour crane orbit', others(round));
+    expect(lexicalRerank(QUERY, texts)).toEqual(fresh);
+    expect(lexicalRerank(QUERY, texts, { feedbackWeight: 0 })).toEqual(plainFirst);
+  });
+
   it('keeps scores in [0, 1) sorted descending, and respects topN', () => {
     const ranked = lexicalRerank(QUERY, DOCUMENTS, { topN: 2 });
     expect(ranked).toHaveLength(2);

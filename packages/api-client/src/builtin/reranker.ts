@@ -1,5 +1,13 @@
-import { analyze, contentTerms, normalizeText, smallSetIdf, termMatch } from './analyze.js';
-import { featureCosine, lexicalFeatures } from './embedder.js';
+import {
+  analyzeNormalized,
+  contentTerms,
+  normalizeText,
+  smallSetIdf,
+  type Term,
+  termMatch,
+} from './analyze.js';
+import { termFeatures } from './embedder.js';
+import { fmix32, fnv1a32 } from './hash.js';
 import { type QueryTerm, questionTerms } from './query-terms.js';
 import { ENGLISH_STOPWORDS } from './stopwords.js';
 
@@ -43,13 +51,117 @@ interface AnalysedDocument {
   length: number;
   /** The text normalised as the query is, where whole words of unspaced scripts are looked for. */
   normalized: string;
+  /** Content terms, kept until the features are made from them. */
+  terms: readonly Term[] | undefined;
+  /** Lexical features for the feedback step, made when first needed. */
+  features: CompactFeatures | undefined;
+  /** The text it is cached under, when it is. */
+  key: string | undefined;
+  /** Bytes it holds, about: its share of the cache's budget. */
+  bytes: number;
 }
 
+/**
+ * A document's lexical features ({@link termFeatures}) as two arrays: each feature's key hashed to
+ * 53 bits (two independent 32-bit hashes: a collision between two of a few thousand features is
+ * about as likely as 2^-30), and its weight: far less memory than the map, and nothing for the
+ * garbage collector to trace.
+ */
+interface CompactFeatures {
+  keys: Float64Array;
+  weights: Float64Array;
+  norm: number;
+}
+
+const KEY_SEED_HIGH = 0x2545f491;
+const KEY_SEED_LOW = 0x6c078965;
+
+function featureKey(feature: string): number {
+  // 32 bits, then 21 more: exact in a double.
+  return fmix32(fnv1a32(feature, KEY_SEED_HIGH)) * 2 ** 21 + (fmix32(fnv1a32(feature, KEY_SEED_LOW)) >>> 11);
+}
+
+function compactFeatures(features: ReadonlyMap<string, number>): CompactFeatures {
+  const keys = new Float64Array(features.size);
+  const weights = new Float64Array(features.size);
+  let i = 0;
+  let sum = 0;
+  for (const [feature, weight] of features) {
+    keys[i] = featureKey(feature);
+    weights[i] = weight;
+    sum += weight * weight;
+    i++;
+  }
+  return { keys, weights, norm: Math.sqrt(sum) };
+}
+
+/**
+ * Documents analysed lately, by text: the same passages come back as candidates of many questions
+ * (a batch over one document set most of all), and their analysis is most of a rerank's work.
+ * Least recently used first, bounded by the bytes they hold (about).
+ */
+const analysed = new Map<string, AnalysedDocument>();
+const ANALYSED_BUDGET_BYTES = 32 * 1024 * 1024;
+/** Longer texts are analysed every time: they would crowd the others out. */
+const ANALYSED_MAX_TEXT = 32_768;
+/** Bytes of one entry of a document's term counts (key, value, table), about. */
+const COUNT_ENTRY_BYTES = 48;
+/** Bytes of one of its terms kept for the features, about. */
+const TERM_BYTES = 32;
+let analysedBytes = 0;
+
 function analyseDocument(text: string): AnalysedDocument {
+  const cached = analysed.get(text);
+  if (cached !== undefined) {
+    analysed.delete(text);
+    analysed.set(text, cached);
+    return cached;
+  }
+  const normalized = normalizeText(text);
+  const terms = contentTerms(analyzeNormalized(normalized));
   const counts = new Map<string, number>();
-  const terms = contentTerms(analyze(text));
   for (const term of terms) counts.set(term.text, (counts.get(term.text) ?? 0) + 1);
-  return { counts, length: terms.length, normalized: normalizeText(text) };
+  const doc: AnalysedDocument = {
+    counts,
+    length: terms.length,
+    normalized,
+    terms,
+    features: undefined,
+    key: undefined,
+    bytes:
+      counts.size * COUNT_ENTRY_BYTES + terms.length * TERM_BYTES + 2 * (text.length + normalized.length),
+  };
+  if (text.length <= ANALYSED_MAX_TEXT) {
+    doc.key = text;
+    analysed.set(text, doc);
+    grow(doc.bytes);
+  }
+  return doc;
+}
+
+function featuresOf(doc: AnalysedDocument): CompactFeatures {
+  if (doc.features !== undefined) return doc.features;
+  const terms = doc.terms ?? [];
+  const features = compactFeatures(termFeatures(terms));
+  doc.features = features;
+  doc.terms = undefined;
+  if (doc.key !== undefined && analysed.get(doc.key) === doc) {
+    const bytes = features.keys.byteLength + features.weights.byteLength - terms.length * TERM_BYTES;
+    doc.bytes += bytes;
+    grow(bytes);
+  }
+  return features;
+}
+
+/** Adds `bytes` to the cache's size, then drops the least recently used documents while over budget. */
+function grow(bytes: number): void {
+  analysedBytes += bytes;
+  for (const [key, doc] of analysed) {
+    if (analysedBytes <= ANALYSED_BUDGET_BYTES) break;
+    analysed.delete(key);
+    doc.key = undefined;
+    analysedBytes -= doc.bytes;
+  }
 }
 
 /** Non-overlapping occurrences of `needle` in `haystack`. */
@@ -170,14 +282,35 @@ export function lexicalRerank(
       .filter((entry) => entry.score > 0)
       .sort((x, y) => y.score - x.score || x.index - y.index)
       .slice(0, FEEDBACK_DOCUMENTS);
-    const features = documents.map((text) => lexicalFeatures(text));
-    for (let i = 0; i < n; i++) {
-      let feedback = 0;
-      for (const seed of seeds) {
-        if (seed.index === i) continue;
-        const similarity = featureCosine(features[i]!, features[seed.index]!);
-        feedback = Math.max(feedback, similarity * seed.score);
+    // Each document meets every seed in one pass over its features: the seeds' weights by feature.
+    const seedFeatures = seeds.map((seed) => featuresOf(docs[seed.index]!));
+    const seedWeights = new Map<number, Float64Array>();
+    seedFeatures.forEach(({ keys, weights }, s) => {
+      for (let k = 0; k < keys.length; k++) {
+        let byKey = seedWeights.get(keys[k]!);
+        if (byKey === undefined) {
+          byKey = new Float64Array(seeds.length);
+          seedWeights.set(keys[k]!, byKey);
+        }
+        byKey[s] = weights[k]!;
       }
+    });
+    const dots = new Float64Array(seeds.length);
+    for (let i = 0; i < n; i++) {
+      const { keys, weights, norm } = featuresOf(docs[i]!);
+      dots.fill(0);
+      for (let k = 0; k < keys.length; k++) {
+        const byKey = seedWeights.get(keys[k]!);
+        if (byKey === undefined) continue;
+        for (let s = 0; s < byKey.length; s++) dots[s]! += weights[k]! * byKey[s]!;
+      }
+      let feedback = 0;
+      seeds.forEach((seed, s) => {
+        if (seed.index === i) return;
+        const both = norm * seedFeatures[s]!.norm;
+        const similarity = both === 0 ? 0 : dots[s]! / both;
+        feedback = Math.max(feedback, similarity * seed.score);
+      });
       combined[i] = coverage[i]! + feedbackWeight * feedback;
     }
   }
