@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { featureCosine, lexicalFeatures } from './embedder.js';
 import { lexicalRerank } from './reranker.js';
 
 const QUERY = 'Organic skincare products for sensitive skin';
@@ -26,6 +27,38 @@ describe('lexicalRerank', () => {
     expect(lexicalRerank(QUERY, DOCUMENTS)).toEqual(lexicalRerank(QUERY, DOCUMENTS));
   });
 
+  it("gives each document its most similar seed's share, by the cosine of their lexical features", () => {
+    const texts = [
+      ...DOCUMENTS,
+      'Sensitive skin needs gentle products: organic oils, no perfume.',
+      'Aloe vera gel soothes skin after sun; chamomile calms redness.',
+      'Hypoallergen und klinisch getestet: Pflege für empfindliche Haut.',
+      'Bold colors dominate this season of makeup and nail art.',
+      'Organic cotton towels, gentle on sensitive skin, tested by dermatologists.',
+    ];
+    const plain = lexicalRerank(QUERY, texts, { feedbackWeight: 0 });
+    const full = lexicalRerank(QUERY, texts, { feedbackWeight: 0.3 });
+    // Scores are s / (s + 0.25): back to s.
+    const raw = (score: number) => (0.25 * score) / (1 - score);
+    const coverage = new Map(plain.map((item) => [item.index, raw(item.relevanceScore)]));
+    const seeds = [...coverage]
+      .filter(([, score]) => score > 0)
+      .sort((x, y) => y[1] - x[1] || x[0] - y[0])
+      .slice(0, 3);
+    const features = texts.map((text) => lexicalFeatures(text));
+    let fed = 0;
+    for (const item of full) {
+      let feedback = 0;
+      for (const [seed, score] of seeds) {
+        if (seed === item.index) continue;
+        feedback = Math.max(feedback, featureCosine(features[item.index]!, features[seed]!) * score);
+      }
+      if (feedback > 0.01) fed++;
+      expect(raw(item.relevanceScore)).toBeCloseTo(coverage.get(item.index)! + 0.3 * feedback, 9);
+    }
+    expect(fed).toBeGreaterThan(4);
+  });
+
   it('ranks documents analysed before as it ranks them fresh, whatever was reranked in between', () => {
     const texts = [...DOCUMENTS, 'Sensitive skin needs gentle products: organic oils, no perfume.'];
     // First without the feedback step, so the cached analyses have no features yet.
@@ -51,7 +84,7 @@ describe('lexicalRerank', () => {
     expect(first).toEqual(fresh);
     expect(lexicalRerank(QUERY, texts)).toEqual(fresh);
     // Many more without ours: they leave the cache and are analysed again.
-    for (let round = 40; round < 240; round++) lexicalRerank('harbour crane orbit', others(round));
+    for (let round = 40; round < 300; round++) lexicalRerank('harbour crane orbit', others(round));
     expect(lexicalRerank(QUERY, texts)).toEqual(fresh);
     expect(lexicalRerank(QUERY, texts, { feedbackWeight: 0 })).toEqual(plainFirst);
   });

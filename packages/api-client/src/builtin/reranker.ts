@@ -104,10 +104,12 @@ const analysed = new Map<string, AnalysedDocument>();
 const ANALYSED_BUDGET_BYTES = 32 * 1024 * 1024;
 /** Longer texts are analysed every time: they would crowd the others out. */
 const ANALYSED_MAX_TEXT = 32_768;
+/** Bytes of a cached document besides its maps' entries and strings (objects, tables, buffers). */
+const DOCUMENT_BYTES = 768;
 /** Bytes of one entry of a document's term counts (key, value, table), about. */
 const COUNT_ENTRY_BYTES = 48;
 /** Bytes of one of its terms kept for the features, about. */
-const TERM_BYTES = 32;
+const TERM_BYTES = 80;
 let analysedBytes = 0;
 
 function analyseDocument(text: string): AnalysedDocument {
@@ -129,7 +131,10 @@ function analyseDocument(text: string): AnalysedDocument {
     features: undefined,
     key: undefined,
     bytes:
-      counts.size * COUNT_ENTRY_BYTES + terms.length * TERM_BYTES + 2 * (text.length + normalized.length),
+      DOCUMENT_BYTES +
+      counts.size * COUNT_ENTRY_BYTES +
+      terms.length * TERM_BYTES +
+      2 * (text.length + normalized.length),
   };
   if (text.length <= ANALYSED_MAX_TEXT) {
     doc.key = text;
@@ -292,7 +297,7 @@ export function lexicalRerank(
           byKey = new Float64Array(seeds.length);
           seedWeights.set(keys[k]!, byKey);
         }
-        byKey[s] = weights[k]!;
+        byKey[s]! += weights[k]!;
       }
     });
     const dots = new Float64Array(seeds.length);
