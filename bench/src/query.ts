@@ -400,6 +400,7 @@ async function main() {
         serverMs: number;
         serverRequests: number;
         bareMs: number;
+        bareProcessorMs: number;
         bareServerMs: number;
       }[] = [];
       for (let i = 0; i < e2eQuestions.length; i++) {
@@ -411,7 +412,10 @@ async function main() {
         );
         const e2eMs = performance.now() - started;
         const server = serverTimes.take();
-        const bareMs = await untilWorkerDies([bare.process], bare.ask(i));
+        const { ms: bareMs, processorMs: bareProcessorMs } = await untilWorkerDies(
+          [bare.process],
+          bare.ask(i),
+        );
         const bareServer = serverTimes.take();
         if (server.requests !== bareServer.requests) {
           throw new Error(
@@ -425,6 +429,7 @@ async function main() {
             serverMs: server.ms,
             serverRequests: server.requests,
             bareMs,
+            bareProcessorMs,
             bareServerMs: bareServer.ms,
           });
         }
@@ -435,9 +440,17 @@ async function main() {
           ['model server time (its own log)', (s) => s.serverMs],
           ['overhead = end to end − server time', (s) => s.e2eMs - s.serverMs],
           ['  of which queue (end to end − worker total)', (s) => s.e2eMs - s.workerMs],
+          ['  of which in the worker (worker total − server time)', (s) => s.workerMs - s.serverMs],
           ['bare client end to end (same requests)', (s) => s.bareMs],
           ['floor = bare end to end − its server time', (s) => s.bareMs - s.bareServerMs],
+          ['  of which queue (bare end to end − its processor)', (s) => s.bareMs - s.bareProcessorMs],
+          ['  of which in the processor (its time − server time)', (s) => s.bareProcessorMs - s.bareServerMs],
           ['overhead − floor (same question)', (s) => s.e2eMs - s.serverMs - (s.bareMs - s.bareServerMs)],
+          ['  queue − bare queue', (s) => s.e2eMs - s.workerMs - (s.bareMs - s.bareProcessorMs)],
+          [
+            '  in the worker − in the bare processor',
+            (s) => s.workerMs - s.serverMs - (s.bareProcessorMs - s.bareServerMs),
+          ],
         ] as [string, (s: (typeof e2e)[number]) => number][]
       ).map(([what, pick]) => {
         const s = summarize(e2e.map(pick));

@@ -11,8 +11,11 @@ import type { RecordedRequest } from './timed-models.js';
 
 export interface BareClient {
   process: SpawnedProcess;
-  /** Milliseconds from enqueueing question `i` until its job is seen completed. */
-  ask(i: number): Promise<number>;
+  /**
+   * Question `i` asked: milliseconds from enqueueing it until its job is seen completed, and of
+   * those, the ones its processor took (the requests, one after the other).
+   */
+  ask(i: number): Promise<{ ms: number; processorMs: number }>;
   close(): Promise<void>;
 }
 
@@ -57,8 +60,11 @@ export async function startBareClient(options: {
         { i },
         { removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } },
       );
-      await job.waitUntilFinished(events, 60_000);
-      return performance.now() - started;
+      const result = (await job.waitUntilFinished(events, 60_000)) as { processorMs?: unknown };
+      const ms = performance.now() - started;
+      if (typeof result?.processorMs !== 'number')
+        throw new Error(`bare job ${job.id} returned no processorMs`);
+      return { ms, processorMs: result.processorMs };
     },
     async close() {
       await Promise.allSettled([events.close(), queue.close()]);

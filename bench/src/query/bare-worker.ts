@@ -32,6 +32,7 @@ const worker = new Worker(
   async (job) => {
     const calls = requests[(job.data as { i: number }).i];
     if (calls === undefined) throw new Error(`no recorded requests for question ${job.data.i}`);
+    const started = performance.now();
     for (const call of calls) {
       const response = await request(baseURL + call.path, {
         method: 'POST',
@@ -42,7 +43,7 @@ const worker = new Worker(
       if (response.statusCode !== 200) throw new Error(`${call.path} answered ${response.statusCode}`);
       await response.body.json();
     }
-    return { calls: calls.length };
+    return { calls: calls.length, processorMs: performance.now() - started };
   },
   { connection: { url: required('REDIS_URL') }, prefix: required('BARE_PREFIX'), concurrency: 1 },
 );
