@@ -103,7 +103,7 @@ export function featureCosine(a: ReadonlyMap<string, number>, b: ReadonlyMap<str
 }
 
 /** The Euclidean norm of a feature map. */
-export function featureNorm(features: ReadonlyMap<string, number>): number {
+function featureNorm(features: ReadonlyMap<string, number>): number {
   let sum = 0;
   for (const value of features.values()) sum += value * value;
   return Math.sqrt(sum);
