@@ -158,6 +158,14 @@ export function fitsUint32(rowid: number): boolean {
   return rowid >= 0 && rowid <= 0xffffffff;
 }
 
+/** The rowids of a term's `(rowid, …)` rows, in 4 bytes each when they all fit. */
+export function packRowids(rows: ReadonlyArray<readonly [number, number]>): TermImpacts['rowids'] {
+  const small = rows.every(([rowid]) => fitsUint32(rowid));
+  const rowids = small ? new Uint32Array(rows.length) : new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) rowids[i] = rows[i]![0];
+  return rowids;
+}
+
 /** A term's impacts from its rows' codes into `palette`, the codes in 16 bits when the palette allows. */
 export function paletteImpacts(
   rowids: TermImpacts['rowids'],
@@ -173,13 +181,10 @@ export function paletteImpacts(
 
 /** Packs a term's `(rowid, score)` rows, rowids ascending. */
 export function packImpacts(rows: ReadonlyArray<readonly [number, number]>): TermImpacts {
-  const small = rows.every(([rowid]) => fitsUint32(rowid));
-  const rowids = small ? new Uint32Array(rows.length) : new Float64Array(rows.length);
   const index = new Map<number, number>();
   const values: number[] = [];
   const raw = new Uint32Array(rows.length);
-  rows.forEach(([rowid, score], i) => {
-    rowids[i] = rowid;
+  rows.forEach(([, score], i) => {
     let code = index.get(score);
     if (code === undefined) {
       code = values.length;
@@ -188,7 +193,7 @@ export function packImpacts(rows: ReadonlyArray<readonly [number, number]>): Ter
     }
     raw[i] = code;
   });
-  return paletteImpacts(rowids, raw, values);
+  return paletteImpacts(packRowids(rows), raw, values);
 }
 
 /** Bytes a term's packed impacts hold. */

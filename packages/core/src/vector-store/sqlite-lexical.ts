@@ -25,6 +25,7 @@ import {
   fitsUint32,
   impactBytes,
   packImpacts,
+  packRowids,
   paletteImpacts,
   type TermImpacts,
 } from './lexical-topk.js';
@@ -542,10 +543,7 @@ export class TenantLexicalIndexes {
       if (code === undefined) return { impacts: packImpacts(rows), generation, shapes: undefined };
       codes[i] = code;
     }
-    const small = rows.every(([rowid]) => fitsUint32(rowid));
-    const rowids = small ? new Uint32Array(rows.length) : new Float64Array(rows.length);
-    for (let i = 0; i < rows.length; i++) rowids[i] = rows[i]![0];
-    return { impacts: paletteImpacts(rowids, codes, palette), generation, shapes };
+    return { impacts: paletteImpacts(packRowids(rows), codes, palette), generation, shapes };
   }
 
   /**
