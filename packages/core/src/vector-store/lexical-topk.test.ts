@@ -1,6 +1,13 @@
 import { seededRandom } from '@quire/testkit';
 import { describe, expect, it } from 'vitest';
-import { bm25TermBound, exactTopK, packImpacts, type QueryTerm, topByImpacts } from './lexical-topk.js';
+import {
+  bm25TermBound,
+  countOccurrences,
+  exactTopK,
+  packImpacts,
+  type QueryTerm,
+  topByImpacts,
+} from './lexical-topk.js';
 
 interface Row {
   id: string;
@@ -197,5 +204,52 @@ describe('topByImpacts', () => {
     ]);
     expect(small.rowids).toBeInstanceOf(Uint32Array);
     expect(small.palette).toEqual(Float64Array.of(0.5));
+  });
+});
+
+describe('countOccurrences', () => {
+  it('counts each row’s occurrences from the comma-joined list', () => {
+    const rows = countOccurrences('3,3,7,12,12,12,4294967296', 4);
+    expect(rows).toBeDefined();
+    expect(Array.from(rows!.rowids)).toEqual([3, 7, 12, 4294967296]);
+    expect(rows!.rowids).toBeInstanceOf(Float64Array);
+    expect(Array.from(rows!.tf)).toEqual([2, 1, 3, 1]);
+    const small = countOccurrences('1,2,2', 2)!;
+    expect(small.rowids).toBeInstanceOf(Uint32Array);
+    expect(Array.from(small.tf)).toEqual([1, 2]);
+  });
+
+  it('matches counting the occurrences one by one on a long list', () => {
+    const random = seededRandom(5);
+    const occurrences: number[] = [];
+    let rowid = 0;
+    for (let i = 0; i < 20_000; i++) {
+      rowid += 1 + Math.floor(random() * 40);
+      const times = 1 + Math.floor(random() * random() * 9);
+      for (let j = 0; j < times; j++) occurrences.push(rowid);
+    }
+    const expected = new Map<number, number>();
+    for (const id of occurrences) expected.set(id, (expected.get(id) ?? 0) + 1);
+    const rows = countOccurrences(occurrences.join(','), expected.size)!;
+    expect(Array.from(rows.rowids)).toEqual([...expected.keys()]);
+    expect(Array.from(rows.tf)).toEqual([...expected.values()]);
+  });
+
+  it('is undefined for a list it cannot take as it is, for the term to be read another way', () => {
+    for (const [list, documents] of [
+      ['1,2,3', 2], // more rows than FTS5 counts
+      ['1,2', 3], // fewer
+      ['2,1', 2], // out of order
+      ['1,,2', 2], // an empty item
+      ['1,2,', 2],
+      ['-1,2', 2], // not a digit
+      ['1, 2', 2],
+      ['1.5,2', 2],
+      ['', 1],
+      ['12345678901234567,12345678901234568', 2], // past 2^53
+      ['1', 0],
+    ] as const) {
+      expect(countOccurrences(list, documents), list).toBeUndefined();
+    }
   });
 });

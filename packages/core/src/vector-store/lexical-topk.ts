@@ -166,6 +166,53 @@ export function packRowids(rows: ReadonlyArray<readonly [number, number]>): Term
   return rowids;
 }
 
+/** A term's rows, ascending, and how many times each holds it (`tf[i]` for `rowids[i]`). */
+export interface TermRows {
+  rowids: TermImpacts['rowids'];
+  tf: Uint32Array;
+}
+
+/**
+ * A term's rows and frequencies from its occurrences as fts5vocab lists them (one rowid per
+ * occurrence, ascending) joined by commas in SQL (`group_concat(doc)`): one string for the whole
+ * list instead of a JavaScript value per occurrence. Undefined, for the caller to read the term
+ * another way, when the list is not that (a character other than a digit or a comma, an empty
+ * item, rowids out of order or past 2^53) or holds other than `documents` rows.
+ */
+export function countOccurrences(list: string, documents: number): TermRows | undefined {
+  if (!Number.isInteger(documents) || documents <= 0 || list.length === 0) return undefined;
+  const rowids = new Float64Array(documents);
+  const tf = new Uint32Array(documents);
+  let rows = 0;
+  let previous = -1;
+  let value = 0;
+  let digits = 0;
+  let small = true;
+  for (let i = 0; i <= list.length; i++) {
+    const char = i < list.length ? list.charCodeAt(i) : 44;
+    if (char >= 48 && char <= 57) {
+      value = value * 10 + (char - 48);
+      digits++;
+      continue;
+    }
+    if (char !== 44 || digits === 0 || digits > 16 || value > Number.MAX_SAFE_INTEGER || value < previous) {
+      return undefined;
+    }
+    if (value === previous) tf[rows - 1]!++;
+    else {
+      if (rows === documents) return undefined;
+      if (!fitsUint32(value)) small = false;
+      rowids[rows] = value;
+      tf[rows++] = 1;
+      previous = value;
+    }
+    value = 0;
+    digits = 0;
+  }
+  if (rows !== documents) return undefined;
+  return { rowids: small ? Uint32Array.from(rowids) : rowids, tf };
+}
+
 /** A term's impacts from its rows' codes into `palette`, the codes in 16 bits when the palette allows. */
 export function paletteImpacts(
   rowids: TermImpacts['rowids'],

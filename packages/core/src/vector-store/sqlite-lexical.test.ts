@@ -20,7 +20,14 @@ describe('TenantLexicalIndexes: cached term rows follow writes', () => {
       random() < 0.02 ? 'x' : `w${Math.floor(120 * random() ** 2.5)}`,
     ).join(' ');
 
+  /** Every row's `terms` as written: the rows' terms a reader's indexes count followed terms in. */
+  const contents = new Map<number, string>();
+  const rowTerms = (tenant: string, rowid: number) => (tenant === 't' ? contents.get(rowid) : undefined);
+  /** A reader's indexes with a budget for term impacts and the rows' terms at hand. */
+  const readerIndexes = () => new TenantLexicalIndexes(reader, 'c', 64 * 1024 * 1024, rowTerms);
+
   beforeEach(() => {
+    contents.clear();
     dir = mkdtempSync(join(tmpdir(), 'quire-lexical-'));
     writer = new Database(join(dir, 'a.db'));
     writer.pragma('journal_mode = WAL');
@@ -45,9 +52,13 @@ describe('TenantLexicalIndexes: cached term rows follow writes', () => {
       const generation = indexes.touch('t');
       for (const rowid of [...deletes, ...rows.map(([rowid]) => rowid)]) {
         index.delete.run(rowid);
+        contents.delete(rowid);
         if (log) indexes.logChange('t', generation, rowid);
       }
-      for (const [rowid, terms] of rows) index.insert.run(rowid, terms, EVERY_TOKEN);
+      for (const [rowid, terms] of rows) {
+        index.insert.run(rowid, terms, EVERY_TOKEN);
+        contents.set(rowid, terms);
+      }
     })();
 
   /** `count` rows of new text, rowids from `first` on. */
@@ -80,11 +91,14 @@ describe('TenantLexicalIndexes: cached term rows follow writes', () => {
     for (let batch = 0; batch < 6; batch++) {
       write(writes, rows(500, batch * 500 + 1));
     }
-    const reads = new TenantLexicalIndexes(reader, 'c', 64 * 1024 * 1024);
+    const reads = readerIndexes();
     expect(cached(reads)).toEqual(TOKENS.map(expected));
     const index = reads.find('t')!;
     const fullReads = vi.spyOn(index.impacts, 'all');
+    const occurrenceReads = vi.spyOn(index.occurrences, 'get');
+    const lookups = vi.spyOn(index.impactAt, 'get');
     for (let round = 0; round < 12; round++) {
+      lookups.mockClear();
       // New rows, re-written rows (new text) and deleted rows, in one write or several.
       const fresh = Array.from({ length: 1 + (round % 4) }, (_, i): [number, string] => [
         10_000 + round * 10 + i,
@@ -102,8 +116,64 @@ describe('TenantLexicalIndexes: cached term rows follow writes', () => {
         // Same rows in the same order, and the very floats FTS5 computes.
         expect(actual[t], token).toEqual(expected(token));
       });
+      // Counted in the changed rows' terms: FTS5 checks one changed and one unchanged row a term,
+      // however many rows changed (up to 9 a round here).
+      expect(lookups.mock.calls.length).toBeLessThanOrEqual(2 * TOKENS.length);
     }
     expect(fullReads).not.toHaveBeenCalled();
+    expect(occurrenceReads).not.toHaveBeenCalled();
+  });
+
+  it("fetches a changed row's terms once for every search and term, again when it changes again", () => {
+    const writes = new TenantLexicalIndexes(writer, 'c');
+    for (let batch = 0; batch < 4; batch++) write(writes, rows(500, batch * 500 + 1));
+    const source = vi.fn(rowTerms);
+    const reads = new TenantLexicalIndexes(reader, 'c', 64 * 1024 * 1024, source);
+    const index = reads.find('t')!;
+    const inCache = () => reader.transaction(() => reads.cacheOf(index))();
+    expect(cached(reads)).toEqual(TOKENS.map(expected));
+    const before = inCache().bytes;
+    write(writes, [
+      [5, 'w0 w0 w1 x'],
+      [6, 'w1 w2'],
+    ]);
+    expect(cached(reads)).toEqual(TOKENS.map(expected));
+    expect(cached(reads)).toEqual(TOKENS.map(expected));
+    // Rows 5 and 6, once each, for all the terms and both searches; their strings are charged.
+    expect(source.mock.calls.map(([, rowid]) => rowid).sort()).toEqual([5, 6]);
+    expect(inCache().bytes).toBeGreaterThan(before);
+    write(writes, [[5, 'w0 w2 w2']]);
+    expect(cached(reads)).toEqual(TOKENS.map(expected));
+    expect(source.mock.calls.map(([, rowid]) => rowid).sort()).toEqual([5, 5, 6]);
+  });
+
+  it("without the rows' terms at hand, reads a changed term again", () => {
+    const writes = new TenantLexicalIndexes(writer, 'c');
+    for (let batch = 0; batch < 4; batch++) write(writes, rows(500, batch * 500 + 1));
+    const reads = new TenantLexicalIndexes(reader, 'c', 64 * 1024 * 1024);
+    expect(cached(reads)).toEqual(TOKENS.map(expected));
+    const index = reads.find('t')!;
+    const occurrenceReads = vi.spyOn(index.occurrences, 'get');
+    expect(cached(reads)).toEqual(TOKENS.map(expected));
+    expect(occurrenceReads).not.toHaveBeenCalled();
+    write(writes, [[5, 'w0 w0 w1 x']], [9]);
+    expect(cached(reads)).toEqual(TOKENS.map(expected));
+    // Every term but "x", which is read with bm25() (see the test before).
+    expect(occurrenceReads).toHaveBeenCalledTimes(TOKENS.length - 1);
+  });
+
+  it("reads a changed term again when the rows' terms do not count it as FTS5 does", () => {
+    const writes = new TenantLexicalIndexes(writer, 'c');
+    for (let batch = 0; batch < 4; batch++) write(writes, rows(500, batch * 500 + 1));
+    const reads = readerIndexes();
+    expect(cached(reads)).toEqual(TOKENS.map(expected));
+    const index = reads.find('t')!;
+    const occurrenceReads = vi.spyOn(index.occurrences, 'get');
+    write(writes, [[7, 'w0 w0 w1 w1 w1']]);
+    // The source now says something else than what FTS5 holds for row 7.
+    contents.set(7, 'w0 w1');
+    expect(cached(reads)).toEqual(TOKENS.map(expected));
+    expect(occurrenceReads.mock.calls).toEqual([['w0'], ['w1']]);
   });
 
   it('reads a term from its occurrences with the floats FTS5 computes, a term also in the every column with bm25()', () => {
@@ -116,10 +186,10 @@ describe('TenantLexicalIndexes: cached term rows follow writes', () => {
         batch > 0 ? Array.from({ length: 40 }, (_, i) => batch * 300 + i * 7) : [],
       );
     }
-    const reads = new TenantLexicalIndexes(reader, 'c', 64 * 1024 * 1024);
+    const reads = readerIndexes();
     const index = reads.find('t')!;
-    const occurrences = vi.spyOn(index.occurrences, 'all');
-    const everyOccurrences = vi.spyOn(index.everyOccurrences, 'all');
+    const occurrences = vi.spyOn(index.occurrences, 'get');
+    const everyOccurrences = vi.spyOn(index.everyOccurrences, 'get');
     const fullReads = vi.spyOn(index.impacts, 'all');
     expect(cached(reads)).toEqual(TOKENS.map(expected));
     // Every column's occurrences, but for "x": its every column's are left out.
@@ -133,7 +203,7 @@ describe('TenantLexicalIndexes: cached term rows follow writes', () => {
   it('in a small tenant, reads a cached term again after a write instead of following it', () => {
     const writes = new TenantLexicalIndexes(writer, 'c');
     write(writes, rows(800));
-    const reads = new TenantLexicalIndexes(reader, 'c', 64 * 1024 * 1024);
+    const reads = readerIndexes();
     expect(cached(reads)).toEqual(TOKENS.map(expected));
     const fullReads = vi.spyOn(reads.find('t')!.impacts, 'all');
     // Cached and unchanged: nothing is read.
@@ -154,7 +224,7 @@ describe('TenantLexicalIndexes: cached term rows follow writes', () => {
   it('bounds the cache by terms and bytes: absent terms too, and nothing is kept without a budget', () => {
     const writes = new TenantLexicalIndexes(writer, 'c');
     write(writes, rows(300));
-    const reads = new TenantLexicalIndexes(reader, 'c', 64 * 1024 * 1024);
+    const reads = readerIndexes();
     const index = reads.find('t')!;
     let largest = 0;
     for (let round = 0; round < 20; round++) {
@@ -180,7 +250,7 @@ describe('TenantLexicalIndexes: cached term rows follow writes', () => {
   it('reads terms again after a write the log does not hold', () => {
     const writes = new TenantLexicalIndexes(writer, 'c');
     write(writes, rows(800));
-    const reads = new TenantLexicalIndexes(reader, 'c', 64 * 1024 * 1024);
+    const reads = readerIndexes();
     cached(reads);
     const fullReads = vi.spyOn(reads.find('t')!.impacts, 'all');
     // A writer without the log (a file written before it): the generation moves, no rows are logged.

@@ -22,6 +22,7 @@ import type Database from 'better-sqlite3';
 import {
   bm25Part,
   bm25TermFrequency,
+  countOccurrences,
   fitsUint32,
   impactBytes,
   packImpacts,
@@ -38,10 +39,15 @@ const CACHED_TERMS_PER_TENANT = 8192;
 const CACHED_TENANTS = 64;
 /** Generations of a tenant's changes the log keeps; a cache older than that starts afresh. */
 const LOGGED_GENERATIONS = 256;
-/** Changed rows a tenant's cache follows before it starts afresh (each term looks them up). */
+/** Changed rows a tenant's cache follows before it starts afresh (each term is counted in them). */
 const FOLLOWED_ROWS = 4096;
-/** Rows a term's reading would pass over in the time one changed row is looked up, roughly. */
-const FOLLOW_COST = 4;
+/**
+ * Rows a term's reading passes over (about a microsecond each) in the time a changed row's terms are
+ * fetched and tokenized (about 60 µs for 250 words, once for every term that follows the row), and
+ * in the time a term is counted in them.
+ */
+const FETCH_COST = 64;
+const COUNT_COST = 2;
 /** Tenants of fewer rows read a changed term again instead of following it (see `read`). */
 const FOLLOW_MIN_ROWS = 1024;
 /** Row lengths and term frequencies fit a palette key below 2^24 and 2^28. */
@@ -81,6 +87,12 @@ export interface TenantCache {
   lengths: Map<number, number> | undefined;
   /** bm25()'s N and average row length for this generation; undefined until read. */
   totals: { rows: number; averageLength: number } | undefined;
+  /**
+   * Changed rows' `terms` (null: gone) as of this generation, fetched when a term first follows
+   * them and kept, charged to `bytes`, until the row changes again or the cache starts afresh: at
+   * most {@link FOLLOWED_ROWS} rows.
+   */
+  rowTerms: Map<number, string | null>;
 }
 
 export interface TenantIndex {
@@ -103,13 +115,13 @@ export interface TenantIndex {
    */
   impactAt: Database.Statement<[string, bigint], [number, number]>;
   /**
-   * The rows holding a term, once per occurrence, ascending (fts5vocab's `instance` table): the
-   * term's rows and frequencies without bm25() computed row by row. Every column's: only
+   * The rows holding a term, once per occurrence, ascending (fts5vocab's `instance` table), joined by
+   * commas (null when none): the term's rows and frequencies without bm25() computed row by row. Every column's: only
    * {@link EVERY_TOKEN} is ever in the `every` column, and it is read with `everyOccurrences`.
    */
-  occurrences: Database.Statement<[string], number>;
+  occurrences: Database.Statement<[string], string | null>;
   /** {@link occurrences} of the `terms` column only, for {@link EVERY_TOKEN}. */
-  everyOccurrences: Database.Statement<[string], number>;
+  everyOccurrences: Database.Statement<[string], string | null>;
   /** Every row's sizes per column (varints), FTS5's `_docsize`. */
   lengths: Database.Statement<[], [number, Buffer]>;
   lengthAt: Database.Statement<[number], Buffer>;
@@ -207,6 +219,11 @@ const ENTRY_BYTES = 256;
 /** About what one palette shape costs (a term frequency, a length and a map entry). */
 const SHAPE_BYTES = 64;
 
+/** The memory a changed row's kept `terms` are charged: the string (two bytes a character at most) and its entry. */
+function rowTermsBytes(terms: string | null): number {
+  return (terms?.length ?? 0) * 2 + 64;
+}
+
 /** The memory a cached term is charged against the cache's budget. */
 function entryBytes(entry: CachedTerm): number {
   return impactBytes(entry.impacts) + ENTRY_BYTES + (entry.shapes?.tf.length ?? 0) * SHAPE_BYTES;
@@ -240,6 +257,21 @@ function paletteCode(
   return code;
 }
 
+/** How many times `token` is one of the space-separated tokens of `terms`. */
+export function countToken(terms: string, token: string): number {
+  let count = 0;
+  for (let at = terms.indexOf(token); at !== -1; at = terms.indexOf(token, at + token.length)) {
+    const end = at + token.length;
+    if (
+      (at === 0 || terms.charCodeAt(at - 1) === 32) &&
+      (end === terms.length || terms.charCodeAt(end) === 32)
+    ) {
+      count++;
+    }
+  }
+  return count;
+}
+
 export class TenantLexicalIndexes {
   private readonly registry: string;
   private readonly indexes = new LruMap<string, TenantIndex>(CACHED_TENANTS * 4);
@@ -269,6 +301,12 @@ export class TenantLexicalIndexes {
     private readonly collection: string,
     /** Most bytes of term impacts kept in memory, all tenants together. */
     private readonly maxCachedBytes = 0,
+    /**
+     * A row's `terms` column as written (its tokens joined by spaces), undefined when the tenant has
+     * no such row: with it a cached term follows a write by counting itself in the changed rows'
+     * tokens; without it a changed term is read again (see `follow`).
+     */
+    private readonly rowTerms?: (tenant: string, rowid: number) => string | undefined,
   ) {
     this.registry = `"${collection}__lexical"`;
     this.statements = {
@@ -388,6 +426,7 @@ export class TenantLexicalIndexes {
         changedRows: 0,
         lengths: undefined,
         totals: undefined,
+        rowTerms: new Map(),
       };
       this.caches.set(tenant, cache);
     }
@@ -414,6 +453,7 @@ export class TenantLexicalIndexes {
     if (changes.size !== generation - cache.generation) return false;
     for (const [at, list] of changes) cache.changes.set(at, list);
     cache.changedRows += rows.length;
+    for (const [, rowid] of rows) this.forgetRowTerms(cache, rowid);
     if (cache.lengths !== undefined) {
       for (const [, rowid] of rows) {
         const sizes = index.lengthAt.get(rowid);
@@ -561,33 +601,23 @@ export class TenantLexicalIndexes {
     if (totals === undefined || totals.rows < FOLLOW_MIN_ROWS) return undefined;
     const documents = this.documents(index, cache, token);
     if (documents === 0) return undefined;
-    const occurrences = (token === EVERY_TOKEN ? index.everyOccurrences : index.occurrences).all(token);
-    let rowCount = 0;
-    let small = true;
-    for (let i = 0; i < occurrences.length; i++) {
-      const rowid = occurrences[i]!;
-      if (i > 0 && rowid === occurrences[i - 1]) continue;
-      rowCount++;
-      if (!fitsUint32(rowid)) small = false;
-    }
-    if (rowCount !== documents) return undefined;
+    const list = (token === EVERY_TOKEN ? index.everyOccurrences : index.occurrences).get(token);
+    const rows = list === null || list === undefined ? undefined : countOccurrences(list, documents);
+    if (rows === undefined) return undefined;
+    const rowCount = rows.rowids.length;
     const idf = this.idf(totals.rows, rowCount);
     if (idf === undefined) return undefined;
     const lengths = this.lengthsOf(index, cache);
     const shapes = { tf: [] as number[], length: [] as number[], codeOf: new Map<number, number>() };
     const palette: number[] = [];
-    const rowids = small ? new Uint32Array(rowCount) : new Float64Array(rowCount);
     const codes = new Uint32Array(rowCount);
-    for (let i = 0, w = 0; i < occurrences.length; w++) {
-      const rowid = occurrences[i]!;
-      let end = i + 1;
-      while (end < occurrences.length && occurrences[end] === rowid) end++;
-      const code = paletteCode(shapes, palette, end - i, lengths.get(rowid), idf, totals.averageLength);
+    for (let i = 0; i < rowCount; i++) {
+      const rowid = rows.rowids[i]!;
+      const code = paletteCode(shapes, palette, rows.tf[i]!, lengths.get(rowid), idf, totals.averageLength);
       if (code === undefined) return undefined;
-      rowids[w] = rowid;
-      codes[w] = code;
-      i = end;
+      codes[i] = code;
     }
+    const rowids = rows.rowids;
     const query = termQuery(token);
     for (const at of new Set([0, rowCount >> 1, rowCount - 1])) {
       const row = index.impactAt.get(query, BigInt(rowids[at]!));
@@ -618,10 +648,38 @@ export class TenantLexicalIndexes {
   }
 
   /**
-   * The cached term brought to the cache's generation: the changed rows are looked up one by one
-   * (dropped, added or re-scored), then every palette entry is scored with the new N, average length
-   * and IDF. The changed rows found and one unchanged row are checked against FTS5's own scores;
-   * undefined when anything does not match, and the term is read again.
+   * A changed row's `terms` in the current snapshot (null when the tenant no longer has it), kept
+   * until the row changes again; undefined without a source of rows' terms.
+   */
+  private changedRowTerms(index: TenantIndex, cache: TenantCache, rowid: number): string | null | undefined {
+    if (this.rowTerms === undefined) return undefined;
+    let terms = cache.rowTerms.get(rowid);
+    if (terms === undefined) {
+      terms = this.rowTerms(index.tenant, rowid) ?? null;
+      cache.rowTerms.set(rowid, terms);
+      const bytes = rowTermsBytes(terms);
+      cache.bytes += bytes;
+      this.cachedBytes += bytes;
+    }
+    return terms;
+  }
+
+  private forgetRowTerms(cache: TenantCache, rowid: number): void {
+    const terms = cache.rowTerms.get(rowid);
+    if (terms === undefined) return;
+    cache.rowTerms.delete(rowid);
+    const bytes = rowTermsBytes(terms);
+    cache.bytes -= bytes;
+    this.cachedBytes -= bytes;
+  }
+
+  /**
+   * The cached term brought to the cache's generation: the term is counted in each changed row's
+   * terms (dropped, added or re-scored), then every palette entry is scored with the new N, average
+   * length and IDF. One changed row holding the term and one unchanged row are checked against
+   * FTS5's own scores; undefined when anything does not match or the rows' terms are not at hand,
+   * and the term is read again. (FTS5 itself would look each row up at the cost of a pass over the
+   * term's rows: bm25() counts them for its IDF at every query.)
    */
   private follow(
     index: TenantIndex,
@@ -639,13 +697,17 @@ export class TenantLexicalIndexes {
       if (rows === undefined) return undefined;
       for (const rowid of rows) changed.add(rowid);
     }
-    // A lookup costs a few rows' reading: a term with few rows beside many changes is read again.
-    if (changed.size * FOLLOW_COST > entry.impacts.rowids.length) return undefined;
-    const query = termQuery(token);
-    const found = [...changed]
-      .sort((a, b) => a - b)
-      .map((rowid) => index.impactAt.get(query, BigInt(rowid)))
-      .filter((row) => row !== undefined);
+    // A term with few rows beside many changes is read again.
+    let unfetched = 0;
+    for (const rowid of changed) if (!cache.rowTerms.has(rowid)) unfetched++;
+    if (unfetched * FETCH_COST + changed.size * COUNT_COST > entry.impacts.rowids.length) return undefined;
+    const found: Array<[number, number]> = [];
+    for (const rowid of [...changed].sort((a, b) => a - b)) {
+      const terms = this.changedRowTerms(index, cache, rowid);
+      if (terms === undefined) return undefined;
+      const tf = terms === null ? 0 : countToken(terms, token);
+      if (tf > 0) found.push([rowid, tf]);
+    }
     const old = entry.impacts;
     let kept = 0;
     let sample = -1;
@@ -661,10 +723,17 @@ export class TenantLexicalIndexes {
     // Scores of the new generation for the entries known so far; new entries are added to it.
     const palette = next.tf.map((tf, code) => bm25Part(idf, tf, next.length[code]!, totals.averageLength));
     const foundCodes: number[] = [];
-    for (const [rowid, score] of found) {
-      const code = this.shapeCode(next, palette, lengths.get(rowid), score, idf, totals.averageLength);
+    for (const [rowid, tf] of found) {
+      const code = paletteCode(next, palette, tf, lengths.get(rowid), idf, totals.averageLength);
       if (code === undefined) return undefined;
       foundCodes.push(code);
+    }
+    // FTS5's own scores of one changed row holding the term and one unchanged row: a count unlike
+    // FTS5's (a token its tokenizer reads otherwise) or a row count unlike its own (the IDF) shows.
+    const query = termQuery(token);
+    if (found.length > 0) {
+      const row = index.impactAt.get(query, BigInt(found[0]![0]));
+      if (row === undefined || palette[foundCodes[0]!] !== row[1]) return undefined;
     }
     if (sample !== -1) {
       const row = index.impactAt.get(query, BigInt(old.rowids[sample]!));
@@ -734,9 +803,15 @@ export class TenantLexicalIndexes {
         )
         .raw(),
       // Without the column's test a common term's occurrences are read 6–13 % faster (bench/README.md).
-      occurrences: this.db.prepare<[string], number>(`SELECT doc FROM ${instances} WHERE term = ?`).pluck(),
+      // As one string (`countOccurrences`): a common term's read takes about 0.6 of the time it
+      // takes with a row per occurrence.
+      occurrences: this.db
+        .prepare<[string], string | null>(`SELECT group_concat(doc) FROM ${instances} WHERE term = ?`)
+        .pluck(),
       everyOccurrences: this.db
-        .prepare<[string], number>(`SELECT doc FROM ${instances} WHERE term = ? AND col = 'terms'`)
+        .prepare<[string], string | null>(
+          `SELECT group_concat(doc) FROM ${instances} WHERE term = ? AND col = 'terms'`,
+        )
         .pluck(),
       lengths: this.db.prepare<[], [number, Buffer]>(`SELECT id, sz FROM "${name}_docsize"`).raw(),
       lengthAt: this.db.prepare<[number], Buffer>(`SELECT sz FROM "${name}_docsize" WHERE id = ?`).pluck(),

@@ -436,10 +436,26 @@ export class SqliteVectorStore implements VectorStoreAdapter {
       const db = this.db ?? this.open();
       this.createTables(db);
       this.statements ??= this.prepare(db);
-      this.lexical ??= new TenantLexicalIndexes(db, this.collection, this.impactCacheBytes);
+      this.lexical ??= this.lexicalIndexes(db);
     } catch (error) {
       throw storeError(error, 'initialise');
     }
+  }
+
+  /**
+   * The connection's lexical indexes, with each row's terms as written (`lexicalTokens` of its text)
+   * for cached terms to follow writes.
+   */
+  private lexicalIndexes(db: Database.Database): TenantLexicalIndexes {
+    const textOf = db
+      .prepare<[number, string], string>(
+        `SELECT text FROM ${this.table('chunks')} WHERE rowid = ? AND tenant = ?`,
+      )
+      .pluck();
+    return new TenantLexicalIndexes(db, this.collection, this.impactCacheBytes, (tenant, rowid) => {
+      const text = textOf.get(rowid, tenant);
+      return text === undefined ? undefined : lexicalTokens(text).join(' ');
+    });
   }
 
   /**
@@ -474,7 +490,7 @@ export class SqliteVectorStore implements VectorStoreAdapter {
         );
       }
       this.statements = this.prepare(db);
-      this.lexical = new TenantLexicalIndexes(db, this.collection, this.impactCacheBytes);
+      this.lexical = this.lexicalIndexes(db);
       this.db = db;
       return true;
     } catch (error) {
