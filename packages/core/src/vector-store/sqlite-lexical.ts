@@ -593,8 +593,9 @@ export class TenantLexicalIndexes {
    * for a term FTS5 counts in no row (a token its tokenizer would change), when the occurrences do not
    * give every row FTS5 counts for the term ({@link EVERY_TOKEN}, read from the `terms` column only,
    * where FTS5 counts the `every` column's rows too), when a row's length is unknown, or when the
-   * first, middle and last rows' scores are not FTS5's own (which is what catches any other token
-   * written to the `every` column: its occurrences there would count in its frequencies).
+   * middle row's score is not FTS5's own (which is what catches any other token written to the
+   * `every` column in every row: its occurrences there would count in its frequencies). One row is
+   * checked: each check costs a pass over the term's rows (bm25() counts them for its IDF).
    */
   private readOccurrences(index: TenantIndex, cache: TenantCache, token: string): CachedTerm | undefined {
     const totals = this.totals(index, cache);
@@ -619,10 +620,9 @@ export class TenantLexicalIndexes {
     }
     const rowids = rows.rowids;
     const query = termQuery(token);
-    for (const at of new Set([0, rowCount >> 1, rowCount - 1])) {
-      const row = index.impactAt.get(query, BigInt(rowids[at]!));
-      if (row === undefined || row[1] !== palette[codes[at]!]) return undefined;
-    }
+    const middle = rowCount >> 1;
+    const row = index.impactAt.get(query, BigInt(rowids[middle]!));
+    if (row === undefined || row[1] !== palette[codes[middle]!]) return undefined;
     return { impacts: paletteImpacts(rowids, codes, palette), generation: cache.generation, shapes };
   }
 
@@ -676,8 +676,8 @@ export class TenantLexicalIndexes {
   /**
    * The cached term brought to the cache's generation: the term is counted in each changed row's
    * terms (dropped, added or re-scored), then every palette entry is scored with the new N, average
-   * length and IDF. One changed row holding the term and one unchanged row are checked against
-   * FTS5's own scores; undefined when anything does not match or the rows' terms are not at hand,
+   * length and IDF. One changed row holding the term (else one unchanged row) is checked against
+   * FTS5's own score; undefined when anything does not match or the rows' terms are not at hand,
    * and the term is read again. (FTS5 itself would look each row up at the cost of a pass over the
    * term's rows: bm25() counts them for its IDF at every query.)
    */
@@ -728,14 +728,14 @@ export class TenantLexicalIndexes {
       if (code === undefined) return undefined;
       foundCodes.push(code);
     }
-    // FTS5's own scores of one changed row holding the term and one unchanged row: a count unlike
-    // FTS5's (a token its tokenizer reads otherwise) or a row count unlike its own (the IDF) shows.
+    // FTS5's own score of one changed row holding the term, else of one unchanged row: a count
+    // unlike FTS5's (a token its tokenizer reads otherwise), a row count unlike its own (the IDF) or
+    // other totals show. One lookup a term: each costs a pass over the term's rows.
     const query = termQuery(token);
     if (found.length > 0) {
       const row = index.impactAt.get(query, BigInt(found[0]![0]));
       if (row === undefined || palette[foundCodes[0]!] !== row[1]) return undefined;
-    }
-    if (sample !== -1) {
+    } else if (sample !== -1) {
       const row = index.impactAt.get(query, BigInt(old.rowids[sample]!));
       if (row === undefined || palette[old.codes[sample]!] !== row[1]) return undefined;
     }
