@@ -8,8 +8,9 @@
  * Lexical search runs in each of the store's modes on the same file, question by question in rotating
  * order: `impacts` (the default), `maxscore` (the previous path, the baseline of the ratios) and
  * `exhaustive`, and hybrid with the default and the previous path; then `impacts` in a second pass over
- * the same questions (every term read once), and with its cache emptied before each question by a
- * write to the tenant (the first search after a write). Dense search runs on the store's read thread
+ * the same questions (every term read once), after a write of one chunk to the tenant before each
+ * question (the first search after a write), and after a write of a document's 50 chunks before each
+ * of the first 100 (the first search after a document's ingestion). Dense search runs on the store's read thread
  * (the default) and, for the previous path's stores, on the calling thread: hybrid `maxscore` is the
  * previous path whole.
  */
