@@ -246,7 +246,8 @@ describe('countOccurrences', () => {
       ['1, 2', 2],
       ['1.5,2', 2],
       ['', 1],
-      ['12345678901234567,12345678901234568', 2], // past 2^53
+      ['12345678901234567,12345678901234568', 2], // more digits than 2^53 has
+      ['9007199254740993', 1], // past 2^53
       ['1', 0],
     ] as const) {
       expect(countOccurrences(list, documents), list).toBeUndefined();

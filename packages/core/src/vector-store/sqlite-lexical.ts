@@ -7,7 +7,7 @@
  * - `c__lexical`: one row per tenant that has (or had) chunks: its FTS5 table's name and a generation
  *   counter raised by every write to that table, which keys the per-connection cache of term statistics.
  * - `c__lexical_log`: the rows each of a tenant's last generations wrote or deleted, so that a
- *   connection's cached term rows follow a write (re-scored, the changed rows looked up) instead of
+ *   connection's cached term rows follow a write (re-scored, counted in the changed rows) instead of
  *   being read again; a file without it (written before) makes caches start afresh after a write.
  * - `c__fts_<hash>`: contentless FTS5 table of one tenant (`hash`: 32 hex digits of the tenant's SHA-256),
  *   columns `terms` (`lexicalTokens(text)` joined by spaces) and `every` (one constant token in every row,
@@ -78,7 +78,7 @@ export interface TenantCache {
   terms: Map<string, TermStats>;
   /** Each term's rows and what the term alone scores in each (its part of any query's bm25()). */
   impacts: Map<string, CachedTerm>;
-  /** Bytes held in `impacts`, all terms together. */
+  /** Bytes held in `impacts` (all terms together) and `rowTerms`. */
   bytes: number;
   /** Rows written or deleted at each generation since the cache started. */
   changes: Map<number, number[]>;
@@ -105,6 +105,8 @@ export interface TenantIndex {
   delete: Database.Statement<[number]>;
   /** Rows holding a term (FTS5's own count, through fts5vocab). */
   rowsWithTerm: Database.Statement<[string], number>;
+  /** Rows holding a term and its occurrences in every column (fts5vocab's `doc` and `cnt`). */
+  termTotals: Database.Statement<[string], [number, number]>;
   /** FTS5's averages record (row 1 of `_data`), whose first varint is bm25()'s N. */
   averages: Database.Statement<[], Buffer>;
   /** Every row holding one term, ascending, with the score the term alone gives it. */
@@ -259,6 +261,7 @@ function paletteCode(
 
 /** How many times `token` is one of the space-separated tokens of `terms`. */
 export function countToken(terms: string, token: string): number {
+  if (token === '') return 0;
   let count = 0;
   for (let at = terms.indexOf(token); at !== -1; at = terms.indexOf(token, at + token.length)) {
     const end = at + token.length;
@@ -278,7 +281,7 @@ export class TenantLexicalIndexes {
   private readonly caches = new LruMap<string, TenantCache>(CACHED_TENANTS, (cache) => {
     this.cachedBytes -= cache.bytes;
   });
-  /** Bytes held in every tenant's `impacts`. */
+  /** Bytes held in every tenant's `impacts` and `rowTerms`. */
   private cachedBytes = 0;
   private readonly statements: {
     find: Database.Statement<[string], string>;
@@ -299,7 +302,7 @@ export class TenantLexicalIndexes {
   constructor(
     private readonly db: Database.Database,
     private readonly collection: string,
-    /** Most bytes of term impacts kept in memory, all tenants together. */
+    /** Most bytes of term impacts (and changed rows' terms) kept in memory, all tenants together. */
     private readonly maxCachedBytes = 0,
     /**
      * A row's `terms` column as written (its tokens joined by spaces), undefined when the tenant has
@@ -509,6 +512,11 @@ export class TenantLexicalIndexes {
     while (this.cachedBytes + bytes > this.maxCachedBytes && this.caches.size > 1) {
       this.caches.evictOldest();
     }
+    // Changed rows' kept terms first: they are fetched again when needed.
+    for (const rowid of cache.rowTerms.keys()) {
+      if (this.cachedBytes + bytes <= this.maxCachedBytes) break;
+      this.forgetRowTerms(cache, rowid);
+    }
     for (const [oldToken, old] of cache.impacts) {
       if (this.cachedBytes + bytes <= this.maxCachedBytes) break;
       cache.impacts.delete(oldToken);
@@ -602,7 +610,13 @@ export class TenantLexicalIndexes {
     if (totals === undefined || totals.rows < FOLLOW_MIN_ROWS) return undefined;
     const documents = this.documents(index, cache, token);
     if (documents === 0) return undefined;
-    const list = (token === EVERY_TOKEN ? index.everyOccurrences : index.occurrences).get(token);
+    let list: string | null | undefined;
+    try {
+      list = (token === EVERY_TOKEN ? index.everyOccurrences : index.occurrences).get(token);
+    } catch {
+      // A list longer than SQLite or V8 takes as one string: read with bm25() instead.
+      return undefined;
+    }
     const rows = list === null || list === undefined ? undefined : countOccurrences(list, documents);
     if (rows === undefined) return undefined;
     const rowCount = rows.rowids.length;
@@ -656,10 +670,13 @@ export class TenantLexicalIndexes {
     let terms = cache.rowTerms.get(rowid);
     if (terms === undefined) {
       terms = this.rowTerms(index.tenant, rowid) ?? null;
-      cache.rowTerms.set(rowid, terms);
+      // Kept while the budget allows (fetched again otherwise): term impacts go first.
       const bytes = rowTermsBytes(terms);
-      cache.bytes += bytes;
-      this.cachedBytes += bytes;
+      if (this.cachedBytes + bytes <= this.maxCachedBytes) {
+        cache.rowTerms.set(rowid, terms);
+        cache.bytes += bytes;
+        this.cachedBytes += bytes;
+      }
     }
     return terms;
   }
@@ -676,8 +693,8 @@ export class TenantLexicalIndexes {
   /**
    * The cached term brought to the cache's generation: the term is counted in each changed row's
    * terms (dropped, added or re-scored), then every palette entry is scored with the new N, average
-   * length and IDF. One changed row holding the term (else one unchanged row) is checked against
-   * FTS5's own score; undefined when anything does not match or the rows' terms are not at hand,
+   * length and IDF. The term's row and occurrence counts are checked against FTS5's, and one changed
+   * row holding the term (else one unchanged row) against FTS5's own score; undefined when anything does not match or the rows' terms are not at hand,
    * and the term is read again. (FTS5 itself would look each row up at the cost of a pass over the
    * term's rows: bm25() counts them for its IDF at every query.)
    */
@@ -711,12 +728,24 @@ export class TenantLexicalIndexes {
     const old = entry.impacts;
     let kept = 0;
     let sample = -1;
+    let occurrences = 0;
     for (let i = 0; i < old.rowids.length; i++) {
       if (changed.has(old.rowids[i]!)) continue;
       kept++;
+      occurrences += shapes.tf[old.codes[i]!]!;
       if (sample === -1) sample = i;
     }
+    for (const [, tf] of found) occurrences += tf;
     const documents = kept + found.length;
+    // FTS5's own row and occurrence counts of the term: a row whose terms FTS5's tokenizer reads
+    // otherwise than `lexicalTokens` (it splits some scripts at their marks, folds a final sigma)
+    // shows here, where a score might not (the IDF of a term in half the rows or more is the same).
+    // (Not for EVERY_TOKEN: FTS5 counts it in the `every` column of every row too.)
+    if (token !== EVERY_TOKEN) {
+      const [ftsDocuments, ftsOccurrences] = index.termTotals.get(token) ?? [0, 0];
+      if (ftsDocuments !== documents || ftsOccurrences !== occurrences) return undefined;
+      cache.terms.set(token, { documents });
+    }
     const idf = this.idf(totals.rows, documents);
     if (idf === undefined) return undefined;
     const next = { tf: [...shapes.tf], length: [...shapes.length], codeOf: new Map(shapes.codeOf) };
@@ -729,8 +758,8 @@ export class TenantLexicalIndexes {
       foundCodes.push(code);
     }
     // FTS5's own score of one changed row holding the term, else of one unchanged row: a count
-    // unlike FTS5's (a token its tokenizer reads otherwise), a row count unlike its own (the IDF) or
-    // other totals show. One lookup a term: each costs a pass over the term's rows.
+    // unlike FTS5's in that row, or totals unlike its own, show. One lookup a term: each costs a
+    // pass over the term's rows.
     const query = termQuery(token);
     if (found.length > 0) {
       const row = index.impactAt.get(query, BigInt(found[0]![0]));
@@ -790,6 +819,9 @@ export class TenantLexicalIndexes {
       insert: this.db.prepare(`INSERT INTO ${table} (rowid, terms, every) VALUES (?, ?, ?)`),
       delete: this.db.prepare(`DELETE FROM ${table} WHERE rowid = ?`),
       rowsWithTerm: this.db.prepare<[string], number>(`SELECT doc FROM ${vocabulary} WHERE term = ?`).pluck(),
+      termTotals: this.db
+        .prepare<[string], [number, number]>(`SELECT doc, cnt FROM ${vocabulary} WHERE term = ?`)
+        .raw(),
       averages: this.db.prepare<[], Buffer>(`SELECT block FROM "${name}_data" WHERE id = 1`).pluck(),
       // bm25() negated, as every search reports it: the term's part of a row's score.
       impacts: this.db
