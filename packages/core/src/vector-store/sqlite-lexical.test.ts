@@ -74,12 +74,12 @@ describe('TenantLexicalIndexes: cached term rows follow writes', () => {
       .raw()
       .all(termQuery(token));
 
-  /** Every token's rows and scores through the reader's cache, in one read transaction. */
-  const cached = (indexes: TenantLexicalIndexes) =>
+  /** Each token's rows and scores through the reader's cache, in one read transaction. */
+  const cached = (indexes: TenantLexicalIndexes, tokens: readonly string[] = TOKENS) =>
     reader.transaction(() => {
       const index = indexes.find('t')!;
       const cache = indexes.cacheOf(index);
-      return TOKENS.map((token) => {
+      return tokens.map((token) => {
         const impacts = indexes.impacts(index, cache, token);
         return Array.from(impacts.rowids, (rowid, i) => [rowid, impacts.palette[impacts.codes[i]!]!]);
       });
@@ -166,21 +166,12 @@ describe('TenantLexicalIndexes: cached term rows follow writes', () => {
       Array.from({ length: 1500 }, (_, i): [number, string] => [i + 1, `w0 ${words.join(' ')} ${text()}`]),
     );
     const reads = readerIndexes();
-    const read = () =>
-      reader.transaction(() => {
-        const index = reads.find('t')!;
-        const cache = reads.cacheOf(index);
-        return words.map((token) => {
-          const impacts = reads.impacts(index, cache, token);
-          return Array.from(impacts.rowids, (rowid, i) => [rowid, impacts.palette[impacts.codes[i]!]!]);
-        });
-      })();
-    expect(read()).toEqual(words.map(expected));
+    expect(cached(reads, words)).toEqual(words.map(expected));
     write(writes, [
       [5001, 'हिन्दू w1'],
       [5002, 'λογοσ w1'],
     ]);
-    const after = read();
+    const after = cached(reads, words);
     expect(after).toEqual(words.map(expected));
     expect(after.map((rows) => rows.some(([rowid]) => rowid === 5001 || rowid === 5002))).toEqual([
       true,
