@@ -122,8 +122,9 @@ export interface TenantIndex {
   impactAt: Database.Statement<[string, bigint], [number, number]>;
   /**
    * The rows holding a term, once per occurrence, ascending (fts5vocab's `instance` table), joined by
-   * commas (null when none): the term's rows and frequencies without bm25() computed row by row. Every column's: only
-   * {@link EVERY_TOKEN} is ever in the `every` column, and it is read with `everyOccurrences`.
+   * commas (null when none): the term's rows and frequencies without bm25() computed row by row.
+   * Every column's: only {@link EVERY_TOKEN} is ever in the `every` column, and it is read with
+   * `everyOccurrences`.
    */
   occurrences: Database.Statement<[string], string | null>;
   /** {@link occurrences} of the `terms` column only, for {@link EVERY_TOKEN}. */
@@ -225,7 +226,7 @@ const ENTRY_BYTES = 256;
 /** About what one palette shape costs (a term frequency, a length and a map entry). */
 const SHAPE_BYTES = 64;
 
-/** The memory a changed row's kept `terms` are charged: the string (two bytes a character at most) and its entry. */
+/** The memory a changed row's kept `terms` are charged: the string (two bytes a character at most), its entry. */
 function rowTermsBytes(terms: string | null): number {
   return (terms?.length ?? 0) * 2 + 64;
 }
@@ -698,9 +699,10 @@ export class TenantLexicalIndexes {
    * The cached term brought to the cache's generation: the term is counted in each changed row's
    * terms (dropped, added or re-scored), then every palette entry is scored with the new N, average
    * length and IDF. The term's row and occurrence counts are checked against FTS5's, and one changed
-   * row holding the term (else one unchanged row) against FTS5's own score; undefined when anything does not match or the rows' terms are not at hand,
-   * and the term is read again. (FTS5 itself would look each row up at the cost of a pass over the
-   * term's rows: bm25() counts them for its IDF at every query.)
+   * row holding the term (else one unchanged row) against FTS5's own score; undefined when anything
+   * does not match or the rows' terms are not at hand, and the term is read again. (FTS5 itself
+   * would look each row up at the cost of a pass over the term's rows: bm25() counts them for its
+   * IDF at every query.)
    */
   private follow(
     index: TenantIndex,
@@ -762,8 +764,8 @@ export class TenantLexicalIndexes {
       foundCodes.push(code);
     }
     // FTS5's own score of one changed row holding the term, else of one unchanged row: a count
-    // unlike FTS5's in that row, or totals unlike its own, show. One lookup a term: each costs a
-    // pass over the term's rows.
+    // unlike FTS5's in that row, or totals unlike its own, show. One score lookup a term: each costs
+    // a pass over the term's rows, as the counts above do.
     const query = termQuery(token);
     if (found.length > 0) {
       const row = index.impactAt.get(query, BigInt(found[0]![0]));

@@ -84,8 +84,8 @@ export interface SqliteVectorStoreOptions {
    *   order FTS5 adds them, so its scores are the very floats the full query gives. Filtered searches,
    *   and searches whose uncached terms hold more than 131,072 rows run as `maxscore` while the cache
    *   fills. A write does not empty it: cached terms follow the rows the write changed (counted in
-   *   those rows' terms, checked against FTS5's counts) and the tenant's new statistics (`sqlite-lexical.ts`); in a tenant under
-   *   1,024 rows they are read again instead.
+   *   those rows' terms, checked against FTS5's counts) and the tenant's new statistics
+   *   (`sqlite-lexical.ts`); in a tenant under 1,024 rows they are read again instead.
    * - `maxscore`: SQL queries that require the terms of the highest bounds and prune with bm25's
    *   ceiling per term (`lexical-topk.ts`).
    * - `exhaustive`: one SQL query ranking every row that holds a query term.
@@ -96,7 +96,8 @@ export interface SqliteVectorStoreOptions {
    * Bytes of term impacts the `impacts` mode keeps in memory, all tenants together (about 6 bytes per
    * row holding a term, and some 256 per term), with the terms of rows changed since they were read
    * (about two bytes a character); the least recently searched tenants' go first, then changed rows'
-   * terms, then the least recently used terms. A term larger than this is read for each query; 0 reads every term for each query.
+   * terms, then the least recently used terms. A term larger than this is read for each query; 0
+   * reads every term for each query.
    * @default 67108864 (64 MiB: about 11 million rows)
    */
   impactCacheBytes?: number;
