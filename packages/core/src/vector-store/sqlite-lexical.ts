@@ -19,6 +19,7 @@
  */
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { lexicalTokens } from './lexical.js';
 import {
   bm25Part,
   bm25TermFrequency,
@@ -33,6 +34,11 @@ import {
 
 /** The token of the `every` column. Queries reach it only through the column filter `every :`. */
 export const EVERY_TOKEN = 'x';
+
+/** A chunk's `terms` column: its text's lexical tokens joined by spaces, as written and followed. */
+export function termsColumn(text: string): string {
+  return lexicalTokens(text).join(' ');
+}
 
 /** Terms per tenant whose row counts a connection caches, and tenants it keeps them for. */
 const CACHED_TERMS_PER_TENANT = 8192;
@@ -107,9 +113,7 @@ export interface TenantIndex {
   name: string;
   insert: Database.Statement<[number, string, string]>;
   delete: Database.Statement<[number]>;
-  /** Rows holding a term (FTS5's own count, through fts5vocab). */
-  rowsWithTerm: Database.Statement<[string], number>;
-  /** Rows holding a term and its occurrences in every column (fts5vocab's `doc` and `cnt`). */
+  /** Rows holding a term and its occurrences in every column (FTS5's own counts: fts5vocab's `doc`, `cnt`). */
   termTotals: Database.Statement<[string], [number, number]>;
   /** FTS5's averages record (row 1 of `_data`), whose first varint is bm25()'s N. */
   averages: Database.Statement<[], Buffer>;
@@ -479,7 +483,7 @@ export class TenantLexicalIndexes {
   documents(index: TenantIndex, cache: TenantCache, token: string): number {
     let stats = cache.terms.get(token);
     if (stats === undefined) {
-      stats = { documents: index.rowsWithTerm.get(token) ?? 0 };
+      stats = { documents: index.termTotals.get(token)?.[0] ?? 0 };
       cache.terms.set(token, stats);
     }
     return stats.documents;
@@ -824,7 +828,6 @@ export class TenantLexicalIndexes {
       name,
       insert: this.db.prepare(`INSERT INTO ${table} (rowid, terms, every) VALUES (?, ?, ?)`),
       delete: this.db.prepare(`DELETE FROM ${table} WHERE rowid = ?`),
-      rowsWithTerm: this.db.prepare<[string], number>(`SELECT doc FROM ${vocabulary} WHERE term = ?`).pluck(),
       termTotals: this.db
         .prepare<[string], [number, number]>(`SELECT doc, cnt FROM ${vocabulary} WHERE term = ?`)
         .raw(),

@@ -31,7 +31,14 @@ import * as sqliteVec from 'sqlite-vec';
 import { QuireError, StoreError } from '../errors.js';
 import { lexicalTokens } from './lexical.js';
 import { bm25TermBound, exactTopK, type QueryTerm, topByImpacts } from './lexical-topk.js';
-import { EVERY_TOKEN, ftsQuery, LruMap, type TenantCache, TenantLexicalIndexes } from './sqlite-lexical.js';
+import {
+  EVERY_TOKEN,
+  ftsQuery,
+  LruMap,
+  type TenantCache,
+  TenantLexicalIndexes,
+  termsColumn,
+} from './sqlite-lexical.js';
 import { SqliteReadThread } from './sqlite-read-thread.js';
 import type {
   ChunkPoint,
@@ -445,7 +452,7 @@ export class SqliteVectorStore implements VectorStoreAdapter {
   }
 
   /**
-   * The connection's lexical indexes, with each row's terms as written (`lexicalTokens` of its text)
+   * The connection's lexical indexes, with each row's terms as written (`termsColumn` of its text)
    * for cached terms to follow writes.
    */
   private lexicalIndexes(db: Database.Database): TenantLexicalIndexes {
@@ -456,7 +463,7 @@ export class SqliteVectorStore implements VectorStoreAdapter {
       .pluck();
     return new TenantLexicalIndexes(db, this.collection, this.impactCacheBytes, (tenant, rowid) => {
       const text = textOf.get(rowid, tenant);
-      return text === undefined ? undefined : lexicalTokens(text).join(' ');
+      return text === undefined ? undefined : termsColumn(text);
     });
   }
 
@@ -627,7 +634,7 @@ export class SqliteVectorStore implements VectorStoreAdapter {
       )
       .all();
     for (const row of rows) {
-      indexes.ensure(row.tenant).insert.run(row.rowid, lexicalTokens(row.text).join(' '), EVERY_TOKEN);
+      indexes.ensure(row.tenant).insert.run(row.rowid, termsColumn(row.text), EVERY_TOKEN);
     }
     indexes.clear();
     db.exec(`DROP TABLE "${shared}"`);
@@ -1102,7 +1109,7 @@ function prepare(point: ChunkPoint): PreparedPoint {
       ingested_at: point.ingestedAt,
     },
     vector: unitVectorBlob(point.vector),
-    terms: lexicalTokens(point.text).join(' '),
+    terms: termsColumn(point.text),
     meta: Object.entries(point.metadata).map(([key, value]) => ({ key, ...metaEntry(value) })),
   };
 }
