@@ -10,9 +10,9 @@
  * `exhaustive`, and hybrid with the default and the previous path; then `impacts` in a second pass over
  * the same questions (every term read once), after a write of one chunk to the tenant before each
  * question (the first search after a write), and, in one tenant, after a write of a document's 50
- * chunks before each of the first 100 (the first search after a document's ingestion). Dense search runs on the store's read thread
- * (the default) and, for the previous path's stores, on the calling thread: hybrid `maxscore` is the
- * previous path whole.
+ * chunks before each of the first 100 (the first search after a document's ingestion). Dense search
+ * runs on the store's read thread (the default) and, for the previous path's stores, on the calling
+ * thread: hybrid `maxscore` is the previous path whole.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -358,12 +358,11 @@ async function main() {
           for (let q = 0; q < Math.min(questions.length, WARMUP_QUERIES + 100); q++) {
             const tenant = layout.tenantFor(q);
             const chunks = await store.listChunks(tenant, { documentId: `solo-doc-${q}` });
-            if (chunks.length > 0) {
-              await store.upsert(
-                tenant,
-                chunks.map((chunk) => ({ ...chunk, vector: vectors[q]! })),
-              );
-            }
+            if (chunks.length === 0) throw new Error(`document solo-doc-${q} has no chunks to write again`);
+            await store.upsert(
+              tenant,
+              chunks.map((chunk) => ({ ...chunk, vector: vectors[q]! })),
+            );
             await timed("lexical impacts, after a document's write", q, () =>
               store.searchLexical(tenant, questions[q]!, { limit: flags.limit }),
             );
