@@ -353,9 +353,11 @@ async function main() {
         }
         // The first search after a document's write: its 50 chunks written again, as re-ingesting it
         // does, one document per question, for the first 100 (a slow build would take minutes over
-        // all of them). One tenant only: a spread document has at most one chunk in a tenant.
+        // all of them; at most one per document). One tenant only: a spread document has at most one
+        // chunk in a tenant.
         if (layout.name === 'one tenant') {
-          for (let q = 0; q < Math.min(questions.length, WARMUP_QUERIES + 100); q++) {
+          const documents = Math.floor(size / 50);
+          for (let q = 0; q < Math.min(questions.length, WARMUP_QUERIES + 100, documents); q++) {
             const tenant = layout.tenantFor(q);
             const chunks = await store.listChunks(tenant, { documentId: `solo-doc-${q}` });
             if (chunks.length === 0) throw new Error(`document solo-doc-${q} has no chunks to write again`);
