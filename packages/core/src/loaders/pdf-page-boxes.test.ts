@@ -1,5 +1,6 @@
+import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { mayCropPages } from './pdf-page-boxes.js';
+import { MAX_INFLATED_BYTES, mayCropPages } from './pdf-page-boxes.js';
 
 /**
  * A PDF-like byte string: the page dictionaries' text and where its cross-reference section is
@@ -12,6 +13,24 @@ function pdf(...objects: string[]): Uint8Array {
     'latin1',
   );
 }
+
+/** An object stream holding `objects` (compressed unless `filter` says otherwise) as the file spells it. */
+function objectStream(
+  objects: string,
+  options: { dict?: string; filter?: string; data?: Buffer } = {},
+): string {
+  const filter = options.filter ?? '/Filter /FlateDecode';
+  const data =
+    options.data ??
+    (filter.includes('FlateDecode')
+      ? deflateSync(Buffer.from(objects, 'latin1'))
+      : Buffer.from(objects, 'latin1'));
+  const dict = options.dict ?? '/Type /ObjStm /N 2 /First 12';
+  return `5 0 obj\n<< ${dict} ${filter} /Length ${data.length} >>\nstream\r\n${data.toString('latin1')}\nendstream\nendobj`;
+}
+
+const CROPPED_PAGE = '1 0 2 40 << /Type /Page /MediaBox [0 0 612 792] /CropBox [40 40 572 752] >>';
+const PLAIN_PAGE = '1 0 2 40 << /Type /Page /MediaBox [0 0 612 792] >>';
 
 describe('mayCropPages', () => {
   it('says no for pages without a crop box', () => {
@@ -49,26 +68,82 @@ describe('mayCropPages', () => {
     expect(mayCropPages(pdf('1 0 obj << /MediaBox [0 0 612 792] /CropBox [0 0 612] >> endobj'))).toBe(true);
   });
 
-  it('says yes for a file with object streams, where page dictionaries may be compressed', () => {
-    expect(
-      mayCropPages(
-        pdf('1 0 obj << /Type /ObjStm /N 3 /First 20 /Filter /FlateDecode >> stream\nx\nendstream endobj'),
-      ),
-    ).toBe(true);
+  it('reads the boxes of page dictionaries in object streams, compressed or not', () => {
+    expect(mayCropPages(pdf(objectStream(PLAIN_PAGE)))).toBe(false);
+    expect(mayCropPages(pdf(objectStream(CROPPED_PAGE)))).toBe(true);
+    expect(mayCropPages(pdf(objectStream(PLAIN_PAGE, { filter: '' })))).toBe(false);
+    expect(mayCropPages(pdf(objectStream(CROPPED_PAGE, { filter: '' })))).toBe(true);
+    expect(mayCropPages(pdf(objectStream(CROPPED_PAGE, { filter: '/Filter [/FlateDecode]' })))).toBe(true);
+    // A crop box in the file's plain text against a media box in an object stream, and back.
+    const mixed = pdf(
+      '9 0 obj << /Type /Page /Parent 2 0 R /CropBox [0 0 300 300] >> endobj',
+      objectStream('2 0 << /Type /Pages /MediaBox [0 0 612 792] >>'),
+    );
+    expect(mayCropPages(mixed)).toBe(true);
   });
 
-  it('says yes for a cross-reference stream, which may lead to object streams without their type', () => {
+  it('reads an object stream without its type, found by its /First key', () => {
+    expect(mayCropPages(pdf(objectStream(CROPPED_PAGE, { dict: '/N 2 /First 12' })))).toBe(true);
+    expect(mayCropPages(pdf(objectStream(PLAIN_PAGE, { dict: '/N 2 /First 12' })))).toBe(false);
+  });
+
+  it("does not take an outline item or a stream's data for an object stream", () => {
+    const outline = pdf(
+      '1 0 obj << /Type /Page /MediaBox [0 0 612 792] >> endobj',
+      '3 0 obj << /Type /Outlines /First 4 0 R /Last 4 0 R >> endobj',
+      '6 0 obj << /Length 30 >>\nstream\nBT /First 12 Tf (a) Tj ET\nendstream\nendobj',
+    );
+    expect(mayCropPages(outline)).toBe(false);
+  });
+
+  it('says yes for an object stream it cannot read', () => {
+    const readable = objectStream(PLAIN_PAGE);
+    expect(mayCropPages(pdf(readable))).toBe(false);
+    // Another filter, two filters, a predictor, a filter given by reference.
+    expect(
+      mayCropPages(pdf(objectStream(PLAIN_PAGE, { filter: '/Filter /LZWDecode', data: Buffer.from('x') }))),
+    ).toBe(true);
+    expect(
+      mayCropPages(pdf(objectStream(PLAIN_PAGE, { filter: '/Filter [/ASCIIHexDecode /FlateDecode]' }))),
+    ).toBe(true);
+    expect(
+      mayCropPages(
+        pdf(objectStream(PLAIN_PAGE, { filter: '/Filter /FlateDecode /DecodeParms << /Predictor 12 >>' })),
+      ),
+    ).toBe(true);
+    expect(mayCropPages(pdf(objectStream(PLAIN_PAGE, { filter: '/Filter 7 0 R' })))).toBe(true);
+    // Damaged data, a stream without its end, encrypted object streams.
+    expect(mayCropPages(pdf(objectStream(PLAIN_PAGE, { data: Buffer.from('not deflated') })))).toBe(true);
+    expect(mayCropPages(pdf(readable.replace('endstream', 'end')))).toBe(true);
+    expect(mayCropPages(pdf(readable, 'trailer << /Encrypt 8 0 R >>'))).toBe(true);
+    // An object stream typed as one but without the /First key it needs.
+    expect(mayCropPages(pdf(objectStream(PLAIN_PAGE, { dict: '/Type /ObjStm /N 2' })))).toBe(true);
+  });
+
+  it('stops inflating past its limit', () => {
+    const big = deflateSync(Buffer.alloc(MAX_INFLATED_BYTES + 1, 0x20));
+    expect(mayCropPages(pdf(objectStream(PLAIN_PAGE, { data: big })))).toBe(true);
+    const justUnder = deflateSync(
+      Buffer.concat([Buffer.from(PLAIN_PAGE, 'latin1'), Buffer.alloc(1 << 20, 0x20)]),
+    );
+    expect(mayCropPages(pdf(objectStream(PLAIN_PAGE, { data: justUnder })))).toBe(false);
+  });
+
+  it('reads a file with a cross-reference stream like any other', () => {
     const body = '%PDF-1.5\n1 0 obj << /MediaBox [0 0 612 792] >> endobj\n';
     const stream = `${body}2 0 obj << /Type /XRef /Size 3 /W [1 2 1] >> stream\nx\nendstream endobj\nstartxref\n${body.length}\n%%EOF\n`;
-    expect(mayCropPages(Buffer.from(stream, 'latin1'))).toBe(true);
-    const hybrid = pdf('1 0 obj << /MediaBox [0 0 612 792] >> endobj', 'trailer << /XRefStm 999 >>');
-    expect(mayCropPages(hybrid)).toBe(true);
-    expect(
-      mayCropPages(Buffer.from('%PDF-1.4\n1 0 obj << /MediaBox [0 0 612 792] >> endobj\n', 'latin1')),
-    ).toBe(true);
+    expect(mayCropPages(Buffer.from(stream, 'latin1'))).toBe(false);
+    const cropped = stream.replace('/MediaBox [0 0 612 792]', '/MediaBox [0 0 612 792] /CropBox [9 9 99 99]');
+    expect(mayCropPages(Buffer.from(cropped, 'latin1'))).toBe(true);
   });
 
   it('says yes for a box key spelled with # escapes, and no for other escaped names', () => {
+    expect(mayCropPages(pdf(objectStream(PLAIN_PAGE, { dict: '/Type /ObjStm /N 2 /Fir#73t 12' })))).toBe(
+      true,
+    );
+    expect(
+      mayCropPages(pdf(objectStream('1 0 2 40 << /MediaBox [0 0 612 792] /Crop#42ox [1 1 2 2] >>'))),
+    ).toBe(true);
     expect(mayCropPages(pdf('1 0 obj << /MediaBox [0 0 612 792] /Crop#42ox [50 50 300 300] >> endobj'))).toBe(
       true,
     );

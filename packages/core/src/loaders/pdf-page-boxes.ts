@@ -1,26 +1,35 @@
 /**
  * Whether a PDF's pages may be cropped, read from the file's bytes without parsing it: the poppler
  * engine then asks `pdfinfo` for every page's boxes, and otherwise reads the text in one
- * `pdftotext` run. Page dictionaries are plain text in a PDF with a classic cross-reference table,
- * and the boxes are arrays of numbers there even in an encrypted file.
+ * `pdftotext` run. Page dictionaries are plain text in the file or compressed in object streams
+ * (PDF 1.5+, what most producers write today); the boxes are arrays of numbers there even in an
+ * encrypted file, whose object streams are unreadable without the key.
  *
- * The answer errs one way only: `false` means the file has a classic cross-reference table and no
- * cross-reference stream (so no object streams, where page dictionaries would be compressed), no
- * box or object-stream name spelled with `#` escapes, and every `/CropBox` in it (if any) holds every `/MediaBox`, so no
- * page shows less than its media box. Anything else (a box given by reference, a crop box smaller
- * than a media box) answers `true`, and `pdfinfo` decides.
+ * The answer errs one way only: `false` means every box of the file could be read, and every
+ * `/CropBox` in it (if any) holds every `/MediaBox`, so no page shows less than its media box. The
+ * boxes are read in the file's plain text and in each of its object streams, inflated (a stream with
+ * a `/First` key, as an object stream needs, typed or not). Anything else answers `true`, and
+ * `pdfinfo` decides: a box given by reference, a crop box smaller than a media box, an object stream
+ * that is encrypted, compressed with another filter or a predictor, damaged or inflating past
+ * `MAX_INFLATED_BYTES`, and a scanned name spelled with `#` escapes.
  */
+import { inflateSync } from 'node:zlib';
 
 /** Bytes after a box key that hold its array of four numbers (with generous white space). */
 const ARRAY_WINDOW = 160;
 const CLOSE_BRACKET = 0x5d;
-const OBJECT_STREAM = Buffer.from('/ObjStm', 'latin1');
-const XREF_STREAM_IN_TRAILER = Buffer.from('/XRefStm', 'latin1');
-const START_XREF = Buffer.from('startxref', 'latin1');
+const OBJECT_STREAM_TYPE = Buffer.from('/ObjStm', 'latin1');
+const FIRST_KEY = Buffer.from('/First', 'latin1');
+const STREAM = Buffer.from('stream', 'latin1');
+const ENDSTREAM = Buffer.from('endstream', 'latin1');
+const ENDOBJ = Buffer.from('endobj', 'latin1');
+const ENCRYPT_KEY = Buffer.from('/Encrypt', 'latin1');
+/** Object streams' contents inflated at most, in all: past it, `pdfinfo` decides. */
+export const MAX_INFLATED_BYTES = 32 << 20;
 /** A name of letters with at least one `#xx` escape (`/Crop#42ox` is `/CropBox`). */
 const ESCAPED_NAME = /\/[A-Za-z]*#[0-9A-Fa-f]{2}(?:[A-Za-z]|#[0-9A-Fa-f]{2})*/g;
 /** Names the scan reads: spelled with escapes, they would pass unseen. */
-const SCANNED_NAMES = new Set(['CropBox', 'MediaBox', 'ObjStm']);
+const SCANNED_NAMES = new Set(['CropBox', 'MediaBox', 'ObjStm', 'First', 'Filter', 'DecodeParms', 'Encrypt']);
 
 /** Whether the file spells a name the scan reads with `#` escapes. */
 function escapesScannedName(bytes: Buffer): boolean {
@@ -33,8 +42,6 @@ function escapesScannedName(bytes: Buffer): boolean {
   }
   return false;
 }
-/** Bytes read after `startxref` for the offset, and at the offset for the `xref` keyword. */
-const OFFSET_WINDOW = 32;
 const NUMBER = String.raw`[+-]?(?:\d+\.?\d*|\.\d+)`;
 const BOX_ARRAY = new RegExp(
   String.raw`^[\0\t\n\f\r ]*\[[\0\t\n\f\r ]*(${NUMBER})[\0\t\n\f\r ]+(${NUMBER})[\0\t\n\f\r ]+(${NUMBER})[\0\t\n\f\r ]+(${NUMBER})[\0\t\n\f\r ]*\]`,
@@ -96,6 +103,21 @@ function boxesUnder(bytes: Buffer, key: string, maxDistinct: number): Box[] | nu
   return boxes;
 }
 
+/** `boxesUnder` over several byte ranges, the distinct boxes of all together. */
+function boxesIn(texts: Buffer[], key: string, maxDistinct: number): Box[] | null {
+  const all: Box[] = [];
+  for (const text of texts) {
+    const boxes = boxesUnder(text, key, maxDistinct);
+    if (boxes === null) return null;
+    for (const box of boxes) {
+      if (all.some((seen) => seen.every((value, i) => value === box[i]))) continue;
+      if (all.length === maxDistinct) return null;
+      all.push(box);
+    }
+  }
+  return all;
+}
+
 /** `outer` holds `inner`, within the tolerance. */
 function holds(outer: Box, inner: Box): boolean {
   return (
@@ -106,31 +128,129 @@ function holds(outer: Box, inner: Box): boolean {
   );
 }
 
+/** Whether `bytes[at]` starts `keyword` as a keyword: white space or a delimiter on both sides. */
+function keywordAt(bytes: Buffer, at: number, keyword: Buffer): boolean {
+  return (at === 0 || endsName(bytes[at - 1])) && endsName(bytes[at + keyword.length]);
+}
+
+/** The next `stream`, `endstream` or `endobj` keyword from `from`, or null. */
+function nextKeyword(
+  bytes: Buffer,
+  from: number,
+): { at: number; keyword: 'stream' | 'endstream' | 'endobj' } | null {
+  let at = from;
+  for (;;) {
+    const stream = bytes.indexOf(STREAM, at);
+    const endobj = bytes.indexOf(ENDOBJ, at);
+    if (stream === -1 && endobj === -1) return null;
+    if (endobj !== -1 && (stream === -1 || endobj < stream)) {
+      if (keywordAt(bytes, endobj, ENDOBJ)) return { at: endobj, keyword: 'endobj' };
+      at = endobj + 1;
+      continue;
+    }
+    if (stream >= 3 && bytes.toString('latin1', stream - 3, stream) === 'end') {
+      if (keywordAt(bytes, stream - 3, ENDSTREAM)) return { at: stream - 3, keyword: 'endstream' };
+    } else if (keywordAt(bytes, stream, STREAM)) return { at: stream, keyword: 'stream' };
+    at = stream + 1;
+  }
+}
+
+/** `/Filter` of a stream dictionary: none, or FlateDecode alone, decodes here. */
+const FILTER =
+  /\/Filter[\0\t\n\f\r ]*(?:\/([A-Za-z0-9]+)|\[[\0\t\n\f\r ]*((?:\/[A-Za-z0-9]+[\0\t\n\f\r ]*)*)\])?/;
+
 /**
- * Whether the file's last cross-reference section, the one `startxref` points to, is a classic
- * table (`xref`) and none refers to a cross-reference stream: object streams, which may hold page
- * dictionaries, can only be reached through such a stream.
+ * Whether a stream dictionary's `/Filter` is FlateDecode alone (true) or none (false); null for
+ * anything else (another filter, several, a reference, a predictor in `/DecodeParms`).
  */
-function classicCrossReference(bytes: Buffer): boolean {
-  if (bytes.indexOf(XREF_STREAM_IN_TRAILER) !== -1) return false;
-  const at = bytes.lastIndexOf(START_XREF);
-  if (at === -1) return false;
-  const offset = /^\s*(\d+)/.exec(
-    bytes.toString('latin1', at + START_XREF.length, at + START_XREF.length + OFFSET_WINDOW),
-  )?.[1];
-  if (offset === undefined || Number(offset) >= bytes.length) return false;
-  return /^\s*xref/.test(bytes.toString('latin1', Number(offset), Number(offset) + OFFSET_WINDOW));
+function flateOnly(dict: string): boolean | null {
+  if (/\/DecodeParms(?![A-Za-z0-9])/.test(dict)) return null;
+  const filter = FILTER.exec(dict);
+  if (filter === null) return false;
+  const names =
+    filter[1] !== undefined
+      ? [filter[1]]
+      : filter[2] === undefined
+        ? undefined
+        : filter[2]
+            .split('/')
+            .map((name) => name.trim())
+            .filter((name) => name !== '');
+  if (names === undefined || names.length > 1) return null;
+  if (names.length === 0) return false;
+  return names[0] === 'FlateDecode' ? true : null;
+}
+
+/**
+ * The contents of the file's object streams, inflated (see the module's comment): null when one of
+ * them cannot be read here, and `ranges` of their dictionaries.
+ */
+function objectStreams(bytes: Buffer): { contents: Buffer[]; ranges: Array<[number, number]> } | null {
+  const contents: Buffer[] = [];
+  const ranges: Array<[number, number]> = [];
+  let inflated = 0;
+  for (let at = bytes.indexOf(FIRST_KEY); at !== -1; at = bytes.indexOf(FIRST_KEY, at + FIRST_KEY.length)) {
+    if (!endsName(bytes[at + FIRST_KEY.length])) continue;
+    // A stream's dictionary when the next keyword opens its data; an outline item's `/First`, or
+    // bytes inside a stream's data, meet `endobj` or `endstream` first.
+    const next = nextKeyword(bytes, at);
+    if (next === null || next.keyword !== 'stream') continue;
+    const dictStart = Math.max(0, bytes.lastIndexOf(ENDOBJ, at));
+    const dict = bytes.toString('latin1', dictStart, next.at);
+    const flate = flateOnly(dict);
+    if (flate === null) return null;
+    let dataStart = next.at + STREAM.length;
+    if (bytes[dataStart] === 0x0d) dataStart++;
+    if (bytes[dataStart] !== 0x0a) return null;
+    dataStart++;
+    const end = nextKeyword(bytes, dataStart);
+    if (end === null || end.keyword !== 'endstream') return null;
+    const data = bytes.subarray(dataStart, end.at);
+    let content = data;
+    if (flate) {
+      try {
+        content = inflateSync(data, { maxOutputLength: MAX_INFLATED_BYTES - inflated + 1 });
+      } catch {
+        return null;
+      }
+    }
+    inflated += content.length;
+    if (inflated > MAX_INFLATED_BYTES) return null;
+    contents.push(content);
+    ranges.push([dictStart, next.at]);
+    at = end.at;
+  }
+  return { contents, ranges };
 }
 
 /** False when no page of the PDF can show less than its media box; true when it may. */
 export function mayCropPages(data: Uint8Array): boolean {
   const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (bytes.indexOf(OBJECT_STREAM) !== -1 || !classicCrossReference(bytes)) return true;
   if (escapesScannedName(bytes)) return true;
-  const crops = boxesUnder(bytes, '/CropBox', 4);
+  const texts = [bytes];
+  const streams = objectStreams(bytes);
+  if (streams === null) return true;
+  if (streams.contents.length > 0) {
+    // Encrypted object streams cannot be read without the key.
+    if (bytes.indexOf(ENCRYPT_KEY) !== -1) return true;
+    for (const content of streams.contents) {
+      if (escapesScannedName(content)) return true;
+      texts.push(content);
+    }
+  }
+  // Every object stream must be one that was read.
+  for (
+    let at = bytes.indexOf(OBJECT_STREAM_TYPE);
+    at !== -1;
+    at = bytes.indexOf(OBJECT_STREAM_TYPE, at + 1)
+  ) {
+    if (!endsName(bytes[at + OBJECT_STREAM_TYPE.length])) continue;
+    if (!streams.ranges.some(([start, end]) => at >= start && at < end)) return true;
+  }
+  const crops = boxesIn(texts, '/CropBox', 4);
   if (crops === null) return true;
   if (crops.length === 0) return false;
-  const medias = boxesUnder(bytes, '/MediaBox', 64);
+  const medias = boxesIn(texts, '/MediaBox', 64);
   if (medias === null || medias.length === 0) return true;
   return !crops.every((crop) => medias.every((media) => holds(crop, media)));
 }

@@ -2,10 +2,11 @@
  * Sandbox task `pdf-poppler`: the text of each page of a PDF with the `poppler` engine, Poppler's
  * command-line tools. Most files take one `pdftotext -htmlmeta` run: the title in its header, the
  * pages' text (each ending in a form feed) in its body. A file whose pages may be cropped (see
- * `mayCropPages`), or that this run cannot read (a password error, damage, too many pages or
- * characters), takes the full path: `pdfinfo` (page count, title, page boxes, password check), then
- * `pdftotext` for the text of the pages inside their crop boxes (one run for each stretch of pages
- * with the same crop box). Either way, when the verdict depends on it, `pdfimages -list`.
+ * `mayCropPages`: the boxes in the file and in its object streams), or that this run cannot read
+ * (a password error, damage, too many pages or characters), takes the full path: `pdfinfo` (page
+ * count, title, page boxes, password check), then `pdftotext` for the text of the pages inside
+ * their crop boxes (one run for each stretch of pages with the same crop box). Either way, when the
+ * verdict depends on it, `pdfimages -list`.
  *
  * The tools run as children of the sandbox child, in its process group: the sandbox kills the
  * whole group on its time limit, memory cap or abort, so no tool outlives its task. Its RSS
