@@ -15,6 +15,7 @@ import { corpusDir } from './lib/env.js';
 import { machineInfo, printLine, printTable, times, writeResults } from './lib/report.js';
 import { median, ratio, summarize } from './lib/stats.js';
 import {
+  closeSandboxes,
   closeThreads,
   pdftotextText,
   pdftotextVersion,
@@ -25,6 +26,7 @@ import {
   runPdftotext,
   runThreads,
   SANDBOX_CAP_MB,
+  setSandboxLayout,
   wordRecall,
 } from './pdf/tools.js';
 
@@ -36,6 +38,8 @@ const USAGE = `pnpm bench:pdf [flags]
   --runs N           timed passes over the corpus PDFs per tool and concurrency (default 5)
   --large-pages N    pages of the generated PDF for the memory test (default 1000)
   --large-runs N     runs on the generated PDF (default 3)
+  --sandbox L        per-engine (default: each engine's parses in a sandbox of its own, as in a
+                     worker, which uses one engine) or shared (one sandbox for both engines)
 
 Needs poppler's pdftotext for the comparison (Debian/Ubuntu: apt-get install poppler-utils);
 without it only Quire's figures are printed.`;
@@ -45,6 +49,7 @@ const flags = parseFlags(
     runs: positiveInt.default(5),
     largePages: positiveInt.default(1000),
     largeRuns: positiveInt.default(3),
+    sandbox: z.enum(['per-engine', 'shared']).default('per-engine'),
   }),
   USAGE,
 );
@@ -84,12 +89,14 @@ function generatedPages(count: number): string[][] {
 
 async function main() {
   const machine = machineInfo();
+  setSandboxLayout(flags.sandbox);
   const files = pdfFiles(corpusDir());
   const poppler = pdftotextVersion();
   printLine(
     `PDF extraction benchmark: ${files.length} corpus PDFs, ${flags.runs} run(s) per tool and concurrency`,
   );
   printLine(`machine: ${machine.cpus} × ${machine.cpuModel}, load average ${machine.loadAverage.join(' ')}`);
+  printLine(`parse sandbox: ${flags.sandbox === 'shared' ? 'one for both engines' : 'one per engine'}`);
   if (!poppler) {
     printLine(
       'pdftotext not found: the comparison with poppler is skipped. Install it with `apt-get install poppler-utils` (Debian/Ubuntu).',
@@ -208,6 +215,7 @@ async function main() {
     if (poppler) fixed.pdftotext.push((await runPdftotext(smallest.path)).ms);
   }
   await closeThreads();
+  await closeSandboxes();
   printTable(`fixed cost per PDF (${smallest.name}, ${smallest.bytes} bytes, one at a time, 10 runs)`, [
     { tool: 'quire', ...pick(summarize(fixed.quire)) },
     { tool: 'threads', ...pick(summarize(fixed.threads)) },

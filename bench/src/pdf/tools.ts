@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import {
   DEFAULT_LOAD_LIMITS,
   loadDocument,
+  ParseSandbox,
   type PdfEngineName,
   type PdfEngines,
   resolvePdfEngines,
@@ -66,6 +67,38 @@ export function engineAlone(engine: PdfEngineName): Promise<PdfEngines> {
 }
 
 /**
+ * Where each engine's parses run. `per-engine` (the default): a sandbox of each engine's own, as in
+ * a worker, which resolves one engine at start and whose children parse with it alone (the other
+ * engine only as a per-file fallback). `shared`: one process-wide sandbox for both, so a child that
+ * parsed with pdf.js (its heap, a few hundred MiB) also runs Poppler's tools, and its every `spawn`
+ * copies that memory's page tables.
+ */
+export type SandboxLayout = 'per-engine' | 'shared';
+
+let sandboxLayout: SandboxLayout = 'per-engine';
+const sandboxes = new Map<PdfEngineName, ParseSandbox>();
+
+export function setSandboxLayout(layout: SandboxLayout): void {
+  sandboxLayout = layout;
+}
+
+function sandboxFor(engine: PdfEngineName): ParseSandbox | undefined {
+  if (sandboxLayout === 'shared') return undefined;
+  let sandbox = sandboxes.get(engine);
+  if (sandbox === undefined) {
+    // The worker's defaults: as many children as `defaultParseSandbox()` starts.
+    sandbox = new ParseSandbox({});
+    sandboxes.set(engine, sandbox);
+  }
+  return sandbox;
+}
+
+export async function closeSandboxes(): Promise<void> {
+  await Promise.all([...sandboxes.values()].map((sandbox) => sandbox.close()));
+  sandboxes.clear();
+}
+
+/**
  * Loads a PDF with Quire's loadDocument (parsed in the parse sandbox) with one engine, reading the
  * file as the worker does.
  */
@@ -75,9 +108,13 @@ export async function runLoadDocument(
   engine: PdfEngineName = 'pdfjs',
 ): Promise<QuireLoad & { text: string }> {
   const pdfEngines = await engineAlone(engine);
+  const sandbox = sandboxFor(engine);
   const started = performance.now();
   const bytes = await readFile(path);
-  const doc = await loadDocument({ bytes, name: path }, { limits: { maxPages }, pdfEngines });
+  const doc = await loadDocument(
+    { bytes, name: path },
+    { limits: { maxPages }, pdfEngines, ...(sandbox === undefined ? {} : { sandbox }) },
+  );
   return {
     ms: performance.now() - started,
     pages: doc.pageCount ?? 0,
