@@ -120,6 +120,23 @@ describe('mayCropPages', () => {
     expect(mayCropPages(pdf(objectStream(PLAIN_PAGE, { dict: '/Type /ObjStm /N 2' })))).toBe(true);
   });
 
+  it('reads a file of many /First keys in one pass', () => {
+    // Each key's next keyword is the same far-away `endobj`: searched once, not once per key.
+    const keys = pdf(`1 0 obj << /MediaBox [0 0 612 792] ${'/First 1 '.repeat(200_000)}>> endobj`);
+    expect(mayCropPages(keys)).toBe(false);
+    const withoutKeywords = Buffer.from(`%PDF-1.5\n${'/First 1 '.repeat(200_000)}`, 'latin1');
+    expect(mayCropPages(withoutKeywords)).toBe(false);
+    // Many object streams, each read once.
+    const many = Array.from({ length: 2_000 }, () => objectStream(PLAIN_PAGE));
+    expect(mayCropPages(pdf(...many))).toBe(false);
+    expect(mayCropPages(pdf(...many, objectStream(CROPPED_PAGE)))).toBe(true);
+  });
+
+  it('says yes for an object stream whose dictionary it cannot find', () => {
+    const far = `5 0 obj\n<< /Type /ObjStm /N 2 ${' '.repeat(10_000)}/First 12 /Length 9 >>\nstream\nnot read\nendstream\nendobj`;
+    expect(mayCropPages(pdf('4 0 obj << /MediaBox [0 0 612 792] >> endobj', far))).toBe(true);
+  });
+
   it('stops inflating past its limit', () => {
     const big = deflateSync(Buffer.alloc(MAX_INFLATED_BYTES + 1, 0x20));
     expect(mayCropPages(pdf(objectStream(PLAIN_PAGE, { data: big })))).toBe(true);

@@ -26,6 +26,10 @@ const ENDOBJ = Buffer.from('endobj', 'latin1');
 const ENCRYPT_KEY = Buffer.from('/Encrypt', 'latin1');
 /** Object streams' contents inflated at most, in all: past it, `pdfinfo` decides. */
 export const MAX_INFLATED_BYTES = 32 << 20;
+/** Object streams read at most: past it, `pdfinfo` decides. */
+const MAX_OBJECT_STREAMS = 100_000;
+/** Bytes an object stream's dictionary may take on either side of its `/First` key. */
+const MAX_DICT_BYTES = 4096;
 /** A name of letters with at least one `#xx` escape (`/Crop#42ox` is `/CropBox`). */
 const ESCAPED_NAME = /\/[A-Za-z]*#[0-9A-Fa-f]{2}(?:[A-Za-z]|#[0-9A-Fa-f]{2})*/g;
 /** Names the scan reads: spelled with escapes, they would pass unseen. */
@@ -133,25 +137,37 @@ function keywordAt(bytes: Buffer, at: number, keyword: Buffer): boolean {
   return (at === 0 || endsName(bytes[at - 1])) && endsName(bytes[at + keyword.length]);
 }
 
-/** The next `stream`, `endstream` or `endobj` keyword from `from`, or null. */
-function nextKeyword(
-  bytes: Buffer,
-  from: number,
-): { at: number; keyword: 'stream' | 'endstream' | 'endobj' } | null {
-  let at = from;
-  for (;;) {
-    const stream = bytes.indexOf(STREAM, at);
-    const endobj = bytes.indexOf(ENDOBJ, at);
-    if (stream === -1 && endobj === -1) return null;
-    if (endobj !== -1 && (stream === -1 || endobj < stream)) {
-      if (keywordAt(bytes, endobj, ENDOBJ)) return { at: endobj, keyword: 'endobj' };
-      at = endobj + 1;
-      continue;
+type Keyword = 'stream' | 'endstream' | 'endobj';
+
+/**
+ * Finds the next `stream`, `endstream` or `endobj` keyword from a position that only moves
+ * forward. Each needle's last hit is kept, so the whole file is searched about once per needle
+ * however many positions are asked about (a hostile file may hold millions of `/First`).
+ */
+class KeywordScanner {
+  /** Per needle, the position of its next hit at or after the last `from` (-1: none left). */
+  private stream = -2;
+  private endobj = -2;
+
+  constructor(private readonly bytes: Buffer) {}
+
+  next(from: number): { at: number; keyword: Keyword } | null {
+    let at = from;
+    for (;;) {
+      if (this.stream !== -1 && this.stream < at) this.stream = this.bytes.indexOf(STREAM, at);
+      if (this.endobj !== -1 && this.endobj < at) this.endobj = this.bytes.indexOf(ENDOBJ, at);
+      const { stream, endobj } = this;
+      if (stream === -1 && endobj === -1) return null;
+      if (endobj !== -1 && (stream === -1 || endobj < stream)) {
+        if (keywordAt(this.bytes, endobj, ENDOBJ)) return { at: endobj, keyword: 'endobj' };
+        at = endobj + 1;
+        continue;
+      }
+      if (stream >= 3 && this.bytes.toString('latin1', stream - 3, stream) === 'end') {
+        if (keywordAt(this.bytes, stream - 3, ENDSTREAM)) return { at: stream - 3, keyword: 'endstream' };
+      } else if (keywordAt(this.bytes, stream, STREAM)) return { at: stream, keyword: 'stream' };
+      at = stream + 1;
     }
-    if (stream >= 3 && bytes.toString('latin1', stream - 3, stream) === 'end') {
-      if (keywordAt(bytes, stream - 3, ENDSTREAM)) return { at: stream - 3, keyword: 'endstream' };
-    } else if (keywordAt(bytes, stream, STREAM)) return { at: stream, keyword: 'stream' };
-    at = stream + 1;
   }
 }
 
@@ -188,22 +204,33 @@ function flateOnly(dict: string): boolean | null {
 function objectStreams(bytes: Buffer): { contents: Buffer[]; ranges: Array<[number, number]> } | null {
   const contents: Buffer[] = [];
   const ranges: Array<[number, number]> = [];
+  const keywords = new KeywordScanner(bytes);
   let inflated = 0;
   for (let at = bytes.indexOf(FIRST_KEY); at !== -1; at = bytes.indexOf(FIRST_KEY, at + FIRST_KEY.length)) {
     if (!endsName(bytes[at + FIRST_KEY.length])) continue;
     // A stream's dictionary when the next keyword opens its data; an outline item's `/First`, or
-    // bytes inside a stream's data, meet `endobj` or `endstream` first.
-    const next = nextKeyword(bytes, at);
-    if (next === null || next.keyword !== 'stream') continue;
-    const dictStart = Math.max(0, bytes.lastIndexOf(ENDOBJ, at));
-    const dict = bytes.toString('latin1', dictStart, next.at);
-    const flate = flateOnly(dict);
+    // bytes inside a stream's data, meet `endobj` or `endstream` first, as does every `/First`
+    // before that keyword.
+    const next = keywords.next(at);
+    if (next === null) break;
+    if (next.keyword !== 'stream') {
+      at = next.at;
+      continue;
+    }
+    if (ranges.length === MAX_OBJECT_STREAMS) return null;
+    // The dictionary, from the end of the object before (an object stream's is a few dozen bytes).
+    const windowStart = Math.max(0, at - MAX_DICT_BYTES);
+    const before = bytes.subarray(windowStart, at).lastIndexOf(ENDOBJ);
+    if (before === -1 && windowStart > 0) return null;
+    const dictStart = windowStart + Math.max(0, before);
+    if (next.at - dictStart > 2 * MAX_DICT_BYTES) return null;
+    const flate = flateOnly(bytes.toString('latin1', dictStart, next.at));
     if (flate === null) return null;
     let dataStart = next.at + STREAM.length;
     if (bytes[dataStart] === 0x0d) dataStart++;
     if (bytes[dataStart] !== 0x0a) return null;
     dataStart++;
-    const end = nextKeyword(bytes, dataStart);
+    const end = keywords.next(dataStart);
     if (end === null || end.keyword !== 'endstream') return null;
     const data = bytes.subarray(dataStart, end.at);
     let content = data;
@@ -238,14 +265,17 @@ export function mayCropPages(data: Uint8Array): boolean {
       texts.push(content);
     }
   }
-  // Every object stream must be one that was read.
+  // Every object stream must be one that was read (both lists run through the file in order).
+  let range = 0;
   for (
     let at = bytes.indexOf(OBJECT_STREAM_TYPE);
     at !== -1;
     at = bytes.indexOf(OBJECT_STREAM_TYPE, at + 1)
   ) {
     if (!endsName(bytes[at + OBJECT_STREAM_TYPE.length])) continue;
-    if (!streams.ranges.some(([start, end]) => at >= start && at < end)) return true;
+    while (range < streams.ranges.length && streams.ranges[range]![1] <= at) range++;
+    const read = streams.ranges[range];
+    if (read === undefined || at < read[0]) return true;
   }
   const crops = boxesIn(texts, '/CropBox', 4);
   if (crops === null) return true;
