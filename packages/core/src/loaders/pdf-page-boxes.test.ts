@@ -1,6 +1,6 @@
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { MAX_INFLATED_BYTES, mayCropPages } from './pdf-page-boxes.js';
+import { MAX_INFLATED_BYTES, MAX_OBJECT_STREAMS, mayCropPages } from './pdf-page-boxes.js';
 
 /**
  * A PDF-like byte string: the page dictionaries' text and where its cross-reference section is
@@ -135,6 +135,42 @@ describe('mayCropPages', () => {
   it('says yes for an object stream whose dictionary it cannot find', () => {
     const far = `5 0 obj\n<< /Type /ObjStm /N 2 ${' '.repeat(10_000)}/First 12 /Length 9 >>\nstream\nnot read\nendstream\nendobj`;
     expect(mayCropPages(pdf('4 0 obj << /MediaBox [0 0 612 792] >> endobj', far))).toBe(true);
+  });
+
+  it('says yes where a filter, a keyword or a dictionary could be read otherwise than Poppler reads it', () => {
+    const cropped = (dict: string, filter = '/Filter /FlateDecode') =>
+      mayCropPages(pdf(objectStream(CROPPED_PAGE, { dict, filter })));
+    // Poppler's short keys for the filter and its parameters, and a key given twice (the last wins).
+    expect(cropped('/Type /ObjStm /N 2 /First 12', '/F /FlateDecode')).toBe(true);
+    expect(cropped('/Type /ObjStm /N 2 /First 12 /DP << /Predictor 11 >>')).toBe(true);
+    expect(cropped('/Type /ObjStm /N 2 /First 12 /Filter []')).toBe(true);
+    // Keywords inside strings, comments and names.
+    expect(cropped('/S (endobj) /Type /ObjStm /N 2 /First 12')).toBe(true);
+    expect(cropped('/Type /ObjStm /N 2 /First 12 /S (stream\n) /T (endstream)')).toBe(true);
+    expect(cropped('/Type /ObjStm /N 2 /First 12 %stream\n')).toBe(true);
+    expect(cropped('/Friendobj 1 /Type /ObjStm /N 2 /First 12')).toBe(true);
+    // An object stream without its type, whose `/First` a fake keyword follows.
+    expect(cropped('/N 2 /First 12 /X /endobj')).toBe(true);
+    expect(cropped('/N 2 /First 12 /S (endobj)')).toBe(true);
+    // The same dictionaries with an uncropped page need no such doubt where they are plain.
+    expect(mayCropPages(pdf(objectStream(PLAIN_PAGE, { dict: '/N 2 /First 12 /X /endobjs' })))).toBe(false);
+  });
+
+  it('reads an outline item with titles as it is, and doubts one whose title holds a keyword', () => {
+    const outline = (title: string) =>
+      pdf(
+        '1 0 obj << /Type /Page /MediaBox [0 0 612 792] >> endobj',
+        `3 0 obj << /Title (Part (1\\) one) /First 4 0 R /Next (${title}) >> endobj`,
+      );
+    expect(mayCropPages(outline('Chapter 1'))).toBe(false);
+    // The plain byte search meets `endobj` inside the title, a reader after it: not certain.
+    expect(mayCropPages(outline('a (b) endobj'))).toBe(true);
+  });
+
+  it('holds one object stream at a time and stops past MAX_OBJECT_STREAMS of them', () => {
+    const small = objectStream('1 0 2 40 << /MediaBox [0 0 612 792] >>');
+    expect(mayCropPages(pdf(...Array.from({ length: MAX_OBJECT_STREAMS }, () => small)))).toBe(false);
+    expect(mayCropPages(pdf(...Array.from({ length: MAX_OBJECT_STREAMS + 1 }, () => small)))).toBe(true);
   });
 
   it('stops inflating past its limit', () => {

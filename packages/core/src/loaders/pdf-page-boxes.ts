@@ -8,10 +8,14 @@
  * The answer errs one way only: `false` means every box of the file could be read, and every
  * `/CropBox` in it (if any) holds every `/MediaBox`, so no page shows less than its media box. The
  * boxes are read in the file's plain text and in each of its object streams, inflated (a stream with
- * a `/First` key, as an object stream needs, typed or not). Anything else answers `true`, and
- * `pdfinfo` decides: a box given by reference, a crop box smaller than a media box, an object stream
- * that is encrypted, compressed with another filter or a predictor, damaged or inflating past
- * `MAX_INFLATED_BYTES`, and a scanned name spelled with `#` escapes.
+ * a `/First` key, as an object stream needs, typed or not), one stream at a time. Anything else
+ * answers `true`, and `pdfinfo` decides: a box given by reference, a crop box smaller than a media
+ * box, an object stream that is encrypted, compressed with another filter or a predictor, named
+ * with Poppler's short keys (`/F`, `/DP`) or twice, damaged, past `MAX_OBJECT_STREAMS` or
+ * inflating past `MAX_INFLATED_BYTES` in all; an object stream's dictionary holding a string or a
+ * comment, where a keyword could hide, a keyword that a reader would not see where the byte search
+ * does, and a scanned name spelled with `#` escapes. The scan searches each keyword once through
+ * the file, however many `/First` keys it holds.
  */
 import { inflateSync } from 'node:zlib';
 
@@ -23,11 +27,12 @@ const FIRST_KEY = Buffer.from('/First', 'latin1');
 const STREAM = Buffer.from('stream', 'latin1');
 const ENDSTREAM = Buffer.from('endstream', 'latin1');
 const ENDOBJ = Buffer.from('endobj', 'latin1');
+const OBJ = Buffer.from('obj', 'latin1');
 const ENCRYPT_KEY = Buffer.from('/Encrypt', 'latin1');
 /** Object streams' contents inflated at most, in all: past it, `pdfinfo` decides. */
 export const MAX_INFLATED_BYTES = 32 << 20;
 /** Object streams read at most: past it, `pdfinfo` decides. */
-const MAX_OBJECT_STREAMS = 100_000;
+export const MAX_OBJECT_STREAMS = 10_000;
 /** Bytes an object stream's dictionary may take on either side of its `/First` key. */
 const MAX_DICT_BYTES = 4096;
 /** A name of letters with at least one `#xx` escape (`/Crop#42ox` is `/CropBox`). */
@@ -107,19 +112,33 @@ function boxesUnder(bytes: Buffer, key: string, maxDistinct: number): Box[] | nu
   return boxes;
 }
 
-/** `boxesUnder` over several byte ranges, the distinct boxes of all together. */
-function boxesIn(texts: Buffer[], key: string, maxDistinct: number): Box[] | null {
-  const all: Box[] = [];
-  for (const text of texts) {
-    const boxes = boxesUnder(text, key, maxDistinct);
-    if (boxes === null) return null;
+/** The distinct boxes under one key across several byte ranges, read one range at a time. */
+class BoxSet {
+  readonly boxes: Box[] = [];
+  /** A box could not be read, or there were more than `maxDistinct`. */
+  unreadable = false;
+
+  constructor(
+    private readonly key: string,
+    private readonly maxDistinct: number,
+  ) {}
+
+  read(text: Buffer): void {
+    if (this.unreadable) return;
+    const boxes = boxesUnder(text, this.key, this.maxDistinct);
+    if (boxes === null) {
+      this.unreadable = true;
+      return;
+    }
     for (const box of boxes) {
-      if (all.some((seen) => seen.every((value, i) => value === box[i]))) continue;
-      if (all.length === maxDistinct) return null;
-      all.push(box);
+      if (this.boxes.some((seen) => seen.every((value, i) => value === box[i]))) continue;
+      if (this.boxes.length === this.maxDistinct) {
+        this.unreadable = true;
+        return;
+      }
+      this.boxes.push(box);
     }
   }
-  return all;
 }
 
 /** `outer` holds `inner`, within the tolerance. */
@@ -132,9 +151,13 @@ function holds(outer: Box, inner: Box): boolean {
   );
 }
 
-/** Whether `bytes[at]` starts `keyword` as a keyword: white space or a delimiter on both sides. */
+/**
+ * Whether `bytes[at]` starts `keyword` as a keyword: white space or a delimiter on both sides, but
+ * not a name's slash before it (`/endobj` is a name).
+ */
 function keywordAt(bytes: Buffer, at: number, keyword: Buffer): boolean {
-  return (at === 0 || endsName(bytes[at - 1])) && endsName(bytes[at + keyword.length]);
+  const before = at === 0 ? undefined : bytes[at - 1];
+  return before !== 0x2f && endsName(before) && endsName(bytes[at + keyword.length]);
 }
 
 type Keyword = 'stream' | 'endstream' | 'endobj';
@@ -163,7 +186,7 @@ class KeywordScanner {
         at = endobj + 1;
         continue;
       }
-      if (stream >= 3 && this.bytes.toString('latin1', stream - 3, stream) === 'end') {
+      if (stream - 3 >= at && this.bytes.toString('latin1', stream - 3, stream) === 'end') {
         if (keywordAt(this.bytes, stream - 3, ENDSTREAM)) return { at: stream - 3, keyword: 'endstream' };
       } else if (keywordAt(this.bytes, stream, STREAM)) return { at: stream, keyword: 'stream' };
       at = stream + 1;
@@ -175,12 +198,19 @@ class KeywordScanner {
 const FILTER =
   /\/Filter[\0\t\n\f\r ]*(?:\/([A-Za-z0-9]+)|\[[\0\t\n\f\r ]*((?:\/[A-Za-z0-9]+[\0\t\n\f\r ]*)*)\])?/;
 
+/** A key Poppler also reads a stream's filter from (`/F`, `/DP`, short for `/Filter`, `/DecodeParms`). */
+const SHORT_FILTER_KEY = /\/(?:F|DP)(?![A-Za-z0-9#])/;
+
 /**
  * Whether a stream dictionary's `/Filter` is FlateDecode alone (true) or none (false); null for
- * anything else (another filter, several, a reference, a predictor in `/DecodeParms`).
+ * anything else: another filter, several, a reference, a predictor (`/DecodeParms`), a key given
+ * twice or in its short form, and a dictionary holding a string or a comment, which could hide a
+ * keyword from this scan.
  */
 function flateOnly(dict: string): boolean | null {
-  if (/\/DecodeParms(?![A-Za-z0-9])/.test(dict)) return null;
+  if (dict.includes('(') || dict.includes(')') || dict.includes('%')) return null;
+  if (/\/DecodeParms(?![A-Za-z0-9])/.test(dict) || SHORT_FILTER_KEY.test(dict)) return null;
+  if (dict.indexOf('/Filter') !== dict.lastIndexOf('/Filter')) return null;
   const filter = FILTER.exec(dict);
   if (filter === null) return false;
   const names =
@@ -198,11 +228,60 @@ function flateOnly(dict: string): boolean | null {
 }
 
 /**
- * The contents of the file's object streams, inflated (see the module's comment): null when one of
- * them cannot be read here, and `ranges` of their dictionaries.
+ * The first keyword from `from` outside strings and comments, or null when a string does not end:
+ * what a reader sees where the plain byte search may have met `endobj` inside `(…)` or after `%`.
  */
-function objectStreams(bytes: Buffer): { contents: Buffer[]; ranges: Array<[number, number]> } | null {
-  const contents: Buffer[] = [];
+function keywordOutsideStrings(bytes: Buffer, from: number): { at: number; keyword: Keyword } | null {
+  let depth = 0;
+  for (let at = from; at < bytes.length; at++) {
+    const byte = bytes[at]!;
+    if (depth > 0) {
+      if (byte === 0x5c) at++;
+      else if (byte === 0x28) depth++;
+      else if (byte === 0x29) depth--;
+      continue;
+    }
+    if (byte === 0x28) depth = 1;
+    else if (byte === 0x25) {
+      while (at < bytes.length && bytes[at] !== 0x0a && bytes[at] !== 0x0d) at++;
+    } else if (byte === 0x73 && keywordAt(bytes, at, STREAM)) return { at, keyword: 'stream' };
+    else if (byte === 0x65) {
+      if (keywordAt(bytes, at, ENDOBJ) && bytes.subarray(at, at + ENDOBJ.length).equals(ENDOBJ))
+        return { at, keyword: 'endobj' };
+      if (keywordAt(bytes, at, ENDSTREAM) && bytes.subarray(at, at + ENDSTREAM.length).equals(ENDSTREAM))
+        return { at, keyword: 'endstream' };
+    }
+  }
+  return null;
+}
+
+/** Whether `bytes[from, to)` holds a string or a comment. */
+function holdsStringOrComment(bytes: Buffer, from: number, to: number): boolean {
+  const open = bytes.indexOf(0x28, from);
+  const percent = bytes.indexOf(0x25, from);
+  return (open !== -1 && open < to) || (percent !== -1 && percent < to);
+}
+
+/** Where the object holding `at` begins: its `obj` keyword, looked for in `MAX_DICT_BYTES` before. */
+function objectStart(bytes: Buffer, at: number): number | null {
+  const windowStart = Math.max(0, at - MAX_DICT_BYTES);
+  const window = bytes.subarray(windowStart, at);
+  // `endobj` is not `obj`: a keyword needs white space or a delimiter before it.
+  for (let end = window.length; end >= 0; ) {
+    const found = window.lastIndexOf(OBJ, end);
+    if (found === -1) return null;
+    if (keywordAt(bytes, windowStart + found, OBJ)) return windowStart + found;
+    end = found - 1;
+  }
+  return null;
+}
+
+/**
+ * Hands `visit` the contents of each of the file's object streams, inflated (see the module's
+ * comment), and returns where their dictionaries lie; null when one of them cannot be read here
+ * or `visit` answers false. One stream's contents are held at a time.
+ */
+function objectStreams(bytes: Buffer, visit: (content: Buffer) => boolean): Array<[number, number]> | null {
   const ranges: Array<[number, number]> = [];
   const keywords = new KeywordScanner(bytes);
   let inflated = 0;
@@ -214,16 +293,18 @@ function objectStreams(bytes: Buffer): { contents: Buffer[]; ranges: Array<[numb
     const next = keywords.next(at);
     if (next === null) break;
     if (next.keyword !== 'stream') {
+      // An outline item's title may hold `endobj`: a reader's view decides, once for the stretch.
+      if (holdsStringOrComment(bytes, at, next.at)) {
+        const seen = keywordOutsideStrings(bytes, at);
+        if (seen === null || seen.at !== next.at) return null;
+      }
       at = next.at;
       continue;
     }
     if (ranges.length === MAX_OBJECT_STREAMS) return null;
-    // The dictionary, from the end of the object before (an object stream's is a few dozen bytes).
-    const windowStart = Math.max(0, at - MAX_DICT_BYTES);
-    const before = bytes.subarray(windowStart, at).lastIndexOf(ENDOBJ);
-    if (before === -1 && windowStart > 0) return null;
-    const dictStart = windowStart + Math.max(0, before);
-    if (next.at - dictStart > 2 * MAX_DICT_BYTES) return null;
+    // The dictionary, from its object's `obj` keyword (an object stream's is a few dozen bytes).
+    const dictStart = objectStart(bytes, at);
+    if (dictStart === null || next.at - dictStart > 2 * MAX_DICT_BYTES) return null;
     const flate = flateOnly(bytes.toString('latin1', dictStart, next.at));
     if (flate === null) return null;
     let dataStart = next.at + STREAM.length;
@@ -242,29 +323,32 @@ function objectStreams(bytes: Buffer): { contents: Buffer[]; ranges: Array<[numb
       }
     }
     inflated += content.length;
-    if (inflated > MAX_INFLATED_BYTES) return null;
-    contents.push(content);
+    if (inflated > MAX_INFLATED_BYTES || !visit(content)) return null;
     ranges.push([dictStart, next.at]);
     at = end.at;
   }
-  return { contents, ranges };
+  return ranges;
 }
 
 /** False when no page of the PDF can show less than its media box; true when it may. */
 export function mayCropPages(data: Uint8Array): boolean {
   const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (escapesScannedName(bytes)) return true;
-  const texts = [bytes];
-  const streams = objectStreams(bytes);
-  if (streams === null) return true;
-  if (streams.contents.length > 0) {
-    // Encrypted object streams cannot be read without the key.
-    if (bytes.indexOf(ENCRYPT_KEY) !== -1) return true;
-    for (const content of streams.contents) {
-      if (escapesScannedName(content)) return true;
-      texts.push(content);
-    }
-  }
+  const crops = new BoxSet('/CropBox', 4);
+  const medias = new BoxSet('/MediaBox', 64);
+  const read = (text: Buffer) => {
+    crops.read(text);
+    medias.read(text);
+  };
+  read(bytes);
+  // Encrypted object streams cannot be read without the key.
+  const encrypted = bytes.indexOf(ENCRYPT_KEY) !== -1;
+  const ranges = objectStreams(bytes, (content) => {
+    if (encrypted || escapesScannedName(content)) return false;
+    read(content);
+    return true;
+  });
+  if (ranges === null) return true;
   // Every object stream must be one that was read (both lists run through the file in order).
   let range = 0;
   for (
@@ -273,14 +357,12 @@ export function mayCropPages(data: Uint8Array): boolean {
     at = bytes.indexOf(OBJECT_STREAM_TYPE, at + 1)
   ) {
     if (!endsName(bytes[at + OBJECT_STREAM_TYPE.length])) continue;
-    while (range < streams.ranges.length && streams.ranges[range]![1] <= at) range++;
-    const read = streams.ranges[range];
+    while (range < ranges.length && ranges[range]![1] <= at) range++;
+    const read = ranges[range];
     if (read === undefined || at < read[0]) return true;
   }
-  const crops = boxesIn(texts, '/CropBox', 4);
-  if (crops === null) return true;
-  if (crops.length === 0) return false;
-  const medias = boxesIn(texts, '/MediaBox', 64);
-  if (medias === null || medias.length === 0) return true;
-  return !crops.every((crop) => medias.every((media) => holds(crop, media)));
+  if (crops.unreadable) return true;
+  if (crops.boxes.length === 0) return false;
+  if (medias.unreadable || medias.boxes.length === 0) return true;
+  return !crops.boxes.every((crop) => medias.boxes.every((media) => holds(crop, media)));
 }
