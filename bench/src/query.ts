@@ -38,6 +38,7 @@ import { median, summarize } from './lib/stats.js';
 import { BUILTIN_MODEL_ENV, startWorkers, stopWorkers, untilWorkerDies } from './lib/workers.js';
 import { startBareClient } from './query/bare-client.js';
 import type { ClientCpuInput, ClientCpuResult } from './query/client-cpu.js';
+import { clientLayers } from './query/client-layers.js';
 import { type RecordedRequest, RecordingModels, ServerTimes, TimedModels } from './query/timed-models.js';
 
 const CLIENT_CPU = fileURLToPath(new URL('./query/client-cpu.ts', import.meta.url));
@@ -52,6 +53,8 @@ const USAGE = `pnpm bench:query [flags]
   --latency-per-input-ms N model server latency per embedded input / reranked document (default 1)
   --client-requests N      requests per run of the client CPU comparison, undici vs fetch (default 2000; 0 skips it)
   --client-rounds N        rounds of that comparison, transports alternating (default 3)
+  --client-layers N        questions replayed through each model-call layer (undici, ModelClient,
+                           guardModels, the shared limiter) against a server process (default 40; 0 skips it)
   --cpu-profile-dir DIR    query workers write V8 CPU profiles there (read them with profile-summary)`;
 
 const flags = parseFlags(
@@ -65,6 +68,7 @@ const flags = parseFlags(
     latencyPerInputMs: nonNegative.default(1),
     clientRequests: z.coerce.number().int().min(0).default(2000),
     clientRounds: positiveInt.default(3),
+    clientLayers: z.coerce.number().int().min(0).default(40),
     cpuProfileDir: z.string().min(1).optional(),
   }),
   USAGE,
@@ -384,6 +388,24 @@ async function main() {
         { tenant: TENANT, question },
       );
       recorded.push(recorder.take());
+    }
+    // What each layer between a worker's stages and the provider adds to the same requests.
+    if (flags.clientLayers > 0) {
+      const layers = await clientLayers({
+        requests: recorded.slice(WARMUP),
+        rounds: flags.clientLayers,
+        warmup: 1,
+        apiKey: API_KEY,
+        latencyMs: flags.latencyMs,
+        latencyPerInputMs: flags.latencyPerInputMs,
+        redisUrl: redis.url,
+        prefix,
+      });
+      printTable(
+        `model-call layers (${flags.clientLayers} questions' recorded requests per layer from this process, in runs of 5 after one not counted, layers taking turns; per question: its calls' wall time − the server's own time; server in a process of its own)`,
+        layers.rows,
+      );
+      Object.assign(results, { clientLayers: layers });
     }
     const bare = await startBareClient({
       redisUrl: redis.url,

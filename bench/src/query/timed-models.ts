@@ -87,10 +87,20 @@ export class ServerTimes {
   }
 }
 
-/** One model request as sent on the wire: the path under the API's base URL and the JSON body. */
+/** The `ModelApi` call that made a request. */
+export type RecordedCall =
+  | { method: 'embeddings'; params: EmbeddingsParams }
+  | { method: 'rerank'; params: RerankParams }
+  | { method: 'chat'; params: ChatParams };
+
+/**
+ * One model request as sent on the wire: the path under the API's base URL and the JSON body, and
+ * the call that made it (to replay it through a `ModelApi`).
+ */
 export interface RecordedRequest {
   path: '/embeddings' | '/rerank' | '/chat/completions';
   body: Record<string, unknown>;
+  call: RecordedCall;
 }
 
 /**
@@ -124,6 +134,7 @@ export class RecordingModels implements ModelApi {
         encoding_format: params.encodingFormat ?? this.#encoding,
         ...(params.dimensions === undefined ? {} : { dimensions: params.dimensions }),
       },
+      call: { method: 'embeddings', params },
     });
     return this.#inner.embeddings(params, options);
   }
@@ -138,6 +149,7 @@ export class RecordingModels implements ModelApi {
         documents,
         top_n: Math.min(params.topN ?? documents.length, documents.length),
       },
+      call: { method: 'rerank', params },
     });
     return this.#inner.rerank(params, options);
   }
@@ -152,6 +164,7 @@ export class RecordingModels implements ModelApi {
         ...(params.maxTokens === undefined ? {} : { max_tokens: params.maxTokens }),
         ...(params.stop === undefined ? {} : { stop: params.stop }),
       },
+      call: { method: 'chat', params },
     });
     return this.#inner.chat(params, options);
   }
