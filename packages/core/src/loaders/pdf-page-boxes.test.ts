@@ -124,6 +124,9 @@ describe('mayCropPages', () => {
     // Each key's next keyword is the same far-away `endobj`: searched once, not once per key.
     const keys = pdf(`1 0 obj << /MediaBox [0 0 612 792] ${'/First 1 '.repeat(200_000)}>> endobj`);
     expect(mayCropPages(keys)).toBe(false);
+    // Many outline items, each its own object: the next string or comment is searched once too.
+    const items = Array.from({ length: 100_000 }, (_, i) => `${i + 9} 0 obj << /First 1 0 R >> endobj`);
+    expect(mayCropPages(pdf('1 0 obj << /MediaBox [0 0 612 792] >> endobj', ...items, '(a)'))).toBe(false);
     const withoutKeywords = Buffer.from(`%PDF-1.5\n${'/First 1 '.repeat(200_000)}`, 'latin1');
     expect(mayCropPages(withoutKeywords)).toBe(false);
     // Many object streams, each read once.

@@ -244,22 +244,35 @@ function keywordOutsideStrings(bytes: Buffer, from: number): { at: number; keywo
     if (byte === 0x28) depth = 1;
     else if (byte === 0x25) {
       while (at < bytes.length && bytes[at] !== 0x0a && bytes[at] !== 0x0d) at++;
-    } else if (byte === 0x73 && keywordAt(bytes, at, STREAM)) return { at, keyword: 'stream' };
+    } else if (byte === 0x73 && startsWith(bytes, at, STREAM)) return { at, keyword: 'stream' };
     else if (byte === 0x65) {
-      if (keywordAt(bytes, at, ENDOBJ) && bytes.subarray(at, at + ENDOBJ.length).equals(ENDOBJ))
-        return { at, keyword: 'endobj' };
-      if (keywordAt(bytes, at, ENDSTREAM) && bytes.subarray(at, at + ENDSTREAM.length).equals(ENDSTREAM))
-        return { at, keyword: 'endstream' };
+      if (startsWith(bytes, at, ENDOBJ)) return { at, keyword: 'endobj' };
+      if (startsWith(bytes, at, ENDSTREAM)) return { at, keyword: 'endstream' };
     }
   }
   return null;
 }
 
-/** Whether `bytes[from, to)` holds a string or a comment. */
-function holdsStringOrComment(bytes: Buffer, from: number, to: number): boolean {
-  const open = bytes.indexOf(0x28, from);
-  const percent = bytes.indexOf(0x25, from);
-  return (open !== -1 && open < to) || (percent !== -1 && percent < to);
+/** Whether `keyword` stands at `at` as a keyword (see `keywordAt`). */
+function startsWith(bytes: Buffer, at: number, keyword: Buffer): boolean {
+  return bytes.subarray(at, at + keyword.length).equals(keyword) && keywordAt(bytes, at, keyword);
+}
+
+/**
+ * Whether `bytes[from, to)` holds a string or a comment, for `from`s that only move forward: the
+ * next `(` and `%` are searched once each time they are passed, not once per question.
+ */
+class StringOrCommentScanner {
+  private open = -2;
+  private percent = -2;
+
+  constructor(private readonly bytes: Buffer) {}
+
+  holds(from: number, to: number): boolean {
+    if (this.open !== -1 && this.open < from) this.open = this.bytes.indexOf(0x28, from);
+    if (this.percent !== -1 && this.percent < from) this.percent = this.bytes.indexOf(0x25, from);
+    return (this.open !== -1 && this.open < to) || (this.percent !== -1 && this.percent < to);
+  }
 }
 
 /** Where the object holding `at` begins: its `obj` keyword, looked for in `MAX_DICT_BYTES` before. */
@@ -284,6 +297,7 @@ function objectStart(bytes: Buffer, at: number): number | null {
 function objectStreams(bytes: Buffer, visit: (content: Buffer) => boolean): Array<[number, number]> | null {
   const ranges: Array<[number, number]> = [];
   const keywords = new KeywordScanner(bytes);
+  const strings = new StringOrCommentScanner(bytes);
   let inflated = 0;
   for (let at = bytes.indexOf(FIRST_KEY); at !== -1; at = bytes.indexOf(FIRST_KEY, at + FIRST_KEY.length)) {
     if (!endsName(bytes[at + FIRST_KEY.length])) continue;
@@ -294,7 +308,7 @@ function objectStreams(bytes: Buffer, visit: (content: Buffer) => boolean): Arra
     if (next === null) break;
     if (next.keyword !== 'stream') {
       // An outline item's title may hold `endobj`: a reader's view decides, once for the stretch.
-      if (holdsStringOrComment(bytes, at, next.at)) {
+      if (strings.holds(at, next.at)) {
         const seen = keywordOutsideStrings(bytes, at);
         if (seen === null || seen.at !== next.at) return null;
       }
