@@ -16,7 +16,7 @@ import { connectRedis } from '@quire/jobs';
 import { createMetrics, guardModels, SharedRateLimiter } from '@quire/runtime';
 import { Agent, request } from 'undici';
 import { summarize } from '../lib/stats.js';
-import type { RecordedCall, RecordedRequest } from './timed-models.js';
+import { type RecordedCall, type RecordedRequest, ServerTimes } from './timed-models.js';
 
 const SERVER = fileURLToPath(new URL('../../../packages/testkit/dist/bin/model-server.js', import.meta.url));
 
@@ -51,43 +51,40 @@ export interface ClientLayersResult {
   samples: Record<Layer, number[]>;
 }
 
-/** The server's own milliseconds per request, from its `--verbose` log, in the order it answered. */
+/** The server's own times (`ServerTimes`) from its `--verbose` log lines on standard error. */
 class ServerLog {
-  readonly #ms: number[] = [];
+  readonly #times = new ServerTimes();
   #waiting: (() => void) | undefined;
 
   constructor(stderr: NodeJS.ReadableStream) {
     createInterface({ input: stderr, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
-      let entry: { msg?: unknown; ms?: unknown; path?: unknown };
+      let entry: { msg?: unknown };
       try {
         entry = JSON.parse(line) as typeof entry;
       } catch {
         return;
       }
-      if (entry.msg !== 'model server request' || typeof entry.ms !== 'number') return;
-      if (entry.path === '/v1/models') return;
-      this.#ms.push(entry.ms);
+      this.#times.logger.debug(entry, typeof entry.msg === 'string' ? entry.msg : undefined);
       this.#waiting?.();
     });
   }
 
   clear(): void {
-    this.#ms.length = 0;
+    this.#times.take();
   }
 
-  /** The sum of the next `count` requests' times, once all are logged. */
+  /** The sum of the `count` requests' times logged since `clear()`, once all are logged. */
   async take(count: number): Promise<number> {
     const deadline = Date.now() + 10_000;
-    while (this.#ms.length < count) {
+    while (this.#times.requests < count) {
       if (Date.now() > deadline)
-        throw new Error(`the model server logged ${this.#ms.length} of ${count} requests`);
+        throw new Error(`the model server logged ${this.#times.requests} of ${count} requests`);
       await new Promise<void>((resolve) => {
         this.#waiting = resolve;
         setTimeout(resolve, 50).unref();
       });
     }
-    const taken = this.#ms.splice(0, count);
-    return taken.reduce((sum, ms) => sum + ms, 0);
+    return this.#times.take().ms;
   }
 }
 

@@ -79,6 +79,11 @@ export class ServerTimes {
     error: () => undefined,
   };
 
+  /** Requests logged since the last `take()`. */
+  get requests(): number {
+    return this.#requests;
+  }
+
   take(): { ms: number; requests: number } {
     const out = { ms: this.#ms, requests: this.#requests };
     this.#ms = 0;

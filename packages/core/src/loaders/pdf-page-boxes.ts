@@ -163,23 +163,39 @@ function keywordAt(bytes: Buffer, at: number, keyword: Buffer): boolean {
 type Keyword = 'stream' | 'endstream' | 'endobj';
 
 /**
- * Finds the next `stream`, `endstream` or `endobj` keyword from a position that only moves
- * forward. Each needle's last hit is kept, so the whole file is searched about once per needle
- * however many positions are asked about (a hostile file may hold millions of `/First`).
+ * The next hit of one needle at or after a position that only moves forward: the file is searched
+ * past each hit once, however many positions are asked about (a hostile file may hold millions of
+ * `/First` keys). -1 when none is left.
  */
-class KeywordScanner {
-  /** Per needle, the position of its next hit at or after the last `from` (-1: none left). */
-  private stream = -2;
-  private endobj = -2;
+class ForwardSearch {
+  private hit = -2;
 
-  constructor(private readonly bytes: Buffer) {}
+  constructor(
+    private readonly bytes: Buffer,
+    private readonly needle: Buffer | number,
+  ) {}
+
+  from(at: number): number {
+    if (this.hit !== -1 && this.hit < at) this.hit = this.bytes.indexOf(this.needle, at);
+    return this.hit;
+  }
+}
+
+/** Finds the next `stream`, `endstream` or `endobj` keyword from a position that only moves forward. */
+class KeywordScanner {
+  private readonly stream: ForwardSearch;
+  private readonly endobj: ForwardSearch;
+
+  constructor(private readonly bytes: Buffer) {
+    this.stream = new ForwardSearch(bytes, STREAM);
+    this.endobj = new ForwardSearch(bytes, ENDOBJ);
+  }
 
   next(from: number): { at: number; keyword: Keyword } | null {
     let at = from;
     for (;;) {
-      if (this.stream !== -1 && this.stream < at) this.stream = this.bytes.indexOf(STREAM, at);
-      if (this.endobj !== -1 && this.endobj < at) this.endobj = this.bytes.indexOf(ENDOBJ, at);
-      const { stream, endobj } = this;
+      const stream = this.stream.from(at);
+      const endobj = this.endobj.from(at);
       if (stream === -1 && endobj === -1) return null;
       if (endobj !== -1 && (stream === -1 || endobj < stream)) {
         if (keywordAt(this.bytes, endobj, ENDOBJ)) return { at: endobj, keyword: 'endobj' };
@@ -258,20 +274,20 @@ function startsWith(bytes: Buffer, at: number, keyword: Buffer): boolean {
   return bytes.subarray(at, at + keyword.length).equals(keyword) && keywordAt(bytes, at, keyword);
 }
 
-/**
- * Whether `bytes[from, to)` holds a string or a comment, for `from`s that only move forward: the
- * next `(` and `%` are searched once each time they are passed, not once per question.
- */
+/** Whether `bytes[from, to)` holds a string or a comment, for `from`s that only move forward. */
 class StringOrCommentScanner {
-  private open = -2;
-  private percent = -2;
+  private readonly open: ForwardSearch;
+  private readonly percent: ForwardSearch;
 
-  constructor(private readonly bytes: Buffer) {}
+  constructor(bytes: Buffer) {
+    this.open = new ForwardSearch(bytes, 0x28);
+    this.percent = new ForwardSearch(bytes, 0x25);
+  }
 
   holds(from: number, to: number): boolean {
-    if (this.open !== -1 && this.open < from) this.open = this.bytes.indexOf(0x28, from);
-    if (this.percent !== -1 && this.percent < from) this.percent = this.bytes.indexOf(0x25, from);
-    return (this.open !== -1 && this.open < to) || (this.percent !== -1 && this.percent < to);
+    const open = this.open.from(from);
+    const percent = this.percent.from(from);
+    return (open !== -1 && open < to) || (percent !== -1 && percent < to);
   }
 }
 
