@@ -286,6 +286,53 @@ describe('SharedRateLimiter with no limit known', () => {
     await cleanupPrefix(redis.url, prefix);
   });
 
+  it('writes the log entries of requests sent meanwhile together, and all of them on close', async () => {
+    const prefix = uniquePrefix('rl');
+    const [log, cost] = [`${prefix}:rl:p:log`, `${prefix}:rl:p:cost`];
+    const limiter = new TestLimiter(
+      a,
+      { requestsPerMinute: 0, tokensPerMinute: 0 },
+      { keyPrefix: prefix, stateCacheMs: 60_000, logDelayMs: 60_000 },
+    );
+    await admittedWithoutRedis(limiter, a);
+    const evals = vi.spyOn(a, 'eval');
+    const tickets = [await limiter.acquire('p', 5), await limiter.acquire('p', 5), await limiter.acquire('p', 5)];
+    await Promise.all(tickets.map((ticket) => limiter.charge('p', ticket, 7)));
+    // Held: nothing written yet, and nothing sent on its own.
+    for (const ticket of tickets) expect(await a.zscore(log, ticket)).toBeNull();
+    expect(evals).not.toHaveBeenCalled();
+    evals.mockRestore();
+    await limiter.close();
+    for (const ticket of tickets) {
+      expect(await a.zscore(log, ticket)).not.toBeNull();
+      expect(await a.hget(cost, ticket)).toBe('7');
+    }
+    await cleanupPrefix(redis.url, prefix);
+  });
+
+  it('counts the requests sent meanwhile before a limit it learns is applied', async () => {
+    const prefix = uniquePrefix('rl');
+    const limiter = new TestLimiter(
+      a,
+      { requestsPerMinute: 0, tokensPerMinute: 0 },
+      { keyPrefix: prefix, stateCacheMs: 60_000, logDelayMs: 60_000 },
+    );
+    const state = `${prefix}:rl:p:state`;
+    // Requests of 5 tokens: those that waited for their admission (written once the helper's slowed
+    // writes are through), then one that did not (held).
+    await admittedWithoutRedis(limiter, a);
+    await new Promise((r) => setTimeout(r, 500));
+    const written = Number(await a.hget(state, 'sum'));
+    // 30 tokens more go out while nothing limits the provider; their entries are held too.
+    for (let i = 0; i < 3; i++) await limiter.acquire('p', 10);
+    expect(Number(await a.hget(state, 'sum'))).toBe(written);
+    await limiter.learn('p', { tokensPerMinute: written + 35 });
+    // The window is full with the held 35: a request of 10 waits (it would fit without them).
+    expect(await waits(limiter, 10)).toBe(true);
+    expect(Number(await a.hget(state, 'sum'))).toBe(written + 35);
+    await cleanupPrefix(redis.url, prefix);
+  });
+
   it('waits again as soon as another process learns a limit or a pause', async () => {
     const prefix = uniquePrefix('rl');
     const limits = { requestsPerMinute: 0, tokensPerMinute: 0 };

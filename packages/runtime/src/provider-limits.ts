@@ -183,7 +183,24 @@ export interface SharedRateLimiterOptions {
    * Default 1,000.
    */
   stateCacheMs?: number;
+  /**
+   * With no limit known, how long the log entries of requests sent without waiting (their admission
+   * and their settlement) may wait before they are written to Redis together, in milliseconds: one
+   * write for all the calls of that time instead of two per call, sent while this process waits for
+   * the provider rather than beside each request. An entry is written at once, with those before
+   * it, when this process learns of a limit or a pause, asks Redis for an admission, or closes.
+   * Default 20; 0 writes each at once.
+   */
+  logDelayMs?: number;
 }
+
+/** A log write of a request sent without waiting, held for the next {@link SharedRateLimiter} flush. */
+type HeldWrite =
+  | { kind: 'admit'; key: string; cost: number; id: string; parts: readonly number[] }
+  | { kind: 'settle'; key: string; ticket: string; tokens: number; answeredAt: number; earlyUs: number };
+
+/** Held writes past which they are written without waiting for the delay. */
+const MAX_HELD_WRITES = 512;
 
 /**
  * A provider rate limit shared by all workers through Redis, so that scaling out never turns into
@@ -199,6 +216,12 @@ export class SharedRateLimiter {
   readonly #marginUs: number;
   readonly #ttlMs: number;
   readonly #stateCacheMs: number;
+  readonly #logDelayMs: number;
+  /** Log writes of requests sent without waiting, in the order they came; see `logDelayMs`. */
+  #held: HeldWrite[] = [];
+  #flushTimer: NodeJS.Timeout | undefined;
+  /** The last flush's write, for `close` to wait for. */
+  #flushed: Promise<void> = Promise.resolve();
   #waiting = 0;
   readonly #waitingListeners = new Set<(waiting: number) => void>();
   /** Per key: until when (performance.now()) the shared state is known to hold no limit. */
@@ -220,6 +243,11 @@ export class SharedRateLimiter {
     this.#marginUs = Math.round(Math.min(options.marginMs ?? 500, windowMs / 100) * 1000);
     this.#ttlMs = windowMs + 60_000;
     this.#stateCacheMs = options.stateCacheMs ?? 1_000;
+    const logDelayMs = options.logDelayMs ?? 20;
+    if (!Number.isFinite(logDelayMs) || logDelayMs < 0) {
+      throw new RangeError(`logDelayMs must be a non-negative number, got ${logDelayMs}`);
+    }
+    this.#logDelayMs = logDelayMs;
   }
 
   /** Calls in this process waiting for the budget now. */
@@ -287,9 +315,11 @@ export class SharedRateLimiter {
     const parts = costs.map((c) => Math.max(0, Math.ceil(c)));
     if (this.#knownUnlimited(key)) {
       // Nothing limits the provider: the request goes now, a Redis round trip sooner, and is
-      // logged beside it (admission never waits without a limit), so that a limit learned later
-      // counts it. Should a pause have come meanwhile, the log refuses it and the next look sees it.
-      this.#admit(key, cost, id, parts).catch(() => undefined);
+      // logged shortly after (admission never waits without a limit), so that a limit learned
+      // later counts it. Should a pause have come meanwhile, the log refuses it and the next look
+      // sees it. Logged when written, up to `logDelayMs` after it went: it leaves the window that
+      // much later, never sooner.
+      this.#hold({ kind: 'admit', key, cost, id, parts });
       return { ticket: id, count: parts.length === 0 ? 1 : parts.length };
     }
     let waited = false;
@@ -371,33 +401,86 @@ export class SharedRateLimiter {
   #heard(key: string): void {
     this.#learned.set(key, (this.#learned.get(key) ?? 0) + 1);
     this.#unlimitedUntil.delete(key);
+    // The requests that went meanwhile count before the next admission is asked for.
+    this.#flush();
   }
 
-  /** Closes the limiter's own connection (the one it was given stays open). */
+  /** Holds a log write for the next flush, which it schedules. */
+  #hold(write: HeldWrite): void {
+    this.#held.push(write);
+    if (this.#logDelayMs === 0 || this.#held.length >= MAX_HELD_WRITES) {
+      this.#flush();
+    } else if (this.#flushTimer === undefined) {
+      this.#flushTimer = setTimeout(() => this.#flush(), this.#logDelayMs);
+      // A process that exits without closing the limiter loses at most these entries.
+      this.#flushTimer.unref();
+    }
+  }
+
+  /**
+   * Writes the held log entries now, in one pipeline: on the same connection as everything else
+   * this limiter sends, so Redis runs them before any admission asked for after this call. An
+   * admission refused meanwhile (a pause came) is not logged, and its settlement finds nothing to
+   * change, as when written beside the request. A failed write only loses those entries: the
+   * budget then counts fewer requests, as when Redis is gone for a moment.
+   */
+  #flush(): void {
+    if (this.#flushTimer !== undefined) {
+      clearTimeout(this.#flushTimer);
+      this.#flushTimer = undefined;
+    }
+    if (this.#held.length === 0) return;
+    const held = this.#held;
+    this.#held = [];
+    const now = performance.now();
+    const pipeline = this.#redis.pipeline();
+    for (const write of held) {
+      const keys = this.#keys(write.key);
+      if (write.kind === 'admit') {
+        pipeline.eval(ADMIT, 3, ...keys, ...this.#admitArgs(write.cost, write.id, write.parts));
+      } else {
+        const answeredUsAgo = Math.max(0, Math.round((now - write.answeredAt) * 1000));
+        pipeline.eval(SETTLE, 3, ...keys, write.ticket, write.tokens, answeredUsAgo, write.earlyUs);
+      }
+    }
+    this.#flushed = pipeline.exec().then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  /**
+   * Writes the held log entries and closes the limiter's own connection (the one it was given
+   * stays open: close the limiter first).
+   */
   async close(): Promise<void> {
     this.#closed = true;
     this.#subscribed = false;
     this.#unlimitedUntil.clear();
+    this.#flush();
+    await this.#flushed;
     const subscriber = this.#subscriber;
     this.#subscriber = undefined;
     if (subscriber !== undefined) await subscriber.quit().catch(() => subscriber.disconnect());
   }
 
   async #admit(key: string, cost: number, id: string, parts: readonly number[]): Promise<number> {
-    return Number(
-      await this.#redis.eval(
-        ADMIT,
-        3,
-        ...this.#keys(key),
-        cost,
-        this.#windowUs,
-        this.#limits.requestsPerMinute,
-        this.#limits.tokensPerMinute,
-        id,
-        this.#ttlMs,
-        ...parts,
-      ),
-    );
+    // The requests that went without waiting count first.
+    this.#flush();
+    return Number(await this.#redis.eval(ADMIT, 3, ...this.#keys(key), ...this.#admitArgs(cost, id, parts)));
+  }
+
+  /** ADMIT's ARGV for one request. */
+  #admitArgs(cost: number, id: string, parts: readonly number[]): (string | number)[] {
+    return [
+      cost,
+      this.#windowUs,
+      this.#limits.requestsPerMinute,
+      this.#limits.tokensPerMinute,
+      id,
+      this.#ttlMs,
+      ...parts,
+    ];
   }
 
   /**
@@ -434,14 +517,41 @@ export class SharedRateLimiter {
             providerWindowUs - Math.max(0, Math.floor(sentMsBeforeAnswer * 1000)),
           )
         : providerWindowUs;
+    const settled = Math.max(0, Math.ceil(tokens));
+    if (this.#stillUnlimited(key)) {
+      // Nothing limits the provider: held with the others, and its time from the answer worked
+      // out when it is written.
+      this.#hold({
+        kind: 'settle',
+        key,
+        ticket,
+        tokens: settled,
+        answeredAt: performance.now() - Math.max(0, answeredMsAgo),
+        earlyUs: this.#windowUs - heldUs,
+      });
+      return;
+    }
+    // After the held admissions (this request's among them), on the same connection.
+    this.#flush();
     await this.#redis.eval(
       SETTLE,
       3,
       ...this.#keys(key),
       ticket,
-      Math.max(0, Math.ceil(tokens)),
+      settled,
       Math.max(0, Math.round(answeredMsAgo * 1000)),
       this.#windowUs - heldUs,
+    );
+  }
+
+  /** Whether requests for `key` go without waiting now (as {@link #knownUnlimited}, without a look). */
+  #stillUnlimited(key: string): boolean {
+    return (
+      this.#limits.requestsPerMinute === 0 &&
+      this.#limits.tokensPerMinute === 0 &&
+      this.#subscribed &&
+      !this.#closed &&
+      performance.now() < (this.#unlimitedUntil.get(key) ?? 0)
     );
   }
 

@@ -55,9 +55,12 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
   // BullMQ workers block on this client (and duplicate it for their blocking reads): blocking role.
   const redis = connectRedis(config.redisUrl, 'blocking');
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  // The limiter writes what it holds on this connection: closed before it.
+  let limiter: SharedRateLimiter | undefined;
   shutdown.register(
     'redis',
     async () => {
+      await limiter?.close().catch(() => undefined);
       await redis.quit().catch(() => redis.disconnect());
     },
     1,
@@ -70,11 +73,10 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
   const { limits } = config.models;
   // With a provider (a base URL) the limiter also runs without configured limits: it learns them
   // from the provider's x-ratelimit-* headers and 429s.
-  const limiter =
+  limiter =
     limits.requestsPerMinute > 0 || limits.tokensPerMinute > 0 || config.models.baseURL !== undefined
       ? new SharedRateLimiter(redis, limits, { keyPrefix: config.queuePrefix })
       : undefined;
-  if (limiter !== undefined) shutdown.register('rate-limiter', () => limiter.close(), 1);
   const models = guardModels(createModels(config, { logger }), {
     metrics,
     providerKey: config.models.baseURL ?? 'builtin',
