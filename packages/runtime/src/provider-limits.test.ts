@@ -296,7 +296,11 @@ describe('SharedRateLimiter with no limit known', () => {
     );
     await admittedWithoutRedis(limiter, a);
     const evals = vi.spyOn(a, 'eval');
-    const tickets = [await limiter.acquire('p', 5), await limiter.acquire('p', 5), await limiter.acquire('p', 5)];
+    const tickets = [
+      await limiter.acquire('p', 5),
+      await limiter.acquire('p', 5),
+      await limiter.acquire('p', 5),
+    ];
     await Promise.all(tickets.map((ticket) => limiter.charge('p', ticket, 7)));
     // Held: nothing written yet, and nothing sent on its own.
     for (const ticket of tickets) expect(await a.zscore(log, ticket)).toBeNull();
