@@ -139,6 +139,19 @@ describe('duplicate helpers', () => {
     expect(collapsed).toBe(2);
   });
 
+  it('tells long passages apart where they differ late, and collapses them where only white space differs', () => {
+    const start = 'The harbour lamp burns paraffin. '.repeat(12);
+    const texts = [
+      `${start}It is trimmed at dusk.`,
+      `${start}It is trimmed at dawn.`,
+      `${start.replace(/ /g, '\n  ')}It is\ttrimmed at dusk. `,
+      `${start}It is trimmed at dusk!`,
+    ];
+    const { kept, collapsed } = collapseDuplicatePassages(texts.map((text, i) => ({ record: { text }, i })));
+    expect(kept.map((k) => k.i)).toEqual([0, 1, 3]);
+    expect(collapsed).toBe(1);
+  });
+
   it('collapses exactly the passages whose content keys are equal', () => {
     // White space of every kind and NFKC forms (ligature, full-width letters, composed accents).
     const texts = [
@@ -153,6 +166,10 @@ describe('duplicate helpers', () => {
       '  café\n',
       'fine\u2028print',
       'fineprint',
+      // NFKC makes a spacing diaeresis a space and a combining one.
+      'x\u00a8y',
+      'x  \u0308y',
+      '\ufeffx \u0308y\u3000',
     ];
     const ranked = texts.map((text, i) => ({ record: { text }, i }));
     const firstOfKey = new Map<string, number>();
@@ -162,7 +179,7 @@ describe('duplicate helpers', () => {
     }
     const { kept, collapsed } = collapseDuplicatePassages(ranked);
     expect(kept.map((k) => k.i)).toEqual([...firstOfKey.values()]);
-    expect(kept.map((k) => k.i)).toEqual([0, 5, 6, 10]);
-    expect(collapsed).toBe(texts.length - 4);
+    expect(kept.map((k) => k.i)).toEqual([0, 5, 6, 10, 11]);
+    expect(collapsed).toBe(texts.length - 5);
   });
 });

@@ -105,14 +105,63 @@ export function sampleChunks<T extends ChunkText>(chunks: readonly T[], count: n
 export function collapseDuplicatePassages<T extends { record: Pick<ChunkRecord, 'text'> }>(
   ranked: readonly T[],
 ): { kept: T[]; collapsed: number } {
-  // The normalised texts themselves are compared: at retrieval, hashing them costs more than it saves.
-  const seen = new Set<string>();
+  // Passages are told apart by a fingerprint first, one pass over each text; only those whose
+  // fingerprints meet (copies, and rare collisions) are normalised and compared in full.
+  const byPrint = new Map<number, { text: string; normalised?: string }[]>();
   const kept: T[] = [];
   for (const item of ranked) {
-    const key = normalisedContent(item.record.text);
-    if (seen.has(key)) continue;
-    seen.add(key);
+    const text = item.record.text;
+    const print = contentFingerprint(text);
+    const same = byPrint.get(print);
+    if (same === undefined) {
+      byPrint.set(print, [{ text }]);
+      kept.push(item);
+      continue;
+    }
+    const normalised = normalisedContent(text);
+    if (same.some((other) => (other.normalised ??= normalisedContent(other.text)) === normalised)) continue;
+    same.push({ text, normalised });
     kept.push(item);
   }
   return { kept, collapsed: ranked.length - kept.length };
+}
+
+/** Characters (outside white space) a fingerprint is made of: where passages differ, they mostly do early. */
+const FINGERPRINT_CHARS = 128;
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * A 32-bit FNV-1a hash of the first {@link FINGERPRINT_CHARS} characters of a text that are not
+ * white space, NFKC-normalised when the text is not ASCII (ASCII is its own NFKC form): two texts
+ * of the same {@link normalisedContent} have the same characters outside white space, so the same
+ * fingerprint. It costs a tenth of normalising: white space is skipped, not folded into a copy.
+ */
+function contentFingerprint(text: string): number {
+  const form = NON_ASCII.test(text) ? text.normalize('NFKC') : text;
+  let hash = 0x811c9dc5;
+  let taken = 0;
+  for (let i = 0; i < form.length && taken < FINGERPRINT_CHARS; i++) {
+    const code = form.charCodeAt(i);
+    if (isJsWhiteSpace(code)) continue;
+    hash = Math.imul(hash ^ code, 0x01000193);
+    taken++;
+  }
+  return hash >>> 0;
+}
+
+/** What JavaScript's `\s` and `trim` take for white space (WhiteSpace and LineTerminator). */
+function isJsWhiteSpace(code: number): boolean {
+  return (
+    (code >= 0x09 && code <= 0x0d) ||
+    code === 0x20 ||
+    code === 0xa0 ||
+    code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0x202f ||
+    code === 0x205f ||
+    code === 0x3000 ||
+    code === 0xfeff
+  );
 }

@@ -1,9 +1,10 @@
-import { formatPassages, parsePassages } from '@quire/api-client';
+import { formatPassage, formatPassages, parsePassages } from '@quire/api-client';
 import { describe, expect, it } from 'vitest';
 import { countTokens } from '../chunker/index.js';
 import { QuireError } from '../errors.js';
 import { rankedPassage } from './__tests__/fakes.js';
-import { buildContext, passageSourceLabel } from './context.js';
+import { buildContext, passageLineTokens, passageSourceLabel } from './context.js';
+import { oneLine } from './internal.js';
 
 const SENTENCES = [
   'The reactor was commissioned in 1978 after six years of construction.',
@@ -153,5 +154,82 @@ describe('buildContext', () => {
 
   it('gives an empty block for no passages', () => {
     expect(buildContext([])).toEqual({ text: '', passages: [], tokens: 0, dropped: 0 });
+  });
+});
+
+describe('passageLineTokens', () => {
+  const sources = ['', 'a.pdf', 'report (final).pdf pp. 3–5', 'notes.', '日本語.txt', "it's (x)"];
+  const expectExact = (text: string) => {
+    for (const source of sources) {
+      for (const number of [1, 9, 10, 123]) {
+        const exact = countTokens(formatPassage({ text, source }, number));
+        // Counted, then from the cache.
+        expect(passageLineTokens(text, source, number), JSON.stringify([text, source, number])).toBe(exact);
+        expect(passageLineTokens(text, source, number)).toBe(exact);
+      }
+    }
+  };
+
+  it('counts a line as its whole text would be counted, whatever the text starts with', () => {
+    for (const text of [
+      '',
+      'Word first.',
+      "'s and 're start with a contraction",
+      "'S upper",
+      '123456 digits first',
+      '(parenthesis) first',
+      ') closing first',
+      '.leading dot',
+      '— dash',
+      '日本語の文です。',
+      '🎉 emoji first',
+      '\u00e9t\u00e9 accents',
+      '[2] looks like a number',
+      'x',
+    ]) {
+      expectExact(oneLine(text));
+    }
+  });
+
+  it('agrees with the whole line’s count on random text', () => {
+    const alphabet = [
+      'a',
+      'Z',
+      'é',
+      '1',
+      '9',
+      ' ',
+      ' ',
+      "'",
+      's',
+      't',
+      '.',
+      ',',
+      '(',
+      ')',
+      '[',
+      ']',
+      '-',
+      '日',
+      '本',
+      '😀',
+      '\n',
+      '\t',
+      '\u00a0',
+      '\u3000',
+      "'s",
+      "'re",
+    ];
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed;
+    };
+    for (let i = 0; i < 400; i++) {
+      let text = '';
+      const length = next() % 40;
+      for (let j = 0; j < length; j++) text += alphabet[next() % alphabet.length];
+      expectExact(oneLine(text));
+    }
   });
 });

@@ -44,6 +44,52 @@ export interface AnswerContext {
 const sentences = new Intl.Segmenter('und', { granularity: 'sentence' });
 
 /**
+ * Tokens of passage texts as a context line ends with them (`" " + text`), by text, the most
+ * recently used last: the same passages come back in the answers of many questions over one
+ * corpus. Exact, as the line's own count: a line is its head (`[n] (source: …)`, ending in `]` or
+ * `)`), a space and the text, and the pieces BPE counts in (see the chunker's `countTokens`) never
+ * run across the end of a head — a closing bracket's piece stops before a space, and pieces are
+ * read forwards only — so the line's count is the head's plus that of the space and the text.
+ */
+const textTokens = new Map<string, number>();
+let textTokensChars = 0;
+/** Characters of text kept (about 2 bytes each), all passages together. */
+const MAX_TEXT_TOKENS_CHARS = 4_000_000;
+/** Longer texts are counted each time. */
+const MAX_CACHED_TEXT_CHARS = 32_768;
+
+/** Tokens of `" " + text`, from the cache when the text was counted before. */
+function lineTextTokens(text: string): number {
+  const cached = textTokens.get(text);
+  if (cached !== undefined) {
+    textTokens.delete(text);
+    textTokens.set(text, cached);
+    return cached;
+  }
+  const tokens = countTokens(` ${text}`);
+  if (text.length <= MAX_CACHED_TEXT_CHARS) {
+    textTokens.set(text, tokens);
+    textTokensChars += text.length;
+    for (const old of textTokens.keys()) {
+      if (textTokensChars <= MAX_TEXT_TOKENS_CHARS) break;
+      textTokens.delete(old);
+      textTokensChars -= old.length;
+    }
+  }
+  return tokens;
+}
+
+/**
+ * Tokens of `formatPassage({ text, source }, number)` for a text already on one line, its text's
+ * share counted once per text. Exported for its tests.
+ */
+export function passageLineTokens(text: string, source: string, number: number): number {
+  const head = formatPassage({ text: '', source }, number);
+  // The head as formatted ends with the space before the text: counted with the text.
+  return countTokens(head.slice(0, -1)) + lineTextTokens(text);
+}
+
+/**
  * The source shown with a passage: its document name, then `p. 3` or `pp. 3–5` when the format has
  * pages.
  */
@@ -81,16 +127,15 @@ export function buildContext(
   // Tokens of the block so far, counted line by line (each line once, not the whole block again
   // per passage); a newline between lines counts as one more token, which never undercounts.
   let used = 0;
-  const lineTokens = (next: Passage): number =>
-    countTokens(formatPassage(next, lines.length + 1)) + (lines.length > 0 ? 1 : 0);
-  const fits = (next: Passage): boolean => used + lineTokens(next) <= budget;
+  const fits = (next: Passage): boolean =>
+    used + countTokens(formatPassage(next, lines.length + 1)) + (lines.length > 0 ? 1 : 0) <= budget;
 
   for (const passage of passages) {
     const number = kept.length + 1;
     const source = passageSourceLabel(passage.record);
     const text = oneLine(passage.record.text);
     const line = formatPassage({ text, source }, number);
-    let cost = countTokens(line) + (lines.length > 0 ? 1 : 0);
+    let cost = passageLineTokens(text, source, number) + (lines.length > 0 ? 1 : 0);
     if (used + cost > budget && used + cost <= budget + 2) {
       // Near the edge, where merges across the newline matter: count the whole block exactly.
       cost = countTokens([...lines, line].join('\n')) - used;
