@@ -1,4 +1,5 @@
 import { get_encoding, type Tiktoken } from 'tiktoken';
+import { pieceEnd } from './pieces.js';
 import { cutAtOrAfter, cutAtOrBefore } from './text.js';
 
 /**
@@ -19,14 +20,6 @@ export const CHUNKER_ENCODING = 'cl100k_base';
  * its tables are the cost, not the calls.
  */
 let encoder: Tiktoken | undefined;
-
-/**
- * cl100k_base's pre-tokenizer, as tiktoken defines it: its `(?i:…)` spelled out (JavaScript lacks
- * it) and its `\s` as Unicode's White_Space, as in Rust (JavaScript's `\s` also takes U+FEFF). BPE
- * never merges across the pieces it cuts, so a text's count is the sum of its pieces'.
- */
-const PIECES =
-  /'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD]|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\p{White_Space}\p{L}\p{N}]+[\r\n]*|\p{White_Space}*[\r\n]+|\p{White_Space}+(?!\P{White_Space})|\p{White_Space}+/gu;
 
 /**
  * Tokens of each piece seen, so that BPE runs once per distinct piece: the chunker counts every
@@ -62,16 +55,22 @@ function tokensOfPiece(piece: string): number {
 /** Tokens in `text` under {@link CHUNKER_ENCODING}, the count `Chunk.tokenCount` and `chunkSize` use. */
 export function countTokens(text: string): number {
   let tokens = 0;
-  for (const match of text.matchAll(PIECES)) tokens += tokensOfPiece(match[0]);
+  for (let pos = 0; pos < text.length; ) {
+    const end = pieceEnd(text, pos);
+    tokens += tokensOfPiece(text.slice(pos, end));
+    pos = end;
+  }
   return tokens;
 }
 
 /** Tokens in `text` when at most `limit`, else `false`; stops counting once past the limit. */
 export function countTokensWithin(text: string, limit: number): number | false {
   let tokens = 0;
-  for (const match of text.matchAll(PIECES)) {
-    tokens += tokensOfPiece(match[0]);
+  for (let pos = 0; pos < text.length; ) {
+    const end = pieceEnd(text, pos);
+    tokens += tokensOfPiece(text.slice(pos, end));
     if (tokens > limit) return false;
+    pos = end;
   }
   return tokens;
 }
@@ -139,7 +138,6 @@ export class TextTokens {
   private starts: number[] | undefined;
   /** Tokens of the pieces before piece i. */
   private before: number[] | undefined;
-  private readonly head = new RegExp(PIECES.source, 'uy');
 
   constructor(readonly text: string) {}
 
@@ -161,11 +159,9 @@ export class TextTokens {
     let i = lowerBound(starts, pos);
     // Until the slice's pieces meet a boundary of the whole text's.
     while (pos < safeEnd && starts[i] !== pos) {
-      this.head.lastIndex = pos;
-      const piece = this.head.exec(text)![0];
-      const next = pos + piece.length;
+      const next = pieceEnd(text, pos);
       if (next > safeEnd) break;
-      tokens += tokensOfPiece(piece);
+      tokens += tokensOfPiece(text.slice(pos, next));
       pos = next;
       while (starts[i]! < pos) i++;
     }
@@ -191,7 +187,7 @@ export class TextTokens {
     if (this.starts !== undefined) return this.starts;
     const { text } = this;
     const starts: number[] = [];
-    for (const match of text.matchAll(PIECES)) starts.push(match.index);
+    for (let pos = 0; pos < text.length; pos = pieceEnd(text, pos)) starts.push(pos);
     starts.push(text.length);
     const before = new Array<number>(starts.length);
     before[0] = 0;

@@ -47,7 +47,7 @@ const sentences = new Intl.Segmenter('und', { granularity: 'sentence' });
  * Tokens of passage texts as a context line ends with them (`" " + text`), by text, the most
  * recently used last: the same passages come back in the answers of many questions over one
  * corpus. Exact, as the line's own count: a line is its head (`[n] (source: …)`, ending in `]` or
- * `)`), a space and the text, and the pieces BPE counts in (see the chunker's `countTokens`) never
+ * `)`), a space and the text, and the pieces BPE counts in (the chunker's `PIECES`) never
  * run across the end of a head — a closing bracket's piece stops before a space, and pieces are
  * read forwards only — so the line's count is the head's plus that of the space and the text.
  */
