@@ -5,6 +5,7 @@
  * crowd the few passages an answer is built from.
  */
 import { createHash } from 'node:crypto';
+import { isWhitespace } from '../chunker/text.js';
 import type { ChunkRecord, VectorStore } from '../vector-store/types.js';
 
 /**
@@ -119,7 +120,15 @@ export function collapseDuplicatePassages<T extends { record: Pick<ChunkRecord, 
       continue;
     }
     const normalised = normalisedContent(text);
-    if (same.some((other) => (other.normalised ??= normalisedContent(other.text)) === normalised)) continue;
+    let copy = false;
+    for (const other of same) {
+      other.normalised ??= normalisedContent(other.text);
+      if (other.normalised === normalised) {
+        copy = true;
+        break;
+      }
+    }
+    if (copy) continue;
     same.push({ text, normalised });
     kept.push(item);
   }
@@ -128,7 +137,7 @@ export function collapseDuplicatePassages<T extends { record: Pick<ChunkRecord, 
 
 /** Characters (outside white space) a fingerprint is made of: where passages differ, they mostly do early. */
 const FINGERPRINT_CHARS = 128;
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /**
  * A 32-bit FNV-1a hash of the first {@link FINGERPRINT_CHARS} characters of a text that are not
@@ -142,26 +151,9 @@ function contentFingerprint(text: string): number {
   let taken = 0;
   for (let i = 0; i < form.length && taken < FINGERPRINT_CHARS; i++) {
     const code = form.charCodeAt(i);
-    if (isJsWhiteSpace(code)) continue;
+    if (isWhitespace(code)) continue;
     hash = Math.imul(hash ^ code, 0x01000193);
     taken++;
   }
   return hash >>> 0;
-}
-
-/** What JavaScript's `\s` and `trim` take for white space (WhiteSpace and LineTerminator). */
-function isJsWhiteSpace(code: number): boolean {
-  return (
-    (code >= 0x09 && code <= 0x0d) ||
-    code === 0x20 ||
-    code === 0xa0 ||
-    code === 0x1680 ||
-    (code >= 0x2000 && code <= 0x200a) ||
-    code === 0x2028 ||
-    code === 0x2029 ||
-    code === 0x202f ||
-    code === 0x205f ||
-    code === 0x3000 ||
-    code === 0xfeff
-  );
 }
