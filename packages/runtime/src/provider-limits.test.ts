@@ -1,3 +1,4 @@
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { BuiltinModels, type ModelApi, ModelClient } from '@quire/api-client';
 import { cleanupPrefix, getTestRedis, startModelServer, type TestRedis, uniquePrefix } from '@quire/testkit';
 import { Redis } from 'ioredis';
@@ -306,7 +307,11 @@ describe('SharedRateLimiter with no limit known', () => {
     for (const ticket of tickets) expect(await a.zscore(log, ticket)).toBeNull();
     expect(evals).not.toHaveBeenCalled();
     evals.mockRestore();
+    const pipelines = vi.spyOn(a, 'pipeline');
     await limiter.close();
+    // All of them in one write.
+    expect(pipelines).toHaveBeenCalledTimes(1);
+    pipelines.mockRestore();
     for (const ticket of tickets) {
       expect(await a.zscore(log, ticket)).not.toBeNull();
       expect(await a.hget(cost, ticket)).toBe('7');
@@ -335,6 +340,65 @@ describe('SharedRateLimiter with no limit known', () => {
     expect(await waits(limiter, 10)).toBe(true);
     expect(Number(await a.hget(state, 'sum'))).toBe(written + 35);
     await cleanupPrefix(redis.url, prefix);
+  });
+
+  it('logs the requests sent meanwhile when another process learns a limit or a pause, however full the window', async () => {
+    const prefix = uniquePrefix('rl');
+    const state = `${prefix}:rl:p:state`;
+    const limits = { requestsPerMinute: 0, tokensPerMinute: 0 };
+    const here = new TestLimiter(a, limits, { keyPrefix: prefix, stateCacheMs: 60_000, logDelayMs: 60_000 });
+    const there = new TestLimiter(b, limits, { keyPrefix: prefix, stateCacheMs: 60_000 });
+    await admittedWithoutRedis(here, a);
+    await new Promise((r) => setTimeout(r, 500));
+    const written = Number(await a.hget(state, 'sum'));
+    // 50 tokens go out here, held; then the other process learns a limit the window cannot hold,
+    // and a pause.
+    await here.acquire('p', 50);
+    await there.learn('p', { tokensPerMinute: 2, retryAfterMs: 5_000 });
+    // The message makes this process write what it holds: counted, though over the limit.
+    await vi.waitFor(async () => expect(Number(await a.hget(state, 'sum'))).toBe(written + 5 + 50), {
+      timeout: 2_000,
+    });
+    await cleanupPrefix(redis.url, prefix);
+  });
+
+  it('closes within a second when Redis is gone with entries held', async () => {
+    const prefix = uniquePrefix('rl');
+    // A way to Redis that can be cut: a TCP relay.
+    const sockets = new Set<Socket>();
+    const relay = createServer((client) => {
+      const upstream = connect(Number(new URL(redis.url).port), new URL(redis.url).hostname);
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    // As the workers connect: commands wait for a connection however long it takes.
+    const cut = new Redis({
+      host: '127.0.0.1',
+      port: (relay.address() as AddressInfo).port,
+      maxRetriesPerRequest: null,
+    });
+    cut.on('error', () => undefined);
+    try {
+      const limiter = new TestLimiter(
+        cut,
+        { requestsPerMinute: 0, tokensPerMinute: 0 },
+        { keyPrefix: prefix, stateCacheMs: 60_000, logDelayMs: 60_000 },
+      );
+      await admittedWithoutRedis(limiter, cut);
+      relay.close();
+      for (const socket of sockets) socket.destroy();
+      await vi.waitFor(() => expect(cut.status).not.toBe('ready'));
+      const started = performance.now();
+      await limiter.close();
+      expect(performance.now() - started).toBeLessThan(2_000);
+    } finally {
+      cut.disconnect();
+      await cleanupPrefix(redis.url, prefix);
+    }
   });
 
   it('waits again as soon as another process learns a limit or a pause', async () => {

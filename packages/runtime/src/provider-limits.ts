@@ -131,6 +131,32 @@ redis.call('ZADD', KEYS[1], 'XX', now - tonumber(ARGV[3]) - tonumber(ARGV[4]), A
 return delta`;
 
 /**
+ * Logs a request that went without waiting (no limit was known): as ADMIT logs an admitted one,
+ * after the same pruning of the window, but whatever the window holds — the request is on its way
+ * already, and a limit or pause learned meanwhile must count it, not refuse it.
+ *
+ * KEYS: as ADMIT's. ARGV: request id, tokens, window µs, key ttl ms.
+ */
+const LOG = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]))
+if #old > 0 then
+  local freed = 0
+  for i = 1, #old do
+    freed = freed + tonumber(redis.call('HGET', KEYS[2], old[i]) or '0')
+    redis.call('HDEL', KEYS[2], old[i])
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]))
+  redis.call('HINCRBY', KEYS[3], 'sum', -freed)
+end
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('HINCRBY', KEYS[3], 'sum', ARGV[2])
+for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[4]) end
+return 0`;
+
+/**
  * Records what the provider said about its limits (ARGV: rpm, tpm — 0 when it did not say —,
  * pause µs from now — 0 for none —, key ttl ms): the limits it announces replace what was learned
  * before; a pause (after a 429) holds every admission until it ends.
@@ -189,18 +215,22 @@ export interface SharedRateLimiterOptions {
    * write for all the calls of that time instead of two per call, sent while this process waits for
    * the provider rather than beside each request. An entry is written at once, with those before
    * it, when this process learns of a limit or a pause, asks Redis for an admission, or closes.
-   * Default 20; 0 writes each at once.
+   * Default 20; 0 writes each at once; at most 60,000.
    */
   logDelayMs?: number;
 }
 
 /** A log write of a request sent without waiting, held for the next {@link SharedRateLimiter} flush. */
 type HeldWrite =
-  | { kind: 'admit'; key: string; cost: number; id: string; parts: readonly number[] }
+  | { kind: 'log'; key: string; id: string; tokens: number }
   | { kind: 'settle'; key: string; ticket: string; tokens: number; answeredAt: number; earlyUs: number };
 
 /** Held writes past which they are written without waiting for the delay. */
 const MAX_HELD_WRITES = 512;
+/** Longest `logDelayMs`. */
+const MAX_LOG_DELAY_MS = 60_000;
+/** How long `close` waits for the held writes (Redis may be gone; they are not worth a stuck shutdown). */
+const CLOSE_WRITE_WAIT_MS = 1_000;
 
 /**
  * A provider rate limit shared by all workers through Redis, so that scaling out never turns into
@@ -244,8 +274,8 @@ export class SharedRateLimiter {
     this.#ttlMs = windowMs + 60_000;
     this.#stateCacheMs = options.stateCacheMs ?? 1_000;
     const logDelayMs = options.logDelayMs ?? 20;
-    if (!Number.isFinite(logDelayMs) || logDelayMs < 0) {
-      throw new RangeError(`logDelayMs must be a non-negative number, got ${logDelayMs}`);
+    if (!Number.isFinite(logDelayMs) || logDelayMs < 0 || logDelayMs > MAX_LOG_DELAY_MS) {
+      throw new RangeError(`logDelayMs must be between 0 and ${MAX_LOG_DELAY_MS}, got ${logDelayMs}`);
     }
     this.#logDelayMs = logDelayMs;
   }
@@ -316,10 +346,11 @@ export class SharedRateLimiter {
     if (this.#knownUnlimited(key)) {
       // Nothing limits the provider: the request goes now, a Redis round trip sooner, and is
       // logged shortly after (admission never waits without a limit), so that a limit learned
-      // later counts it. Should a pause have come meanwhile, the log refuses it and the next look
-      // sees it. Logged when written, up to `logDelayMs` after it went: it leaves the window that
-      // much later, never sooner.
-      this.#hold({ kind: 'admit', key, cost, id, parts });
+      // later counts it, a pause or limit learned meanwhile included. Logged when written, up to
+      // `logDelayMs` after it went: it leaves the window that much later, never sooner. Its tokens
+      // are what an admission into an unlimited window takes: all of its parts.
+      const tokens = parts.length === 0 ? cost : parts.reduce((sum, part) => sum + part, 0);
+      this.#hold({ kind: 'log', key, id, tokens });
       return { ticket: id, count: parts.length === 0 ? 1 : parts.length };
     }
     let waited = false;
@@ -419,10 +450,9 @@ export class SharedRateLimiter {
 
   /**
    * Writes the held log entries now, in one pipeline: on the same connection as everything else
-   * this limiter sends, so Redis runs them before any admission asked for after this call. An
-   * admission refused meanwhile (a pause came) is not logged, and its settlement finds nothing to
-   * change, as when written beside the request. A failed write only loses those entries: the
-   * budget then counts fewer requests, as when Redis is gone for a moment.
+   * this limiter sends, so Redis runs them before any admission asked for after this call. A
+   * failed write only loses those entries: the budget then counts fewer requests, as when Redis is
+   * gone for a moment.
    */
   #flush(): void {
     if (this.#flushTimer !== undefined) {
@@ -436,8 +466,8 @@ export class SharedRateLimiter {
     const pipeline = this.#redis.pipeline();
     for (const write of held) {
       const keys = this.#keys(write.key);
-      if (write.kind === 'admit') {
-        pipeline.eval(ADMIT, 3, ...keys, ...this.#admitArgs(write.cost, write.id, write.parts));
+      if (write.kind === 'log') {
+        pipeline.eval(LOG, 3, ...keys, write.id, write.tokens, this.#windowUs, this.#ttlMs);
       } else {
         const answeredUsAgo = Math.max(0, Math.round((now - write.answeredAt) * 1000));
         pipeline.eval(SETTLE, 3, ...keys, write.ticket, write.tokens, answeredUsAgo, write.earlyUs);
@@ -450,15 +480,22 @@ export class SharedRateLimiter {
   }
 
   /**
-   * Writes the held log entries and closes the limiter's own connection (the one it was given
-   * stays open: close the limiter first).
+   * Writes the held log entries (waiting a second at most: Redis may be gone) and closes the
+   * limiter's own connection (the one it was given stays open: close the limiter first).
    */
   async close(): Promise<void> {
     this.#closed = true;
     this.#subscribed = false;
     this.#unlimitedUntil.clear();
     this.#flush();
-    await this.#flushed;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#flushed,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, CLOSE_WRITE_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
     const subscriber = this.#subscriber;
     this.#subscriber = undefined;
     if (subscriber !== undefined) await subscriber.quit().catch(() => subscriber.disconnect());
@@ -467,20 +504,20 @@ export class SharedRateLimiter {
   async #admit(key: string, cost: number, id: string, parts: readonly number[]): Promise<number> {
     // The requests that went without waiting count first.
     this.#flush();
-    return Number(await this.#redis.eval(ADMIT, 3, ...this.#keys(key), ...this.#admitArgs(cost, id, parts)));
-  }
-
-  /** ADMIT's ARGV for one request. */
-  #admitArgs(cost: number, id: string, parts: readonly number[]): (string | number)[] {
-    return [
-      cost,
-      this.#windowUs,
-      this.#limits.requestsPerMinute,
-      this.#limits.tokensPerMinute,
-      id,
-      this.#ttlMs,
-      ...parts,
-    ];
+    return Number(
+      await this.#redis.eval(
+        ADMIT,
+        3,
+        ...this.#keys(key),
+        cost,
+        this.#windowUs,
+        this.#limits.requestsPerMinute,
+        this.#limits.tokensPerMinute,
+        id,
+        this.#ttlMs,
+        ...parts,
+      ),
+    );
   }
 
   /**

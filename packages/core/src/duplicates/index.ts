@@ -106,30 +106,24 @@ export function sampleChunks<T extends ChunkText>(chunks: readonly T[], count: n
 export function collapseDuplicatePassages<T extends { record: Pick<ChunkRecord, 'text'> }>(
   ranked: readonly T[],
 ): { kept: T[]; collapsed: number } {
-  // Passages are told apart by a fingerprint first, one pass over each text; only those whose
-  // fingerprints meet (copies, and rare collisions) are normalised and compared in full.
-  const byPrint = new Map<number, { text: string; normalised?: string }[]>();
+  // Passages are told apart by a fingerprint first, one pass over the start of each text; only
+  // those whose fingerprints meet (copies, passages that start alike, rare collisions) are
+  // normalised, the first of them once another comes, and looked up among each other's texts.
+  const byPrint = new Map<number, { first: string; seen?: Set<string> }>();
   const kept: T[] = [];
   for (const item of ranked) {
     const text = item.record.text;
     const print = contentFingerprint(text);
     const same = byPrint.get(print);
     if (same === undefined) {
-      byPrint.set(print, [{ text }]);
+      byPrint.set(print, { first: text });
       kept.push(item);
       continue;
     }
+    same.seen ??= new Set([normalisedContent(same.first)]);
     const normalised = normalisedContent(text);
-    let copy = false;
-    for (const other of same) {
-      other.normalised ??= normalisedContent(other.text);
-      if (other.normalised === normalised) {
-        copy = true;
-        break;
-      }
-    }
-    if (copy) continue;
-    same.push({ text, normalised });
+    if (same.seen.has(normalised)) continue;
+    same.seen.add(normalised);
     kept.push(item);
   }
   return { kept, collapsed: ranked.length - kept.length };
@@ -143,7 +137,8 @@ const NON_ASCII = /[\u0080-\uffff]/;
  * A 32-bit FNV-1a hash of the first {@link FINGERPRINT_CHARS} characters of a text that are not
  * white space, NFKC-normalised when the text is not ASCII (ASCII is its own NFKC form): two texts
  * of the same {@link normalisedContent} have the same characters outside white space, so the same
- * fingerprint. It costs a tenth of normalising: white space is skipped, not folded into a copy.
+ * fingerprint. It costs a fraction of normalising (white space skipped, not folded into a copy;
+ * NFKC, the cheaper part, only for text that is not ASCII).
  */
 function contentFingerprint(text: string): number {
   const form = NON_ASCII.test(text) ? text.normalize('NFKC') : text;

@@ -53,7 +53,10 @@ const sentences = new Intl.Segmenter('und', { granularity: 'sentence' });
  */
 const textTokens = new Map<string, number>();
 let textTokensChars = 0;
-/** Characters of text kept (about 2 bytes each), all passages together. */
+/**
+ * Characters of text kept (about 2 bytes each), all passages together; a text cut from a longer one
+ * may keep that one in memory, so up to about twice this.
+ */
 const MAX_TEXT_TOKENS_CHARS = 4_000_000;
 /** Longer texts are counted each time. */
 const MAX_CACHED_TEXT_CHARS = 32_768;
