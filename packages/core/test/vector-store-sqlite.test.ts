@@ -11,6 +11,7 @@ import { pointId } from '../src/vector-store/ids.js';
 import { lexicalTokens } from '../src/vector-store/lexical.js';
 import { bm25TermBound } from '../src/vector-store/lexical-topk.js';
 import {
+  enableWal,
   fts5RowCount,
   SqliteVectorStore,
   type SqliteVectorStoreOptions,
@@ -652,5 +653,37 @@ describe('sqliteCollectionName', () => {
   it('rejects a model name without letters or digits, or a bad dimension', () => {
     expect(() => sqliteCollectionName('--', 8)).toThrow(QuireError);
     expect(() => sqliteCollectionName('m', 0)).toThrow(QuireError);
+  });
+});
+
+describe('enableWal', () => {
+  /** A connection whose `journal_mode = WAL` fails with `codes` first, then succeeds. */
+  function failing(...codes: string[]) {
+    const calls: string[] = [];
+    return {
+      calls,
+      pragma(source: string) {
+        calls.push(source);
+        const code = codes.shift();
+        if (code !== undefined) throw Object.assign(new Error('database is locked'), { code });
+        return 'wal';
+      },
+    };
+  }
+
+  it('asks again while another process converts a new file (SQLITE_BUSY at once, busy timeout or not)', () => {
+    const db = failing('SQLITE_BUSY', 'SQLITE_BUSY', 'SQLITE_BUSY_RECOVERY');
+    enableWal(db as never, 5_000);
+    expect(db.calls).toEqual(Array(4).fill('journal_mode = WAL'));
+  });
+
+  it('gives up once the busy timeout has passed, and at once on any other error', () => {
+    const busy = failing(...Array(1_000).fill('SQLITE_BUSY'));
+    const started = performance.now();
+    expect(() => enableWal(busy as never, 100)).toThrow(/database is locked/);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(100);
+    const other = failing('SQLITE_CORRUPT');
+    expect(() => enableWal(other as never, 5_000)).toThrow(/database is locked/);
+    expect(other.calls).toHaveLength(1);
   });
 });

@@ -250,6 +250,27 @@ const SMALL_TENANT_CACHED_TERMS = 32;
 const COLD_READ_ROWS = 131_072;
 
 /**
+ * Turns on WAL mode. Several processes opening a new file at once (workers starting together) can
+ * meet SQLITE_BUSY here at once, whatever the busy timeout, while another one converts the file:
+ * asked again, with short waits, until the timeout has passed. Exported for its tests.
+ */
+export function enableWal(db: Pick<Database.Database, 'pragma'>, timeoutMs: number): void {
+  const deadline = performance.now() + timeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let waitMs = 1; ; waitMs = Math.min(waitMs * 2, 50)) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      const code = String((error as { code?: unknown }).code);
+      if (!code.startsWith('SQLITE_BUSY') || performance.now() >= deadline) throw error;
+      // Once, at start-up: the thread may wait here.
+      Atomics.wait(pause, 0, 0, waitMs);
+    }
+  }
+}
+
+/**
  * Chunks from which a tenant's dense search goes to the read thread (see `denseThreadMinChunks`):
  * below, the scan costs less than the round trip.
  */
@@ -541,7 +562,7 @@ export class SqliteVectorStore implements VectorStoreAdapter {
       sqliteVec.load(db);
       // WAL lets readers run beside one writer and other processes; NORMAL sync is safe under WAL
       // (a power cut may lose the last commits, never corrupt the file).
-      db.pragma('journal_mode = WAL');
+      enableWal(db, this.busyTimeoutMs);
       db.pragma('synchronous = NORMAL');
       db.pragma(`mmap_size = ${this.mmapSizeBytes}`);
     } catch (error) {
