@@ -22,6 +22,25 @@ export interface ProviderLimits {
 }
 
 /**
+ * The start of a script that logs requests: Redis's clock as `now` (µs), and the window slid to it —
+ * the entries older than `win` µs (set before it) dropped from the log (KEYS[1]), the costs
+ * (KEYS[2]) and the state's sum (KEYS[3]).
+ */
+const SLIDE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - win)
+if #old > 0 then
+  local freed = 0
+  for i = 1, #old do
+    freed = freed + tonumber(redis.call('HGET', KEYS[2], old[i]) or '0')
+    redis.call('HDEL', KEYS[2], old[i])
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - win)
+  redis.call('HINCRBY', KEYS[3], 'sum', -freed)
+end`;
+
+/**
  * A sliding-window log, the provider's own model of its limits: every admitted request is kept for
  * one window with its tokens, and a request is admitted while the window holds fewer than the
  * limits. Up to a full window's budget may thus go out at once (as the provider allows), where an
@@ -39,19 +58,8 @@ export interface ProviderLimits {
  * microseconds to wait.
  */
 const ADMIT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local win = tonumber(ARGV[2])
-local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - win)
-if #old > 0 then
-  local freed = 0
-  for i = 1, #old do
-    freed = freed + tonumber(redis.call('HGET', KEYS[2], old[i]) or '0')
-    redis.call('HDEL', KEYS[2], old[i])
-  end
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - win)
-  redis.call('HINCRBY', KEYS[3], 'sum', -freed)
-end
+${SLIDE}
 local pause = tonumber(redis.call('HGET', KEYS[3], 'pause') or '0')
 if pause > now then return pause - now end
 local function limit(configured, learned)
@@ -138,18 +146,8 @@ return delta`;
  * KEYS: as ADMIT's. ARGV: request id, tokens, window µs, key ttl ms.
  */
 const LOG = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]))
-if #old > 0 then
-  local freed = 0
-  for i = 1, #old do
-    freed = freed + tonumber(redis.call('HGET', KEYS[2], old[i]) or '0')
-    redis.call('HDEL', KEYS[2], old[i])
-  end
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]))
-  redis.call('HINCRBY', KEYS[3], 'sum', -freed)
-end
+local win = tonumber(ARGV[3])
+${SLIDE}
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('HINCRBY', KEYS[3], 'sum', ARGV[2])
