@@ -1,6 +1,7 @@
 import { formatPassage, type Passage } from '@quire/api-client';
 import { DEFAULT_CONTEXT_TOKENS } from '@quire/contracts';
 import { QuireError } from '../errors.js';
+import { LruMap } from '../lru-map.js';
 import type { ChunkRecord } from '../vector-store/types.js';
 import { boundedInteger, countTokens, oneLine } from './internal.js';
 import type { RankedPassage } from './rerank.js';
@@ -51,7 +52,12 @@ const sentences = new Intl.Segmenter('und', { granularity: 'sentence' });
  * run across the end of a head — a closing bracket's piece stops before a space, and pieces are
  * read forwards only — so the line's count is the head's plus that of the space and the text.
  */
-const textTokens = new Map<string, number>();
+const textTokens = new LruMap<string, { tokens: number; chars: number }>(
+  Number.POSITIVE_INFINITY,
+  (entry) => {
+    textTokensChars -= entry.chars;
+  },
+);
 let textTokensChars = 0;
 /**
  * Characters of text kept (about 2 bytes each), all passages together; a text cut from a longer one
@@ -64,20 +70,12 @@ const MAX_CACHED_TEXT_CHARS = 32_768;
 /** Tokens of `" " + text`, from the cache when the text was counted before. */
 function lineTextTokens(text: string): number {
   const cached = textTokens.get(text);
-  if (cached !== undefined) {
-    textTokens.delete(text);
-    textTokens.set(text, cached);
-    return cached;
-  }
+  if (cached !== undefined) return cached.tokens;
   const tokens = countTokens(` ${text}`);
   if (text.length <= MAX_CACHED_TEXT_CHARS) {
-    textTokens.set(text, tokens);
+    textTokens.set(text, { tokens, chars: text.length });
     textTokensChars += text.length;
-    for (const old of textTokens.keys()) {
-      if (textTokensChars <= MAX_TEXT_TOKENS_CHARS) break;
-      textTokens.delete(old);
-      textTokensChars -= old.length;
-    }
+    while (textTokensChars > MAX_TEXT_TOKENS_CHARS && textTokens.evictOldest()) {}
   }
   return tokens;
 }

@@ -29,12 +29,12 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
 import { QuireError, StoreError } from '../errors.js';
+import { LruMap } from '../lru-map.js';
 import { lexicalTokens } from './lexical.js';
 import { bm25TermBound, exactTopK, type QueryTerm, topByImpacts } from './lexical-topk.js';
 import {
   EVERY_TOKEN,
   ftsQuery,
-  LruMap,
   type TenantCache,
   TenantLexicalIndexes,
   termsColumn,
