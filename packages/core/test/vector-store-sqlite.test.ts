@@ -40,6 +40,12 @@ describeVectorStoreContract('SqliteVectorStore', contractFactory({ dimension: 8 
 
 // Every dense search on the read thread here: the tenants of the contract are small enough for
 // the calling thread under the default `denseThreadMinChunks`, as in the run above.
+// sqlite-vec's own scan, which a tenant too big for the in-memory vectors' budget gets.
+describeVectorStoreContract(
+  'SqliteVectorStore (dense search by sqlite-vec)',
+  contractFactory({ dimension: 8, denseCacheBytes: 0 }),
+);
+
 describeVectorStoreContract(
   'SqliteVectorStore (dimension 24, named collection, small vector chunks, dense on the read thread)',
   contractFactory({ dimension: 24, collection: 'bge_small_24', vectorChunkSize: 8, denseThreadMinChunks: 0 }),
@@ -146,7 +152,7 @@ describe('SqliteVectorStore on a shared file', () => {
   });
 
   it('searches a tenant under denseThreadMinChunks on the calling thread, with the same hits as on the thread', async () => {
-    const threadQueries = vi.spyOn(SqliteReadThread.prototype, 'all');
+    const threadQueries = vi.spyOn(SqliteReadThread.prototype, 'dense');
     try {
       const store = await open({ denseThreadMinChunks: 12 });
       const threaded = await open({ denseThreadMinChunks: 0 });

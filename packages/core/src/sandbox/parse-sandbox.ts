@@ -2,11 +2,11 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { DocumentError, QuireError, type QuireErrorCode } from '../errors.js';
+import { MODULE_EXTENSION, typeScriptLoader } from '../module-files.js';
 import { type SandboxMessage, SandboxMessageSchema, type SandboxRequest } from './protocol.js';
 import { readProcessMemory, readProcessMemorySync, resetPeakRss } from './rss.js';
 import {
   checkSandboxKindPolicy,
-  MODULE_EXTENSION,
   type SandboxKindPolicy,
   sandboxKindPolicy,
   sandboxTaskModule,
@@ -763,15 +763,6 @@ export async function configureDefaultParseSandbox(options: ParseSandboxOptions)
   processSandbox = new ParseSandbox(options);
   await previous?.close();
   return processSandbox;
-}
-
-/**
- * From the TypeScript sources (tests, tsx) the child and its tasks are TypeScript: a small hook
- * transpiles them (and only them) as they load.
- */
-function typeScriptLoader(): string[] {
-  if (MODULE_EXTENSION !== '.ts') return [];
-  return ['--import', new URL('./register-source-hooks.mjs', import.meta.url).href];
 }
 
 /**

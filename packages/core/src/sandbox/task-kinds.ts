@@ -1,4 +1,5 @@
 import { QuireError } from '../errors.js';
+import { MODULE_EXTENSION, moduleFile } from '../module-files.js';
 
 /**
  * The kinds of task the sandbox runs, each a module the child imports (`export async function
@@ -25,14 +26,10 @@ export interface SandboxKindPolicy {
   maxTasksPerChild?: number;
 }
 
-/**
- * This module runs from `src/` as TypeScript (tests, tsx) or from `dist/` as JavaScript; the task
- * modules beside it have the same extension.
- */
-export const MODULE_EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+export { MODULE_EXTENSION };
 
 function sibling(path: string): URL {
-  return new URL(`${path}${MODULE_EXTENSION}`, import.meta.url);
+  return moduleFile(path, import.meta.url);
 }
 
 /** The built-in kinds: `pdf` is the `pdfjs` PDF engine, `pdf-poppler` the `poppler` one. */

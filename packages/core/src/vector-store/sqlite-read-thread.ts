@@ -2,61 +2,24 @@
  * A read-only connection to the store's file on a thread of its own, so that a search runs beside
  * work on the main thread: better-sqlite3 is synchronous, and hybrid retrieval's dense and lexical
  * searches would otherwise run one after the other on one core. WAL lets this reader see every
- * commit made before a query is posted, while the main connection reads and writes.
- *
- * The thread's code is evaluated from a string (CommonJS, as `node -e` runs it) and loads the
- * driver and the sqlite-vec extension from the paths the main thread resolved, so that it runs the
- * same from sources (tests) and from `dist/`.
+ * commit made before a query is posted, while the main connection reads and writes. The thread's
+ * code is `sqlite-read-worker.ts`.
  */
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import * as sqliteVec from 'sqlite-vec';
 import { StoreError } from '../errors.js';
+import { MODULE_EXTENSION, moduleFile, typeScriptLoader } from '../module-files.js';
+import type { DenseRequest } from './dense-vectors.js';
+import type { ReadReply, ReadRequest, ReadWorkerData } from './sqlite-read-worker.js';
 
-const THREAD_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const db = new Database(workerData.path, { readonly: true, fileMustExist: true, timeout: workerData.timeout });
-db.loadExtension(workerData.extension);
-db.pragma('mmap_size = ' + workerData.mmap);
-const statements = new Map();
-parentPort.on('message', ({ id, sql, params }) => {
-  try {
-    let statement = statements.get(sql);
-    if (statement === undefined) {
-      statement = db.prepare(sql);
-      if (statements.size >= workerData.statements) statements.delete(statements.keys().next().value);
-      statements.set(sql, statement);
-    }
-    for (const [key, value] of Object.entries(params)) {
-      // Buffers arrive as plain Uint8Arrays; the driver binds Buffers as blobs.
-      if (value instanceof Uint8Array && !Buffer.isBuffer(value)) {
-        params[key] = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-      }
-    }
-    parentPort.postMessage({ id, rows: statement.all(params) });
-  } catch (error) {
-    parentPort.postMessage({ id, error: { message: String(error && error.message), code: error && error.code } });
-  }
-});
-`;
-
-/** Statements the thread keeps prepared (by SQL text). */
-const THREAD_STATEMENTS = 64;
+type Message = ReadRequest extends infer R ? (R extends ReadRequest ? Omit<R, 'id'> : never) : never;
 
 interface Pending {
   resolve: (rows: unknown[]) => void;
   reject: (error: unknown) => void;
 }
 
-type Reply = { id: number; rows: unknown[] } | { id: number; error: { message: string; code?: string } };
-
-export interface SqliteReadThreadOptions {
-  path: string;
-  busyTimeoutMs: number;
-  mmapSizeBytes: number;
-}
+export type SqliteReadThreadOptions = ReadWorkerData;
 
 export class SqliteReadThread {
   private worker: Worker | undefined;
@@ -71,13 +34,30 @@ export class SqliteReadThread {
    * in flight and is started again by the next query.
    */
   all<Row>(sql: string, params: Record<string, unknown>): Promise<Row[]> {
+    return this.post<Row>({ op: 'all', sql, params });
+  }
+
+  /**
+   * A dense search of the thread's in-memory vectors: the rows `rowsSql` reads for the hits, each with
+   * its `score`, best first; the `fallback` SELECT's rows when the tenant's vectors do not fit the
+   * thread's budget (or it has none). Fails as {@link all} does.
+   */
+  dense<Row>(
+    request: DenseRequest,
+    rowsSql: string,
+    fallback: { sql: string; params: Record<string, unknown> },
+  ): Promise<Row[]> {
+    return this.post<Row>({ op: 'dense', request, rowsSql, fallback });
+  }
+
+  private post<Row>(message: Message): Promise<Row[]> {
     const worker = this.worker ?? this.start();
     const id = this.nextId++;
     return new Promise<Row[]>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (rows: unknown[]) => void, reject });
       // Held only while a query is in flight: an idle thread does not keep the process alive.
       if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ id, sql, params });
+      worker.postMessage({ ...message, id });
     });
   }
 
@@ -89,20 +69,13 @@ export class SqliteReadThread {
   }
 
   private start(): Worker {
-    const require = createRequire(import.meta.url);
-    const worker = new Worker(THREAD_SOURCE, {
-      eval: true,
-      workerData: {
-        driver: require.resolve('better-sqlite3'),
-        extension: sqliteVec.getLoadablePath(),
-        path: this.options.path,
-        timeout: this.options.busyTimeoutMs,
-        mmap: this.options.mmapSizeBytes,
-        statements: THREAD_STATEMENTS,
-      },
+    const worker = new Worker(moduleFile('./sqlite-read-worker', import.meta.url), {
+      // From the sources the thread needs the TypeScript hook; from dist/ it inherits the process's flags.
+      ...(MODULE_EXTENSION === '.ts' ? { execArgv: typeScriptLoader() } : {}),
+      workerData: this.options satisfies ReadWorkerData,
     });
     worker.unref();
-    worker.on('message', (reply: Reply) => {
+    worker.on('message', (reply: ReadReply) => {
       const pending = this.pending.get(reply.id);
       if (pending === undefined) return;
       this.pending.delete(reply.id);

@@ -1,0 +1,444 @@
+/**
+ * Tenants' dense vectors kept in memory by one connection, for the SQLite store's dense search: a
+ * WebAssembly SIMD scan (`dense-kernel.wat`) instead of sqlite-vec's, whose build for x86-64 Linux
+ * compares vectors one float at a time and copies every vector chunk out of SQLite. Same exact
+ * brute-force KNN; at 100k vectors of dimension 384 the scan takes about a fifth of sqlite-vec's time.
+ *
+ * A tenant's vectors are read once (one pass over its vec0 partition), then follow its writes through
+ * the lexical index's generation counter and change log (`sqlite-lexical.ts`): the rows a write
+ * changed are read again, one by one; a gap the log does not cover reads the tenant again. Every read
+ * happens inside the caller's read transaction, so the vectors and the rows returned are one snapshot.
+ * Tenants are kept while their bytes fit the budget, least recently searched out first; a tenant that
+ * alone does not fit is left to sqlite-vec (`top` returns undefined).
+ */
+import type Database from 'better-sqlite3';
+import { LruMap } from '../lru-map.js';
+import { DENSE_KERNEL_WASM } from './dense-kernel.js';
+import { compareCodePoints } from './ids.js';
+
+const PAGE_BYTES = 65536;
+/** Floats per vector in memory: the dimension rounded up to the kernel's 16 lanes. */
+const LANES = 16;
+/** Bytes a cached row costs beyond its floats: its score, its rowid and its entry in the slot map. */
+const ROW_OVERHEAD_BYTES = 4 + 8 + 48;
+/** Changed rows read one by one before reading the whole tenant again is cheaper. */
+const FOLLOWED_ROWS_MIN = 1024;
+/** Callers' statements kept prepared. */
+const PREPARED_STATEMENTS = 64;
+
+type ScoresFunction = (query: number, vectors: number, count: number, stride: number, out: number) => void;
+
+/** The WebAssembly API used here (the libraries this project compiles against do not declare it). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+const wasm = (
+  globalThis as unknown as {
+    WebAssembly: {
+      Module: new (bytes: Uint8Array) => object;
+      Memory: new (descriptor: { initial: number }) => WasmMemory;
+      Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+    };
+  }
+).WebAssembly;
+
+let kernel: object | undefined;
+
+/** The compiled kernel; throws where the runtime has no WebAssembly SIMD. */
+function kernelModule(): object {
+  kernel ??= new wasm.Module(Buffer.from(DENSE_KERNEL_WASM, 'base64'));
+  return kernel;
+}
+
+/** Whether this runtime can run the in-memory scan (WebAssembly with SIMD). */
+export function denseKernelAvailable(): boolean {
+  try {
+    kernelModule();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** One hit of the scan: a vec0 rowid and the cosine similarity of its (unit) vector to the query. */
+export interface DenseHit {
+  rowid: number;
+  score: number;
+}
+
+/**
+ * One tenant's vectors in a WebAssembly memory of their own: the query (`stride` floats), one score
+ * per row, then the rows' vectors, `stride` floats each, zero-padded beyond the dimension. Rows are
+ * dense: a deleted row's slot takes the last row.
+ */
+export class TenantVectors {
+  private capacity = 0;
+  private size = 0;
+  private memory!: WasmMemory;
+  private floats!: Float32Array;
+  private bytes8!: Uint8Array;
+  private scores!: ScoresFunction;
+  private scoresAt = 0;
+  private vectorsAt = 0;
+  private rowids = new Float64Array(0);
+  private readonly slots = new Map<number, number>();
+  readonly stride: number;
+
+  constructor(
+    readonly dimension: number,
+    capacity: number,
+    /** The tenant's lexical generation these vectors are current for. */
+    public generation: number,
+  ) {
+    this.stride = Math.ceil(dimension / LANES) * LANES;
+    this.allocate(Math.max(16, capacity));
+  }
+
+  get count(): number {
+    return this.size;
+  }
+
+  /** Bytes held, memory and bookkeeping. */
+  get bytes(): number {
+    return TenantVectors.bytesFor(this.dimension, this.capacity);
+  }
+
+  /** Bytes a tenant of `rows` rows would hold. */
+  static bytesFor(dimension: number, rows: number): number {
+    const stride = Math.ceil(dimension / LANES) * LANES;
+    return rows * (stride * 4 + ROW_OVERHEAD_BYTES) + stride * 4 + PAGE_BYTES;
+  }
+
+  /** Sets a row's vector (`dimension` float32s, as vec0 returns them), adding the row when new. */
+  set(rowid: number, vector: Uint8Array): void {
+    if (vector.byteLength !== this.dimension * 4) {
+      throw new Error(`a stored vector has ${vector.byteLength} bytes, not ${this.dimension * 4}`);
+    }
+    let slot = this.slots.get(rowid);
+    if (slot === undefined) {
+      if (this.size === this.capacity) this.allocate(this.capacity * 2);
+      slot = this.size++;
+      this.slots.set(rowid, slot);
+      this.rowids[slot] = rowid;
+    }
+    this.bytes8.set(vector, this.vectorsAt + slot * this.stride * 4);
+  }
+
+  /** Removes a row; nothing when it is not here. */
+  delete(rowid: number): void {
+    const slot = this.slots.get(rowid);
+    if (slot === undefined) return;
+    this.slots.delete(rowid);
+    const last = --this.size;
+    if (slot !== last) {
+      const moved = this.rowids[last]!;
+      const rowBytes = this.stride * 4;
+      const from = this.vectorsAt + last * rowBytes;
+      this.bytes8.copyWithin(this.vectorsAt + slot * rowBytes, from, from + rowBytes);
+      this.rowids[slot] = moved;
+      this.slots.set(moved, slot);
+    }
+  }
+
+  /**
+   * The `limit` rows most similar to the unit `query` (`dimension` numbers), best first, ties by
+   * rowid; only rows in `allowed` when given.
+   */
+  top(query: Float32Array, limit: number, allowed?: ReadonlySet<number>): DenseHit[] {
+    if (this.size === 0 || limit < 1) return [];
+    this.floats.fill(0, 0, this.stride);
+    this.floats.set(query, 0);
+    this.scores(0, this.vectorsAt, this.size, this.stride, this.scoresAt);
+    const scores = new Float32Array(this.memory.buffer, this.scoresAt, this.size);
+    const heap = new TopK(limit);
+    if (allowed === undefined) {
+      for (let slot = 0; slot < scores.length; slot++) heap.offer(scores[slot]!, this.rowids[slot]!);
+    } else {
+      for (const rowid of allowed) {
+        const slot = this.slots.get(rowid);
+        if (slot !== undefined) heap.offer(scores[slot]!, rowid);
+      }
+    }
+    return heap.sorted();
+  }
+
+  /** Moves everything to a memory of `capacity` rows. */
+  private allocate(capacity: number): void {
+    const strideBytes = this.stride * 4;
+    const scoresAt = strideBytes;
+    const vectorsAt = scoresAt + Math.ceil((capacity * 4) / 16) * 16;
+    const total = vectorsAt + capacity * strideBytes;
+    const memory = new wasm.Memory({ initial: Math.ceil(total / PAGE_BYTES) });
+    const bytes8 = new Uint8Array(memory.buffer);
+    if (this.size > 0) {
+      bytes8.set(this.bytes8.subarray(this.vectorsAt, this.vectorsAt + this.size * strideBytes), vectorsAt);
+    }
+    const rowids = new Float64Array(capacity);
+    rowids.set(this.rowids.subarray(0, this.size));
+    const instance = new wasm.Instance(kernelModule(), { env: { memory } });
+    this.scores = instance.exports.scores as ScoresFunction;
+    this.memory = memory;
+    this.bytes8 = bytes8;
+    this.floats = new Float32Array(memory.buffer);
+    this.rowids = rowids;
+    this.scoresAt = scoresAt;
+    this.vectorsAt = vectorsAt;
+    this.capacity = capacity;
+  }
+}
+
+/** The best `limit` (score, rowid) pairs offered: a min-heap on score, then on rowid reversed. */
+class TopK {
+  private readonly scores: Float64Array;
+  private readonly rowids: Float64Array;
+  private size = 0;
+
+  constructor(private readonly limit: number) {
+    this.scores = new Float64Array(limit);
+    this.rowids = new Float64Array(limit);
+  }
+
+  offer(score: number, rowid: number): void {
+    if (this.size < this.limit) {
+      let i = this.size++;
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (!this.worse(score, rowid, this.scores[parent]!, this.rowids[parent]!)) break;
+        this.scores[i] = this.scores[parent]!;
+        this.rowids[i] = this.rowids[parent]!;
+        i = parent;
+      }
+      this.scores[i] = score;
+      this.rowids[i] = rowid;
+      return;
+    }
+    // The root is the worst kept: a pair no better than it changes nothing.
+    if (!this.worse(this.scores[0]!, this.rowids[0]!, score, rowid)) return;
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= this.size) break;
+      const right = child + 1;
+      if (
+        right < this.size &&
+        this.worse(this.scores[right]!, this.rowids[right]!, this.scores[child]!, this.rowids[child]!)
+      ) {
+        child = right;
+      }
+      if (!this.worse(this.scores[child]!, this.rowids[child]!, score, rowid)) break;
+      this.scores[i] = this.scores[child]!;
+      this.rowids[i] = this.rowids[child]!;
+      i = child;
+    }
+    this.scores[i] = score;
+    this.rowids[i] = rowid;
+  }
+
+  sorted(): DenseHit[] {
+    const hits: DenseHit[] = [];
+    for (let i = 0; i < this.size; i++) hits.push({ rowid: this.rowids[i]!, score: this.scores[i]! });
+    return hits.sort((a, b) => b.score - a.score || a.rowid - b.rowid);
+  }
+
+  /** Whether (a, ra) ranks below (b, rb): a lower score, or the same score and a higher rowid. */
+  private worse(a: number, ra: number, b: number, rb: number): boolean {
+    return a < b || (a === b && ra > rb);
+  }
+}
+
+/** A dense search of one tenant: the unit query vector, and the SELECT of the rowids a filter admits. */
+export interface DenseRequest {
+  tenant: string;
+  vector: Float32Array;
+  limit: number;
+  candidates?: { sql: string; params: Record<string, unknown> };
+}
+
+export interface DenseVectorsOptions {
+  /** The store's collection: its `__vec`, `__chunks` and `__lexical*` tables are read. */
+  collection: string;
+  dimension: number;
+  /** Most bytes all cached tenants together hold. */
+  budgetBytes: number;
+}
+
+/**
+ * The cached tenants of one connection. Call {@link top} inside a read transaction on that
+ * connection.
+ */
+export class DenseVectors {
+  /** Cached tenants, least recently searched first. */
+  private readonly tenants = new Map<string, TenantVectors>();
+  /** Tenants found too big for the budget, by the generation at which they were. */
+  private readonly tooBig = new Map<string, number>();
+  private heldBytes = 0;
+  private readonly statements: {
+    generation: Database.Statement<[string], number>;
+    count: Database.Statement<[string], number>;
+    vectors: Database.Statement<[string], [number | bigint, Buffer]>;
+    vector: Database.Statement<[bigint], Buffer>;
+  };
+  private changes: Database.Statement<[string, number, number], [number, number]> | undefined;
+  /** The callers' statements (filters' candidates, rows), by SQL text. */
+  private readonly other = new LruMap<string, Database.Statement>(PREPARED_STATEMENTS);
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly options: DenseVectorsOptions,
+  ) {
+    const c = options.collection;
+    this.statements = {
+      generation: db
+        .prepare<[string], number>(`SELECT generation FROM "${c}__lexical" WHERE tenant = ?`)
+        .pluck(),
+      count: db.prepare<[string], number>(`SELECT COUNT(*) FROM "${c}__chunks" WHERE tenant = ?`).pluck(),
+      vectors: db
+        .prepare<[string], [number | bigint, Buffer]>(
+          `SELECT rowid, embedding FROM "${c}__vec" WHERE tenant = ?`,
+        )
+        .raw(),
+      vector: db.prepare<[bigint], Buffer>(`SELECT embedding FROM "${c}__vec" WHERE rowid = ?`).pluck(),
+    };
+  }
+
+  /** Bytes the cached tenants hold. */
+  get bytes(): number {
+    return this.heldBytes;
+  }
+
+  /**
+   * The tenant's `limit` nearest rows to the unit `query`, best first (ties by rowid), only rows in
+   * `allowed` when given; undefined when the tenant's vectors do not fit the budget.
+   */
+  top(
+    tenant: string,
+    query: Float32Array,
+    limit: number,
+    allowed?: ReadonlySet<number>,
+  ): DenseHit[] | undefined {
+    const generation = this.statements.generation.get(tenant);
+    // A tenant without a lexical index never had chunks.
+    if (generation === undefined) return [];
+    return this.current(tenant, generation)?.top(query, limit, allowed);
+  }
+
+  /**
+   * The rows of {@link top}'s hits read by `rowsSql` (a SELECT with one parameter, a JSON array of
+   * rowids, returning a `rowid` and an `id` column), each with its `score`, best first, ties by id;
+   * undefined when the tenant's vectors do not fit. One read transaction: the vectors and the rows are
+   * one snapshot.
+   */
+  rows<Row extends { rowid: number; id: string }>(
+    request: DenseRequest,
+    rowsSql: string,
+  ): Array<Row & { score: number }> | undefined {
+    return this.db.transaction(() => {
+      let allowed: Set<number> | undefined;
+      if (request.candidates !== undefined) {
+        allowed = new Set(
+          this.prepared(request.candidates.sql, true).all(request.candidates.params) as number[],
+        );
+        if (allowed.size === 0) return [];
+      }
+      const hits = this.top(request.tenant, request.vector, request.limit, allowed);
+      if (hits === undefined) return undefined;
+      if (hits.length === 0) return [];
+      const scores = new Map(hits.map((hit) => [hit.rowid, hit.score]));
+      const rows = this.prepared(rowsSql, false).all(JSON.stringify(hits.map((hit) => hit.rowid))) as Row[];
+      return rows
+        .map((row) => ({ ...row, score: scores.get(row.rowid)! }))
+        .sort((a, b) => b.score - a.score || compareCodePoints(a.id, b.id));
+    })();
+  }
+
+  private prepared(sql: string, pluck: boolean): Database.Statement {
+    let statement = this.other.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      if (pluck) statement.pluck();
+      this.other.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** The tenant's vectors as of the transaction's snapshot, or undefined when they do not fit. */
+  private current(tenant: string, generation: number): TenantVectors | undefined {
+    let vectors = this.tenants.get(tenant);
+    if (vectors !== undefined) {
+      this.tenants.delete(tenant);
+      if (vectors.generation !== generation && !this.follow(tenant, vectors, generation)) {
+        this.heldBytes -= vectors.bytes;
+        vectors = undefined;
+      } else if (vectors.bytes > this.options.budgetBytes) {
+        // Grown beyond the budget by its writes.
+        this.heldBytes -= vectors.bytes;
+        this.tooBig.set(tenant, generation);
+        return undefined;
+      }
+    }
+    if (vectors === undefined) {
+      if (this.tooBig.get(tenant) === generation) return undefined;
+      vectors = this.load(tenant, generation);
+      if (vectors === undefined) return undefined;
+    }
+    this.tenants.set(tenant, vectors);
+    return vectors;
+  }
+
+  /** Reads the tenant's vectors whole; undefined (and remembered) when they would not fit. */
+  private load(tenant: string, generation: number): TenantVectors | undefined {
+    const rows = this.statements.count.get(tenant) ?? 0;
+    const needed = TenantVectors.bytesFor(this.options.dimension, rows);
+    if (!this.makeRoom(needed)) {
+      this.tooBig.set(tenant, generation);
+      return undefined;
+    }
+    this.tooBig.delete(tenant);
+    const vectors = new TenantVectors(this.options.dimension, rows, generation);
+    for (const [rowid, embedding] of this.statements.vectors.iterate(tenant))
+      vectors.set(Number(rowid), embedding);
+    this.heldBytes += vectors.bytes;
+    return vectors;
+  }
+
+  /** Brings cached vectors to `generation` through the change log; false when it does not cover the gap. */
+  private follow(tenant: string, vectors: TenantVectors, generation: number): boolean {
+    if (generation < vectors.generation) return false;
+    let rows: Array<[number, number]>;
+    try {
+      this.changes ??= this.db
+        .prepare<[string, number, number], [number, number]>(
+          `SELECT generation, chunk FROM "${this.options.collection}__lexical_log" ` +
+            'WHERE tenant = ? AND generation > ? AND generation <= ?',
+        )
+        .raw();
+      rows = this.changes.all(tenant, vectors.generation, generation);
+    } catch {
+      // A file written before the log: read the tenant again.
+      return false;
+    }
+    // Every write logs at least one row: a generation without rows was written without the log.
+    if (new Set(rows.map(([at]) => at)).size !== generation - vectors.generation) return false;
+    if (rows.length > Math.max(FOLLOWED_ROWS_MIN, vectors.count / 4)) return false;
+    const before = vectors.bytes;
+    for (const [, rowid] of rows) {
+      const embedding = this.statements.vector.get(BigInt(rowid));
+      if (embedding === undefined) vectors.delete(rowid);
+      else vectors.set(rowid, embedding);
+    }
+    this.heldBytes += vectors.bytes - before;
+    vectors.generation = generation;
+    return true;
+  }
+
+  /** Evicts the least recently searched tenants until `bytes` more fit; false when they never can. */
+  private makeRoom(bytes: number): boolean {
+    if (bytes > this.options.budgetBytes) return false;
+    for (const [tenant, vectors] of this.tenants) {
+      if (this.heldBytes + bytes <= this.options.budgetBytes) break;
+      this.tenants.delete(tenant);
+      this.heldBytes -= vectors.bytes;
+    }
+    return true;
+  }
+}

@@ -1,0 +1,277 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempDir, seededRandom, type TempDir } from '@quire/testkit';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { compileDenseKernel, kernelSource } from '../scripts/dense-kernel.mjs';
+import { DENSE_KERNEL_WASM } from '../src/vector-store/dense-kernel.js';
+import { DenseVectors, TenantVectors } from '../src/vector-store/dense-vectors.js';
+import { pointId } from '../src/vector-store/ids.js';
+import { SqliteVectorStore, type SqliteVectorStoreOptions } from '../src/vector-store/sqlite.js';
+import type { ChunkPoint, SearchHit } from '../src/vector-store/types.js';
+
+type Random = () => number;
+
+function unit(random: Random, dimension: number): Float32Array {
+  const vector = Array.from({ length: dimension }, () => random() * 2 - 1);
+  const norm = Math.hypot(...vector);
+  return Float32Array.from(vector, (value) => value / norm);
+}
+
+function bytes(vector: Float32Array): Uint8Array {
+  return new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength);
+}
+
+/** The exact ranking in doubles: best first, ties by rowid. */
+function expected(
+  rows: Map<number, Float32Array>,
+  query: Float32Array,
+  limit: number,
+  allowed?: Set<number>,
+) {
+  const scored = [...rows]
+    .filter(([rowid]) => allowed === undefined || allowed.has(rowid))
+    .map(([rowid, vector]) => ({
+      rowid,
+      score: vector.reduce((sum, value, i) => sum + value * query[i]!, 0),
+    }));
+  return scored.sort((a, b) => b.score - a.score || a.rowid - b.rowid).slice(0, limit);
+}
+
+function expectSameRanking(actual: Array<{ rowid: number; score: number }>, wanted: typeof actual): void {
+  expect(actual).toHaveLength(wanted.length);
+  actual.forEach((hit, i) => {
+    expect(Math.abs(hit.score - wanted[i]!.score)).toBeLessThan(1e-5);
+    // Float32 sums may order two scores closer than their rounding either way.
+    if (hit.rowid !== wanted[i]!.rowid) expect(Math.abs(hit.score - wanted[i]!.score)).toBeLessThan(1e-5);
+  });
+  const cut = wanted.at(-1)?.score ?? 0;
+  const ids = new Set(wanted.map((hit) => hit.rowid));
+  for (const hit of actual) if (!ids.has(hit.rowid)) expect(Math.abs(hit.score - cut)).toBeLessThan(1e-5);
+}
+
+describe('the dense kernel', () => {
+  it('is dense-kernel.wat compiled (pnpm --filter @quire/core dense-kernel writes it)', async () => {
+    const compiled = await compileDenseKernel();
+    expect(DENSE_KERNEL_WASM).toBe(compiled);
+    const committed = readFileSync(new URL('../src/vector-store/dense-kernel.ts', import.meta.url), 'utf8');
+    expect(committed).toBe(kernelSource(compiled));
+  });
+});
+
+describe('TenantVectors', () => {
+  it('ranks as the exact dot products do, at dimensions on and off the 16 lanes', () => {
+    const random = seededRandom(11);
+    for (const dimension of [1, 3, 16, 17, 100, 384]) {
+      const vectors = new TenantVectors(dimension, 4, 0);
+      const rows = new Map<number, Float32Array>();
+      for (let rowid = 1; rowid <= 300; rowid++) {
+        const vector = unit(random, dimension);
+        rows.set(rowid * 7, vector);
+        vectors.set(rowid * 7, bytes(vector));
+      }
+      expect(vectors.count).toBe(300);
+      for (let q = 0; q < 5; q++) {
+        const query = unit(random, dimension);
+        for (const limit of [1, 10, 300, 400]) {
+          expectSameRanking(vectors.top(query, limit), expected(rows, query, limit));
+        }
+      }
+    }
+  });
+
+  it('keeps the rows right through deletes, re-writes and growth', () => {
+    const random = seededRandom(5);
+    const dimension = 24;
+    const vectors = new TenantVectors(dimension, 0, 0);
+    const rows = new Map<number, Float32Array>();
+    for (let step = 0; step < 3000; step++) {
+      const rowid = Math.floor(random() * 400);
+      if (random() < 0.35) {
+        vectors.delete(rowid);
+        rows.delete(rowid);
+      } else {
+        const vector = unit(random, dimension);
+        vectors.set(rowid, bytes(vector));
+        rows.set(rowid, vector);
+      }
+      if (step % 250 === 0) {
+        const query = unit(random, dimension);
+        expectSameRanking(vectors.top(query, 50), expected(rows, query, 50));
+      }
+    }
+    expect(vectors.count).toBe(rows.size);
+    const query = unit(random, dimension);
+    expectSameRanking(vectors.top(query, rows.size), expected(rows, query, rows.size));
+  });
+
+  it('ranks only the allowed rows, and breaks ties by rowid', () => {
+    const vectors = new TenantVectors(4, 0, 0);
+    const same = Float32Array.of(1, 0, 0, 0);
+    for (const rowid of [9, 3, 5, 1]) vectors.set(rowid, bytes(same));
+    vectors.set(2, bytes(Float32Array.of(0, 1, 0, 0)));
+    expect(vectors.top(same, 3)).toEqual([
+      { rowid: 1, score: 1 },
+      { rowid: 3, score: 1 },
+      { rowid: 5, score: 1 },
+    ]);
+    expect(vectors.top(same, 5, new Set([2, 9, 42]))).toEqual([
+      { rowid: 9, score: 1 },
+      { rowid: 2, score: 0 },
+    ]);
+    expect(vectors.top(same, 0)).toEqual([]);
+  });
+
+  it('refuses a vector of another size', () => {
+    expect(() => new TenantVectors(4, 0, 0).set(1, new Uint8Array(12))).toThrow(/12 bytes, not 16/);
+  });
+});
+
+const DIMENSION = 20;
+
+function points(random: Random, tenant: string, documentId: string, count: number): ChunkPoint[] {
+  return Array.from({ length: count }, (_, i) => ({
+    id: pointId(tenant, documentId, 'v1', i),
+    tenant,
+    documentId,
+    version: 'v1',
+    chunkIndex: i,
+    chunkCount: count,
+    text: `text of ${documentId} number ${i}`,
+    pageStart: null,
+    pageEnd: null,
+    headingPath: [],
+    sourceName: `${documentId}.txt`,
+    metadata: { part: i % 3 },
+    ingestedAt: '2024-01-01T00:00:00.000Z',
+    vector: [...unit(random, DIMENSION)],
+  }));
+}
+
+function expectSameHits(actual: SearchHit[], wanted: SearchHit[]): void {
+  expectSameRanking(
+    actual.map((hit) => ({ rowid: Number.NaN, score: hit.score })),
+    wanted.map((hit) => ({ rowid: Number.NaN, score: hit.score })),
+  );
+  const cut = wanted.at(-1)?.score ?? 0;
+  const ids = new Set(wanted.map((hit) => hit.record.id));
+  for (const hit of actual) {
+    if (!ids.has(hit.record.id)) expect(Math.abs(hit.score - cut)).toBeLessThan(1e-5);
+    else expect(hit.record).toEqual(wanted.find((other) => other.record.id === hit.record.id)!.record);
+  }
+}
+
+describe('SqliteVectorStore with dense vectors in memory', () => {
+  let dir: TempDir;
+  const stores: SqliteVectorStore[] = [];
+
+  beforeEach(async () => {
+    dir = await makeTempDir('dense-vectors');
+  });
+
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close();
+    await dir.cleanup();
+  });
+
+  async function open(options: Partial<SqliteVectorStoreOptions> = {}): Promise<SqliteVectorStore> {
+    const store = new SqliteVectorStore({
+      path: join(dir.path, 'store.db'),
+      dimension: DIMENSION,
+      ...options,
+    });
+    await store.init();
+    stores.push(store);
+    return store;
+  }
+
+  it('finds what sqlite-vec finds, on either thread, through writes made by another connection', async () => {
+    const random = seededRandom(3);
+    const writer = await open({ denseCacheBytes: 0 });
+    const here = await open({ denseThreadMinChunks: 100_000 });
+    const thread = await open({ denseThreadMinChunks: 0 });
+    const loads = vi.spyOn(DenseVectors.prototype as unknown as { load: () => unknown }, 'load');
+    const compare = async (
+      limit: number,
+      filter?: { documentIds?: string[]; metadata?: { part: number } },
+    ) => {
+      const query = [...unit(random, DIMENSION)];
+      const options = { limit, ...(filter ? { filter } : {}) };
+      const wanted = await writer.searchDense('t1', query, options);
+      expectSameHits(await here.searchDense('t1', query, options), wanted);
+      expectSameHits(await thread.searchDense('t1', query, options), wanted);
+      return wanted;
+    };
+    try {
+      expect(await compare(5)).toEqual([]);
+      await writer.upsert('t1', points(random, 't1', 'doc-0', 40));
+      await writer.upsert('t2', points(random, 't2', 'doc-0', 40));
+      expect(await compare(10)).toHaveLength(10);
+      loads.mockClear();
+      // A new document, a re-written one, a deleted one: each followed through the change log.
+      await writer.upsert('t1', points(random, 't1', 'doc-1', 30));
+      expect(await compare(70)).toHaveLength(70);
+      await writer.upsert('t1', points(random, 't1', 'doc-0', 40));
+      expect(await compare(8)).toHaveLength(8);
+      await writer.deleteDocument('t1', 'doc-0');
+      expect(await compare(70)).toHaveLength(30);
+      expect(await compare(5, { documentIds: ['doc-1'] })).toHaveLength(5);
+      expect(await compare(50, { metadata: { part: 1 } })).toHaveLength(10);
+      expect(await compare(5, { documentIds: ['doc-0'] })).toEqual([]);
+      expect(loads).not.toHaveBeenCalled();
+    } finally {
+      loads.mockRestore();
+    }
+  });
+
+  it('reads a tenant again when the change log no longer covers the gap', async () => {
+    const random = seededRandom(4);
+    const writer = await open({ denseCacheBytes: 0 });
+    const reader = await open();
+    const query = [...unit(random, DIMENSION)];
+    await writer.upsert('t1', points(random, 't1', 'doc-0', 10));
+    await reader.searchDense('t1', query, { limit: 3 });
+    const loads = vi.spyOn(DenseVectors.prototype as unknown as { load: () => unknown }, 'load');
+    try {
+      // The log keeps the last 256 generations: 300 writes later the cache cannot follow.
+      for (let i = 0; i < 300; i++) await writer.upsert('t1', points(random, 't1', `doc-${i % 20}`, 2));
+      expectSameHits(
+        await reader.searchDense('t1', query, { limit: 30 }),
+        await writer.searchDense('t1', query, { limit: 30 }),
+      );
+      expect(loads).toHaveBeenCalledTimes(1);
+    } finally {
+      loads.mockRestore();
+    }
+  });
+
+  it('leaves a tenant that does not fit the budget to sqlite-vec, and evicts the least recently searched', async () => {
+    const random = seededRandom(8);
+    const writer = await open({ denseCacheBytes: 0 });
+    await writer.upsert('big', points(random, 'big', 'doc', 300));
+    await writer.upsert('a', points(random, 'a', 'doc', 100));
+    await writer.upsert('b', points(random, 'b', 'doc', 100));
+    // Room for one tenant of 100 chunks, not for two, nor for the tenant of 300.
+    const budget = Math.ceil(TenantVectors.bytesFor(DIMENSION, 100) * 1.5);
+    const reader = await open({ denseCacheBytes: budget, denseThreadMinChunks: 100_000 });
+    for (let round = 0; round < 3; round++) {
+      for (const tenant of ['big', 'a', 'b']) {
+        const query = [...unit(random, DIMENSION)];
+        expectSameHits(
+          await reader.searchDense(tenant, query, { limit: 20 }),
+          await writer.searchDense(tenant, query, { limit: 20 }),
+        );
+      }
+    }
+    const cache = (reader as unknown as { denseVectors: DenseVectors }).denseVectors;
+    expect(cache.bytes).toBeGreaterThan(0);
+    expect(cache.bytes).toBeLessThanOrEqual(budget);
+  });
+
+  it('refuses a denseCacheBytes that is not a non-negative integer', () => {
+    for (const denseCacheBytes of [-1, 1.5, Number.NaN]) {
+      expect(
+        () => new SqliteVectorStore({ path: join(dir.path, 'x.db'), dimension: 8, denseCacheBytes }),
+      ).toThrow(/denseCacheBytes/);
+    }
+  });
+});
