@@ -20,7 +20,11 @@ describe('parseQuireEnv', () => {
     const config = parseQuireEnv({}, '/srv/app');
     expect(config.redisUrl).toBe('redis://127.0.0.1:6379');
     expect(config.queuePrefix).toBe('{quire}');
-    expect(config.store).toEqual({ kind: 'sqlite', path: '/srv/app/.quire/vectors.db' });
+    expect(config.store).toEqual({
+      kind: 'sqlite',
+      path: '/srv/app/.quire/vectors.db',
+      denseCacheBytes: 256 * 1024 * 1024,
+    });
     expect(config.models).toMatchObject({
       kind: 'builtin',
       dimension: 384,
@@ -33,6 +37,19 @@ describe('parseQuireEnv', () => {
       minRerankScore: BUILTIN_MIN_RERANK_SCORE,
     });
     expect(config.ingest).toMatchObject({ fileRoots: [], allowPrivateUrls: false });
+  });
+
+  it("sizes the SQLite store's in-memory dense vectors, and refuses a size that is not a whole MiB count", () => {
+    const store = parseQuireEnv({ QUIRE_SQLITE_DENSE_CACHE_MB: '0' }, '/srv/app').store;
+    expect(store).toMatchObject({ kind: 'sqlite', denseCacheBytes: 0 });
+    expect(parseQuireEnv({ QUIRE_SQLITE_DENSE_CACHE_MB: '64' }, '/srv/app').store).toMatchObject({
+      denseCacheBytes: 64 * 1024 * 1024,
+    });
+    for (const value of ['-1', '1.5', 'lots']) {
+      expect(() => parseQuireEnv({ QUIRE_SQLITE_DENSE_CACHE_MB: value }, '/srv/app')).toThrow(
+        /QUIRE_SQLITE_DENSE_CACHE_MB/,
+      );
+    }
   });
 
   it('switches to Qdrant and to a real model API by configuration alone', () => {

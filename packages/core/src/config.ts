@@ -63,6 +63,12 @@ export const QuireEnvSchema = z.object({
   QUIRE_DATA_DIR: z.string().default('.quire'),
   /** SQLite file of the embedded store. Default `<QUIRE_DATA_DIR>/vectors.db`. */
   QUIRE_SQLITE_PATH: optionalString,
+  /**
+   * MiB of dense vectors each SQLite connection of a process keeps in memory for fast dense search
+   * (about 1.6 KiB a chunk at dimension 384); a tenant larger than this is searched by sqlite-vec.
+   * 0 turns the in-memory vectors off.
+   */
+  QUIRE_SQLITE_DENSE_CACHE_MB: int(0, 65_536).default(256),
   /** Set to use Qdrant instead of the embedded store. */
   QDRANT_URL: optionalString.pipe(z.string().url().optional()),
   QDRANT_API_KEY: optionalString,
@@ -174,7 +180,7 @@ export interface QuireConfig {
   redisUrl: string;
   queuePrefix: string;
   store:
-    | { kind: 'sqlite'; path: string }
+    | { kind: 'sqlite'; path: string; denseCacheBytes: number }
     | { kind: 'qdrant'; url: string; apiKey: string | undefined; timeoutMs: number };
   models: {
     kind: 'builtin' | 'api';
@@ -289,6 +295,7 @@ export function toConfig(e: QuireEnv, cwd: string): QuireConfig {
       : {
           kind: 'sqlite',
           path: e.QUIRE_SQLITE_PATH ? resolve(cwd, e.QUIRE_SQLITE_PATH) : join(dataDir, 'vectors.db'),
+          denseCacheBytes: e.QUIRE_SQLITE_DENSE_CACHE_MB * 1024 * 1024,
         },
     models: {
       kind: api ? 'api' : 'builtin',

@@ -64,5 +64,6 @@ function createAdapter(config: QuireConfig, readOnlyStore: boolean): VectorStore
     path: config.store.path,
     dimension,
     collection: sqliteCollectionName(model, dimension),
+    denseCacheBytes: config.store.denseCacheBytes,
   });
 }
