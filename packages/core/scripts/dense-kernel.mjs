@@ -1,6 +1,7 @@
 // Compiles src/vector-store/dense-kernel.wat and writes its bytes to src/vector-store/dense-kernel.ts
 // (test/dense-vectors.test.ts checks that the committed bytes are the text's).
 import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import initWabt from 'wabt';
 
 const wat = new URL('../src/vector-store/dense-kernel.wat', import.meta.url);
@@ -26,6 +27,6 @@ export function kernelSource(base64) {
   );
 }
 
-if (process.argv[1] === new URL(import.meta.url).pathname) {
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(target, kernelSource(await compileDenseKernel()));
 }

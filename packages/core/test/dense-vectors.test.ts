@@ -49,6 +49,13 @@ function expectSameRanking(actual: Array<{ rowid: number; score: number }>, want
   for (const hit of actual) if (!ids.has(hit.rowid)) expect(Math.abs(hit.score - cut)).toBeLessThan(1e-5);
 }
 
+/** `top`'s first `limit` hits, after checking that any beyond them tie with the last place. */
+function cut(vectors: TenantVectors, query: Float32Array, limit: number, allowed?: Set<number>) {
+  const hits = vectors.top(query, limit, allowed);
+  for (const hit of hits.slice(limit)) expect(hit.score).toBe(hits[limit - 1]!.score);
+  return hits.slice(0, limit);
+}
+
 describe('the dense kernel', () => {
   it('is dense-kernel.wat compiled (pnpm --filter @quire/core dense-kernel writes it)', async () => {
     const compiled = await compileDenseKernel();
@@ -73,7 +80,7 @@ describe('TenantVectors', () => {
       for (let q = 0; q < 5; q++) {
         const query = unit(random, dimension);
         for (const limit of [1, 10, 300, 400]) {
-          expectSameRanking(vectors.top(query, limit), expected(rows, query, limit));
+          expectSameRanking(cut(vectors, query, limit), expected(rows, query, limit));
         }
       }
     }
@@ -96,12 +103,12 @@ describe('TenantVectors', () => {
       }
       if (step % 250 === 0) {
         const query = unit(random, dimension);
-        expectSameRanking(vectors.top(query, 50), expected(rows, query, 50));
+        expectSameRanking(cut(vectors, query, 50), expected(rows, query, 50));
       }
     }
     expect(vectors.count).toBe(rows.size);
     const query = unit(random, dimension);
-    expectSameRanking(vectors.top(query, rows.size), expected(rows, query, rows.size));
+    expectSameRanking(cut(vectors, query, rows.size), expected(rows, query, rows.size));
   });
 
   it('ranks only the allowed rows, and breaks ties by rowid', () => {
@@ -113,6 +120,7 @@ describe('TenantVectors', () => {
       { rowid: 1, score: 1 },
       { rowid: 3, score: 1 },
       { rowid: 5, score: 1 },
+      { rowid: 9, score: 1 },
     ]);
     expect(vectors.top(same, 5, new Set([2, 9, 42]))).toEqual([
       { rowid: 9, score: 1 },
@@ -121,8 +129,31 @@ describe('TenantVectors', () => {
     expect(vectors.top(same, 0)).toEqual([]);
   });
 
-  it('refuses a vector of another size', () => {
-    expect(() => new TenantVectors(4, 0, 0).set(1, new Uint8Array(12))).toThrow(/12 bytes, not 16/);
+  it('returns every row tied with the last place, for the caller to order and cut', () => {
+    const vectors = new TenantVectors(4, 0, 0);
+    const same = Float32Array.of(1, 0, 0, 0);
+    for (let rowid = 1; rowid <= 12; rowid++) vectors.set(rowid, bytes(same));
+    vectors.set(20, bytes(Float32Array.of(0.6, 0.8, 0, 0)));
+    const hits = vectors.top(same, 3);
+    expect(hits.slice(0, 3)).toEqual([1, 2, 3].map((rowid) => ({ rowid, score: 1 })));
+    expect(hits.map((hit) => hit.rowid).sort((a, b) => a - b)).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
+    ]);
+    expect(vectors.top(same, 3, new Set([20, 4, 7]))).toEqual([
+      { rowid: 4, score: 1 },
+      { rowid: 7, score: 1 },
+      { rowid: 20, score: Math.fround(0.6) },
+    ]);
+  });
+
+  it('refuses a vector or a query of another size', () => {
+    const vectors = new TenantVectors(4, 0, 0);
+    expect(() => vectors.set(1, new Uint8Array(12))).toThrow(/12 bytes, not 16/);
+    vectors.set(1, bytes(Float32Array.of(1, 0, 0, 0)));
+    expect(() => vectors.top(Float32Array.of(1, 0, 0, 0, 0), 1)).toThrow(
+      /dimension 5 searched vectors of dimension 4/,
+    );
+    expect(vectors.top(Float32Array.of(1, 0, 0, 0), 1)).toEqual([{ rowid: 1, score: 1 }]);
   });
 });
 
@@ -218,6 +249,72 @@ describe('SqliteVectorStore with dense vectors in memory', () => {
       expect(await compare(50, { metadata: { part: 1 } })).toHaveLength(10);
       expect(await compare(5, { documentIds: ['doc-0'] })).toEqual([]);
       expect(loads).not.toHaveBeenCalled();
+    } finally {
+      loads.mockRestore();
+    }
+  });
+
+  it('never takes a rowid another tenant reused for its own', async () => {
+    const random = seededRandom(9);
+    const writer = await open({ denseCacheBytes: 0 });
+    for (const denseThreadMinChunks of [100_000, 0]) {
+      const reader = await open({ denseThreadMinChunks });
+      const query = [...unit(random, DIMENSION)];
+      await writer.upsert('a', points(random, 'a', 'kept', 3));
+      // The highest rowid: deleted below, then taken by the next insert, in another tenant.
+      await writer.upsert('a', [{ ...points(random, 'a', 'last', 1)[0]!, vector: query }]);
+      expect((await reader.searchDense('a', query, { limit: 5 }))[0]!.record.documentId).toBe('last');
+      await writer.deleteDocument('a', 'last');
+      await writer.upsert('b', [{ ...points(random, 'b', 'other', 1)[0]!, vector: query }]);
+      // Three: the reused rowid neither answers nor takes a place.
+      const hits = await reader.searchDense('a', query, { limit: 3 });
+      expect(hits.map((hit) => `${hit.record.tenant}/${hit.record.documentId}`)).toEqual([
+        'a/kept',
+        'a/kept',
+        'a/kept',
+      ]);
+      expectSameHits(hits, await writer.searchDense('a', query, { limit: 3 }));
+      await writer.deleteDocument('a', 'kept');
+      await writer.deleteDocument('b', 'other');
+    }
+  });
+
+  it('orders ties by chunk id, whatever the limit', async () => {
+    const random = seededRandom(10);
+    const store = await open({ denseThreadMinChunks: 100_000 });
+    const same = [...unit(random, DIMENSION)];
+    await store.upsert(
+      't1',
+      points(random, 't1', 'doc', 12).map((point) => ({ ...point, vector: same })),
+    );
+    const all = (await store.searchDense('t1', same, { limit: 12 })).map((hit) => hit.record.id);
+    expect(all).toEqual([...all].sort());
+    for (const limit of [1, 3, 7]) {
+      const hits = await store.searchDense('t1', same, { limit });
+      expect(hits.map((hit) => hit.record.id)).toEqual(all.slice(0, limit));
+    }
+  });
+
+  it('follows the writes of a tenant that fills most of the budget without reading it again', async () => {
+    const random = seededRandom(12);
+    const writer = await open({ denseCacheBytes: 0 });
+    await writer.upsert('t1', points(random, 't1', 'doc', 400));
+    const budget = Math.ceil(TenantVectors.bytesFor(DIMENSION, TenantVectors.capacityFor(400)) * 1.2);
+    const reader = await open({ denseCacheBytes: budget, denseThreadMinChunks: 100_000 });
+    const loads = vi.spyOn(DenseVectors.prototype as unknown as { load: () => unknown }, 'load');
+    try {
+      for (let i = 0; i < 40; i++) {
+        await writer.upsert('t1', points(random, 't1', `more-${i}`, 2));
+        const query = [...unit(random, DIMENSION)];
+        expectSameHits(
+          await reader.searchDense('t1', query, { limit: 10 }),
+          await writer.searchDense('t1', query, { limit: 10 }),
+        );
+        const cache = (reader as unknown as { denseVectors: DenseVectors }).denseVectors;
+        expect(cache.bytes).toBeGreaterThan(0);
+        expect(cache.bytes).toBeLessThanOrEqual(budget);
+      }
+      expect(loads).toHaveBeenCalledTimes(1);
     } finally {
       loads.mockRestore();
     }

@@ -23,6 +23,18 @@ const LANES = 16;
 const ROW_OVERHEAD_BYTES = 4 + 8 + 48;
 /** Changed rows read one by one before reading the whole tenant again is cheaper. */
 const FOLLOWED_ROWS_MIN = 1024;
+/**
+ * Bytes one tenant's memory may have: a WebAssembly memory holds at most 4 GiB, and a tenant this
+ * big is better served by Qdrant anyway. Larger tenants are left to sqlite-vec.
+ */
+const MAX_TENANT_BYTES = 2 ** 31;
+/**
+ * Tenants a connection keeps: each holds a WebAssembly memory of its own, of which a process can
+ * map some thousands.
+ */
+const MAX_TENANTS = 1024;
+/** Tenants remembered as too big for the budget. */
+const MAX_TOO_BIG = 4096;
 /** Callers' statements kept prepared. */
 const PREPARED_STATEMENTS = 64;
 
@@ -91,7 +103,12 @@ export class TenantVectors {
     public generation: number,
   ) {
     this.stride = Math.ceil(dimension / LANES) * LANES;
-    this.allocate(Math.max(16, capacity));
+    this.allocate(TenantVectors.capacityFor(capacity));
+  }
+
+  /** The rows allocated for `rows` rows: some room to grow, so that a write rarely moves them all. */
+  static capacityFor(rows: number): number {
+    return Math.max(16, rows + Math.ceil(rows / 8));
   }
 
   get count(): number {
@@ -116,7 +133,7 @@ export class TenantVectors {
     }
     let slot = this.slots.get(rowid);
     if (slot === undefined) {
-      if (this.size === this.capacity) this.allocate(this.capacity * 2);
+      if (this.size === this.capacity) this.allocate(TenantVectors.capacityFor(this.capacity));
       slot = this.size++;
       this.slots.set(rowid, slot);
       this.rowids[slot] = rowid;
@@ -142,9 +159,14 @@ export class TenantVectors {
 
   /**
    * The `limit` rows most similar to the unit `query` (`dimension` numbers), best first, ties by
-   * rowid; only rows in `allowed` when given.
+   * rowid, and after them every other row whose score ties with the last place, so that the caller
+   * can order ties by something else (the store by chunk id) and cut; only rows in `allowed` when
+   * given.
    */
   top(query: Float32Array, limit: number, allowed?: ReadonlySet<number>): DenseHit[] {
+    if (query.length !== this.dimension) {
+      throw new Error(`a query of dimension ${query.length} searched vectors of dimension ${this.dimension}`);
+    }
     if (this.size === 0 || limit < 1) return [];
     this.floats.fill(0, 0, this.stride);
     this.floats.set(query, 0);
@@ -159,7 +181,24 @@ export class TenantVectors {
         if (slot !== undefined) heap.offer(scores[slot]!, rowid);
       }
     }
-    return heap.sorted();
+    const hits = heap.sorted();
+    if (hits.length < limit) return hits;
+    // Rows tied with the last place that the heap left out (identical vectors: repeated text).
+    const cut = hits[hits.length - 1]!.score;
+    const kept = new Set(hits.filter((hit) => hit.score === cut).map((hit) => hit.rowid));
+    const tied = (slot: number) => {
+      const rowid = this.rowids[slot]!;
+      if (scores[slot] === cut && !kept.has(rowid)) hits.push({ rowid, score: cut });
+    };
+    if (allowed === undefined) {
+      for (let slot = 0; slot < scores.length; slot++) tied(slot);
+    } else {
+      for (const rowid of allowed) {
+        const slot = this.slots.get(rowid);
+        if (slot !== undefined) tied(slot);
+      }
+    }
+    return hits;
   }
 
   /** Moves everything to a memory of `capacity` rows. */
@@ -270,13 +309,13 @@ export class DenseVectors {
   /** Cached tenants, least recently searched first. */
   private readonly tenants = new Map<string, TenantVectors>();
   /** Tenants found too big for the budget, by the generation at which they were. */
-  private readonly tooBig = new Map<string, number>();
+  private readonly tooBig = new LruMap<string, number>(MAX_TOO_BIG);
   private heldBytes = 0;
   private readonly statements: {
     generation: Database.Statement<[string], number>;
     count: Database.Statement<[string], number>;
     vectors: Database.Statement<[string], [number | bigint, Buffer]>;
-    vector: Database.Statement<[bigint], Buffer>;
+    vector: Database.Statement<[bigint, string], Buffer>;
   };
   private changes: Database.Statement<[string, number, number], [number, number]> | undefined;
   /** The callers' statements (filters' candidates, rows), by SQL text. */
@@ -297,7 +336,10 @@ export class DenseVectors {
           `SELECT rowid, embedding FROM "${c}__vec" WHERE tenant = ?`,
         )
         .raw(),
-      vector: db.prepare<[bigint], Buffer>(`SELECT embedding FROM "${c}__vec" WHERE rowid = ?`).pluck(),
+      // With the tenant: a rowid its log names may have been deleted and reused by another tenant since.
+      vector: db
+        .prepare<[bigint, string], Buffer>(`SELECT embedding FROM "${c}__vec" WHERE rowid = ? AND tenant = ?`)
+        .pluck(),
     };
   }
 
@@ -323,8 +365,9 @@ export class DenseVectors {
   }
 
   /**
-   * The rows of {@link top}'s hits read by `rowsSql` (a SELECT with one parameter, a JSON array of
-   * rowids, returning a `rowid` and an `id` column), each with its `score`, best first, ties by id;
+   * The rows of {@link top}'s hits read by `rowsSql` (a SELECT with two parameters, a JSON array of
+   * rowids and the tenant, returning a `rowid` and an `id` column), each with its `score`, best first,
+   * ties by id;
    * undefined when the tenant's vectors do not fit. One read transaction: the vectors and the rows are
    * one snapshot.
    */
@@ -344,10 +387,12 @@ export class DenseVectors {
       if (hits === undefined) return undefined;
       if (hits.length === 0) return [];
       const scores = new Map(hits.map((hit) => [hit.rowid, hit.score]));
-      const rows = this.prepared(rowsSql, false).all(JSON.stringify(hits.map((hit) => hit.rowid))) as Row[];
+      const rowids = JSON.stringify(hits.map((hit) => hit.rowid));
+      const rows = this.prepared(rowsSql, false).all(rowids, request.tenant) as Row[];
       return rows
         .map((row) => ({ ...row, score: scores.get(row.rowid)! }))
-        .sort((a, b) => b.score - a.score || compareCodePoints(a.id, b.id));
+        .sort((a, b) => b.score - a.score || compareCodePoints(a.id, b.id))
+        .slice(0, request.limit);
     })();
   }
 
@@ -365,43 +410,43 @@ export class DenseVectors {
   private current(tenant: string, generation: number): TenantVectors | undefined {
     let vectors = this.tenants.get(tenant);
     if (vectors !== undefined) {
+      // Out of the map while it changes: its bytes are counted again when it goes back.
       this.tenants.delete(tenant);
-      if (vectors.generation !== generation && !this.follow(tenant, vectors, generation)) {
-        this.heldBytes -= vectors.bytes;
-        vectors = undefined;
-      } else if (vectors.bytes > this.options.budgetBytes) {
-        // Grown beyond the budget by its writes.
-        this.heldBytes -= vectors.bytes;
-        this.tooBig.set(tenant, generation);
-        return undefined;
-      }
+      this.heldBytes -= vectors.bytes;
+      if (vectors.generation !== generation && !this.follow(tenant, vectors, generation)) vectors = undefined;
     }
     if (vectors === undefined) {
       if (this.tooBig.get(tenant) === generation) return undefined;
       vectors = this.load(tenant, generation);
-      if (vectors === undefined) return undefined;
     }
-    this.tenants.set(tenant, vectors);
-    return vectors;
-  }
-
-  /** Reads the tenant's vectors whole; undefined (and remembered) when they would not fit. */
-  private load(tenant: string, generation: number): TenantVectors | undefined {
-    const rows = this.statements.count.get(tenant) ?? 0;
-    const needed = TenantVectors.bytesFor(this.options.dimension, rows);
-    if (!this.makeRoom(needed)) {
+    if (vectors === undefined || !this.makeRoom(vectors.bytes)) {
       this.tooBig.set(tenant, generation);
       return undefined;
     }
-    this.tooBig.delete(tenant);
-    const vectors = new TenantVectors(this.options.dimension, rows, generation);
-    for (const [rowid, embedding] of this.statements.vectors.iterate(tenant))
-      vectors.set(Number(rowid), embedding);
+    this.tenants.set(tenant, vectors);
     this.heldBytes += vectors.bytes;
     return vectors;
   }
 
-  /** Brings cached vectors to `generation` through the change log; false when it does not cover the gap. */
+  /** Reads the tenant's vectors whole; undefined when they would not fit. */
+  private load(tenant: string, generation: number): TenantVectors | undefined {
+    const rows = this.statements.count.get(tenant) ?? 0;
+    if (!this.makeRoom(TenantVectors.bytesFor(this.options.dimension, TenantVectors.capacityFor(rows)))) {
+      return undefined;
+    }
+    return this.fitting(() => {
+      const vectors = new TenantVectors(this.options.dimension, rows, generation);
+      for (const [rowid, embedding] of this.statements.vectors.iterate(tenant)) {
+        vectors.set(Number(rowid), embedding);
+      }
+      return vectors;
+    });
+  }
+
+  /**
+   * Brings cached vectors to `generation` through the change log; false when it does not cover the
+   * gap, or when the vectors can no longer grow.
+   */
   private follow(tenant: string, vectors: TenantVectors, generation: number): boolean {
     if (generation < vectors.generation) return false;
     let rows: Array<[number, number]>;
@@ -420,22 +465,42 @@ export class DenseVectors {
     // Every write logs at least one row: a generation without rows was written without the log.
     if (new Set(rows.map(([at]) => at)).size !== generation - vectors.generation) return false;
     if (rows.length > Math.max(FOLLOWED_ROWS_MIN, vectors.count / 4)) return false;
-    const before = vectors.bytes;
-    for (const [, rowid] of rows) {
-      const embedding = this.statements.vector.get(BigInt(rowid));
-      if (embedding === undefined) vectors.delete(rowid);
-      else vectors.set(rowid, embedding);
-    }
-    this.heldBytes += vectors.bytes - before;
+    const followed = this.fitting(() => {
+      for (const [, rowid] of rows) {
+        const embedding = this.statements.vector.get(BigInt(rowid), tenant);
+        if (embedding === undefined) vectors.delete(rowid);
+        else vectors.set(rowid, embedding);
+      }
+      return vectors;
+    });
+    if (followed === undefined) return false;
     vectors.generation = generation;
     return true;
   }
 
-  /** Evicts the least recently searched tenants until `bytes` more fit; false when they never can. */
+  /**
+   * Runs work that allocates a tenant's memory: undefined when the memory is beyond what one tenant
+   * may have or than the runtime gives (a RangeError), so that the tenant is left to sqlite-vec.
+   */
+  private fitting(work: () => TenantVectors): TenantVectors | undefined {
+    let vectors: TenantVectors;
+    try {
+      vectors = work();
+    } catch (error) {
+      if (error instanceof RangeError) return undefined;
+      throw error;
+    }
+    return vectors.bytes > MAX_TENANT_BYTES ? undefined : vectors;
+  }
+
+  /**
+   * Evicts the least recently searched tenants until `bytes` more fit the budget and one more tenant
+   * fits the count; false when the bytes never can.
+   */
   private makeRoom(bytes: number): boolean {
-    if (bytes > this.options.budgetBytes) return false;
+    if (bytes > Math.min(this.options.budgetBytes, MAX_TENANT_BYTES)) return false;
     for (const [tenant, vectors] of this.tenants) {
-      if (this.heldBytes + bytes <= this.options.budgetBytes) break;
+      if (this.heldBytes + bytes <= this.options.budgetBytes && this.tenants.size < MAX_TENANTS) break;
       this.tenants.delete(tenant);
       this.heldBytes -= vectors.bytes;
     }

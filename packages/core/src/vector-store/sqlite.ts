@@ -875,11 +875,11 @@ export class SqliteVectorStore implements VectorStoreAdapter {
     return this.denseVectors;
   }
 
-  /** The rows of in-memory dense hits, by a JSON array of their rowids. */
+  /** The rows of in-memory dense hits, by a JSON array of their rowids and the tenant. */
   private denseRowsSql(): string {
     return (
       `SELECT ${CHUNK_COLUMNS} FROM ${this.table('chunks')} c ` +
-      'WHERE c.rowid IN (SELECT value FROM json_each(?))'
+      'WHERE c.rowid IN (SELECT value FROM json_each(?)) AND c.tenant = ?'
     );
   }
 
