@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, seededRandom, type TempDir } from '@quire/testkit';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { compileDenseKernel, kernelSource } from '../scripts/dense-kernel.mjs';
 import { DENSE_KERNEL_WASM } from '../src/vector-store/dense-kernel.js';
 import { DenseVectors, TenantVectors } from '../src/vector-store/dense-vectors.js';
-import { pointId } from '../src/vector-store/ids.js';
 import { SqliteVectorStore, type SqliteVectorStoreOptions } from '../src/vector-store/sqlite.js';
 import type { ChunkPoint, SearchHit } from '../src/vector-store/types.js';
+import { chunkPoints } from './chunk-points.js';
 
 type Random = () => number;
 
@@ -160,22 +161,13 @@ describe('TenantVectors', () => {
 const DIMENSION = 20;
 
 function points(random: Random, tenant: string, documentId: string, count: number): ChunkPoint[] {
-  return Array.from({ length: count }, (_, i) => ({
-    id: pointId(tenant, documentId, 'v1', i),
+  return chunkPoints(
     tenant,
     documentId,
-    version: 'v1',
-    chunkIndex: i,
-    chunkCount: count,
-    text: `text of ${documentId} number ${i}`,
-    pageStart: null,
-    pageEnd: null,
-    headingPath: [],
-    sourceName: `${documentId}.txt`,
-    metadata: { part: i % 3 },
-    ingestedAt: '2024-01-01T00:00:00.000Z',
-    vector: [...unit(random, DIMENSION)],
-  }));
+    count,
+    () => [...unit(random, DIMENSION)],
+    (i) => ({ part: i % 3 }),
+  );
 }
 
 function expectSameHits(actual: SearchHit[], wanted: SearchHit[]): void {
@@ -362,6 +354,21 @@ describe('SqliteVectorStore with dense vectors in memory', () => {
     const cache = (reader as unknown as { denseVectors: DenseVectors }).denseVectors;
     expect(cache.bytes).toBeGreaterThan(0);
     expect(cache.bytes).toBeLessThanOrEqual(budget);
+  });
+
+  it("reads the rows of its hits by rowid, not through the tenant's index", async () => {
+    const store = await open();
+    const sql = (store as unknown as { denseRowsSql(): string }).denseRowsSql();
+    const db = new Database(join(dir.path, 'store.db'), { readonly: true });
+    try {
+      const plan = db
+        .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+        .all('[1, 2]', 't1')
+        .map((row) => (row as { detail: string }).detail);
+      expect(plan[0]).toMatch(/USING INTEGER PRIMARY KEY \(rowid=\?\)/);
+    } finally {
+      db.close();
+    }
   });
 
   it('refuses a denseCacheBytes that is not a non-negative integer', () => {

@@ -7,7 +7,6 @@ import { makeTempDir, seededRandom, spawnProcess, type TempDir } from '@quire/te
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { QuireError, StoreError } from '../src/errors.js';
-import { pointId } from '../src/vector-store/ids.js';
 import { lexicalTokens } from '../src/vector-store/lexical.js';
 import { bm25TermBound } from '../src/vector-store/lexical-topk.js';
 import {
@@ -20,6 +19,7 @@ import {
 import { tenantTableName } from '../src/vector-store/sqlite-lexical.js';
 import { SqliteReadThread } from '../src/vector-store/sqlite-read-thread.js';
 import type { ChunkPoint, SearchOptions } from '../src/vector-store/types.js';
+import { chunkPoints } from './chunk-points.js';
 import { describeVectorStoreContract } from './vector-store-contract.js';
 
 function contractFactory(options: Omit<SqliteVectorStoreOptions, 'path'>) {
@@ -53,26 +53,11 @@ describeVectorStoreContract(
 );
 
 function points(tenant: string, documentId: string, count: number, dimension = 8): ChunkPoint[] {
-  return Array.from({ length: count }, (_, i) => {
+  return chunkPoints(tenant, documentId, count, (i) => {
     const vector = new Array<number>(dimension).fill(0);
     vector[0] = 1;
     vector[1] = i;
-    return {
-      id: pointId(tenant, documentId, 'v1', i),
-      tenant,
-      documentId,
-      version: 'v1',
-      chunkIndex: i,
-      chunkCount: count,
-      text: `text of ${documentId} number ${i}`,
-      pageStart: null,
-      pageEnd: null,
-      headingPath: [],
-      sourceName: `${documentId}.txt`,
-      metadata: {},
-      ingestedAt: '2024-01-01T00:00:00.000Z',
-      vector,
-    };
+    return vector;
   });
 }
 

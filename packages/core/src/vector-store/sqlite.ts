@@ -875,11 +875,15 @@ export class SqliteVectorStore implements VectorStoreAdapter {
     return this.denseVectors;
   }
 
-  /** The rows of in-memory dense hits, by a JSON array of their rowids and the tenant. */
+  /**
+   * The rows of in-memory dense hits, by a JSON array of their rowids and the tenant. The tenant is
+   * compared as `+c.tenant`, so that SQLite looks the rows up by rowid instead of walking the
+   * tenant's index (all its rows: 5 ms at 100k).
+   */
   private denseRowsSql(): string {
     return (
       `SELECT ${CHUNK_COLUMNS} FROM ${this.table('chunks')} c ` +
-      'WHERE c.rowid IN (SELECT value FROM json_each(?)) AND c.tenant = ?'
+      'WHERE c.rowid IN (SELECT value FROM json_each(?)) AND +c.tenant = ?'
     );
   }
 
@@ -1004,7 +1008,7 @@ export class SqliteVectorStore implements VectorStoreAdapter {
       'lexical:rows',
       () =>
         `SELECT ${CHUNK_COLUMNS}, 0.0 AS score FROM ${this.table('chunks')} c ` +
-        'WHERE c.rowid IN (SELECT value FROM json_each(?)) AND c.tenant = ?',
+        'WHERE c.rowid IN (SELECT value FROM json_each(?)) AND +c.tenant = ?',
     );
     return statement
       .all(JSON.stringify(top.map((row) => row.rowid)), tenant)
