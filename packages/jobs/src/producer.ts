@@ -289,10 +289,7 @@ export class Producer {
 
   /** Enqueues one question. */
   async enqueueQuery(input: QueryJobInput, options: EnqueueOptions = {}): Promise<{ jobId: string }> {
-    // The oldest version that carries the request, so that older workers still take it.
-    const parsed = QueryJobPayloadSchema.safeParse({ ...input, v: queryOptionsVersion(input.options) });
-    if (!parsed.success) throw new JobInputError(`invalid query job: ${describeZodError(parsed.error)}`);
-    return this.#add(QUEUES.query, JOB_NAMES.query, parsed.data, options);
+    return { jobId: (await this.#enqueueQuery(input, options)).id };
   }
 
   /** Enqueues one question and waits for its answer. */
@@ -300,9 +297,17 @@ export class Producer {
     input: QueryJobInput,
     options: EnqueueOptions & { timeoutMs?: number } = {},
   ): Promise<QueryResult> {
-    const { jobId } = await this.enqueueQuery(input, options);
-    const result = await this.waitForJob(QUEUES.query, jobId, { timeoutMs: options.timeoutMs ?? 60_000 });
-    return checkedResult(jobId, QueryResultSchema, result);
+    const job = await this.#enqueueQuery(input, options);
+    // The job just added is waited on as it is: reading it back would cost a round trip to Redis.
+    const result = await this.#waitFor(QUEUES.query, job.job, options.timeoutMs ?? 60_000);
+    return checkedResult(job.id, QueryResultSchema, result);
+  }
+
+  async #enqueueQuery(input: QueryJobInput, options: EnqueueOptions) {
+    // The oldest version that carries the request, so that older workers still take it.
+    const parsed = QueryJobPayloadSchema.safeParse({ ...input, v: queryOptionsVersion(input.options) });
+    if (!parsed.success) throw new JobInputError(`invalid query job: ${describeZodError(parsed.error)}`);
+    return this.#addJob(QUEUES.query, JOB_NAMES.query, parsed.data, options);
   }
 
   /**
@@ -567,12 +572,16 @@ export class Producer {
   }
 
   async #add(queue: QueueName, name: string, data: object, options: EnqueueOptions) {
+    return { jobId: (await this.#addJob(queue, name, data, options)).id };
+  }
+
+  async #addJob(queue: QueueName, name: string, data: object, options: EnqueueOptions) {
     const job = await this.queue(queue).add(name, data, {
       ...(options.jobId ? { jobId: options.jobId } : {}),
       ...(options.priority ? { priority: options.priority } : {}),
     });
     if (!job.id) throw new Error(`queue ${queue} returned a job without an id`);
-    return { jobId: job.id };
+    return { job, id: job.id };
   }
 
   async getJob(queue: QueueName, jobId: string): Promise<JobStatus | null> {
@@ -588,9 +597,13 @@ export class Producer {
    * for good, JobTimeoutError after `timeoutMs` (the job itself keeps going).
    */
   async waitForJob(queue: QueueName, jobId: string, options: { timeoutMs?: number } = {}): Promise<unknown> {
-    const timeoutMs = options.timeoutMs ?? 120_000;
     const job = await this.queue(queue).getJob(jobId);
     if (!job) throw new JobFailedError(jobId, 'no such job (it may have been removed by retention)');
+    return this.#waitFor(queue, job, options.timeoutMs ?? 120_000);
+  }
+
+  async #waitFor(queue: QueueName, job: Job, timeoutMs: number): Promise<unknown> {
+    const jobId = job.id!;
     const events = await this.#queueEvents(queue);
     // Events are fast but not airtight (a job finishing while the event reader starts can be
     // missed), so a slow poll of the job's state backs them up.

@@ -194,6 +194,17 @@ describe('Producer', () => {
       .catch((e) => e);
     expect(error).toBeInstanceOf(JobResultError);
     expect(error.message).toMatch(/invalid result: answer: .*; notFound/);
+    // Asked again under the id of a job that has finished: its answer, without running it again.
+    const first = await producer.ask(
+      { tenant: 't', question: 'once?' },
+      { jobId: 'q-once', timeoutMs: 10_000 },
+    );
+    const again = await producer.ask(
+      { tenant: 't', question: 'twice?' },
+      { jobId: 'q-once', timeoutMs: 10_000 },
+    );
+    expect(again).toEqual(first);
+    expect(again.question).toBe('once?');
   });
 
   it('reports a job that fails for good with its reason', async () => {

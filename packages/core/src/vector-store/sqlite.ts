@@ -16,12 +16,14 @@
  *   by a hashed tenant token) is converted by `init()`: each tenant's index is rebuilt from the stored
  *   chunk texts in one transaction, then the shared table is dropped.
  *
- * Searches are exact. Dense search is a brute-force KNN inside the tenant's partition (sqlite-vec has no
- * approximate index): its cost grows with the tenant's chunk count, not the file's. It runs on the
- * store's read thread (`sqlite-read-thread.ts`), beside whatever the calling thread does meanwhile. Filters become a
- * `rowid IN (…)` constraint that sqlite-vec applies while scanning, before `k` is counted, so a selective
- * filter still fills the limit; the candidate rowids come from indexes (`c__chunks`, `c__meta`), never
- * from parsing JSON.
+ * Searches are exact. Dense search is a brute-force KNN inside the tenant's vectors: its cost grows with
+ * the tenant's chunk count, not the file's. Each connection keeps searched tenants' vectors in memory
+ * within a budget (`dense-vectors.ts`: a WebAssembly SIMD scan, the vectors following writes through the
+ * lexical change log); a tenant beyond the budget is scanned by sqlite-vec in its partition. Tenants
+ * of `denseThreadMinChunks` chunks or more are searched on the store's read thread
+ * (`sqlite-read-thread.ts`), beside whatever the calling thread does meanwhile. A filter's candidate
+ * rowids come from indexes (`c__chunks`, `c__meta`), never from parsing JSON, and are applied while
+ * scanning, before `k` is counted, so a selective filter still fills the limit.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
