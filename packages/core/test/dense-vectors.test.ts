@@ -312,6 +312,39 @@ describe('SqliteVectorStore with dense vectors in memory', () => {
     }
   });
 
+  it("reads a tenant from sqlite-vec's chunks as through vec0, holes of deleted rows included", async () => {
+    const random = seededRandom(13);
+    const writer = await open({ denseCacheBytes: 0, vectorChunkSize: 8 });
+    for (let round = 0; round < 5; round++) {
+      for (const tenant of ['t1', 't2', 't3'])
+        await writer.upsert(tenant, points(random, tenant, `doc-${round}`, 7));
+    }
+    await writer.deleteDocument('t1', 'doc-1');
+    await writer.deleteDocument('t2', 'doc-3');
+    await writer.upsert('t1', points(random, 't1', 'doc-9', 3));
+    const chunked = vi.spyOn(
+      DenseVectors.prototype as unknown as { loadChunks: () => unknown },
+      'loadChunks',
+    );
+    try {
+      for (const fast of [true, false]) {
+        if (!fast) chunked.mockReturnValue(undefined);
+        chunked.mockClear();
+        const reader = await open({ denseThreadMinChunks: 100_000 });
+        for (const tenant of ['t1', 't2', 't3']) {
+          const query = [...unit(random, DIMENSION)];
+          const hits = await reader.searchDense(tenant, query, { limit: 40 });
+          expectSameHits(hits, await writer.searchDense(tenant, query, { limit: 40 }));
+          expect(hits).toHaveLength(tenant === 't1' ? 31 : tenant === 't2' ? 28 : 35);
+        }
+        expect(chunked).toHaveBeenCalledTimes(3);
+        if (fast) for (const result of chunked.mock.results) expect(result.value).toBeDefined();
+      }
+    } finally {
+      chunked.mockRestore();
+    }
+  });
+
   it('reads a tenant again when the change log no longer covers the gap', async () => {
     const random = seededRandom(4);
     const writer = await open({ denseCacheBytes: 0 });
