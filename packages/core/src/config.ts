@@ -65,7 +65,8 @@ export const QuireEnvSchema = z.object({
   QUIRE_SQLITE_PATH: optionalString,
   /**
    * MiB of dense vectors each SQLite connection of a process keeps in memory for fast dense search
-   * (about 1.6 KiB a chunk at dimension 384); a tenant larger than this is searched by sqlite-vec.
+   * (about 1.8 KiB a chunk at dimension 384, with room to grow); a tenant larger than this is
+   * searched by sqlite-vec.
    * 0 turns the in-memory vectors off.
    */
   QUIRE_SQLITE_DENSE_CACHE_MB: int(0, 65_536).default(256),

@@ -271,20 +271,27 @@ describe('SqliteVectorStore with dense vectors in memory', () => {
     }
   });
 
-  it('orders ties by chunk id, whatever the limit', async () => {
+  it('orders ties by chunk id, whatever the limit, after the rows that score higher', async () => {
     const random = seededRandom(10);
     const store = await open({ denseThreadMinChunks: 100_000 });
     const same = [...unit(random, DIMENSION)];
-    await store.upsert(
-      't1',
-      points(random, 't1', 'doc', 12).map((point) => ({ ...point, vector: same })),
+    const copies = points(random, 't1', 'doc', 200).map((point) => ({ ...point, vector: same }));
+    // Three rows closer to the query than the copies: the query is mostly their sum.
+    const better = points(random, 't1', 'near', 3);
+    await store.upsert('t1', [...copies, ...better]);
+    const query = same.map(
+      (value, i) => 0.3 * value + better[0]!.vector[i]! + better[1]!.vector[i]! + better[2]!.vector[i]!,
     );
-    const all = (await store.searchDense('t1', same, { limit: 12 })).map((hit) => hit.record.id);
-    expect(all).toEqual([...all].sort());
-    for (const limit of [1, 3, 7]) {
-      const hits = await store.searchDense('t1', same, { limit });
-      expect(hits.map((hit) => hit.record.id)).toEqual(all.slice(0, limit));
+    const all = await store.searchDense('t1', query, { limit: 203 });
+    const near = all.slice(0, 3).map((hit) => hit.record.documentId);
+    const tiedIds = all.slice(3).map((hit) => hit.record.id);
+    expect(new Set(all.slice(3).map((hit) => hit.score)).size).toBe(1);
+    expect(tiedIds).toEqual([...tiedIds].sort());
+    for (const limit of [1, 3, 4, 7, 150]) {
+      const hits = await store.searchDense('t1', query, { limit });
+      expect(hits.map((hit) => hit.record.id)).toEqual(all.slice(0, limit).map((hit) => hit.record.id));
     }
+    expect(near).toEqual(['near', 'near', 'near']);
   });
 
   it('follows the writes of a tenant that fills most of the budget without reading it again', async () => {

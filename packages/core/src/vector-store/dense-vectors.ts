@@ -332,6 +332,8 @@ export class DenseVectors {
     vector: Database.Statement<[bigint, string], Buffer>;
   };
   private changes: Database.Statement<[string, number, number], [number, number]> | undefined;
+  /** Tied rows' rowids in chunk id order (see `cutTies`). */
+  private tiesById: Database.Statement<[string, number], number> | undefined;
   /** sqlite-vec's chunks of a tenant (see `loadChunks`); null when its tables are laid out otherwise. */
   private chunks: Database.Statement<[string], [number, Buffer, Buffer, Buffer]> | null | undefined;
   /** The callers' statements (filters' candidates, rows), by SQL text. */
@@ -365,8 +367,9 @@ export class DenseVectors {
   }
 
   /**
-   * The tenant's `limit` nearest rows to the unit `query`, best first (ties by rowid), only rows in
-   * `allowed` when given; undefined when the tenant's vectors do not fit the budget.
+   * The tenant's `limit` nearest rows to the unit `query`, best first (ties by rowid), then the other
+   * rows tied with the last place (see {@link TenantVectors.top}); only rows in `allowed` when given;
+   * undefined when the tenant's vectors do not fit the budget.
    */
   top(
     tenant: string,
@@ -399,9 +402,10 @@ export class DenseVectors {
         );
         if (allowed.size === 0) return [];
       }
-      const hits = this.top(request.tenant, request.vector, request.limit, allowed);
+      let hits = this.top(request.tenant, request.vector, request.limit, allowed);
       if (hits === undefined) return undefined;
       if (hits.length === 0) return [];
+      if (hits.length > request.limit) hits = this.cutTies(hits, request.limit);
       const scores = new Map(hits.map((hit) => [hit.rowid, hit.score]));
       const rowids = JSON.stringify(hits.map((hit) => hit.rowid));
       const rows = this.prepared(rowsSql, false).all(rowids, request.tenant) as Row[];
@@ -410,6 +414,24 @@ export class DenseVectors {
         .sort((a, b) => b.score - a.score || compareCodePoints(a.id, b.id))
         .slice(0, request.limit);
     })();
+  }
+
+  /**
+   * The first `limit` hits when more tie with the last place: the tied rows that come first by chunk
+   * id, read as rowids alone (identical vectors, repeated text, can tie by the thousand).
+   */
+  private cutTies(hits: DenseHit[], limit: number): DenseHit[] {
+    const cut = hits[limit - 1]!.score;
+    const above = hits.filter((hit) => hit.score > cut);
+    this.tiesById ??= this.db
+      .prepare<[string, number], number>(
+        `SELECT rowid FROM "${this.options.collection}__chunks" ` +
+          'WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?',
+      )
+      .pluck();
+    const tied = hits.filter((hit) => hit.score === cut).map((hit) => hit.rowid);
+    const first = this.tiesById.all(JSON.stringify(tied), limit - above.length);
+    return [...above, ...first.map((rowid) => ({ rowid, score: cut }))];
   }
 
   private prepared(sql: string, pluck: boolean): Database.Statement {
@@ -473,6 +495,9 @@ export class DenseVectors {
     if (this.chunks === undefined) {
       const c = this.options.collection;
       try {
+        // The layout read here is sqlite-vec 0.1's.
+        const version = this.db.prepare<[], string>('SELECT vec_version()').pluck().get();
+        if (!version?.startsWith('v0.1.')) throw new Error(`sqlite-vec ${version}`);
         this.chunks = this.db
           .prepare<[string], [number, Buffer, Buffer, Buffer]>(
             `SELECT c.size, c.validity, c.rowids, v.vectors FROM "${c}__vec_chunks" c ` +

@@ -128,11 +128,13 @@ export interface SqliteVectorStoreOptions {
   denseThreadMinChunks?: number;
   /**
    * Bytes of dense vectors each connection (the calling thread's, the read thread's) keeps in memory
-   * for its dense searches: about 1.6 KiB a chunk at dimension 384, 6.2 KiB at 1536. A tenant's vectors
-   * are read once, then follow its writes; they are scanned with WebAssembly SIMD, about five times
-   * faster than sqlite-vec (exact either way). The least recently searched tenants go first; a tenant
-   * larger than this alone is searched by sqlite-vec. 0: every dense search is sqlite-vec's.
-   * @default 268435456 (256 MiB: about 160,000 chunks at dimension 384)
+   * for its dense searches: about 1.8 KiB a chunk at dimension 384, 7 KiB at 1536 (room to grow
+   * included). A tenant's vectors are read once, then follow its writes; they are scanned with
+   * WebAssembly SIMD, about five times faster than sqlite-vec, exact either way. The least recently
+   * searched tenants go first; a tenant whose vectors do not fit alone is searched by sqlite-vec. Rows
+   * tied with the last place are taken in chunk id order in memory; sqlite-vec picks among them
+   * itself. 0: every dense search is sqlite-vec's.
+   * @default 268435456 (256 MiB: about 150,000 chunks at dimension 384)
    */
   denseCacheBytes?: number;
   /**
