@@ -12,8 +12,6 @@ import { MODULE_EXTENSION, moduleFile, typeScriptLoader } from '../module-files.
 import type { DenseRequest } from './dense-vectors.js';
 import type { ReadReply, ReadRequest, ReadWorkerData } from './sqlite-read-worker.js';
 
-type Message = ReadRequest extends infer R ? (R extends ReadRequest ? Omit<R, 'id'> : never) : never;
-
 interface Pending {
   resolve: (rows: unknown[]) => void;
   reject: (error: unknown) => void;
@@ -29,35 +27,24 @@ export class SqliteReadThread {
   constructor(private readonly options: SqliteReadThreadOptions) {}
 
   /**
-   * Runs one SELECT on the thread's connection and resolves with its rows. A failure of the query
-   * rejects with the driver's `SqliteError` (same code), a thread that dies rejects what it had
-   * in flight and is started again by the next query.
-   */
-  all<Row>(sql: string, params: Record<string, unknown>): Promise<Row[]> {
-    return this.post<Row>({ op: 'all', sql, params });
-  }
-
-  /**
    * A dense search of the thread's in-memory vectors: the rows `rowsSql` reads for the hits, each with
    * its `score`, best first; the `fallback` SELECT's rows when the tenant's vectors do not fit the
-   * thread's budget (or it has none). Fails as {@link all} does.
+   * thread's budget (or it has none). A failure of the query rejects with the driver's `SqliteError`
+   * (same code), a thread that dies rejects what it had in flight and is started again by the next
+   * query.
    */
   dense<Row>(
     request: DenseRequest,
     rowsSql: string,
     fallback: { sql: string; params: Record<string, unknown> },
   ): Promise<Row[]> {
-    return this.post<Row>({ op: 'dense', request, rowsSql, fallback });
-  }
-
-  private post<Row>(message: Message): Promise<Row[]> {
     const worker = this.worker ?? this.start();
     const id = this.nextId++;
     return new Promise<Row[]>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (rows: unknown[]) => void, reject });
       // Held only while a query is in flight: an idle thread does not keep the process alive.
       if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ ...message, id });
+      worker.postMessage({ id, request, rowsSql, fallback } satisfies ReadRequest);
     });
   }
 

@@ -1,8 +1,8 @@
 /**
  * The store's read thread (started by `sqlite-read-thread.ts`): a read-only connection to the file
- * answering two kinds of message, each with its id: `all` runs one SELECT and returns its rows;
- * `dense` searches a tenant's vectors in memory (`dense-vectors.ts`), or runs its `fallback` SELECT
- * (sqlite-vec's scan) when they do not fit the thread's budget.
+ * answering dense searches, each message with its id: the tenant's vectors searched in memory
+ * (`dense-vectors.ts`), or the message's `fallback` SELECT (sqlite-vec's scan) when they do not fit
+ * the thread's budget or the thread has none.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
@@ -18,15 +18,12 @@ export interface ReadWorkerData {
   dense?: { collection: string; dimension: number; budgetBytes: number };
 }
 
-export type ReadRequest =
-  | { id: number; op: 'all'; sql: string; params: Record<string, unknown> }
-  | {
-      id: number;
-      op: 'dense';
-      request: DenseRequest;
-      rowsSql: string;
-      fallback: { sql: string; params: Record<string, unknown> };
-    };
+export interface ReadRequest {
+  id: number;
+  request: DenseRequest;
+  rowsSql: string;
+  fallback: { sql: string; params: Record<string, unknown> };
+}
 
 export type ReadReply =
   | { id: number; rows: unknown[] }
@@ -59,7 +56,6 @@ function all(sql: string, params: Record<string, unknown>): unknown[] {
 }
 
 function answer(message: ReadRequest): unknown[] {
-  if (message.op === 'all') return all(message.sql, message.params);
   if (data.dense !== undefined) {
     dense ??= new DenseVectors(db, data.dense);
     const rows = dense.rows<{ rowid: number; id: string }>(message.request, message.rowsSql);
