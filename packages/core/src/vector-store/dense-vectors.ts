@@ -4,10 +4,11 @@
  * compares vectors one float at a time and copies every vector chunk out of SQLite. Same exact
  * brute-force KNN; at 100k vectors of dimension 384 the scan takes about a fifth of sqlite-vec's time.
  *
- * A tenant's vectors are read once (one pass over its vec0 partition), then follow its writes through
- * the lexical index's generation counter and change log (`sqlite-lexical.ts`): the rows a write
- * changed are read again, one by one; a gap the log does not cover reads the tenant again. Every read
- * happens inside the caller's read transaction, so the vectors and the rows returned are one snapshot.
+ * A tenant's vectors are read once (from sqlite-vec's chunk tables, else through vec0), then follow
+ * its writes through the lexical index's generation counter and change log (`sqlite-lexical.ts`):
+ * the rows a write changed are read again, one by one; a gap the log does not cover reads the tenant
+ * again. Every read happens inside one read transaction, so the vectors and the rows returned are one
+ * snapshot.
  * Tenants are kept while their bytes fit the budget, least recently searched out first; a tenant that
  * alone does not fit is left to sqlite-vec (`top` returns undefined).
  */
