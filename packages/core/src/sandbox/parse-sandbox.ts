@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { DocumentError, QuireError, type QuireErrorCode } from '../errors.js';
-import { MODULE_EXTENSION, typeScriptLoader } from '../module-files.js';
+import { moduleFile, typeScriptLoader } from '../module-files.js';
 import { type SandboxMessage, SandboxMessageSchema, type SandboxRequest } from './protocol.js';
 import { readProcessMemory, readProcessMemorySync, resetPeakRss } from './rss.js';
 import {
@@ -12,7 +12,7 @@ import {
   sandboxTaskModule,
 } from './task-kinds.js';
 
-const CHILD_SCRIPT = fileURLToPath(new URL(`./child${MODULE_EXTENSION}`, import.meta.url));
+const CHILD_SCRIPT = fileURLToPath(moduleFile('./child', import.meta.url));
 const MIB = 2 ** 20;
 
 /** Why a parse was stopped from outside. */

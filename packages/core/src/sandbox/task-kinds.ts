@@ -1,5 +1,5 @@
 import { QuireError } from '../errors.js';
-import { MODULE_EXTENSION, moduleFile } from '../module-files.js';
+import { moduleFile } from '../module-files.js';
 
 /**
  * The kinds of task the sandbox runs, each a module the child imports (`export async function
@@ -25,8 +25,6 @@ export interface SandboxKindPolicy {
   /** Tasks a child runs before it is replaced, when it last ran this kind. Default: the sandbox's `maxTasksPerChild`. */
   maxTasksPerChild?: number;
 }
-
-export { MODULE_EXTENSION };
 
 function sibling(path: string): URL {
   return moduleFile(path, import.meta.url);

@@ -73,6 +73,11 @@ export function denseKernelAvailable(): boolean {
   }
 }
 
+/** Floats a vector of `dimension` takes in memory. */
+function strideOf(dimension: number): number {
+  return Math.ceil(dimension / LANES) * LANES;
+}
+
 /** One hit of the scan: a vec0 rowid and the cosine similarity of its (unit) vector to the query. */
 export interface DenseHit {
   rowid: number;
@@ -103,7 +108,7 @@ export class TenantVectors {
     /** The tenant's lexical generation these vectors are current for. */
     public generation: number,
   ) {
-    this.stride = Math.ceil(dimension / LANES) * LANES;
+    this.stride = strideOf(dimension);
     this.allocate(TenantVectors.capacityFor(capacity));
   }
 
@@ -123,7 +128,7 @@ export class TenantVectors {
 
   /** Bytes a tenant of `rows` rows would hold. */
   static bytesFor(dimension: number, rows: number): number {
-    const stride = Math.ceil(dimension / LANES) * LANES;
+    const stride = strideOf(dimension);
     return rows * (stride * 4 + ROW_OVERHEAD_BYTES) + stride * 4 + PAGE_BYTES;
   }
 
@@ -187,33 +192,35 @@ export class TenantVectors {
     this.floats.set(query, 0);
     this.scores(0, this.vectorsAt, this.size, this.stride, this.scoresAt);
     const scores = new Float32Array(this.memory.buffer, this.scoresAt, this.size);
+    // The slots ranked: every slot, or those of the allowed rows held here.
+    const ranked = allowed === undefined ? undefined : this.slotsOf(allowed);
+    const n = ranked?.length ?? scores.length;
     const heap = new TopK(limit);
-    if (allowed === undefined) {
-      for (let slot = 0; slot < scores.length; slot++) heap.offer(scores[slot]!, this.rowids[slot]!);
-    } else {
-      for (const rowid of allowed) {
-        const slot = this.slots.get(rowid);
-        if (slot !== undefined) heap.offer(scores[slot]!, rowid);
-      }
+    for (let k = 0; k < n; k++) {
+      const slot = ranked === undefined ? k : ranked[k]!;
+      heap.offer(scores[slot]!, this.rowids[slot]!);
     }
     const hits = heap.sorted();
     if (hits.length < limit) return hits;
     // Rows tied with the last place that the heap left out (identical vectors: repeated text).
     const cut = hits[hits.length - 1]!.score;
     const kept = new Set(hits.filter((hit) => hit.score === cut).map((hit) => hit.rowid));
-    const tied = (slot: number) => {
+    for (let k = 0; k < n; k++) {
+      const slot = ranked === undefined ? k : ranked[k]!;
       const rowid = this.rowids[slot]!;
       if (scores[slot] === cut && !kept.has(rowid)) hits.push({ rowid, score: cut });
-    };
-    if (allowed === undefined) {
-      for (let slot = 0; slot < scores.length; slot++) tied(slot);
-    } else {
-      for (const rowid of allowed) {
-        const slot = this.slots.get(rowid);
-        if (slot !== undefined) tied(slot);
-      }
     }
     return hits;
+  }
+
+  /** Slots of the rows in `rowids` that are held here. */
+  private slotsOf(rowids: ReadonlySet<number>): number[] {
+    const slots: number[] = [];
+    for (const rowid of rowids) {
+      const slot = this.slots.get(rowid);
+      if (slot !== undefined) slots.push(slot);
+    }
+    return slots;
   }
 
   /** Moves everything to a memory of `capacity` rows. */

@@ -5,7 +5,8 @@
  * image was read with the same recipe before.
  */
 import { DocumentError } from '../../errors.js';
-import { MODULE_EXTENSION, registerSandboxTask } from '../../sandbox/task-kinds.js';
+import { moduleFile } from '../../module-files.js';
+import { registerSandboxTask } from '../../sandbox/task-kinds.js';
 import type { OcrTaskInput, OcrTaskOutput } from '../../sandbox/tasks/ocr-task.js';
 import { assessPageText } from '../pdf-text-quality.js';
 import { runInSandbox, type SandboxedLoadOptions } from '../sandboxed.js';
@@ -30,20 +31,13 @@ export const OCR_KEEP_RSS_SHARE = 0.8;
 export const OCR_PAGES_PER_CHILD = 50;
 
 const ocrPolicy = { recycleRssShare: OCR_KEEP_RSS_SHARE, maxTasksPerChild: OCR_PAGES_PER_CHILD };
-registerSandboxTask(
-  'ocr',
-  new URL(`../../sandbox/tasks/ocr-task${MODULE_EXTENSION}`, import.meta.url),
-  ocrPolicy,
-);
+registerSandboxTask('ocr', moduleFile('../../sandbox/tasks/ocr-task', import.meta.url), ocrPolicy);
 // The command-line engine keeps nothing in the child between pages: the sandbox's defaults.
-registerSandboxTask(
-  'ocr-tesseract',
-  new URL(`../../sandbox/tasks/tesseract-task${MODULE_EXTENSION}`, import.meta.url),
-);
+registerSandboxTask('ocr-tesseract', moduleFile('../../sandbox/tasks/tesseract-task', import.meta.url));
 // Reading an image's header takes little memory: it may run in a child that keeps an OCR worker.
 registerSandboxTask(
   'image-info',
-  new URL(`../../sandbox/tasks/image-info-task${MODULE_EXTENSION}`, import.meta.url),
+  moduleFile('../../sandbox/tasks/image-info-task', import.meta.url),
   ocrPolicy,
 );
 
