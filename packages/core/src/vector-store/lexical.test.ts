@@ -32,6 +32,67 @@ describe('lexicalTokens', () => {
     expect(lexicalTokens('𠀀𠀁𠀂')).toEqual(['𠀀𠀁', '𠀁𠀂']);
   });
 
+  it('takes the runs of letters, marks and digits the pattern finds, whatever the code points', () => {
+    const alphabet = [
+      'a',
+      'Z',
+      '9',
+      ' ',
+      '.',
+      '-',
+      'é',
+      'e\u0301',
+      '\u0301',
+      'ß',
+      'İ',
+      'ﬁ',
+      '①',
+      '²',
+      'Ⅻ',
+      '٣',
+      'ǅ',
+      'Ω',
+      'ሀ',
+      '‿',
+      '中',
+      '文',
+      'カ',
+      'ｱ',
+      'ー',
+      '々',
+      '한',
+      '\u200d',
+      '\u200b',
+      '\t',
+      '\n',
+      '—',
+      'Ａ',
+      '\ud835\udc00',
+      '\ud840\udc00',
+      '\ud83d\ude00',
+      '\ud800',
+      '\udc00',
+      '\ue000',
+      '\uffff',
+      'the ',
+      'The',
+    ];
+    let seed = 11;
+    const next = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    for (let i = 0; i < 3000; i++) {
+      const text = Array.from({ length: next(24) }, () => alphabet[next(alphabet.length)]).join('');
+      const runs =
+        text
+          .normalize('NFKC')
+          .toLowerCase()
+          .match(/[\p{L}\p{M}\p{N}]+/gu) ?? [];
+      expect(lexicalTokens(text), JSON.stringify(text)).toEqual(runs.flatMap((run) => lexicalTokens(run)));
+    }
+  });
+
   it('returns nothing for text without words', () => {
     expect(lexicalTokens('')).toEqual([]);
     expect(lexicalTokens(' -- !! ')).toEqual([]);

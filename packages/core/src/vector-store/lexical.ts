@@ -4,8 +4,11 @@
  * tokens). Changing anything here changes what stored indexes mean: re-ingest after a change.
  */
 
-/** Runs of letters, combining marks and digits; everything else separates tokens. */
-const WORD_RUN = /[\p{L}\p{M}\p{N}]+/gu;
+/**
+ * A letter, combining mark or digit, matched at a sticky position: tokens are runs of these, and
+ * everything else separates them.
+ */
+const WORD_CHAR = /[\p{L}\p{M}\p{N}]/uy;
 
 /**
  * Scripts written without spaces between words (and Hangul, whose particles attach to words):
@@ -54,12 +57,6 @@ const STOPWORDS: ReadonlySet<string> = new Set([
   'with',
 ]);
 
-/** Whether a word may hold CJK characters: any code unit from U+1100 (Hangul Jamo) on. */
-function mayHoldCjk(word: string): boolean {
-  for (let i = 0; i < word.length; i++) if (word.charCodeAt(i) >= 0x1100) return true;
-  return false;
-}
-
 function pushBigrams(run: string, out: string[]): void {
   // Spread by code point so that characters outside the BMP (CJK extension B and later) stay whole.
   const chars = Array.from(run);
@@ -81,9 +78,25 @@ function pushBigrams(run: string, out: string[]): void {
 export function lexicalTokens(text: string): string[] {
   const out: string[] = [];
   const normalised = text.normalize('NFKC').toLowerCase();
-  for (const match of normalised.matchAll(WORD_RUN)) {
-    const word = match[0];
-    if (!mayHoldCjk(word)) {
+  const length = normalised.length;
+  let pos = 0;
+  while (pos < length) {
+    // Skip to the next run, then find its end; a code unit from U+1100 (Hangul Jamo) on may be CJK.
+    let code = normalised.charCodeAt(pos);
+    if (!isWordChar(normalised, pos, code)) {
+      pos += codeUnits(normalised, pos, code);
+      continue;
+    }
+    const start = pos;
+    let cjk = false;
+    while (pos < length) {
+      code = normalised.charCodeAt(pos);
+      if (!isWordChar(normalised, pos, code)) break;
+      if (code >= 0x1100) cjk = true;
+      pos += codeUnits(normalised, pos, code);
+    }
+    const word = normalised.slice(start, pos);
+    if (!cjk) {
       if (!STOPWORDS.has(word)) out.push(word);
       continue;
     }
@@ -100,6 +113,39 @@ export function lexicalTokens(text: string): string[] {
     }
   }
   return out;
+}
+
+/**
+ * Whether each code point of the BMP outside the surrogates is a {@link WORD_CHAR}: 1 yes, 2 no, 0
+ * not looked up yet. Runs are found a code point at a time here, where a global match of the runs
+ * made a match object for each (three times the cost).
+ */
+const wordUnits = new Uint8Array(0x10000);
+
+/** Code units of the code point at `pos`: 2 for a surrogate pair, else 1 (a lone surrogate too). */
+function codeUnits(text: string, pos: number, code: number): number {
+  if (code < 0xd800 || code > 0xdbff || pos + 1 >= text.length) return 1;
+  const next = text.charCodeAt(pos + 1);
+  return next >= 0xdc00 && next <= 0xdfff ? 2 : 1;
+}
+
+/** Whether the code point at `pos` (whose first code unit is `code`) is a word character. */
+function isWordChar(text: string, pos: number, code: number): boolean {
+  if (code < 0x80) {
+    return (code >= 0x61 && code <= 0x7a) || (code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a);
+  }
+  if (code < 0xd800 || code > 0xdfff) {
+    let known = wordUnits[code]!;
+    if (known === 0) {
+      WORD_CHAR.lastIndex = 0;
+      known = WORD_CHAR.test(String.fromCharCode(code)) ? 1 : 2;
+      wordUnits[code] = known;
+    }
+    return known === 1;
+  }
+  // Surrogates: rare, asked of the pattern each time (a pair as the code point it makes).
+  WORD_CHAR.lastIndex = pos;
+  return WORD_CHAR.test(text);
 }
 
 const encoder = new TextEncoder();
