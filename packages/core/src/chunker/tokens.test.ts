@@ -134,6 +134,49 @@ describe('TextTokens', () => {
     }
   });
 
+  it('counts text of pieces seen before and never seen, in runs of any length, as tiktoken does', () => {
+    // Pieces never seen before are encoded in runs, ended by a piece seen before or after a
+    // block's length, and cached only from short runs: runs of every length, with whitespace
+    // around them, over block lengths.
+    const encoder = get_encoding('cl100k_base');
+    const random = prng(31);
+    const letters = (from: number, to: number, length: number) =>
+      String.fromCodePoint(...Array.from({ length }, () => int(random, from, to)));
+    const fresh = (): string =>
+      pick(random, [
+        () => ` ${letters(0x61, 0x7a, int(random, 3, 9))}`,
+        () => letters(0x4e00, 0x9fff, int(random, 1, 14)),
+        () => `${letters(0x3041, 0x3096, int(random, 2, 6))}、`,
+        () => `${letters(0xe0, 0xff, int(random, 2, 7))}  `,
+        () => String(int(random, 0, 99_999)),
+        () => `\n${letters(0x430, 0x44f, int(random, 2, 8))}`,
+      ])();
+    try {
+      for (let t = 0; t < 16; t++) {
+        const length = int(random, 50, t < 4 ? 40_000 : 3_000);
+        let text = '';
+        while (text.length < length) {
+          const run = int(random, 0, 3) === 0 ? int(random, 15, 80) : int(random, 1, 4);
+          for (let i = 0; i < run; i++) text += fresh();
+          for (let i = int(random, 0, 4); i > 0; i--) text += pick(random, pieces);
+        }
+        const counts = new TextTokens(text);
+        expect(counts.count(0, text.length)).toBe(encoder.encode_ordinary(text).length);
+        for (let r = 0; r < 40; r++) {
+          let start = int(random, 0, text.length);
+          let end = int(random, 0, text.length);
+          if (start > end) [start, end] = [end, start];
+          if (splitsPair(text, start) || splitsPair(text, end)) continue;
+          expect(counts.count(start, end), `[${start}, ${end})`).toBe(
+            encoder.encode_ordinary(text.slice(start, end)).length,
+          );
+        }
+      }
+    } finally {
+      encoder.free();
+    }
+  });
+
   it('counts ranges that end in whitespace before a word, where the whole text cuts differently', () => {
     const text = `${'word '.repeat(20)}a  \\n  b${'  \\t'.repeat(12)}c`;
     const counts = new TextTokens(text);

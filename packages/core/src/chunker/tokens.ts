@@ -45,11 +45,22 @@ function tokensOfPiece(piece: string): number {
   // Documents may contain strings such as "<|endoftext|>": `encode_ordinary` counts them as the
   // text they are and never throws on them.
   const tokens = encoder.encode_ordinary(piece).length;
-  if (piece.length <= MAX_CACHED_PIECE_LENGTH) {
-    if (pieceTokens.size >= MAX_CACHED_PIECES) pieceTokens.clear();
-    pieceTokens.set(piece, tokens);
-  }
+  cachePiece(piece, tokens);
   return tokens;
+}
+
+/** Tokens of piece `k` of `text` when it is in the cache. */
+function knownTokens(text: string, starts: readonly number[], k: number): number | undefined {
+  const length = starts[k + 1]! - starts[k]!;
+  return length <= MAX_CACHED_PIECE_LENGTH
+    ? pieceTokens.get(text.slice(starts[k], starts[k + 1]))
+    : undefined;
+}
+
+function cachePiece(piece: string, tokens: number): void {
+  if (piece.length > MAX_CACHED_PIECE_LENGTH) return;
+  if (pieceTokens.size >= MAX_CACHED_PIECES) pieceTokens.clear();
+  pieceTokens.set(piece, tokens);
 }
 
 /** Tokens in `text` under {@link CHUNKER_ENCODING}, the count `Chunk.tokenCount` and `chunkSize` use. */
@@ -191,14 +202,37 @@ export class TextTokens {
     starts.push(text.length);
     const before = new Array<number>(starts.length);
     before[0] = 0;
-    // Blocks of pieces, each encoded in one call: far fewer calls into the encoder than one per
-    // piece (measured on the corpus, CJK text most: its pieces rarely recur, so a cache of pieces
-    // does not help it).
-    let first = 0;
-    while (first < starts.length - 1) {
-      const last = blockEnd(text, starts, first);
-      countBlock(text, starts, first, last, before);
-      first = last;
+    const pieces = starts.length - 1;
+    // Pieces seen before are counted from the cache; a run of pieces not seen is encoded in one
+    // call into the encoder, which costs about as much as a few lookups: words recur, so in most
+    // scripts a run is a piece or two, while text whose pieces rarely recur (CJK) makes long runs,
+    // each a block of up to BLOCK_CHARS.
+    let known = knownTokens(text, starts, 0);
+    for (let k = 0; k < pieces; ) {
+      if (known !== undefined) {
+        before[k + 1] = before[k]! + known;
+        k++;
+        known = k < pieces ? knownTokens(text, starts, k) : undefined;
+        continue;
+      }
+      // The run ends before a piece seen before, or after a block's length, on a boundary with no
+      // whitespace on its left: there the run is cut into the same pieces on its own as within
+      // the text (see {@link TextTokens}).
+      let last = k + 1;
+      known = undefined;
+      while (last < pieces && isWhiteSpace(text.charCodeAt(starts[last]! - 1))) last++;
+      while (last < pieces && starts[last]! - starts[k]! < BLOCK_CHARS) {
+        if (last - k < LOOKUP_RUN) {
+          known = knownTokens(text, starts, last);
+          if (known !== undefined) break;
+        }
+        last++;
+        while (last < pieces && isWhiteSpace(text.charCodeAt(starts[last]! - 1))) last++;
+      }
+      if (last === k + 1) before[last] = before[k]! + tokensOfPiece(text.slice(starts[k], starts[last]));
+      else countBlock(text, starts, k, last, before);
+      k = last;
+      if (known === undefined && k < pieces) known = knownTokens(text, starts, k);
     }
     this.starts = starts;
     this.before = before;
@@ -213,16 +247,11 @@ export class TextTokens {
 const BLOCK_CHARS = 16_384;
 
 /**
- * Index of the piece that ends the block starting at piece `first`: the first boundary at least
- * BLOCK_CHARS on whose left is no whitespace, so that the block is cut into the same pieces on its
- * own as within the text (see {@link TextTokens}); else the text's end.
+ * Pieces of a run after which it stops looking for a known piece to end at and goes on to a block's
+ * length: text whose pieces do not recur (CJK) is then encoded in blocks, as if there were no cache,
+ * and its pieces are not cached (a run this long is seldom seen again).
  */
-function blockEnd(text: string, starts: readonly number[], first: number): number {
-  const end = starts.length - 1;
-  let k = lowerBound(starts, starts[first]! + BLOCK_CHARS);
-  while (k < end && isWhiteSpace(text.charCodeAt(starts[k]! - 1))) k++;
-  return Math.min(k, end);
-}
+const LOOKUP_RUN = 16;
 
 /** UTF-8 bytes of `text[start, end)` as the encoder sees it (a lone surrogate becomes U+FFFD). */
 function utf8Length(text: string, start: number, end: number): number {
@@ -292,7 +321,15 @@ function countBlock(
     total += tokens;
     before[k + 1] = total;
   }
-  if (t !== ids.length) countPieces(text, starts, first, last, before);
+  if (t !== ids.length) {
+    countPieces(text, starts, first, last, before);
+    return;
+  }
+  if (last - first > LOOKUP_RUN) return;
+  for (let k = first; k < last; k++) {
+    if (starts[k + 1]! - starts[k]! <= MAX_CACHED_PIECE_LENGTH)
+      cachePiece(text.slice(starts[k], starts[k + 1]), before[k + 1]! - before[k]!);
+  }
 }
 
 function countPieces(
