@@ -419,6 +419,7 @@ async function main() {
       const e2e: {
         e2eMs: number;
         workerMs: number;
+        searchMs: number;
         serverMs: number;
         serverRequests: number;
         bareMs: number;
@@ -448,6 +449,7 @@ async function main() {
           e2e.push({
             e2eMs,
             workerMs: result.timingsMs.total,
+            searchMs: result.timingsMs.search,
             serverMs: server.ms,
             serverRequests: server.requests,
             bareMs,
@@ -463,6 +465,7 @@ async function main() {
           ['overhead = end to end − server time', (s) => s.e2eMs - s.serverMs],
           ['  of which queue (end to end − worker total)', (s) => s.e2eMs - s.workerMs],
           ['  of which in the worker (worker total − server time)', (s) => s.workerMs - s.serverMs],
+          ['    of which its search stage', (s) => s.searchMs],
           ['bare client end to end (same requests)', (s) => s.bareMs],
           ['floor = bare end to end − its server time', (s) => s.bareMs - s.bareServerMs],
           ['  of which queue (bare end to end − its processor)', (s) => s.bareMs - s.bareProcessorMs],
