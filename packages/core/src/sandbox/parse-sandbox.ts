@@ -1,9 +1,10 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import { DocumentError, QuireError, type QuireErrorCode } from '../errors.js';
 import { moduleFile, typeScriptLoader } from '../module-files.js';
-import { type SandboxMessage, SandboxMessageSchema, type SandboxRequest } from './protocol.js';
+import type { SandboxMessage, SandboxRequest } from './protocol.js';
 import { readProcessMemory, readProcessMemorySync, resetPeakRss } from './rss.js';
 import {
   checkSandboxKindPolicy,
@@ -14,6 +15,20 @@ import {
 
 const CHILD_SCRIPT = fileURLToPath(moduleFile('./child', import.meta.url));
 const MIB = 2 ** 20;
+
+/** What a child may send: checked before the parent acts on it. */
+const SandboxMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready') }),
+  z.object({ type: z.literal('done'), id: z.number().int(), value: z.unknown() }),
+  z.object({
+    type: z.literal('failed'),
+    id: z.number().int(),
+    code: z.string(),
+    reason: z.string(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+  z.object({ type: z.literal('error'), id: z.number().int(), message: z.string() }),
+]);
 
 /** Why a parse was stopped from outside. */
 export type SandboxKillReason = 'memory' | 'timeout' | 'abort' | 'crash';

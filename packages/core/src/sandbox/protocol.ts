@@ -3,9 +3,10 @@
  * over the IPC channel with Node's `advanced` serialization (structured clone: byte arrays travel
  * as they are). The parent sends one `SandboxRequest` at a time; the child answers it with exactly
  * one `SandboxResponse` and then waits for the next.
+ *
+ * Task modules import this file in the child: it imports nothing, so that a child's first task does
+ * not load a validation library (the parent checks what a child sends, in `parse-sandbox.ts`).
  */
-import { z } from 'zod';
-
 export interface SandboxRequest {
   type: 'run';
   /** Sequence number of the task in this child, echoed in the response. */
@@ -30,19 +31,6 @@ export type SandboxResponse =
   | { type: 'done'; id: number; value: unknown }
   | { type: 'failed'; id: number; code: string; reason: string; details?: Record<string, unknown> }
   | { type: 'error'; id: number; message: string };
-
-export const SandboxMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('ready') }),
-  z.object({ type: z.literal('done'), id: z.number().int(), value: z.unknown() }),
-  z.object({
-    type: z.literal('failed'),
-    id: z.number().int(),
-    code: z.string(),
-    reason: z.string(),
-    details: z.record(z.string(), z.unknown()).optional(),
-  }),
-  z.object({ type: z.literal('error'), id: z.number().int(), message: z.string() }),
-]);
 
 export type SandboxMessage = SandboxReady | SandboxResponse;
 
