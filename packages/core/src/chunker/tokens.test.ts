@@ -177,6 +177,35 @@ describe('TextTokens', () => {
     }
   });
 
+  it('counts text whose pieces keep missing the cache (base64, CJK by lines) as tiktoken does', () => {
+    const encoder = get_encoding('cl100k_base');
+    const random = prng(37);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const base64 = Array.from({ length: 600 }, () =>
+      Array.from({ length: 76 }, () => alphabet[int(random, 0, 63)]).join(''),
+    ).join('\n');
+    const cjk = Array.from(
+      { length: 400 },
+      () =>
+        `${String.fromCodePoint(...Array.from({ length: int(random, 5, 40) }, () => int(random, 0x4e00, 0x9fff)))}。\n`,
+    ).join('');
+    try {
+      // Digits, line breaks and common words seen before, as in a worker after a few documents.
+      countTokens(`${Array.from({ length: 1000 }, (_, i) => i).join(' ')}\n\n the of and 。\n`);
+      for (const text of [base64, `${base64}\n${pieces.join(' ')} prose after it`, cjk, `${cjk}${base64}`]) {
+        const counts = new TextTokens(text);
+        expect(counts.count(0, text.length)).toBe(encoder.encode_ordinary(text).length);
+        for (let r = 0; r < 20; r++) {
+          const start = int(random, 0, text.length - 1);
+          const end = int(random, start, text.length);
+          expect(counts.count(start, end)).toBe(encoder.encode_ordinary(text.slice(start, end)).length);
+        }
+      }
+    } finally {
+      encoder.free();
+    }
+  });
+
   it('counts ranges that end in whitespace before a word, where the whole text cuts differently', () => {
     const text = `${'word '.repeat(20)}a  \\n  b${'  \\t'.repeat(12)}c`;
     const counts = new TextTokens(text);

@@ -41,26 +41,46 @@ export function loadChunkerEncoding(): void {
 function tokensOfPiece(piece: string): number {
   const cached = pieceTokens.get(piece);
   if (cached !== undefined) return cached;
-  encoder ??= get_encoding(CHUNKER_ENCODING);
-  // Documents may contain strings such as "<|endoftext|>": `encode_ordinary` counts them as the
-  // text they are and never throws on them.
-  const tokens = encoder.encode_ordinary(piece).length;
+  const tokens = encodedTokens(piece);
   cachePiece(piece, tokens);
   return tokens;
 }
 
+function encodedTokens(text: string): number {
+  encoder ??= get_encoding(CHUNKER_ENCODING);
+  // Documents may contain strings such as "<|endoftext|>": `encode_ordinary` counts them as the
+  // text they are and never throws on them.
+  return encoder.encode_ordinary(text).length;
+}
+
 /** Tokens of piece `k` of `text` when it is in the cache. */
 function knownTokens(text: string, starts: readonly number[], k: number): number | undefined {
-  const length = starts[k + 1]! - starts[k]!;
-  return length <= MAX_CACHED_PIECE_LENGTH
-    ? pieceTokens.get(text.slice(starts[k], starts[k + 1]))
+  const start = starts[k]!;
+  const length = starts[k + 1]! - start;
+  return length <= MAX_CACHED_PIECE_LENGTH && !wideScript(text, start, length)
+    ? pieceTokens.get(text.slice(start, start + length))
     : undefined;
 }
+
+/**
+ * Whether a piece is of a script written without spaces (CJK ideographs, kana, Hangul, their
+ * punctuation and full-width forms, all from U+2E80 on), judged by its first two characters. Its
+ * pieces run between punctuation and rarely recur: `index` neither looks them up nor caches them,
+ * so that their runs are encoded in blocks as if there were no cache.
+ */
+function wideScript(text: string, start: number, length: number): boolean {
+  return text.charCodeAt(start) >= 0x2e80 || (length > 1 && text.charCodeAt(start + 1) >= 0x2e80);
+}
+
+/** Longest string V8 copies when sliced; a longer slice keeps the whole text it was cut from alive. */
+const MAX_COPIED_SLICE = 12;
 
 function cachePiece(piece: string, tokens: number): void {
   if (piece.length > MAX_CACHED_PIECE_LENGTH) return;
   if (pieceTokens.size >= MAX_CACHED_PIECES) pieceTokens.clear();
-  pieceTokens.set(piece, tokens);
+  // A key of its own, not a view of the document's text (a cache entry must not hold a document).
+  const key = piece.length > MAX_COPIED_SLICE ? Buffer.from(piece, 'utf16le').toString('utf16le') : piece;
+  pieceTokens.set(key, tokens);
 }
 
 /** Tokens in `text` under {@link CHUNKER_ENCODING}, the count `Chunk.tokenCount` and `chunkSize` use. */
@@ -204,10 +224,14 @@ export class TextTokens {
     before[0] = 0;
     const pieces = starts.length - 1;
     // Pieces seen before are counted from the cache; a run of pieces not seen is encoded in one
-    // call into the encoder, which costs about as much as a few lookups: words recur, so in most
-    // scripts a run is a piece or two, while text whose pieces rarely recur (CJK) makes long runs,
-    // each a block of up to BLOCK_CHARS.
+    // call into the encoder (which costs about twenty lookups): words recur, so in most scripts a
+    // run is a piece or two, while text whose pieces rarely recur (CJK, see `wideScript`) makes
+    // long runs, each a block of at least BLOCK_CHARS. A text whose pieces keep missing the cache
+    // all the same (base64, say: a known digit between unknown letters) is encoded in blocks from
+    // then on, neither looked up nor cached.
     let known = knownTokens(text, starts, 0);
+    let calls = 0;
+    let blocksOnly = false;
     for (let k = 0; k < pieces; ) {
       if (known !== undefined) {
         before[k + 1] = before[k]! + known;
@@ -218,21 +242,31 @@ export class TextTokens {
       // The run ends before a piece seen before, or after a block's length, on a boundary with no
       // whitespace on its left: there the run is cut into the same pieces on its own as within
       // the text (see {@link TextTokens}).
+      if (!blocksOnly && k >= MISSES_JUDGED_AFTER && calls * MISSES_PER_CALL > k) blocksOnly = true;
       let last = k + 1;
       known = undefined;
       while (last < pieces && isWhiteSpace(text.charCodeAt(starts[last]! - 1))) last++;
+      // A run of CJK goes on over pieces that start with white space (line breaks, known
+      // everywhere): they would end it at every line.
+      const wide = wideScript(text, starts[k]!, starts[k + 1]! - starts[k]!);
       while (last < pieces && starts[last]! - starts[k]! < BLOCK_CHARS) {
-        if (last - k < LOOKUP_RUN) {
+        if (!blocksOnly && last - k < LOOKUP_RUN && !(wide && isWhiteSpace(text.charCodeAt(starts[last]!)))) {
           known = knownTokens(text, starts, last);
           if (known !== undefined) break;
         }
         last++;
         while (last < pieces && isWhiteSpace(text.charCodeAt(starts[last]! - 1))) last++;
       }
-      if (last === k + 1) before[last] = before[k]! + tokensOfPiece(text.slice(starts[k], starts[last]));
-      else countBlock(text, starts, k, last, before);
+      calls++;
+      if (last > k + 1) countBlock(text, starts, k, last, before, !blocksOnly);
+      else {
+        const piece = text.slice(starts[k], starts[last]);
+        const tokens = encodedTokens(piece);
+        if (!wideScript(text, starts[k]!, piece.length)) cachePiece(piece, tokens);
+        before[last] = before[k]! + tokens;
+      }
       k = last;
-      if (known === undefined && k < pieces) known = knownTokens(text, starts, k);
+      if (known === undefined && k < pieces && !blocksOnly) known = knownTokens(text, starts, k);
     }
     this.starts = starts;
     this.before = before;
@@ -248,10 +282,17 @@ const BLOCK_CHARS = 16_384;
 
 /**
  * Pieces of a run after which it stops looking for a known piece to end at and goes on to a block's
- * length: text whose pieces do not recur (CJK) is then encoded in blocks, as if there were no cache,
- * and its pieces are not cached (a run this long is seldom seen again).
+ * length (a cold cache, a stretch of new words).
  */
 const LOOKUP_RUN = 16;
+
+/**
+ * A text is encoded in blocks only once, past its first MISSES_JUDGED_AFTER pieces, it has needed
+ * an encoder call for fewer than every MISSES_PER_CALL pieces: the corpus's prose needed one for
+ * every 4–5 pieces while the cache filled (one for every 10–20 once warm), base64 one for every 2–3.
+ */
+const MISSES_JUDGED_AFTER = 2048;
+const MISSES_PER_CALL = 3;
 
 /** UTF-8 bytes of `text[start, end)` as the encoder sees it (a lone surrogate becomes U+FFFD). */
 function utf8Length(text: string, start: number, end: number): number {
@@ -292,7 +333,7 @@ function bytesOfToken(id: number): number {
  * Fills `before[first + 1 ..= last]` with running token sums, from one encoding of pieces
  * [first, last). The encoder cuts the same pieces and no token crosses a piece, so each piece's
  * tokens are the ones whose bytes it spans; should the two ever disagree on a cut, the block is
- * counted piece by piece instead.
+ * counted piece by piece instead. With `cache`, the pieces are cached too (see `index`).
  */
 function countBlock(
   text: string,
@@ -300,6 +341,7 @@ function countBlock(
   first: number,
   last: number,
   before: number[],
+  cache: boolean,
 ): void {
   encoder ??= get_encoding(CHUNKER_ENCODING);
   const ids = encoder.encode_ordinary(text.slice(starts[first], starts[last]));
@@ -325,9 +367,10 @@ function countBlock(
     countPieces(text, starts, first, last, before);
     return;
   }
-  if (last - first > LOOKUP_RUN) return;
+  if (!cache) return;
   for (let k = first; k < last; k++) {
-    if (starts[k + 1]! - starts[k]! <= MAX_CACHED_PIECE_LENGTH)
+    const length = starts[k + 1]! - starts[k]!;
+    if (length <= MAX_CACHED_PIECE_LENGTH && !wideScript(text, starts[k]!, length))
       cachePiece(text.slice(starts[k], starts[k + 1]), before[k + 1]! - before[k]!);
   }
 }

@@ -8,6 +8,7 @@ describe('the sandbox protocol module', () => {
     const source = readFileSync(new URL('./protocol.ts', import.meta.url), 'utf8');
     const imports = source.split('\n').filter((line) => /^\s*(import|export .* from)\s/.test(line));
     expect(imports.filter((line) => !/^\s*(import|export) type\s/.test(line))).toEqual([]);
+    expect(source).not.toMatch(/\bimport\s*\(|\brequire\s*\(/);
   });
 
   it('carries a document problem found in a task', () => {
