@@ -291,7 +291,7 @@ const LOOKUP_RUN = 16;
  * an encoder call for fewer than every MISSES_PER_CALL pieces: the corpus's prose needed one for
  * every 4–5 pieces while the cache filled (one for every 10–20 once warm), base64 one for every 2–3.
  */
-const MISSES_JUDGED_AFTER = 2048;
+const MISSES_JUDGED_AFTER = 512;
 const MISSES_PER_CALL = 3;
 
 /** UTF-8 bytes of `text[start, end)` as the encoder sees it (a lone surrogate becomes U+FFFD). */
