@@ -239,10 +239,10 @@ export class TextTokens {
         known = k < pieces ? knownTokens(text, starts, k) : undefined;
         continue;
       }
+      if (!blocksOnly && k >= MISSES_JUDGED_AFTER && calls * MISSES_PER_CALL > k) blocksOnly = true;
       // The run ends before a piece seen before, or after a block's length, on a boundary with no
       // whitespace on its left: there the run is cut into the same pieces on its own as within
       // the text (see {@link TextTokens}).
-      if (!blocksOnly && k >= MISSES_JUDGED_AFTER && calls * MISSES_PER_CALL > k) blocksOnly = true;
       let last = k + 1;
       known = undefined;
       while (last < pieces && isWhiteSpace(text.charCodeAt(starts[last]! - 1))) last++;
