@@ -420,6 +420,12 @@ async function main() {
         e2eMs: number;
         workerMs: number;
         searchMs: number;
+        /** The worker's stages beyond the server's time for their model call. */
+        embedBeyondMs: number;
+        rerankBeyondMs: number;
+        generateBeyondMs: number;
+        /** The worker's total − its four stages. */
+        restMs: number;
         serverMs: number;
         serverRequests: number;
         bareMs: number;
@@ -450,6 +456,15 @@ async function main() {
             e2eMs,
             workerMs: result.timingsMs.total,
             searchMs: result.timingsMs.search,
+            embedBeyondMs: result.timingsMs.embed - server.byPath.embeddings,
+            rerankBeyondMs: result.timingsMs.rerank - server.byPath.rerank,
+            generateBeyondMs: result.timingsMs.generate - server.byPath.chat,
+            restMs:
+              result.timingsMs.total -
+              result.timingsMs.embed -
+              result.timingsMs.search -
+              result.timingsMs.rerank -
+              result.timingsMs.generate,
             serverMs: server.ms,
             serverRequests: server.requests,
             bareMs,
@@ -466,6 +481,10 @@ async function main() {
           ['  of which queue (end to end − worker total)', (s) => s.e2eMs - s.workerMs],
           ['  of which in the worker (worker total − server time)', (s) => s.workerMs - s.serverMs],
           ['    of which its search stage', (s) => s.searchMs],
+          ['    its embed stage − the server\'s time for it', (s) => s.embedBeyondMs],
+          ['    its rerank stage − the server\'s time for it', (s) => s.rerankBeyondMs],
+          ['    its generate stage − the server\'s time for it', (s) => s.generateBeyondMs],
+          ['    the rest of its total (outside the four stages)', (s) => s.restMs],
           ['bare client end to end (same requests)', (s) => s.bareMs],
           ['floor = bare end to end − its server time', (s) => s.bareMs - s.bareServerMs],
           ['  of which queue (bare end to end − its processor)', (s) => s.bareMs - s.bareProcessorMs],

@@ -65,6 +65,7 @@ export class TimedModels implements ModelApi {
 export class ServerTimes {
   #ms = 0;
   #requests = 0;
+  #byPath = emptyByPath();
 
   readonly logger = {
     debug: (obj: object, msg?: string) => {
@@ -72,6 +73,9 @@ export class ServerTimes {
       if (msg === 'model server request' && typeof ms === 'number' && path !== '/v1/models') {
         this.#ms += ms;
         this.#requests += 1;
+        if (path === '/v1/embeddings') this.#byPath.embeddings += ms;
+        else if (path === '/v1/rerank') this.#byPath.rerank += ms;
+        else if (path === '/v1/chat/completions') this.#byPath.chat += ms;
       }
     },
     info: () => undefined,
@@ -84,12 +88,25 @@ export class ServerTimes {
     return this.#requests;
   }
 
-  take(): { ms: number; requests: number } {
-    const out = { ms: this.#ms, requests: this.#requests };
+  /** Since the last `take()`: the server's time in all, its requests, and its time by endpoint. */
+  take(): { ms: number; requests: number; byPath: ServerTimesByPath } {
+    const out = { ms: this.#ms, requests: this.#requests, byPath: this.#byPath };
     this.#ms = 0;
     this.#requests = 0;
+    this.#byPath = emptyByPath();
     return out;
   }
+}
+
+/** The model server's own time per endpoint, in milliseconds. */
+export interface ServerTimesByPath {
+  embeddings: number;
+  rerank: number;
+  chat: number;
+}
+
+function emptyByPath(): ServerTimesByPath {
+  return { embeddings: 0, rerank: 0, chat: 0 };
 }
 
 /** The `ModelApi` call that made a request. */

@@ -161,7 +161,7 @@ export function createModelServer(options: ModelServerOptions = {}): ModelServer
   const server = createServer();
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    const startedAt = Date.now();
+    const startedAt = performance.now();
     stats.requests += 1;
     stats.inFlight += 1;
     stats.peakInFlight = Math.max(stats.peakInFlight, stats.inFlight);
@@ -192,7 +192,7 @@ export function createModelServer(options: ModelServerOptions = {}): ModelServer
             method: req.method,
             path: pathOf(req),
             status: res.headersSent ? res.statusCode : undefined,
-            ms: Date.now() - startedAt,
+            ms: Math.round((performance.now() - startedAt) * 1000) / 1000,
           },
           'model server request',
         );
