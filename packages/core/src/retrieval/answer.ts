@@ -1,7 +1,7 @@
 import { type Logger, type ModelApi, NOT_FOUND_ANSWER } from '@quire/api-client';
 import { QuireError } from '../errors.js';
 import type { SearchFilter, VectorStore } from '../vector-store/types.js';
-import { buildContext, DEFAULT_CONTEXT_TOKENS } from './context.js';
+import { buildContext, countPassagesAhead, DEFAULT_CONTEXT_TOKENS } from './context.js';
 import type { RetrievalCandidate } from './fusion.js';
 import { generateAnswer } from './generate.js';
 import { boundedInteger, elapsedMs, throwIfAborted } from './internal.js';
@@ -109,7 +109,7 @@ export async function answerQuestion(
   });
 
   const rerankStart = performance.now();
-  const reranked = await rerankCandidates({
+  const reranking = rerankCandidates({
     models: deps.models,
     rerankModel: deps.modelNames.rerank,
     question: request.question,
@@ -120,6 +120,10 @@ export async function answerQuestion(
     fallback: request.rerankFallback ?? 'fail',
     signal,
   });
+  // While the reranker answers, the candidates' context lines are counted (those seen before are
+  // cached): the context is then built from counts, not counted on the question's path.
+  void countPassagesAhead(retrieved.candidates, reranking);
+  const reranked = await reranking;
   const rerankMs = elapsedMs(rerankStart);
   if (reranked.rerankError !== undefined) {
     deps.logger?.warn(

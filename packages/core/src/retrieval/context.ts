@@ -1,9 +1,10 @@
+import { setImmediate } from 'node:timers/promises';
 import { formatPassage, type Passage } from '@quire/api-client';
 import { DEFAULT_CONTEXT_TOKENS } from '@quire/contracts';
 import { QuireError } from '../errors.js';
 import { LruMap } from '../lru-map.js';
 import type { ChunkRecord } from '../vector-store/types.js';
-import { boundedInteger, countTokens, oneLine } from './internal.js';
+import { boundedInteger, countTokens, oneLine, REQUEST_TURNS, yieldTurns } from './internal.js';
 import type { RankedPassage } from './rerank.js';
 
 /** Defaults and limits live with the contracts (the payloads and bodies that carry them). */
@@ -78,6 +79,37 @@ function lineTextTokens(text: string): number {
     while (textTokensChars > MAX_TEXT_TOKENS_CHARS && textTokens.evictOldest()) {}
   }
   return tokens;
+}
+
+/**
+ * Counts ahead of {@link buildContext} the texts of `passages` (best first) it has not counted
+ * before, one a turn of the event loop, until `pending` settles. Called while the reranker's answer
+ * is awaited, it moves the counting of passages new to this process off the question's path:
+ * `buildContext` then finds their counts cached. It starts a few turns after it is called, so that
+ * the request is written first, stops within one passage of `pending` settling (at once when it is
+ * settled already, as with a model in process), and never rejects.
+ */
+export async function countPassagesAhead(
+  passages: readonly { record: Pick<ChunkRecord, 'text'> }[],
+  pending: Promise<unknown>,
+): Promise<void> {
+  let settled = false;
+  const stop = (): void => {
+    settled = true;
+  };
+  pending.then(stop, stop);
+  try {
+    await yieldTurns(REQUEST_TURNS);
+    for (const passage of passages) {
+      if (settled) return;
+      const text = oneLine(passage.record.text);
+      if (text.length > MAX_CACHED_TEXT_CHARS || textTokens.get(text) !== undefined) continue;
+      lineTextTokens(text);
+      await setImmediate();
+    }
+  } catch {
+    // Counting ahead only saves time later; buildContext counts (and reports) for itself.
+  }
 }
 
 /**

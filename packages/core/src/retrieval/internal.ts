@@ -1,4 +1,5 @@
 /** Helpers shared by the retrieval stages; not exported from the package. */
+import { setImmediate } from 'node:timers/promises';
 import { QuireError } from '../errors.js';
 
 /**
@@ -6,6 +7,18 @@ import { QuireError } from '../errors.js';
  * a budget and a chunk size mean the same unit. Special-token strings count as plain text.
  */
 export { countTokens } from '../chunker/index.js';
+
+/**
+ * Event-loop turns, after a model request is handed to the HTTP client, before work that holds the
+ * thread (a synchronous store's search, counting tokens) starts beside it. Node's fetch (undici 6)
+ * needs two to write a request on a kept-alive connection; with fewer, the work still runs, only
+ * before the request is written instead of beside it. A turn costs microseconds.
+ */
+export const REQUEST_TURNS = 4;
+
+export async function yieldTurns(turns: number): Promise<void> {
+  for (let i = 0; i < turns; i++) await setImmediate();
+}
 
 /** Milliseconds since `start` (a `performance.now()` reading), to a hundredth of a millisecond. */
 export function elapsedMs(start: number): number {

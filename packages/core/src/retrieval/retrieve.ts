@@ -1,23 +1,10 @@
-import { setImmediate } from 'node:timers/promises';
 import type { ModelApi } from '@quire/api-client';
 import { DEFAULT_CANDIDATES, MAX_CANDIDATES } from '@quire/contracts';
 import { collapseDuplicatePassages } from '../duplicates/index.js';
 import { QuireError } from '../errors.js';
 import type { SearchFilter, VectorStore } from '../vector-store/types.js';
 import { fuseRankings, type RetrievalCandidate, RRF_K } from './fusion.js';
-import { boundedInteger, elapsedMs, throwIfAborted } from './internal.js';
-
-/**
- * Event-loop turns, after a model request is handed to fetch, before the lexical search holds the
- * thread. Node's fetch (undici 6) needs two to write a request on a kept-alive connection; with
- * fewer, the search still runs, only before the request is written instead of beside it. A turn
- * costs microseconds.
- */
-const REQUEST_TURNS = 4;
-
-async function yieldTurns(turns: number): Promise<void> {
-  for (let i = 0; i < turns; i++) await setImmediate();
-}
+import { boundedInteger, elapsedMs, REQUEST_TURNS, throwIfAborted, yieldTurns } from './internal.js';
 
 /** Defaults and limits live with the contracts (the payloads and bodies that carry them). */
 export { DEFAULT_CANDIDATES, MAX_CANDIDATES };
