@@ -182,4 +182,66 @@ describe('duplicate helpers', () => {
     expect(kept.map((k) => k.i)).toEqual([0, 5, 6, 10, 11]);
     expect(collapsed).toBe(texts.length - 5);
   });
+
+  it('collapses exactly by content key whatever forms long passages take around where their fingerprints are cut', () => {
+    // Pieces with equal forms under NFKC and white-space folding, strung into texts of 300–700
+    // characters, some sparse enough that their 128th character outside white space comes late.
+    const forms = [
+      [' ', '\u00a0', '  ', '\n', '\u3000', '\t '],
+      ['é', 'e\u0301'],
+      ['fi', 'ﬁ'],
+      ['A', 'Ａ'],
+      ['가', '\u1100\u1161'],
+      ['ö', 'o\u0308'],
+      ['x\u00a8', 'x \u0308'],
+    ];
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const ranked: { record: { text: string }; i: number }[] = [];
+    for (let group = 0; group < 400; group++) {
+      // A text as a list of choices: a form class (or a plain ASCII letter) per position.
+      const sparse = random(3) === 0;
+      const length = 120 + random(200);
+      const picks = Array.from({ length }, () =>
+        random(sparse ? 2 : 5) === 0 ? -1 - random(forms.length) : random(26),
+      );
+      const variants = 2 + random(3);
+      for (let v = 0; v < variants; v++) {
+        const mutated = random(4) === 0 ? random(length) : -1;
+        let text = '';
+        picks.forEach((pick, at) => {
+          if (pick >= 0) text += String.fromCharCode(97 + (at === mutated ? (pick + 1) % 26 : pick));
+          else {
+            const options = forms[-1 - pick]!;
+            text += options[random(options.length)]!;
+          }
+        });
+        ranked.push({ record: { text }, i: ranked.length });
+      }
+    }
+    // And a character made of two whose halves straddle the first cut, as the 128th character
+    // outside white space: 127 letters, each with two spaces, then two spaces more.
+    const sparseStart = 'q  '.repeat(127) + '  ';
+    for (const [composed, parts] of [
+      ['é', 'e\u0301'],
+      ['가', '\u1100\u1161'],
+    ]) {
+      for (const text of [`${sparseStart}${parts} tail`, `${sparseStart}${composed} tail`]) {
+        ranked.push({ record: { text }, i: ranked.length });
+      }
+    }
+    const firstOfKey = new Map<string, number>();
+    for (const item of ranked) {
+      const key = contentKey(item.record.text);
+      if (!firstOfKey.has(key)) firstOfKey.set(key, item.i);
+    }
+    const { kept } = collapseDuplicatePassages(ranked);
+    expect(kept.map((k) => k.i)).toEqual([...firstOfKey.values()]);
+    // Both outcomes occur: copies collapsed, and near-copies kept.
+    expect(firstOfKey.size).toBeGreaterThan(400);
+    expect(firstOfKey.size).toBeLessThan(ranked.length);
+  });
 });

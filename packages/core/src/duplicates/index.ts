@@ -134,13 +134,31 @@ const FINGERPRINT_CHARS = 128;
 const NON_ASCII = /[\u0080-\uffff]/;
 
 /**
+ * Characters of a text's start its fingerprint is first made from: enough for
+ * {@link FINGERPRINT_CHARS} characters outside white space in all but sparse text.
+ */
+const FINGERPRINT_START = 384;
+
+/**
  * A 32-bit FNV-1a hash of the first {@link FINGERPRINT_CHARS} characters of a text that are not
  * white space, NFKC-normalised when the text is not ASCII (ASCII is its own NFKC form): two texts
  * of the same {@link normalisedContent} have the same characters outside white space, so the same
  * fingerprint. It costs a fraction of normalising (white space skipped, not folded into a copy;
- * NFKC, the cheaper part, only for text that is not ASCII).
+ * NFKC, the cheaper part, only for text that is not ASCII), and only the text's start is read: cut
+ * before an ASCII character, whose NFKC form is the start of the whole text's (nothing before such
+ * a character composes with it or with what follows it), unless the start is too sparse.
  */
 function contentFingerprint(text: string): number {
+  let end = Math.min(text.length, FINGERPRINT_START);
+  while (end < text.length && text.charCodeAt(end) >= 0x80) end++;
+  if (end < text.length) {
+    const start = fingerprintOf(text.slice(0, end));
+    if (start.taken >= FINGERPRINT_CHARS) return start.hash;
+  }
+  return fingerprintOf(text).hash;
+}
+
+function fingerprintOf(text: string): { hash: number; taken: number } {
   const form = NON_ASCII.test(text) ? text.normalize('NFKC') : text;
   let hash = 0x811c9dc5;
   let taken = 0;
@@ -150,5 +168,5 @@ function contentFingerprint(text: string): number {
     hash = Math.imul(hash ^ code, 0x01000193);
     taken++;
   }
-  return hash >>> 0;
+  return { hash: hash >>> 0, taken };
 }
