@@ -85,9 +85,11 @@ function lineTextTokens(text: string): number {
  * Counts ahead of {@link buildContext} the texts of `passages` (best first) it has not counted
  * before, one a turn of the event loop, until `pending` settles. Called while the reranker's answer
  * is awaited, it moves the counting of passages new to this process off the question's path:
- * `buildContext` then finds their counts cached. It starts a few turns after it is called, so that
- * the request is written first, stops within one passage of `pending` settling (at once when it is
- * settled already, as with a model in process), and never rejects.
+ * `buildContext` then finds their counts cached. It starts a few turns after it is called, meant
+ * to follow the request onto the wire (a request still waiting for a rate limiter's admission then
+ * goes out after the passage being counted), stops within one passage of `pending` settling (at
+ * once when it is settled already, as with a model in process), and never rejects. It counts every
+ * passage given, not only those an answer will show.
  */
 export async function countPassagesAhead(
   passages: readonly { record: Pick<ChunkRecord, 'text'> }[],
